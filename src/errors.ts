@@ -1,0 +1,58 @@
+/**
+ * Errors Satchel throws. Each extends Hono's `HTTPException`, so an app
+ * without its own `onError` answers with the right status, and an app with one
+ * can branch on the class (`err instanceof StoreUnavailableError`).
+ * @module
+ */
+import { HTTPException } from "hono/http-exception";
+
+/** Base class of every error Satchel throws on purpose. */
+export class SessionError extends HTTPException {
+  override name = "SessionError";
+}
+
+/**
+ * A session's serialized data is larger than the store accepts. Thrown at
+ * commit, before anything is written: the stored session stays as it was.
+ */
+export class SessionTooLargeError extends SessionError {
+  override name = "SessionTooLargeError";
+  /** Size of the rejected payload in bytes. */
+  readonly size: number;
+  /** The limit it exceeded, in bytes. */
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super(500, {
+      message:
+        `Cannot store session: its payload is ${size} bytes, over the limit of ${limit} bytes; ` +
+        `keep less in the session or raise maxPayloadBytes`,
+    });
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/**
+ * The store could not be reached or could not complete an operation
+ * (database file gone, disk full, lock held too long, Redis down). Answers 503.
+ * The original error is in `cause`.
+ */
+export class StoreUnavailableError extends SessionError {
+  override name = "StoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(503, { message, cause: options?.cause });
+  }
+}
+
+/** The store has no room left (SQLITE_FULL, Redis OOM). Nothing was written. */
+export class StoreFullError extends StoreUnavailableError {
+  override name = "StoreFullError";
+}
+
+/** A value given to the session cannot be stored (prototype keys, too deep). */
+export class SessionDataError extends SessionError {
+  override name = "SessionDataError";
+  constructor(message: string) {
+    super(500, { message });
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Session ids: 192 random bits from `crypto.getRandomValues`, base64url,
+ * and the shape check every id passes before it reaches a store.
+ * @module
+ */
+
+const ID_BYTES = 24;
+/** Length of an id in characters: 24 bytes are exactly 32 base64url characters. */
+export const ID_LENGTH = 32;
+const ID_SHAPE = /^[A-Za-z0-9_-]{32}$/;
+
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** Encode bytes as base64url without padding. */
+export function base64url(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!;
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]!;
+  }
+  return out;
+}
+
+/** A new session id: 192 bits from the platform's CSPRNG, base64url. */
+export function generateId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
+}
+
+/** Whether `id` has the shape of an id Satchel issues (length and alphabet). */
+export function isValidId(id: string): boolean {
+  return id.length === ID_LENGTH && ID_SHAPE.test(id);
+}

@@ -1,0 +1,212 @@
+/**
+ * `session(options)`: the Hono middleware. Loads the session the client's
+ * token names, hands the handler a {@linkcode Session}, and after the handler
+ * commits what the request changed: nothing for an untouched session, an
+ * expiry `touch` past the refresh threshold, the patch applied atomically
+ * through `store.update` otherwise.
+ * @module
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { type Clock, systemClock } from "./clock.ts";
+import { Signer } from "./crypto/sign.ts";
+import { type Serializer, superjsonSerializer } from "./serializer.ts";
+import { decodePayload, Session, SessionCore } from "./session.ts";
+import { CookieState, type CookieStateOptions } from "./state/cookie.ts";
+import type { SessionState } from "./state/types.ts";
+import { SqliteStore } from "./store/sqlite.ts";
+import type { SessionStore, StoredSession } from "./store/types.ts";
+
+/** Why a token the client sent did not yield its session. */
+export type InvalidTokenReason =
+  | "malformed" // not the shape of a token Satchel issues, or a bad signature
+  | "unknown" // signed by us, but no live session has that id (destroyed, expired, swept)
+  | "expired" // past the absolute timeout
+  | "corrupt"; // the stored payload could not be decoded
+
+/** Options of {@linkcode session}. */
+export interface SessionOptions {
+  /**
+   * Secret(s) for the HMAC-SHA256 signature of the session token, each at
+   * least 32 bytes. An array rotates: the first signs, all verify, and tokens
+   * signed with an older one are re-signed with the first.
+   */
+  secret: string | readonly string[];
+  /** Where sessions live. @default a SqliteStore at `<os temp dir>/satchel-<name>.sqlite` */
+  store?: SessionStore;
+  /** Names the default store's file. @default "app" */
+  name?: string;
+  /** How the token travels. @default a CookieState built from `cookie` */
+  state?: SessionState;
+  /** Options of the default cookie state; not allowed together with `state`. */
+  cookie?: CookieStateOptions;
+  /** Idle lifetime in seconds: a session unused this long is gone. @default 3600 */
+  expires?: number;
+  /** Absolute lifetime in seconds from creation, however active. @default undefined (none) */
+  absoluteTimeout?: number;
+  /**
+   * Refresh the idle expiry (a `touch`, never a rewrite of the data) only when
+   * less than this many seconds of it remain. @default expires - 60 (one write a minute at most)
+   */
+  refreshThreshold?: number;
+  /** @default superjson */
+  serializer?: Serializer;
+  /** Largest serialized session in bytes. @default the store's `maxPayloadBytes`, else 1 MiB */
+  maxPayloadBytes?: number;
+  /** Time source (ms since epoch). @default Date.now */
+  clock?: Clock;
+  /** Called when a client's token is refused: for logging and rate limiting. Never logs by itself. */
+  onInvalidToken?: (c: Context, reason: InvalidTokenReason) => void;
+  /** Called when a `lateStore` commit fails after the response left. @default logs the error's name and message */
+  onLateStoreError?: (error: unknown) => void;
+  /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
+  verifiedTokenCache?: number;
+}
+
+/**
+ * Hono environment that types `c.get("session")`.
+ * @typeParam T The shape of the session's data.
+ */
+export type SessionEnv<T extends object = Record<string, unknown>> = {
+  Variables: { session: Session<T> };
+};
+
+/** Longest token read: an id, a dot and a signature are 76 characters. */
+const MAX_TOKEN = 128;
+
+function positive(name: string, value: number | undefined, allowZero = false): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new RangeError(`Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`);
+  }
+}
+
+/**
+ * The session middleware.
+ *
+ * @typeParam T The shape of the session's data.
+ * @param options See {@linkcode SessionOptions}; only `secret` is required.
+ * @returns A Hono middleware that sets `c.get("session")`.
+ * @throws {TypeError | RangeError} at setup, on a missing or short secret or a bad option.
+ * @example
+ * ```ts
+ * import { Hono } from "hono";
+ * import { session, type SessionEnv } from "satchel";
+ *
+ * const app = new Hono<SessionEnv<{ count: number }>>();
+ * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl" }));
+ * app.get("/", (c) => {
+ *   const n = c.get("session").update("count", (n) => (n ?? 0) + 1);
+ *   return c.text(`visits: ${n}`);
+ * });
+ * ```
+ */
+export function session<T extends object = Record<string, unknown>>(
+  options: SessionOptions,
+): MiddlewareHandler<SessionEnv<T>> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("Cannot create session middleware: options are required, at least { secret }");
+  }
+  if (options.state !== undefined && options.cookie !== undefined) {
+    throw new TypeError("Cannot create session middleware: give either state or cookie options, not both (cookie configures the default CookieState)");
+  }
+  positive("expires", options.expires);
+  positive("absoluteTimeout", options.absoluteTimeout);
+  positive("refreshThreshold", options.refreshThreshold, true);
+  const signer = new Signer(options.secret ?? [], options.verifiedTokenCache);
+  const expires = options.expires ?? 3600;
+  const ttl = expires * 1000;
+  const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
+  const threshold = (options.refreshThreshold ?? Math.max(0, expires - 60)) * 1000;
+  if (threshold > ttl) {
+    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold / 1000}) must not exceed expires (${expires})`);
+  }
+  const clock = options.clock ?? systemClock;
+  const serializer = options.serializer ?? superjsonSerializer;
+  const state = options.state ?? new CookieState(options.cookie);
+  const baseStore = options.store ?? new SqliteStore({ name: options.name, clock });
+  const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
+  const onInvalid = options.onInvalidToken;
+  const onLateError = options.onLateStoreError ??
+    ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
+
+  async function load(c: Context, store: SessionStore, token: string): Promise<{ core: SessionCore; stale: boolean } | undefined> {
+    const verified = token.length <= MAX_TOKEN ? await signer.unsign(token) : null;
+    if (verified === null) return void onInvalid?.(c, "malformed");
+    const stored = await store.get(verified.id);
+    if (stored === null) return void onInvalid?.(c, "unknown");
+    if (absolute !== undefined && stored.createdAt + absolute <= clock()) {
+      await store.delete(verified.id);
+      return void onInvalid?.(c, "expired");
+    }
+    const decoded = decodePayload(serializer, stored.payload);
+    if (decoded === null) return void onInvalid?.(c, "corrupt");
+    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, loaded: { id: verified.id, stored, decoded } });
+    return { core, stale: verified.stale };
+  }
+
+  /** Cookie outcome of a commit: send this id, clear the client's token, or leave it. */
+  type Outcome = { send: string } | "clear" | "keep";
+
+  /** What the commit will do, decided before any store I/O. */
+  function plan(core: SessionCore, hadToken: boolean, stale: boolean, now: number): Outcome {
+    if (core.attached) {
+      if (core.status === "regenerated") return { send: core.id };
+      const loaded = core.init.loaded!;
+      const moves = core.dirty || loaded.stored.expiresAt - now < threshold;
+      return stale || (moves && state.persistent) ? { send: core.id } : "keep";
+    }
+    if (core.dirty) return { send: core.id };
+    return hadToken ? "clear" : "keep";
+  }
+
+  /** Apply the session's changes to the store; "clear" when its row vanished meanwhile. */
+  async function write(store: SessionStore, core: SessionCore, now: number): Promise<"clear" | undefined> {
+    const loadedId = core.loadedId;
+    if (core.attached) {
+      const loaded = core.init.loaded!;
+      if (core.status === "regenerated") {
+        let moved: StoredSession | null = null;
+        await store.update(loadedId!, (cur) => (moved = core.merge(cur, now), null));
+        if (moved === null) return "clear";
+        await store.set(core.id, moved);
+      } else if (core.dirty) {
+        if ((await store.update(loadedId!, (cur) => core.merge(cur, now))) === null) return "clear";
+      } else if (loaded.stored.expiresAt - now < threshold) {
+        await store.touch(loadedId!, now + ttl);
+      }
+      return undefined;
+    }
+    if (loadedId !== undefined) await store.delete(loadedId);
+    if (core.dirty) await store.set(core.id, core.merge(null, now)!);
+    return undefined;
+  }
+
+  async function deliver(c: Context, outcome: Outcome): Promise<void> {
+    if (outcome === "keep") return;
+    if (outcome === "clear") state.clear(c);
+    else state.write(c, await signer.sign(outcome.send), expires);
+    // A response that sets or clears the session token must never be cached for someone else.
+    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  }
+
+  return async function session(c, next) {
+    const store = baseStore.forRequest?.(c) ?? baseStore;
+    const token = state.read(c);
+    const loaded = token === undefined ? undefined : await load(c, store, token);
+    const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes });
+    c.set("session", new Session<T>(core));
+    await next();
+    if (core.options.noStore) return;
+    const now = clock();
+    let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
+    if (core.options.lateStore) {
+      await deliver(c, outcome);
+      setTimeout(() => {
+        Promise.resolve().then(() => write(store, core, now)).catch(onLateError);
+      }, 0);
+      return;
+    }
+    if ((await write(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
+    await deliver(c, outcome);
+  };
+}

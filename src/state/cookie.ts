@@ -1,0 +1,131 @@
+/**
+ * The session token in a cookie: `HttpOnly`, `SameSite=Lax`, `Path=/` and
+ * `Secure` on https by default.
+ * @module
+ */
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import type { SessionState } from "./types.ts";
+
+/** Options of {@linkcode CookieState}. */
+export interface CookieStateOptions {
+  /** Cookie name (without the `__Host-` prefix). @default "satchel" */
+  name?: string;
+  /** @default "/" */
+  path?: string;
+  /** @default undefined (host-only cookie) */
+  domain?: string;
+  /** @default true */
+  httpOnly?: boolean;
+  /** @default "Lax" */
+  sameSite?: "Strict" | "Lax" | "None";
+  /**
+   * `true`, `false`, or `"auto"`: Secure when the request came over https
+   * (or, with `trustProxy`, when `X-Forwarded-Proto` says https).
+   * @default "auto"
+   */
+  secure?: boolean | "auto";
+  /** Believe `X-Forwarded-Proto` for `secure: "auto"`. Only behind a proxy you run. @default false */
+  trustProxy?: boolean;
+  /** Add the `Partitioned` attribute (CHIPS); needs Secure. @default false */
+  partitioned?: boolean;
+  /**
+   * Persistent cookie with `Max-Age` = the session's idle lifetime, renewed
+   * with it; `false` makes a browser-session cookie. @default false
+   */
+  persistent?: boolean;
+  /** Name the cookie `__Host-<name>`: forces Secure, Path=/ and no Domain. @default false */
+  hostPrefix?: boolean;
+}
+
+const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
+
+/**
+ * Cookie transport for the session token.
+ * @example
+ * ```ts
+ * import { CookieState, session } from "satchel";
+ * const mw = session({
+ *   secret: "at least thirty-two bytes of secret!!",
+ *   state: new CookieState({ name: "sid", hostPrefix: true, persistent: true }),
+ * });
+ * ```
+ */
+export class CookieState implements SessionState {
+  /** The cookie's full name, prefix included. */
+  readonly name: string;
+  #attrs: string;
+  #secure: boolean | "auto";
+  #trustProxy: boolean;
+  readonly persistent: boolean;
+
+  /** @throws {TypeError} on a bad name, attribute, or a combination browsers reject. */
+  constructor(options: CookieStateOptions = {}) {
+    const o = {
+      name: "satchel",
+      path: "/",
+      httpOnly: true,
+      sameSite: "Lax" as const,
+      secure: "auto" as const,
+      trustProxy: false,
+      partitioned: false,
+      persistent: false,
+      hostPrefix: false,
+      ...options,
+    };
+    const fail = (why: string) => {
+      throw new TypeError(`Cannot create session cookie: ${why}`);
+    };
+    if (!NAME.test(o.name)) fail(`name must be a cookie token: received ${JSON.stringify(o.name)}`);
+    if (!ATTR.test(o.path) || !o.path.startsWith("/")) fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
+    if (o.domain !== undefined && !ATTR.test(o.domain)) fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
+    if (!["Strict", "Lax", "None"].includes(o.sameSite)) fail(`sameSite must be "Strict", "Lax" or "None": received ${JSON.stringify(o.sameSite)}`);
+    if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
+    if (o.hostPrefix) {
+      if (o.secure === false) fail("hostPrefix needs Secure; remove secure: false");
+      if (o.path !== "/") fail(`hostPrefix needs path "/": received ${JSON.stringify(o.path)}`);
+      if (o.domain !== undefined) fail("hostPrefix forbids a domain; remove the domain option");
+      o.secure = true;
+    }
+    if (o.partitioned && o.secure === false) fail("partitioned needs Secure; remove secure: false");
+    if (o.sameSite === "None" && o.secure === false) fail('sameSite "None" needs Secure; remove secure: false');
+    this.name = o.hostPrefix ? `__Host-${o.name}` : o.name;
+    let attrs = `; Path=${o.path}`;
+    if (o.domain !== undefined) attrs += `; Domain=${o.domain}`;
+    if (o.httpOnly) attrs += "; HttpOnly";
+    attrs += `; SameSite=${o.sameSite}`;
+    if (o.partitioned) attrs += "; Partitioned";
+    this.#attrs = attrs;
+    // Partitioned and SameSite=None cookies are dropped by browsers without Secure.
+    this.#secure = o.partitioned || o.sameSite === "None" ? true : o.secure;
+    this.#trustProxy = o.trustProxy;
+    this.persistent = o.persistent;
+  }
+
+  #isSecure(c: Context): boolean {
+    if (this.#secure !== "auto") return this.#secure;
+    if (this.#trustProxy) {
+      const proto = c.req.header("x-forwarded-proto");
+      if (proto !== undefined) return proto.split(",")[0]!.trim().toLowerCase() === "https";
+    }
+    return c.req.url.startsWith("https:");
+  }
+
+  read(c: Context): string | undefined {
+    return getCookie(c, this.name);
+  }
+
+  write(c: Context, token: string, maxAge: number): void {
+    let cookie = `${this.name}=${token}${this.#attrs}`;
+    if (this.persistent) cookie += `; Max-Age=${maxAge}`;
+    if (this.#isSecure(c)) cookie += "; Secure";
+    c.header("Set-Cookie", cookie, { append: true });
+  }
+
+  clear(c: Context): void {
+    let cookie = `${this.name}=${this.#attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+    if (this.#isSecure(c)) cookie += "; Secure";
+    c.header("Set-Cookie", cookie, { append: true });
+  }
+}

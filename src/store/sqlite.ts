@@ -1,0 +1,285 @@
+/**
+ * The default store: one SQLite file in WAL mode with mmap, shared safely by
+ * every worker process on the machine. Expiry lives in its own indexed
+ * column, so a sweep is an indexed DELETE and a refresh never rewrites data.
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
+import { defaultDatabasePath, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+
+/** Options of {@linkcode SqliteStore}. */
+export interface SqliteStoreOptions {
+  /**
+   * The database file; created with mode 0600 when missing.
+   * @default `<os temp dir>/satchel-<name>.sqlite`
+   */
+  path?: string;
+  /** Names the default file. @default "app" */
+  name?: string;
+  /** Table name: letters, digits and `_`. @default "satchel_sessions" */
+  table?: string;
+  /** `PRAGMA mmap_size` in bytes; 0 turns mmap off. @default 268435456 (256 MiB) */
+  mmapSize?: number;
+  /**
+   * `PRAGMA synchronous`. NORMAL (WAL) survives a process crash; FULL also
+   * survives power loss, at the price of an fsync per commit. @default "NORMAL"
+   */
+  synchronous?: "NORMAL" | "FULL";
+  /** How long a writer waits for another process's lock, in ms. @default 5000 */
+  busyTimeout?: number;
+  /** Largest payload accepted, in bytes. @default 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Rows deleted per transaction by {@linkcode SqliteStore.deleteExpired}. @default 1000 */
+  sweepBatchSize?: number;
+  /** Time source for expiry checks. @default Date.now */
+  clock?: Clock;
+}
+
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const SQLITE_BUSY = 5;
+const SQLITE_FULL = 13;
+/** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
+export const APPLICATION_ID = 0x53415443;
+
+type Row = { payload: string; expires_at: number; created_at: number; user_id: string | null };
+
+function toStored(row: Row): StoredSession {
+  return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
+}
+
+/**
+ * Sessions in one SQLite file (bun:sqlite on Bun, node:sqlite on Deno and Node).
+ *
+ * @example
+ * ```ts
+ * import { SqliteStore } from "satchel";
+ * const store = new SqliteStore({ path: "./sessions.sqlite" });
+ * ```
+ */
+export class SqliteStore implements SessionStore {
+  /** The file this store uses. */
+  readonly path: string;
+  /** The table this store uses. */
+  readonly table: string;
+  readonly maxPayloadBytes: number;
+  #db: SqliteDriver;
+  #clock: Clock;
+  #batch: number;
+  #get: SqliteStatement;
+  #upsert: SqliteStatement;
+  #delete: SqliteStatement;
+  #touch: SqliteStatement;
+  #sweep: SqliteStatement;
+  #byUser: SqliteStatement;
+  #begin: SqliteStatement;
+  #commit: SqliteStatement;
+  #rollback: SqliteStatement;
+  #closed = false;
+
+  /**
+   * @throws {TypeError} on a bad table name or option.
+   * @throws {StoreUnavailableError} when the file cannot be opened.
+   */
+  constructor(options: SqliteStoreOptions = {}) {
+    const o = {
+      name: "app",
+      table: "satchel_sessions",
+      mmapSize: 256 * 1024 * 1024,
+      synchronous: "NORMAL" as const,
+      busyTimeout: 5000,
+      maxPayloadBytes: 1024 * 1024,
+      sweepBatchSize: 1000,
+      clock: systemClock,
+      ...options,
+    };
+    if (!TABLE_NAME.test(o.table)) {
+      throw new TypeError(`Cannot create SqliteStore: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
+    }
+    if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
+      throw new TypeError(`Cannot create SqliteStore: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`);
+    }
+    if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
+      throw new TypeError(`Cannot create SqliteStore: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`);
+    }
+    for (const key of ["mmapSize", "busyTimeout", "maxPayloadBytes", "sweepBatchSize"] as const) {
+      const v = o[key];
+      if (!Number.isSafeInteger(v) || v < 0 || (key === "sweepBatchSize" && v === 0)) {
+        throw new RangeError(`Cannot create SqliteStore: ${key} must be a non-negative integer: received ${v}`);
+      }
+    }
+    this.path = o.path ?? defaultDatabasePath(o.name);
+    this.table = o.table;
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.#clock = o.clock;
+    this.#batch = o.sweepBatchSize;
+    try {
+      this.#db = openSqlite(this.path);
+    } catch (cause) {
+      throw new StoreUnavailableError(`Cannot open SqliteStore: ${this.path} could not be opened`, { cause });
+    }
+    const db = this.#db;
+    const t = this.table;
+    try {
+      db.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
+      db.exec("PRAGMA journal_mode = WAL");
+      db.exec(`PRAGMA synchronous = ${o.synchronous}`);
+      db.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
+      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      db.exec(
+        `CREATE TABLE IF NOT EXISTS ${t} (
+          id         TEXT PRIMARY KEY,
+          payload    TEXT NOT NULL,
+          expires_at INTEGER NOT NULL,
+          created_at INTEGER NOT NULL,
+          user_id    TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
+        CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
+      );
+      const cols = "payload, expires_at, created_at, user_id";
+      this.#get = db.prepare(`SELECT ${cols} FROM ${t} WHERE id = ? AND expires_at > ?`);
+      this.#upsert = db.prepare(
+        `INSERT INTO ${t} (id, payload, expires_at, created_at, user_id) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
+           created_at = excluded.created_at, user_id = excluded.user_id`,
+      );
+      this.#delete = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
+      this.#touch = db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`);
+      this.#sweep = db.prepare(
+        `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+      );
+      this.#byUser = db.prepare(`DELETE FROM ${t} WHERE user_id = ?`);
+      this.#begin = db.prepare("BEGIN IMMEDIATE");
+      this.#commit = db.prepare("COMMIT");
+      this.#rollback = db.prepare("ROLLBACK");
+    } catch (cause) {
+      db.close();
+      throw this.#wrap("open", cause);
+    }
+  }
+
+  #wrap(action: string, cause: unknown): Error {
+    if (cause instanceof SessionError) return cause;
+    const code = sqliteErrorCode(cause);
+    if (code === SQLITE_FULL) {
+      return new StoreFullError(`Cannot ${action} session: the SQLite database is full (${this.path})`, { cause });
+    }
+    const why = code === SQLITE_BUSY ? "another process held the write lock past busyTimeout" : "SQLite failed";
+    return new StoreUnavailableError(`Cannot ${action} session: ${why} (${this.path})`, { cause });
+  }
+
+  #check(): void {
+    if (this.#closed) throw new StoreUnavailableError("Cannot use SqliteStore: it was closed");
+  }
+
+  get(id: string): StoredSession | null {
+    this.#check();
+    try {
+      const row = this.#get.get(id, this.#clock()) as Row | undefined;
+      return row === undefined ? null : toStored(row);
+    } catch (cause) {
+      throw this.#wrap("load", cause);
+    }
+  }
+
+  set(id: string, s: StoredSession): void {
+    this.#check();
+    try {
+      this.#upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null);
+    } catch (cause) {
+      throw this.#wrap("store", cause);
+    }
+  }
+
+  delete(id: string): void {
+    this.#check();
+    try {
+      this.#delete.run(id);
+    } catch (cause) {
+      throw this.#wrap("delete", cause);
+    }
+  }
+
+  touch(id: string, expiresAt: number): void {
+    this.#check();
+    try {
+      this.#touch.run(expiresAt, id, this.#clock());
+    } catch (cause) {
+      throw this.#wrap("touch", cause);
+    }
+  }
+
+  update(id: string, fn: UpdateFn): StoredSession | null {
+    this.#check();
+    try {
+      this.#begin.run();
+    } catch (cause) {
+      throw this.#wrap("update", cause);
+    }
+    let inFn = false;
+    try {
+      const row = this.#get.get(id, this.#clock()) as Row | undefined;
+      inFn = true;
+      const next = fn(row === undefined ? null : toStored(row));
+      inFn = false;
+      if (next === null) this.#delete.run(id);
+      else this.#upsert.run(id, next.payload, next.expiresAt, next.createdAt, next.userId ?? null);
+      this.#commit.run();
+      return next;
+    } catch (cause) {
+      try {
+        this.#rollback.run();
+      } catch {
+        // The transaction is already gone (SQLite rolls back on some errors itself).
+      }
+      // The caller's own error passes through unchanged; SQLite's is typed.
+      throw inFn ? cause : this.#wrap("update", cause);
+    }
+  }
+
+  /**
+   * Deletes expired sessions in batches of `sweepBatchSize`, each its own
+   * short transaction, yielding to the event loop between batches.
+   * @param now Cut-off in ms. @default the store's clock
+   * @param onBatch Called after each batch with the rows it removed.
+   */
+  async deleteExpired(now: number = this.#clock(), onBatch?: (removed: number) => void): Promise<number> {
+    this.#check();
+    let total = 0;
+    for (;;) {
+      let removed: number;
+      try {
+        removed = this.#sweep.run(now, this.#batch).changes;
+      } catch (cause) {
+        throw this.#wrap("sweep", cause);
+      }
+      total += removed;
+      onBatch?.(removed);
+      if (removed < this.#batch) return total;
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.#closed) return total;
+    }
+  }
+
+  deleteByUser(userId: string): number {
+    this.#check();
+    try {
+      return this.#byUser.run(userId).changes;
+    } catch (cause) {
+      throw this.#wrap("delete", cause);
+    }
+  }
+
+  /** Closes the database. Later calls throw {@linkcode StoreUnavailableError}. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

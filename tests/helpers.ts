@@ -1,0 +1,83 @@
+/** Shared test fixtures: a movable clock, a cookie jar, temporary files. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/** A clock tests move by hand. */
+export class FakeClock {
+  now: number;
+  constructor(start = Date.UTC(2026, 0, 1)) {
+    this.now = start;
+  }
+  /** Move forward `seconds`. */
+  advance(seconds: number): void {
+    this.now += seconds * 1000;
+  }
+  /** The clock as a function, to pass as `clock`. */
+  readonly fn = (): number => this.now;
+}
+
+/** A temporary directory removed by `cleanup()`. */
+export function tempDir(prefix = "satchel-test-"): { dir: string; file: (name: string) => string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, file: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Parses one Set-Cookie header line into name, value and attributes (lower-cased keys). */
+export function parseSetCookie(line: string): { name: string; value: string; attrs: Record<string, string | true> } {
+  const [pair, ...rest] = line.split(";");
+  const eq = pair!.indexOf("=");
+  const attrs: Record<string, string | true> = {};
+  for (const a of rest) {
+    const t = a.trim();
+    const i = t.indexOf("=");
+    if (i === -1) attrs[t.toLowerCase()] = true;
+    else attrs[t.slice(0, i).toLowerCase()] = t.slice(i + 1);
+  }
+  return { name: pair!.slice(0, eq).trim(), value: pair!.slice(eq + 1).trim(), attrs };
+}
+
+/** The Set-Cookie lines of a response. */
+export function setCookies(res: Response): string[] {
+  const h = res.headers as Headers & { getSetCookie?: () => string[] };
+  return h.getSetCookie?.() ?? [];
+}
+
+/** A browser-like cookie jar driving `app.request()`. */
+export class CookieJar {
+  cookies = new Map<string, string>();
+  readonly app: { request: (input: string, init?: RequestInit) => Response | Promise<Response> };
+  constructor(app: { request: (input: string, init?: RequestInit) => Response | Promise<Response> }) {
+    this.app = app;
+  }
+
+  /** The Cookie header this jar would send. */
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+
+  /** Takes the Set-Cookie lines of a response into the jar. */
+  take(res: Response): void {
+    for (const line of setCookies(res)) {
+      const { name, value, attrs } = parseSetCookie(line);
+      if (attrs["max-age"] === "0" || value === "") this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  /** Sends a request with the jar's cookies and takes the response's. */
+  async fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const headers = new Headers(init.headers);
+    if (this.cookies.size > 0 && !headers.has("cookie")) headers.set("cookie", this.header());
+    const res = await this.app.request(`http://localhost${path}`, { ...init, headers });
+    this.take(res);
+    return res;
+  }
+
+  /** `fetch` and read the body as text. */
+  async text(path: string, init?: RequestInit): Promise<string> {
+    return await (await this.fetch(path, init)).text();
+  }
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { statSync } from "node:fs";
+import { test } from "node:test";
+import { StoreUnavailableError } from "../src/errors.ts";
+import { generateId } from "../src/id.ts";
+import { openSqlite } from "../src/store/sqlite/driver.ts";
+import { APPLICATION_ID, SqliteStore } from "../src/store/sqlite.ts";
+import { FakeClock, tempDir } from "./helpers.ts";
+import { storeConformance } from "./store-conformance.ts";
+
+storeConformance("SqliteStore", (clock) => {
+  const tmp = tempDir();
+  return { store: new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn }), cleanup: tmp.cleanup };
+});
+
+storeConformance("SqliteStore (mmap off)", (clock) => {
+  const tmp = tempDir();
+  return { store: new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn, mmapSize: 0 }), cleanup: tmp.cleanup };
+});
+
+function pragma(path: string, name: string): unknown {
+  const db = openSqlite(path, { readonly: true });
+  try {
+    return Object.values(db.prepare(`PRAGMA ${name}`).get()!)[0];
+  } finally {
+    db.close();
+  }
+}
+
+test("SqliteStore creates its file with mode 0600 in WAL mode with mmap on", () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    const store = new SqliteStore({ path });
+    store.set(generateId(), { payload: "p", expiresAt: Date.now() + 1000, createdAt: Date.now() });
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.equal(pragma(path, "journal_mode"), "wal");
+    assert.equal(pragma(path, "application_id"), APPLICATION_ID);
+    store.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore keeps expiry in its own indexed column", () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    new SqliteStore({ path }).close();
+    const db = openSqlite(path, { readonly: true });
+    const plan = db.prepare("EXPLAIN QUERY PLAN DELETE FROM satchel_sessions WHERE expires_at <= 5").all();
+    db.close();
+    assert.match(JSON.stringify(plan), /satchel_sessions_expires_at/);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore.touch() changes expires_at and never rewrites the payload", () => {
+  const tmp = tempDir();
+  const clock = new FakeClock();
+  try {
+    const path = tmp.file("s.sqlite");
+    const store = new SqliteStore({ path, clock: clock.fn });
+    const id = generateId();
+    store.set(id, { payload: "data", expiresAt: clock.now + 1000, createdAt: clock.now });
+    // Trigger that records any write to the payload column.
+    const db = openSqlite(path);
+    db.exec(`CREATE TABLE log (n INTEGER);
+      CREATE TRIGGER payload_write AFTER UPDATE OF payload ON satchel_sessions BEGIN INSERT INTO log VALUES (1); END;`);
+    store.touch(id, clock.now + 5000);
+    assert.equal(Object.values(db.prepare("SELECT count(*) FROM log").get()!)[0], 0);
+    assert.equal(store.get(id)?.expiresAt, clock.now + 5000);
+    db.close();
+    store.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore rejects a table name that is not an identifier, at setup", () => {
+  assert.throws(() => new SqliteStore({ path: ":memory:", table: "x; DROP TABLE y" }), {
+    name: "TypeError",
+    message: /Cannot create SqliteStore: table must match/,
+  });
+});
+
+test("SqliteStore throws StoreUnavailableError when its file cannot be opened", () => {
+  assert.throws(() => new SqliteStore({ path: "/nonexistent-dir/x/s.sqlite" }), StoreUnavailableError);
+});
+
+test("SqliteStore throws StoreUnavailableError after close()", () => {
+  const store = new SqliteStore({ path: ":memory:" });
+  store.close();
+  assert.throws(() => store.get(generateId()), StoreUnavailableError);
+});
+
+test("SqliteStore.deleteExpired() sweeps in batches and reports each one", async () => {
+  const tmp = tempDir();
+  const clock = new FakeClock();
+  try {
+    const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn, sweepBatchSize: 10 });
+    for (let i = 0; i < 35; i++) store.set(generateId(), { payload: "x", expiresAt: clock.now + 10, createdAt: clock.now });
+    const live = generateId();
+    store.set(live, { payload: "live", expiresAt: clock.now + 10_000_000, createdAt: clock.now });
+    clock.advance(1);
+    const batches: number[] = [];
+    assert.equal(await store.deleteExpired(clock.now, (n) => batches.push(n)), 35);
+    assert.deepEqual(batches, [10, 10, 10, 5]);
+    assert.equal(store.get(live)?.payload, "live");
+    store.close();
+  } finally {
+    tmp.cleanup();
+  }
+});

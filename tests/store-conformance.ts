@@ -1,0 +1,189 @@
+/**
+ * The suite every SessionStore must pass. A store's test file calls
+ * `storeConformance("SqliteStore", async (clock) => ({ store, cleanup }))`.
+ * Tests are registered flat (no describe) so every runner counts them alike.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { generateId } from "../src/id.ts";
+import type { SessionStore, StoredSession } from "../src/store/types.ts";
+import { FakeClock } from "./helpers.ts";
+
+export interface StoreFixture {
+  store: SessionStore;
+  cleanup?: () => void | Promise<void>;
+}
+
+/** Options for stores that cannot honour part of the contract as written. */
+export interface ConformanceOptions {
+  /** The store's expiry follows real time only (Redis TTL): skip fake-clock expiry tests. */
+  realTimeExpiry?: boolean;
+  /** The store answers deleteExpired with 0 because the engine expires keys itself. */
+  selfExpiring?: boolean;
+}
+
+export function storeConformance(
+  name: string,
+  make: (clock: FakeClock) => StoreFixture | Promise<StoreFixture>,
+  opts: ConformanceOptions = {},
+): void {
+  async function withStore(fn: (store: SessionStore, clock: FakeClock) => Promise<void>): Promise<void> {
+    const clock = new FakeClock(opts.realTimeExpiry ? Date.now() : undefined);
+    const { store, cleanup } = await make(clock);
+    try {
+      await fn(store, clock);
+    } finally {
+      await store.close?.();
+      await cleanup?.();
+    }
+  }
+  const session = (clock: FakeClock, payload = '{"json":{"d":{"a":1}}}', ttl = 3600): StoredSession => ({
+    payload,
+    expiresAt: clock.now + ttl * 1000,
+    createdAt: clock.now,
+    userId: null,
+  });
+
+  test(`${name}.get() returns null for an id never stored`, () =>
+    withStore(async (store) => {
+      assert.equal(await store.get(generateId()), null);
+    }));
+
+  test(`${name}.set() then get() round-trips payload, expiry and creation time`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      const s = session(clock);
+      await store.set(id, s);
+      const got = await store.get(id);
+      assert.equal(got?.payload, s.payload);
+      assert.equal(got?.expiresAt, s.expiresAt);
+      assert.equal(got?.createdAt, s.createdAt);
+    }));
+
+  test(`${name}.set() replaces an existing session`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      await store.set(id, session(clock, "first"));
+      await store.set(id, session(clock, "second"));
+      assert.equal((await store.get(id))?.payload, "second");
+    }));
+
+  test(`${name}.get() keeps unicode and a 512 KiB payload intact`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      const payload = "héllo wörld — 你好 — 🎒 \\u0000 ".repeat(10) + "x".repeat(512 * 1024);
+      await store.set(id, session(clock, payload));
+      assert.equal((await store.get(id))?.payload, payload);
+    }));
+
+  test(`${name}.delete() removes a session and ignores a missing id`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      await store.set(id, session(clock));
+      await store.delete(id);
+      assert.equal(await store.get(id), null);
+      await store.delete(generateId());
+    }));
+
+  test(`${name}.update() inserts, changes and deletes atomically`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      const seen: (string | null)[] = [];
+      await store.update(id, (cur) => (seen.push(cur?.payload ?? null), session(clock, "one")));
+      await store.update(id, (cur) => (seen.push(cur?.payload ?? null), { ...cur!, payload: "two" }));
+      assert.equal((await store.get(id))?.payload, "two");
+      const result = await store.update(id, (cur) => (seen.push(cur?.payload ?? null), null));
+      assert.equal(result, null);
+      assert.equal(await store.get(id), null);
+      assert.deepEqual(seen, [null, "one", "two"]);
+    }));
+
+  test(`${name}.update() leaves the stored session intact when the function throws`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      await store.set(id, session(clock, "kept"));
+      const boom = new Error("boom");
+      await assert.rejects(async () => await store.update(id, () => { throw boom; }), (e) => e === boom);
+      assert.equal((await store.get(id))?.payload, "kept");
+    }));
+
+  test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      await store.set(id, session(clock, "0"));
+      await Promise.all(
+        Array.from({ length: 200 }, () =>
+          Promise.resolve().then(() => store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) })))),
+      );
+      assert.equal((await store.get(id))?.payload, "200");
+    }));
+
+  if (!opts.realTimeExpiry) {
+    test(`${name}.get() returns null once the idle expiry has passed, before any sweep`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "p", 60));
+        clock.advance(59);
+        assert.equal((await store.get(id))?.payload, "p");
+        clock.advance(1);
+        assert.equal(await store.get(id), null);
+      }));
+
+    test(`${name}.update() sees an expired session as null`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "old", 10));
+        clock.advance(11);
+        let seen: StoredSession | null | undefined;
+        await store.update(id, (cur) => (seen = cur, null));
+        assert.equal(seen, null);
+      }));
+
+    test(`${name}.touch() moves the expiry and keeps the payload`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "p", 60));
+        clock.advance(50);
+        await store.touch(id, clock.now + 60_000);
+        clock.advance(50);
+        const got = await store.get(id);
+        assert.equal(got?.payload, "p");
+        assert.equal(got?.expiresAt, clock.now + 10_000);
+      }));
+
+    test(`${name}.touch() does not revive an expired session`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "p", 10));
+        clock.advance(20);
+        await store.touch(id, clock.now + 60_000);
+        assert.equal(await store.get(id), null);
+      }));
+  }
+
+  if (!opts.selfExpiring && !opts.realTimeExpiry) {
+    test(`${name}.deleteExpired() removes only expired sessions and counts them`, () =>
+      withStore(async (store, clock) => {
+        const live = Array.from({ length: 5 }, () => generateId());
+        const dead = Array.from({ length: 7 }, () => generateId());
+        for (const id of dead) await store.set(id, session(clock, "d", 10));
+        for (const id of live) await store.set(id, session(clock, "l", 1000));
+        clock.advance(20);
+        assert.equal(await store.deleteExpired(clock.now), 7);
+        assert.equal(await store.deleteExpired(clock.now), 0);
+        for (const id of live) assert.equal((await store.get(id))?.payload, "l");
+      }));
+  }
+
+  test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
+    withStore(async (store, clock) => {
+      if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
+      const mine = [generateId(), generateId(), generateId()];
+      const theirs = generateId();
+      for (const id of mine) await store.set(id, { ...session(clock), userId: "alice" });
+      await store.set(theirs, { ...session(clock), userId: "bob" });
+      assert.equal(await store.deleteByUser("alice"), 3);
+      for (const id of mine) assert.equal(await store.get(id), null);
+      assert.equal((await store.get(theirs))?.userId, "bob");
+    }));
+}
