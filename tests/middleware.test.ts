@@ -1,0 +1,418 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Hono } from "hono";
+import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
+
+type Data = { count: number; user: string; a: number; b: number; when: Date; tags: Set<string>; big: bigint; m: Map<string, number> };
+
+/** A real store that counts calls, to assert what the middleware does. */
+class Counting implements SessionStore {
+  calls: Record<string, number> = { get: 0, set: 0, delete: 0, touch: 0, update: 0 };
+  inner: SessionStore;
+  constructor(inner: SessionStore) {
+    this.inner = inner;
+  }
+  get writes(): number {
+    return this.calls.set! + this.calls.delete! + this.calls.touch! + this.calls.update!;
+  }
+  get(id: string) {
+    this.calls.get!++;
+    return this.inner.get(id);
+  }
+  set(id: string, s: StoredSession) {
+    this.calls.set!++;
+    return this.inner.set(id, s);
+  }
+  delete(id: string) {
+    this.calls.delete!++;
+    return this.inner.delete(id);
+  }
+  touch(id: string, e: number) {
+    this.calls.touch!++;
+    return this.inner.touch(id, e);
+  }
+  update(id: string, fn: UpdateFn) {
+    this.calls.update!++;
+    return this.inner.update(id, fn);
+  }
+  deleteExpired(now?: number) {
+    return this.inner.deleteExpired(now);
+  }
+}
+
+function makeApp(store: SessionStore, clock: FakeClock, extra: Partial<SessionOptions> = {}) {
+  const app = new Hono<SessionEnv<Data>>();
+  app.use(session({ secret: SECRET, store, clock: clock.fn, ...extra }));
+  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? "none")));
+  app.get("/plain", (c) => c.text("plain"));
+  app.get("/id", (c) => c.text(c.get("session").id));
+  app.get("/isnew", (c) => c.text(String(c.get("session").isNew)));
+  app.get("/login", (c) => {
+    const s = c.get("session");
+    s.set("user", "alice");
+    s.regenerate();
+    s.flash("notice", "Welcome, alice");
+    return c.text("ok");
+  });
+  app.get("/flash", (c) => c.text(String(c.get("session").flash<string>("notice") ?? "none")));
+  app.get("/logout", (c) => {
+    c.get("session").destroy();
+    return c.text("bye");
+  });
+  app.get("/set/:k/:v", (c) => {
+    c.get("session").set(c.req.param("k") as "a" | "b", Number(c.req.param("v")));
+    return c.text("ok");
+  });
+  app.get("/rich", (c) => {
+    const s = c.get("session");
+    s.set("when", new Date(Date.UTC(2020, 1, 3)));
+    s.set("tags", new Set(["x", "y"]));
+    s.set("big", 2n ** 70n);
+    s.set("m", new Map([["k", 1]]));
+    return c.text("ok");
+  });
+  app.get("/rich-check", (c) => {
+    const s = c.get("session");
+    return c.json({
+      date: s.get("when") instanceof Date && s.get("when")!.toISOString(),
+      set: s.get("tags") instanceof Set && [...s.get("tags")!],
+      big: typeof s.get("big") === "bigint" && String(s.get("big")),
+      map: s.get("m") instanceof Map && s.get("m")!.get("k"),
+    });
+  });
+  app.get("/nostore", (c) => {
+    const s = c.get("session");
+    s.set("count", 99);
+    s.options.noStore = true;
+    return c.text("ok");
+  });
+  app.get("/late", (c) => {
+    const s = c.get("session");
+    s.options.lateStore = true;
+    return c.text(String(s.update("count", (n) => (n ?? 0) + 1)));
+  });
+  return app;
+}
+
+function sqlite(clock: FakeClock) {
+  const tmp = tempDir();
+  const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn });
+  return { store, cleanup: () => (store.close(), tmp.cleanup()) };
+}
+
+for (const [name, make] of [
+  ["SqliteStore", sqlite],
+  ["MemoryStore", (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }), cleanup: () => {} })],
+] as const) {
+  test(`session() counts across requests with a cookie jar (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const jar = new CookieJar(makeApp(store, clock));
+      assert.equal(await jar.text("/inc"), "1");
+      assert.equal(await jar.text("/inc"), "2");
+      assert.equal(await jar.text("/inc"), "3");
+      assert.equal(await jar.text("/read"), "3");
+      const other = new CookieJar(jar.app);
+      assert.equal(await other.text("/read"), "none");
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`session() keeps Date, Set, BigInt and Map through the store with superjson (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const jar = new CookieJar(makeApp(store, clock));
+      await jar.fetch("/rich");
+      assert.deepEqual(await (await jar.fetch("/rich-check")).json(), {
+        date: "2020-02-03T00:00:00.000Z",
+        set: ["x", "y"],
+        big: String(2n ** 70n),
+        map: 1,
+      });
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`Session.regenerate() moves the data to a new id and deletes the old row (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const jar = new CookieJar(makeApp(store, clock));
+      await jar.fetch("/inc");
+      const before = await jar.text("/id");
+      const oldCookie = jar.header();
+      await jar.fetch("/login");
+      const after = await jar.text("/id");
+      assert.notEqual(after, before);
+      assert.equal(await store.get(before), null);
+      assert.equal(await jar.text("/read"), "1");
+      // The pre-login cookie is dead: replaying it yields a fresh session.
+      const replay = new CookieJar(jar.app);
+      const res = await jar.app.request("http://localhost/read", { headers: { cookie: oldCookie } });
+      assert.equal(await res.text(), "none");
+      replay.take(res);
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`Session.destroy() deletes the row and clears the cookie (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const jar = new CookieJar(makeApp(store, clock));
+      await jar.fetch("/inc");
+      const id = await jar.text("/id");
+      const cookie = jar.header();
+      const res = await jar.fetch("/logout");
+      const cleared = setCookies(res).map(parseSetCookie);
+      assert.equal(cleared.length, 1);
+      assert.equal(cleared[0]!.value, "");
+      assert.equal(cleared[0]!.attrs["max-age"], "0");
+      assert.equal(await store.get(id), null);
+      assert.equal(jar.cookies.size, 0);
+      const replay = await jar.app.request("http://localhost/read", { headers: { cookie } });
+      assert.equal(await replay.text(), "none");
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`Session.flash() values survive exactly one later request (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const jar = new CookieJar(makeApp(store, clock));
+      await jar.fetch("/login");
+      assert.equal(await jar.text("/flash"), "Welcome, alice");
+      assert.equal(await jar.text("/flash"), "none");
+      // Unread flash is gone after one request too.
+      await jar.fetch("/login");
+      await jar.fetch("/plain");
+      assert.equal(await jar.text("/flash"), "none");
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`session() persists both keys of two concurrent requests writing different keys (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const app = makeApp(store, clock);
+      const jar = new CookieJar(app);
+      await jar.fetch("/set/a/0");
+      // Both requests load the same snapshot before either commits.
+      const gate = Promise.withResolvers<void>();
+      const slow = new Hono<SessionEnv<Data>>();
+      slow.use(session({ secret: SECRET, store, clock: clock.fn }));
+      slow.get("/set/:k/:v", async (c) => {
+        await gate.promise;
+        c.get("session").set(c.req.param("k") as "a" | "b", Number(c.req.param("v")));
+        return c.text("ok");
+      });
+      const headers = { cookie: jar.header() };
+      const p1 = slow.request("http://localhost/set/a/1", { headers });
+      const p2 = slow.request("http://localhost/set/b/2", { headers });
+      await new Promise((r) => setTimeout(r, 5));
+      gate.resolve();
+      await Promise.all([p1, p2]);
+      const check = new Hono<SessionEnv<Data>>();
+      check.use(session({ secret: SECRET, store, clock: clock.fn }));
+      check.get("/", (c) => c.json(c.get("session").toObject()));
+      const data = await (await check.request("http://localhost/", { headers })).json();
+      assert.deepEqual(data, { a: 1, b: 2 });
+    } finally {
+      cleanup();
+    }
+  });
+
+  test(`Session.update() loses no increment across 50 concurrent requests (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store, cleanup } = make(clock);
+    try {
+      const app = makeApp(store, clock);
+      const jar = new CookieJar(app);
+      await jar.fetch("/inc");
+      const headers = { cookie: jar.header() };
+      await Promise.all(Array.from({ length: 50 }, () => app.request("http://localhost/inc", { headers })));
+      assert.equal(await jar.text("/read"), "51");
+    } finally {
+      cleanup();
+    }
+  });
+}
+
+test("session() creates nothing and sets no cookie for a request that does not write", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const app = makeApp(store, clock);
+  for (const path of ["/plain", "/read", "/id", "/flash"]) {
+    const res = await app.request(`http://localhost${path}`);
+    assert.deepEqual(setCookies(res), [], path);
+    assert.equal(res.headers.get("cache-control"), null);
+  }
+  assert.equal(store.calls.get, 0);
+  assert.equal(store.writes, 0);
+});
+
+test("session() writes nothing for a loaded session that nothing changed", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(makeApp(store, clock));
+  await jar.fetch("/inc");
+  const writes = store.writes;
+  for (let i = 0; i < 5; i++) {
+    const res = await jar.fetch("/read");
+    assert.deepEqual(setCookies(res), []);
+  }
+  assert.equal(store.writes, writes);
+  assert.equal(store.calls.get, 5);
+});
+
+test("session() sets the cookie HttpOnly, SameSite=Lax, Path=/, Secure only on https, and no-store", async () => {
+  const clock = new FakeClock();
+  const app = makeApp(new MemoryStore({ clock: clock.fn }), clock);
+  const http = parseSetCookie(setCookies(await app.request("http://localhost/inc"))[0]!);
+  assert.equal(http.name, "satchel");
+  assert.deepEqual(http.attrs, { path: "/", httponly: true, samesite: "Lax" });
+  const res = await app.request("https://example.com/inc");
+  assert.equal(parseSetCookie(setCookies(res)[0]!).attrs.secure, true);
+  assert.equal(res.headers.get("cache-control"), "no-store");
+});
+
+test("session() leaves an app's own Cache-Control alone", async () => {
+  const clock = new FakeClock();
+  const app = new Hono<SessionEnv<Data>>();
+  app.use(session({ secret: SECRET, store: new MemoryStore({ clock: clock.fn }), clock: clock.fn }));
+  app.get("/", (c) => {
+    c.get("session").set("count", 1);
+    c.header("Cache-Control", "private, max-age=5");
+    return c.text("ok");
+  });
+  const res = await app.request("http://localhost/");
+  assert.equal(res.headers.get("cache-control"), "private, max-age=5");
+});
+
+test("session() answers tampered, forged and garbage cookies with a fresh session, never an error", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const app = makeApp(store, clock);
+  const jar = new CookieJar(app);
+  await jar.fetch("/inc");
+  await jar.fetch("/inc");
+  const good = jar.cookies.get("satchel")!;
+  const [id, sig] = good.split(".");
+  const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
+  const bad = [
+    flip(good, 0),
+    flip(good, good.length - 1),
+    `${id}.${flip(sig!, 5)}`,
+    `${id}`,
+    `${id}.`,
+    `.${sig}`,
+    `${"A".repeat(32)}.${sig}`,
+    "garbage",
+    "%",
+    "x".repeat(100_000),
+    `${good}.${sig}`,
+    `${id}.${sig}x`,
+    "",
+  ];
+  const gets = store.calls.get;
+  for (const value of bad) {
+    const res = await app.request("http://localhost/read", { headers: { cookie: `satchel=${value}` } });
+    assert.equal(res.status, 200, value.slice(0, 40));
+    assert.equal(await res.text(), "none", value.slice(0, 40));
+  }
+  // None of them reached the store.
+  assert.equal(store.calls.get, gets);
+  // The real cookie still works.
+  assert.equal(await jar.text("/read"), "2");
+});
+
+test("session() refuses a correctly signed id the store does not hold (no fixation)", async () => {
+  const clock = new FakeClock();
+  const reasons: string[] = [];
+  const store = new MemoryStore({ clock: clock.fn });
+  const app = makeApp(store, clock, { onInvalidToken: (_c, r) => void reasons.push(r) });
+  const jar = new CookieJar(app);
+  await jar.fetch("/inc");
+  const id = await jar.text("/id");
+  await store.delete(id);
+  assert.equal(await jar.text("/isnew"), "true");
+  assert.equal(await jar.text("/inc"), "1");
+  assert.notEqual(await jar.text("/id"), id);
+  assert.deepEqual(reasons, ["unknown"]);
+});
+
+test("session() returns no session once the idle expiry has passed", async () => {
+  const clock = new FakeClock();
+  const jar = new CookieJar(makeApp(new MemoryStore({ clock: clock.fn }), clock, { expires: 60 }));
+  await jar.fetch("/inc");
+  clock.advance(59);
+  assert.equal(await jar.text("/read"), "1");
+  clock.advance(61);
+  assert.equal(await jar.text("/read"), "none");
+});
+
+test("Session.options.noStore writes nothing and sets no cookie", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(makeApp(store, clock));
+  const res = await jar.fetch("/nostore");
+  assert.deepEqual(setCookies(res), []);
+  assert.equal(store.writes, 0);
+});
+
+test("Session.options.lateStore sets the cookie at once and commits after the response", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(makeApp(store, clock));
+  const res = await jar.fetch("/late");
+  assert.equal(setCookies(res).length, 1);
+  assert.equal(store.writes, 0, "nothing written before the response is handed back");
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(store.writes, 1);
+  assert.equal(await jar.text("/read"), "1");
+});
+
+test("session() with jsonSerializer stores plain JSON", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const jar = new CookieJar(makeApp(store, clock, { serializer: jsonSerializer }));
+  await jar.fetch("/inc");
+  const id = await jar.text("/id");
+  assert.deepEqual(JSON.parse((await store.get(id))!.payload), { d: { count: 1 } });
+});
+
+test("session() fails at setup without a secret, with a short one, or with state and cookie both", () => {
+  assert.throws(() => session({} as SessionOptions), TypeError);
+  assert.throws(() => session({ secret: "short" }), {
+    name: "RangeError",
+    message: /at least 32 bytes: received 5/,
+  });
+  assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), expires: -1 }), RangeError);
+  assert.throws(
+    () => session({ secret: SECRET, store: new MemoryStore(), cookie: {}, state: { read: () => undefined, write() {}, clear() {} } }),
+    /either state or cookie/,
+  );
+});
+
+test("session() answers 503 with StoreUnavailableError when the store is gone", async () => {
+  const clock = new FakeClock();
+  const { store, cleanup } = sqlite(clock);
+  const app = makeApp(store, clock);
+  const jar = new CookieJar(app);
+  await jar.fetch("/inc");
+  cleanup();
+  const res = await jar.fetch("/inc");
+  assert.equal(res.status, 503);
+});
