@@ -1,0 +1,152 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SessionDataError, SessionTooLargeError } from "../src/errors.ts";
+import { jsonSerializer, superjsonSerializer } from "../src/serializer.ts";
+import { decodePayload, Session, SessionCore } from "../src/session.ts";
+import type { StoredSession } from "../src/store/types.ts";
+
+const NOW = 1_000_000;
+const TTL = 60_000;
+
+function loaded(data: Record<string, unknown>, flash?: Record<string, unknown>) {
+  const payload = jsonSerializer.stringify(flash ? { d: data, f: flash } : { d: data });
+  const stored: StoredSession = { payload, expiresAt: NOW + TTL, createdAt: NOW - 5, userId: null };
+  const core = new SessionCore({
+    serializer: jsonSerializer,
+    ttl: TTL,
+    maxPayloadBytes: 1000,
+    loaded: { id: "i".repeat(32), stored, decoded: decodePayload(jsonSerializer, payload)! },
+  });
+  return { core, session: new Session<Record<string, number>>(core), stored };
+}
+
+function fresh() {
+  const core = new SessionCore({ serializer: jsonSerializer, ttl: TTL, maxPayloadBytes: 1000 });
+  return { core, session: new Session<Record<string, number>>(core) };
+}
+
+const decode = (s: StoredSession | null) => JSON.parse(s!.payload);
+
+test("Session starts unchanged and stays so through reads", () => {
+  const { core, session } = loaded({ a: 1 });
+  assert.equal(session.get("a"), 1);
+  assert.equal(session.has("a"), true);
+  assert.equal(session.has("b"), false);
+  assert.deepEqual(session.keys(), ["a"]);
+  assert.equal(session.isNew, false);
+  assert.equal(core.dirty, false);
+  assert.equal(session.status, "unchanged");
+});
+
+test("SessionCore.merge() re-applies the patch to a value another request wrote", () => {
+  const { core, session, stored } = loaded({ a: 1, b: 1, c: 1 });
+  session.set("a", 2);
+  session.delete("b");
+  session.update("n", (n) => (n ?? 0) + 10);
+  assert.equal(session.status, "changed");
+  const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 5, b: 5, c: 5, n: 1, z: 9 } }) };
+  const merged = core.merge(theirs, NOW + 1);
+  assert.deepEqual(decode(merged), { d: { a: 2, c: 5, n: 11, z: 9 } });
+  assert.equal(merged!.createdAt, stored.createdAt);
+  assert.equal(merged!.expiresAt, NOW + 1 + TTL);
+});
+
+test("SessionCore.merge() uses the local view when nobody else wrote", () => {
+  const { core, session, stored } = loaded({ a: 1 });
+  session.update("a", (n) => (n ?? 0) + 1);
+  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 2 } });
+});
+
+test("SessionCore.merge() returns null when a loaded session vanished (destroy wins)", () => {
+  const { core, session } = loaded({ a: 1 });
+  session.set("a", 2);
+  assert.equal(core.merge(null, NOW), null);
+});
+
+test("Session.clear() then set() replaces everything another request wrote", () => {
+  const { core, session, stored } = loaded({ a: 1 });
+  session.clear();
+  session.set("b", 2);
+  const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 7, x: 1 } }) };
+  assert.deepEqual(decode(core.merge(theirs, NOW)), { d: { b: 2 } });
+});
+
+test("Session.update() after set() is folded into the set", () => {
+  const { core, session, stored } = loaded({ a: 1 });
+  session.set("a", 10);
+  assert.equal(session.update("a", (n) => n! * 2), 20);
+  const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 100 } }) };
+  assert.deepEqual(decode(core.merge(theirs, NOW)), { d: { a: 20 } });
+});
+
+test("Session.flash() reads the previous request's value and consumes it", () => {
+  const { core, session, stored } = loaded({ a: 1 }, { notice: "hi" });
+  assert.equal(session.flash("notice"), "hi");
+  assert.equal(core.dirty, true, "consuming a flash is a change");
+  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 1 } });
+});
+
+test("Session.flash(key, value) is stored for the next request only", () => {
+  const { core, session, stored } = loaded({}, { old: 1 });
+  session.flash("next", "x");
+  assert.deepEqual(decode(core.merge(stored, NOW)), { d: {}, f: { next: "x" } });
+});
+
+test("Session.set() refuses prototype keys", () => {
+  const { session } = fresh();
+  for (const k of ["__proto__", "constructor", "prototype"]) {
+    assert.throws(() => session.set(k, 1), SessionDataError);
+  }
+});
+
+test("decodePayload() drops prototype keys and rejects junk", () => {
+  const d = decodePayload(jsonSerializer, '{"d":{"__proto__":{"polluted":1},"a":1}}')!;
+  assert.deepEqual([...d.data.keys()], ["a"]);
+  assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  assert.equal(decodePayload(jsonSerializer, "not json"), null);
+  assert.equal(decodePayload(jsonSerializer, "[1]"), null);
+  assert.equal(decodePayload(superjsonSerializer, '{"json":5}'), null);
+});
+
+test("SessionCore.merge() throws SessionTooLargeError over maxPayloadBytes", () => {
+  const { core, session } = fresh();
+  session.set("a", 1);
+  assert.ok(core.merge(null, NOW));
+  session.set("big", "x".repeat(2000) as unknown as number);
+  assert.throws(() => core.merge(null, NOW), (e) => e instanceof SessionTooLargeError && e.limit === 1000 && e.size > 2000);
+});
+
+test("SessionTooLargeError counts UTF-8 bytes, not characters", () => {
+  const { core, session } = fresh();
+  session.set("s", "é".repeat(520) as unknown as number); // 1040 bytes in 520 characters
+  assert.throws(() => core.merge(null, NOW), SessionTooLargeError);
+});
+
+test("Session.destroy() then set() starts a new session under a new id", () => {
+  const { core, session } = loaded({ a: 1 });
+  const id = session.id;
+  session.destroy();
+  assert.equal(session.get("a"), undefined);
+  assert.equal(session.isNew, true);
+  assert.notEqual(session.id, id);
+  assert.equal(core.dirty, false);
+  session.set("b", 2);
+  assert.deepEqual(decode(core.merge(null, NOW)), { d: { b: 2 } });
+});
+
+test("Session.regenerate() keeps the data under a new id", () => {
+  const { core, session, stored } = loaded({ a: 1 });
+  const id = session.id;
+  session.regenerate();
+  assert.notEqual(session.id, id);
+  assert.equal(session.status, "regenerated");
+  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 1 } });
+});
+
+test("Session.setUser() is kept in the stored session, outside the data", () => {
+  const { core, session, stored } = loaded({ a: 1 });
+  session.setUser("alice");
+  const merged = core.merge(stored, NOW)!;
+  assert.equal(merged.userId, "alice");
+  assert.deepEqual(decode(merged), { d: { a: 1 } });
+});
