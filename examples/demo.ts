@@ -1,0 +1,83 @@
+/**
+ * The Satchel demo: a visit counter, sign in / sign out, and a flash message,
+ * on the default store (a SQLite file in the OS temp dir; no store option).
+ *
+ *   npm install && npm run demo        (Bun, from node_modules)
+ *   deno run -A examples/demo.ts
+ *   node examples/demo.ts              (Node 24+)
+ *
+ * Env: PORT (default 3000), HOST (default 127.0.0.1), SATCHEL_SECRET.
+ */
+import { Hono } from "hono";
+import { csrf } from "hono/csrf";
+import { html } from "hono/html";
+import { session, type SessionEnv } from "../mod.ts";
+import { exampleSecret, serve } from "./serve.ts";
+
+/** What this app keeps in a session. */
+type Data = { visits: number; user: string };
+
+const app = new Hono<SessionEnv<Data>>();
+
+// Refuses cross-site form posts (checks the Origin header).
+app.use(csrf());
+// No `store` option: sessions go to <os temp dir>/satchel-demo.sqlite.
+app.use(session({ secret: exampleSecret(), name: "demo" }));
+
+function page(body: ReturnType<typeof html>, message: string | undefined) {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Satchel demo</title>
+<style>
+  body { font: 16px/1.5 system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; }
+  .flash { background: #e6f4ea; border: 1px solid #9ccfa8; padding: .5rem .75rem; border-radius: .25rem; }
+  form { display: flex; gap: .5rem; margin: 1rem 0; }
+  code { background: #f3f3f3; padding: 0 .25rem; }
+</style>
+</head>
+<body>
+<h1>Satchel demo</h1>
+${message === undefined ? "" : html`<p class="flash" id="flash" role="status">${message}</p>`}
+${body}
+<p><small>Session data lives in SQLite, on the server. Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
+</body>
+</html>`;
+}
+
+app.get("/", (c) => {
+  const s = c.get("session");
+  const visits = s.update("visits", (n) => (n ?? 0) + 1);
+  const user = s.get("user");
+  const message = s.flash<string>("message");
+  const who = user === undefined
+    ? html`<form method="post" action="/login">
+  <label>Name <input name="user" required maxlength="40" autocomplete="username"></label>
+  <button type="submit">Sign in</button>
+</form>`
+    : html`<p id="user">Signed in as <strong>${user}</strong>.</p>
+<form method="post" action="/logout"><button type="submit">Sign out</button></form>`;
+  return c.html(page(html`<p id="visits">Visits this session: <strong>${visits}</strong></p>${who}`, message));
+});
+
+app.post("/login", async (c) => {
+  const form = await c.req.parseBody();
+  const user = typeof form.user === "string" ? form.user.trim() : "";
+  if (user === "" || user.length > 40) return c.text("Give a name of 1 to 40 characters.", 400);
+  const s = c.get("session");
+  s.regenerate(); // new id on every privilege change: no session fixation
+  s.set("user", user);
+  s.flash("message", `Welcome, ${user}!`);
+  return c.redirect("/", 303);
+});
+
+app.post("/logout", (c) => {
+  const s = c.get("session");
+  s.destroy(); // deletes the row; the flash below starts a fresh session
+  s.flash("message", "You are signed out.");
+  return c.redirect("/", 303);
+});
+
+await serve(app, "Satchel demo");
