@@ -13,10 +13,14 @@
  * missing JSDoc, a missing return type, or a reference to one of Satchel's own
  * unexported types still fails.
  *
+ * Then it type-checks README.md's "A complete example" (strict, with tsc),
+ * so the example users copy compiles against the current API.
+ * tests/readme.test.ts runs it.
+ *
  * Usage: node scripts/check-docs.ts   (Node 24+, or bun / deno run -A)
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -70,6 +74,37 @@ if (allowed.length > 0) {
 if (failures.length > 0) {
   for (const f of failures) console.error(`${f}\n`);
   console.error(`check-docs: ${failures.length} documentation problem(s) in the public API`);
-  process.exit(1);
+} else {
+  console.log("check-docs: deno doc --lint mod.ts passes");
 }
-console.log("check-docs: deno doc --lint mod.ts passes");
+
+// README.md's complete example, type-checked as a user would compile it.
+const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+const section = readme.indexOf("\n## A complete example\n");
+const example = section === -1 ? null : /```ts\n([\s\S]*?)\n```/.exec(readme.slice(section))?.[1];
+let exampleFailed = false;
+if (example == null) {
+  console.error('check-docs: README.md has no ts code block under "## A complete example"');
+  exampleFailed = true;
+} else {
+  const dir = join(ROOT, "tmp", `readme-check-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  try {
+    writeFileSync(join(dir, "example.ts"), example.replace('from "satchel"', 'from "../../mod.ts"'));
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({ extends: "../../tsconfig.json", include: ["example.ts"], compilerOptions: { noEmit: true } }),
+    );
+    const tsc = spawnSync(join(ROOT, "node_modules", ".bin", "tsc"), ["-p", join(dir, "tsconfig.json")], { encoding: "utf8" });
+    if (tsc.status !== 0) {
+      console.error(`${tsc.stdout}${tsc.stderr}`);
+      console.error("check-docs: README.md's complete example does not type-check");
+      exampleFailed = true;
+    } else {
+      console.log("check-docs: README.md's complete example type-checks");
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+if (failures.length > 0 || exampleFailed) process.exit(1);
