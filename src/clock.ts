@@ -2,4 +2,4 @@
 export type Clock = () => number;
 
 /** The wall clock. */
-export const systemClock: Clock = () => Date.now();
+export const systemClock: Clock = (): number => Date.now();

@@ -8,7 +8,9 @@ import superjson from "superjson";
 
 /** Turns session data into a string and back. */
 export interface Serializer {
+  /** Turn session data into the payload string a store keeps. */
   stringify(value: unknown): string;
+  /** Turn a payload string back into session data; throws on text it cannot read. */
   parse(text: string): unknown;
 }
 

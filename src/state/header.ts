@@ -24,9 +24,13 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * ```
  */
 export class HeaderState implements SessionState {
+  /** The header that carries the token. */
   readonly name: string;
 
-  /** @throws {TypeError} when the header name is not a valid token. */
+  /**
+   * A header state; the header is `X-Session-Id` unless `name` says otherwise.
+   * @throws {TypeError} when the header name is not a valid token.
+   */
   constructor(options: HeaderStateOptions = {}) {
     const name = options.name ?? "X-Session-Id";
     if (!TOKEN.test(name)) {
