@@ -45,7 +45,9 @@ export interface SessionOptions {
   absoluteTimeout?: number;
   /**
    * Refresh the idle expiry (a `touch`, never a rewrite of the data) only when
-   * less than this many seconds of it remain. @default expires - 60 (one write a minute at most)
+   * less than this many seconds of it remain; 0 never refreshes (a session
+   * then ends `expires` seconds after its last write).
+   * @default expires - 60 (at most one touch a minute per session; expires / 2 when expires < 120)
    */
   refreshThreshold?: number;
   /** @default superjson */
@@ -116,7 +118,7 @@ export function session<T extends object = Record<string, unknown>>(
   const expires = options.expires ?? 3600;
   const ttl = expires * 1000;
   const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
-  const threshold = (options.refreshThreshold ?? Math.max(0, expires - 60)) * 1000;
+  const threshold = (options.refreshThreshold ?? expires - Math.min(60, expires / 2)) * 1000;
   if (threshold > ttl) {
     throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold / 1000}) must not exceed expires (${expires})`);
   }
@@ -128,6 +130,23 @@ export function session<T extends object = Record<string, unknown>>(
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
+
+  /** The idle expiry of a session written at `now`: never past its absolute deadline. */
+  function expiryAt(now: number, createdAt: number): number {
+    return absolute === undefined ? now + ttl : Math.min(now + ttl, createdAt + absolute);
+  }
+
+  /** The new expiry when a refresh is due (less than `threshold` left and it would move), else undefined. */
+  function refreshTo(stored: StoredSession, now: number): number | undefined {
+    if (stored.expiresAt - now >= threshold) return undefined;
+    const to = expiryAt(now, stored.createdAt);
+    return to > stored.expiresAt ? to : undefined;
+  }
+
+  /** A merged session with its expiry capped at the absolute deadline. */
+  function capped(s: StoredSession | null): StoredSession | null {
+    return s === null || absolute === undefined ? s : { ...s, expiresAt: Math.min(s.expiresAt, s.createdAt + absolute) };
+  }
 
   async function load(c: Context, store: SessionStore, token: string): Promise<{ core: SessionCore; stale: boolean } | undefined> {
     const verified = token.length <= MAX_TOKEN ? await signer.unsign(token) : null;
@@ -144,18 +163,19 @@ export function session<T extends object = Record<string, unknown>>(
     return { core, stale: verified.stale };
   }
 
-  /** Cookie outcome of a commit: send this id, clear the client's token, or leave it. */
-  type Outcome = { send: string } | "clear" | "keep";
+  /** Cookie outcome of a commit: send this id (valid until then), clear the client's token, or leave it. */
+  type Outcome = { send: string; until: number } | "clear" | "keep";
 
   /** What the commit will do, decided before any store I/O. */
   function plan(core: SessionCore, hadToken: boolean, stale: boolean, now: number): Outcome {
     if (core.attached) {
-      if (core.status === "regenerated") return { send: core.id };
-      const loaded = core.init.loaded!;
-      const moves = core.dirty || loaded.stored.expiresAt - now < threshold;
-      return stale || (moves && state.persistent) ? { send: core.id } : "keep";
+      const stored = core.init.loaded!.stored;
+      if (core.status === "regenerated") return { send: core.id, until: expiryAt(now, stored.createdAt) };
+      const until = core.dirty ? expiryAt(now, stored.createdAt) : refreshTo(stored, now);
+      if ((until !== undefined && state.persistent) || stale) return { send: core.id, until: until ?? stored.expiresAt };
+      return "keep";
     }
-    if (core.dirty) return { send: core.id };
+    if (core.dirty) return { send: core.id, until: expiryAt(now, now) };
     return hadToken ? "clear" : "keep";
   }
 
@@ -166,25 +186,26 @@ export function session<T extends object = Record<string, unknown>>(
       const loaded = core.init.loaded!;
       if (core.status === "regenerated") {
         let moved: StoredSession | null = null;
-        await store.update(loadedId!, (cur) => (moved = core.merge(cur, now), null));
+        await store.update(loadedId!, (cur) => (moved = capped(core.merge(cur, now)), null));
         if (moved === null) return "clear";
         await store.set(core.id, moved);
       } else if (core.dirty) {
-        if ((await store.update(loadedId!, (cur) => core.merge(cur, now))) === null) return "clear";
-      } else if (loaded.stored.expiresAt - now < threshold) {
-        await store.touch(loadedId!, now + ttl);
+        if ((await store.update(loadedId!, (cur) => capped(core.merge(cur, now)))) === null) return "clear";
+      } else {
+        const to = refreshTo(loaded.stored, now);
+        if (to !== undefined) await store.touch(loadedId!, to);
       }
       return undefined;
     }
     if (loadedId !== undefined) await store.delete(loadedId);
-    if (core.dirty) await store.set(core.id, core.merge(null, now)!);
+    if (core.dirty) await store.set(core.id, capped(core.merge(null, now))!);
     return undefined;
   }
 
-  async function deliver(c: Context, outcome: Outcome): Promise<void> {
+  async function deliver(c: Context, outcome: Outcome, now: number): Promise<void> {
     if (outcome === "keep") return;
     if (outcome === "clear") state.clear(c);
-    else state.write(c, await signer.sign(outcome.send), expires);
+    else state.write(c, await signer.sign(outcome.send), Math.ceil((outcome.until - now) / 1000));
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
   }
@@ -200,13 +221,13 @@ export function session<T extends object = Record<string, unknown>>(
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
     if (core.options.lateStore) {
-      await deliver(c, outcome);
+      await deliver(c, outcome, now);
       setTimeout(() => {
         Promise.resolve().then(() => write(store, core, now)).catch(onLateError);
       }, 0);
       return;
     }
     if ((await write(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
-    await deliver(c, outcome);
+    await deliver(c, outcome, now);
   };
 }

@@ -6,6 +6,7 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -13,6 +14,14 @@ export interface MemoryStoreOptions {
   clock?: Clock;
   /** Largest payload accepted, in bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * Seconds between two sweeps of expired sessions (`deleteExpired` on an
+   * unref'd timer; stops on `close()`). Without it, an expired session is
+   * dropped only when it is read. @default undefined (no timer)
+   */
+  sweepInterval?: number;
+  /** Called after each timed sweep. @default logs failed sweeps */
+  onSweep?: (event: SweepEvent) => void;
 }
 
 /**
@@ -27,10 +36,19 @@ export class MemoryStore implements SessionStore {
   readonly maxPayloadBytes: number;
   #map = new Map<string, StoredSession>();
   #clock: Clock;
+  #sweeper: Sweeper | undefined;
 
+  /**
+   * An empty store; starts the sweep timer when `sweepInterval` is given.
+   * @throws {RangeError} on a bad `sweepInterval`.
+   */
   constructor(options: MemoryStoreOptions = {}) {
+    checkSweepInterval("MemoryStore", options.sweepInterval);
     this.#clock = options.clock ?? systemClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+    if (options.sweepInterval !== undefined) {
+      this.#sweeper = new Sweeper(options.sweepInterval, () => this.deleteExpired(), options.onSweep);
+    }
   }
 
   /** How many sessions are held, live or expired but not yet swept. */
@@ -91,7 +109,9 @@ export class MemoryStore implements SessionStore {
     return removed;
   }
 
+  /** Stops the sweeper and drops every session. */
   close(): void {
+    this.#sweeper?.stop();
     this.#map.clear();
   }
 }
