@@ -1,0 +1,421 @@
+/**
+ * Sessions in Redis 7 or Valkey, shared by every process and machine that
+ * talks to the same server or cluster. Bring your own client: ioredis,
+ * node-redis, or Bun's built-in `RedisClient`.
+ *
+ * ## Key layout
+ *
+ * | key | type | holds |
+ * |---|---|---|
+ * | `<prefix>s:{<id>}` | hash | one session: `p` payload, `c` createdAt, `e` expiresAt, `u` userId, `v` version, `i` index cover; `PX` TTL = its idle expiry |
+ * | `<prefix>u:{<userId>}` | sorted set | the ids of the user's sessions, each scored with a time the entry must last until; `PX` TTL = its latest score |
+ *
+ * Every script names exactly one key, so on Redis Cluster or Valkey each runs
+ * on the shard that owns that key's hash slot, and sessions spread over all
+ * shards by id. The hash tags (`{…}`) make that explicit: the slot of a
+ * session key is the slot of its id, whatever the prefix; the slot of a user
+ * index is the slot of the user id.
+ *
+ * A session and its user's index cannot share a slot: a session is found by
+ * its id alone, it exists before it has a user (login binds it later), and a
+ * user has many sessions with random ids. So no script needs both. Instead
+ * the index is kept a **superset**, by write order: an entry is added (or its
+ * score raised) *before* the session write that needs it, and the session
+ * records in `i` how far its entry covers; a write or `touch` that would move
+ * the session's expiry past `i` extends the index first. Hence every live
+ * session bound to a user is in that user's index with a score at least its
+ * expiry, even if a process dies between the two writes. Stale entries
+ * (sessions deleted, expired or moved to another user) are harmless:
+ * `deleteByUser` deletes a session only if its `u` field still names the
+ * user, one single-key script per session, and expired entries are trimmed
+ * by score on every index write.
+ *
+ * Do not put `{` or `}` in the prefix unless you mean to pin every key to one
+ * slot (then all sessions live on one shard).
+ *
+ * ## Writes
+ *
+ * `update` is optimistic: read the hash (`HMGET`), run the caller's function,
+ * then a compare-and-set script writes only if the version is still the one
+ * read; otherwise it reads again, up to `maxUpdateRetries` times. No WATCH,
+ * no MULTI: the client's connection can be shared by every request. Updates
+ * of one id from this store instance are queued in process, so contention
+ * only ever comes from other processes.
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
+import { base64url } from "../id.ts";
+import { type RedisClientLike, type RedisCommander, toCommander } from "./redis/commander.ts";
+import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+
+export type { RedisClientLike, RedisCommander } from "./redis/commander.ts";
+
+/** Options of {@linkcode RedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * A connected client: an ioredis `Redis` or `Cluster`, a node-redis client
+   * or cluster (after `await client.connect()`), Bun's `RedisClient`, or any
+   * {@linkcode RedisCommander}. The store never closes it: it is yours.
+   */
+  client: RedisClientLike;
+  /** Prepended to every key. @default "satchel:" */
+  prefix?: string;
+  /**
+   * How long one Redis command may take before the request fails with
+   * {@linkcode StoreUnavailableError}, in ms. Clients queue commands while
+   * reconnecting; without this a Redis outage would hang every request.
+   * @default 5000
+   */
+  commandTimeout?: number;
+  /** How many times `update` re-reads after another process wrote first. @default 50 */
+  maxUpdateRetries?: number;
+  /** Largest payload accepted, in bytes (the middleware's default limit). @default 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Time source; expiry is checked against it on every read as well as by Redis's TTL. @default Date.now */
+  clock?: Clock;
+}
+
+/** How many session scripts `deleteByUser` runs at once. */
+const BATCH = 100;
+const FIELDS = ["p", "c", "e", "u", "v", "i"] as const;
+
+type Raw = [string | null, string | null, string | null, string | null, string | null, string | null];
+
+/** What one HMGET of a session hash says. */
+interface Read {
+  /** The live session, or null when missing or past its expiry. */
+  live: StoredSession | null;
+  /** The version on the server ("" when the key is missing): the CAS compares against it. */
+  version: string;
+  /** The user the hash names, live or not. */
+  userId: string | null;
+  /** How far the user index covers this session. */
+  cover: number;
+}
+
+function newVersion(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(12)));
+}
+
+function isNoScript(e: unknown): boolean {
+  return e instanceof Error && e.message.startsWith("NOSCRIPT");
+}
+
+function integer(name: string, value: number, min: number): void {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`Cannot create RedisStore: ${name} must be an integer of at least ${min}: received ${value}`);
+  }
+}
+
+class CommandTimeout extends Error {
+  override name = "CommandTimeout";
+}
+
+/**
+ * A {@linkcode SessionStore} in Redis (7 or later) or Valkey.
+ *
+ * - Expiry: each session key carries a `PX` TTL, so Redis drops idle sessions
+ *   itself; reads also check the stored expiry against the store's clock.
+ *   {@linkcode RedisStore.deleteExpired} has nothing to do and returns 0.
+ * - `touch` moves the TTL and the `e` field only (`PEXPIRE`, never the
+ *   payload) and never revives a missing or expired session.
+ * - `update` is atomic across processes and machines: optimistic
+ *   compare-and-set in a Lua script (`EVALSHA`, falling back to `EVAL` after
+ *   `NOSCRIPT`, e.g. after a Redis restart).
+ * - Any failure to reach Redis is a {@linkcode StoreUnavailableError} (503);
+ *   an out-of-memory refusal is a {@linkcode StoreFullError}. The client
+ *   reconnects by itself and later requests succeed.
+ *
+ * Clients, and the settings that make them fail fast while Redis is down
+ * (otherwise a request waits `commandTimeout`):
+ * - ioredis: `new Redis(url, { maxRetriesPerRequest: 1 })`
+ * - node-redis: `await createClient({ url, disableOfflineQueue: true }).on("error", log).connect()`
+ * - Bun: `new RedisClient(url, { enableOfflineQueue: false })`
+ *
+ * See the module documentation for the key layout on Redis Cluster.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { Hono } from "hono";
+ * import { RedisStore, session } from "satchel";
+ *
+ * const store = new RedisStore({ client: new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 }) });
+ * const app = new Hono();
+ * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store }));
+ * ```
+ */
+export class RedisStore implements SessionStore {
+  /** The prefix of every key this store writes. */
+  readonly prefix: string;
+  readonly maxPayloadBytes: number;
+  #redis: RedisCommander;
+  #clock: Clock;
+  #timeout: number;
+  #retries: number;
+  #queues = new Map<string, Promise<unknown>>();
+  #closed = false;
+
+  /**
+   * @throws {TypeError} when `client` is not a Redis client Satchel knows, or `prefix` is not a string.
+   * @throws {RangeError} on a bad number option.
+   */
+  constructor(options: RedisStoreOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create RedisStore: options are required, at least { client }");
+    }
+    const o = {
+      client: options.client,
+      prefix: options.prefix ?? "satchel:",
+      commandTimeout: options.commandTimeout ?? 5000,
+      maxUpdateRetries: options.maxUpdateRetries ?? 50,
+      maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
+      clock: options.clock ?? systemClock,
+    };
+    const redis = toCommander(o.client);
+    if (redis === null) {
+      throw new TypeError(
+        "Cannot create RedisStore: client must be an ioredis Redis/Cluster, a node-redis client/cluster, " +
+          `Bun's RedisClient, or an object with command(args, key): received ${o.client === null ? "null" : typeof o.client}`,
+      );
+    }
+    if (typeof o.prefix !== "string") {
+      throw new TypeError(`Cannot create RedisStore: prefix must be a string: received ${typeof o.prefix}`);
+    }
+    integer("commandTimeout", o.commandTimeout, 1);
+    integer("maxUpdateRetries", o.maxUpdateRetries, 1);
+    integer("maxPayloadBytes", o.maxPayloadBytes, 1);
+    this.prefix = o.prefix;
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.#redis = redis;
+    this.#clock = o.clock;
+    this.#timeout = o.commandTimeout;
+    this.#retries = o.maxUpdateRetries;
+  }
+
+  /** The key of a session. */
+  sessionKey(id: string): string {
+    return `${this.prefix}s:{${id}}`;
+  }
+
+  /** The key of a user's index of sessions. */
+  userKey(userId: string): string {
+    return `${this.prefix}u:{${userId}}`;
+  }
+
+  #wrap(action: string, cause: unknown): Error {
+    if (cause instanceof SessionError) return cause;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (message.startsWith("OOM")) {
+      return new StoreFullError(`Cannot ${action} session: Redis is out of memory (maxmemory); raise it or use an eviction policy`, { cause });
+    }
+    if (cause instanceof CommandTimeout) {
+      return new StoreUnavailableError(`Cannot ${action} session: Redis did not answer within ${this.#timeout} ms (commandTimeout)`, { cause });
+    }
+    const why = /^[A-Z]+ /.test(message) ? `Redis refused the command (${message.slice(0, 200)})` : `Redis is unreachable (${message.slice(0, 200)})`;
+    return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
+  }
+
+  /** One command, bounded by commandTimeout; errors are the client's own. */
+  async #raw(args: string[], key: string): Promise<unknown> {
+    if (this.#closed) throw new StoreUnavailableError("Cannot use RedisStore: it was closed");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const reply = Promise.resolve().then(() => this.#redis.command(args, key));
+    reply.catch(() => {}); // a late failure after the timeout must not go unhandled
+    try {
+      return await Promise.race([
+        reply,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new CommandTimeout()), this.#timeout);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(action: string, args: string[], key: string): Promise<unknown> {
+    try {
+      return await this.#raw(args, key);
+    } catch (cause) {
+      throw this.#wrap(action, cause);
+    }
+  }
+
+  /** Run a script by SHA, loading it with EVAL when Redis does not know it (first use, restart, failover). */
+  async #script(action: string, s: Script, key: string, args: string[]): Promise<unknown> {
+    try {
+      try {
+        return await this.#raw(["EVALSHA", await s.sha, "1", key, ...args], key);
+      } catch (e) {
+        if (!isNoScript(e)) throw e;
+        return await this.#raw(["EVAL", s.source, "1", key, ...args], key);
+      }
+    } catch (cause) {
+      throw this.#wrap(action, cause);
+    }
+  }
+
+  async #read(id: string, action: string): Promise<Read> {
+    const raw = (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id))) as Raw;
+    const [p, c, e, u, v, i] = raw;
+    const expiresAt = Number(e);
+    const live = p === null || e === null || expiresAt <= this.#clock()
+      ? null
+      : { payload: p, createdAt: Number(c), expiresAt, userId: u };
+    return { live, version: v ?? "", userId: u, cover: Number(i ?? 0) };
+  }
+
+  /** Add (or raise) `id` in `userId`'s index so it lasts until `score`. */
+  async #index(userId: string, id: string, score: number, action: string): Promise<void> {
+    await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id]);
+  }
+
+  /** How far to make the index cover a session expiring at `expiresAt`: one more lifetime, so it is extended once per lifetime. */
+  #coverFor(expiresAt: number): number {
+    const now = this.#clock();
+    return expiresAt + Math.max(0, expiresAt - now);
+  }
+
+  /** Write `s` if the version is still `expected` ("*": unconditionally). */
+  async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string): Promise<boolean> {
+    const key = this.sessionKey(id);
+    const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
+    if (s === null || ttl <= 0) {
+      if (expected !== "*") return (await this.#script(action, DEL, key, [expected])) === 1;
+      await this.#send(action, ["DEL", key], key);
+      return true;
+    }
+    const user = s.userId ?? null;
+    const args = [
+      expected,
+      s.payload,
+      String(s.createdAt),
+      String(s.expiresAt),
+      user === null ? "0" : "1",
+      user ?? "",
+      newVersion(),
+      String(user === null ? 0 : cover),
+      String(ttl),
+    ];
+    return (await this.#script(action, SET, key, args)) === 1;
+  }
+
+  /** Run `fn` after every earlier queued operation on `id` in this instance has finished. */
+  #queue<R>(id: string, fn: () => Promise<R>): Promise<R> {
+    const prev = this.#queues.get(id) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.then(() => {}, () => {});
+    this.#queues.set(id, tail);
+    void tail.then(() => {
+      if (this.#queues.get(id) === tail) this.#queues.delete(id);
+    });
+    return run;
+  }
+
+  async get(id: string): Promise<StoredSession | null> {
+    const key = this.sessionKey(id);
+    const [p, c, e, u] = (await this.#send("load", ["HMGET", key, "p", "c", "e", "u"], key)) as Raw;
+    if (p === null || e === null) return null;
+    const expiresAt = Number(e);
+    if (expiresAt <= this.#clock()) return null;
+    return { payload: p, createdAt: Number(c), expiresAt, userId: u };
+  }
+
+  async set(id: string, session: StoredSession): Promise<void> {
+    const user = session.userId ?? null;
+    const cover = this.#coverFor(session.expiresAt);
+    if (user !== null && session.expiresAt > this.#clock()) await this.#index(user, id, cover, "store");
+    await this.#write(id, session, "*", cover, "store");
+  }
+
+  async delete(id: string): Promise<void> {
+    const key = this.sessionKey(id);
+    await this.#send("delete", ["DEL", key], key);
+  }
+
+  async touch(id: string, expiresAt: number): Promise<void> {
+    const key = this.sessionKey(id);
+    let cover = "";
+    let coverUser = "";
+    for (let attempt = 0; attempt < this.#retries; attempt++) {
+      const now = this.#clock();
+      const ttl = Math.ceil(expiresAt - now);
+      if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key));
+      const r = await this.#script("touch", TOUCH, key, [String(now), String(expiresAt), String(ttl), cover, coverUser]);
+      if (!Array.isArray(r)) return;
+      // The session is bound to a user whose index does not reach the new expiry: extend it first.
+      coverUser = String(r[0]);
+      const score = this.#coverFor(expiresAt);
+      await this.#index(coverUser, id, score, "touch");
+      cover = String(score);
+    }
+    throw new StoreUnavailableError(`Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`);
+  }
+
+  update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+    return this.#queue(id, () => this.#update(id, fn));
+  }
+
+  async #update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+    for (let attempt = 1; ; attempt++) {
+      const read = await this.#read(id, "update");
+      const next = fn(read.live); // the caller's errors pass through unchanged
+      if (next === null && read.version === "") return null; // nothing there, nothing to delete
+      let cover = read.cover;
+      const user = next?.userId ?? null;
+      if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {
+        cover = this.#coverFor(next.expiresAt);
+        await this.#index(user, id, cover, "update");
+      }
+      if (await this.#write(id, next, read.version, cover, "update")) return next;
+      if (attempt >= this.#retries) {
+        throw new StoreUnavailableError(
+          `Cannot update session: other writers changed it ${attempt} times in a row; ` +
+            `raise maxUpdateRetries if this many processes write one session at once`,
+        );
+      }
+      // Someone else wrote between our read and our write: back off a little, with jitter, and re-read.
+      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+    }
+  }
+
+  /** Redis expires keys itself (`PX` TTL): nothing to sweep. Always returns 0. */
+  deleteExpired(_now?: number): number {
+    return 0;
+  }
+
+  /**
+   * Deletes every session still bound to `userId`: for each id in the user's
+   * index, one script deletes the session if its `u` field names the user.
+   * Sessions bound before the call are gone when it returns; one bound by a
+   * request running at the same moment may survive (it counts as bound after).
+   * @returns How many sessions were deleted.
+   */
+  async deleteByUser(userId: string): Promise<number> {
+    const ukey = this.userKey(userId);
+    const ids = (await this.#send("delete", ["ZRANGE", ukey, "0", "-1"], ukey)) as string[];
+    const deleted: string[] = [];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH);
+      const results = await Promise.all(
+        batch.map((id) => this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId])),
+      );
+      results.forEach((r, j) => r === 1 && deleted.push(batch[j]!));
+    }
+    // Only the entries of sessions deleted here: an id whose session is not
+    // written yet may belong to a login in flight, and must stay indexed.
+    for (let i = 0; i < deleted.length; i += BATCH) {
+      await this.#send("delete", ["ZREM", ukey, ...deleted.slice(i, i + BATCH)], ukey);
+    }
+    return deleted.length;
+  }
+
+  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (close it yourself). */
+  close(): void {
+    this.#closed = true;
+  }
+}

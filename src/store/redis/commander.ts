@@ -1,0 +1,49 @@
+/**
+ * The one thing RedisStore needs from a Redis client: send a command, get
+ * its reply. One small adapter per client turns the user's client object
+ * into this; nothing here imports a client library.
+ * @module
+ */
+import { fromBunRedis, isBunRedis } from "./bun.ts";
+import { fromIoredis, isIoredis } from "./ioredis.ts";
+import { fromNodeRedis, isNodeRedis } from "./node-redis.ts";
+
+/**
+ * A Redis connection as RedisStore uses it. Implement it to plug in a client
+ * Satchel has no adapter for.
+ * @example
+ * ```ts
+ * import type { RedisCommander } from "satchel";
+ * declare const glide: { customCommand(args: string[]): Promise<unknown> };
+ * const commander: RedisCommander = { command: (args) => glide.customCommand(args) };
+ * ```
+ */
+export interface RedisCommander {
+  /**
+   * Send one command and resolve with its reply: bulk strings as strings,
+   * integers as numbers, nil as `null`, arrays as arrays. Reject with the
+   * server's error (its message starts with the error code, e.g. `NOSCRIPT`)
+   * or with the connection's.
+   * @param args The command and its arguments, e.g. `["HMGET", key, "p"]`.
+   * @param key The key the command touches, for clients that route by key (Redis Cluster).
+   */
+  command(args: string[], key: string): Promise<unknown>;
+}
+
+/** What the `client` option of RedisStore accepts. */
+export type RedisClientLike = RedisCommander | object;
+
+/**
+ * The commander for `client`: an ioredis `Redis`/`Cluster`, a node-redis
+ * client or cluster, Bun's `RedisClient`, or an object that already has
+ * `command(args, key)`. `null` when the object is none of these.
+ */
+export function toCommander(client: unknown): RedisCommander | null {
+  if (typeof client !== "object" || client === null) return null;
+  if (isBunRedis(client)) return fromBunRedis(client);
+  if (isIoredis(client)) return fromIoredis(client);
+  if (isNodeRedis(client)) return fromNodeRedis(client);
+  const c = client as Partial<RedisCommander>;
+  if (typeof c.command === "function") return { command: (args, key) => c.command!(args, key) };
+  return null;
+}

@@ -1,0 +1,103 @@
+/**
+ * The Lua scripts of RedisStore. Each declares exactly one key (`KEYS[1]`),
+ * so on Redis Cluster or Valkey every script runs on the one shard that owns
+ * that key's slot. Times in `ARGV` are milliseconds from the app's clock.
+ * The `#!lua` line declares Redis 7 script flags: without `allow-oom` a
+ * script that may grow memory is refused whole while Redis is out of memory
+ * (never half-run), and on a cluster a script may not reach keys of another
+ * slot than the one it declares.
+ *
+ * Session hash fields: `p` payload, `c` createdAt, `e` expiresAt, `u` userId
+ * (absent when unbound), `v` version (random token, new on every write),
+ * `i` how far the user index covers this session (an expiry the index entry
+ * is at least as late as).
+ * @module
+ */
+
+/** A script with its source and the SHA-1 Redis knows it by. */
+export interface Script {
+  readonly source: string;
+  readonly sha: Promise<string>;
+}
+
+function script(source: string): Script {
+  const sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(source)).then((buf) =>
+    [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("")
+  );
+  return { source, sha };
+}
+
+/**
+ * Compare-and-set write of one session: replaces the hash if its version is
+ * still the expected one. Denied as a whole while Redis is out of memory.
+ * ARGV: expected version (`*` = any, `` = key must be missing), payload,
+ * createdAt, expiresAt, userId flag (`1`/`0`), userId, new version, index
+ * cover, TTL in ms. Returns 1 when written, 0 when the version did not match.
+ */
+export const SET = script(`#!lua
+local key = KEYS[1]
+if ARGV[1] ~= '*' and (redis.call('HGET', key, 'v') or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', key)
+redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8])
+if ARGV[5] == '1' then redis.call('HSET', key, 'u', ARGV[6]) end
+redis.call('PEXPIRE', key, ARGV[9])
+return 1
+`);
+
+/**
+ * Compare-and-delete: removes the hash if its version is still ARGV[1].
+ * Allowed while Redis is out of memory (it frees memory).
+ * Returns 1 when deleted (or already gone as expected), 0 on a version mismatch.
+ */
+export const DEL = script(`#!lua flags=allow-oom
+if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`);
+
+/**
+ * Move a live session's expiry: the `e` field and the key's TTL, nothing else.
+ * A missing key or one whose `e` has passed stays as it is (never revived).
+ * ARGV: now, new expiresAt, TTL in ms, index cover just written (or ``), its user.
+ * Returns 0 (missing or expired), 1 (moved), or `{userId}` when the user index
+ * must first be extended to cover the new expiry.
+ */
+export const TOUCH = script(`#!lua flags=allow-oom
+local key = KEYS[1]
+local f = redis.call('HMGET', key, 'e', 'u', 'i')
+if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
+local cover = tonumber(f[3] or '0') or 0
+if f[2] and ARGV[4] ~= '' and f[2] == ARGV[5] and tonumber(ARGV[4]) > cover then
+  cover = tonumber(ARGV[4])
+  redis.call('HSET', key, 'i', ARGV[4])
+end
+if f[2] and cover < tonumber(ARGV[2]) then return {f[2]} end
+redis.call('HSET', key, 'e', ARGV[2])
+redis.call('PEXPIRE', key, ARGV[3])
+return 1
+`);
+
+/**
+ * Record a session in its user's index (a sorted set scored by how long the
+ * entry must last), drop entries whose time has passed, and keep the index
+ * key alive as long as its latest entry. ARGV: now, score, session id.
+ */
+export const INDEX = script(`#!lua
+local key = KEYS[1]
+redis.call('ZADD', key, 'GT', ARGV[2], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
+local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+if top[2] then
+  redis.call('PEXPIRE', key, math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[1]))))
+end
+return 1
+`);
+
+/** Delete the session if it still belongs to the user ARGV[1]. Returns 1 when deleted. */
+export const DELETE_IF_USER = script(`#!lua flags=allow-oom
+if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+`);

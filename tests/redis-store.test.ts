@@ -1,0 +1,446 @@
+/**
+ * RedisStore against a real redis-server: the conformance suite with every
+ * client that runs on this runtime, the middleware through app.request(),
+ * 4 OS processes writing one session, and a Redis killed and restarted.
+ * scripts/test-all.sh starts a private server and exports SATCHEL_REDIS_URL.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
+import process from "node:process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Hono } from "hono";
+import { StoreFullError, StoreUnavailableError } from "../src/errors.ts";
+import { generateId } from "../src/id.ts";
+import { session, type SessionEnv } from "../src/middleware.ts";
+import { type RedisCommander, toCommander } from "../src/store/redis/commander.ts";
+import { RedisStore } from "../src/store/redis.ts";
+import type { StoredSession } from "../src/store/types.ts";
+import {
+  type ClientName,
+  CLIENTS,
+  connect,
+  dropPrefix,
+  freePort,
+  REDIS_URL,
+  startRedis,
+  stopRedis,
+  type TestClient,
+} from "./fixtures/redis-clients.ts";
+import { CookieJar, SECRET } from "./helpers.ts";
+import { storeConformance } from "./store-conformance.ts";
+
+const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
+
+function uniquePrefix(): string {
+  return `satchel-test:${generateId().slice(0, 10)}:`;
+}
+
+function stored(payload: string, ttlMs = 60_000, userId: string | null = null, now = Date.now()): StoredSession {
+  return { payload, expiresAt: now + ttlMs, createdAt: now, userId };
+}
+
+/** A client and a store on a fresh prefix, removed by `done()`. */
+async function fixture(url: string, name: ClientName = CLIENTS[0]!, options: { commander?: (inner: RedisCommander) => RedisCommander; commandTimeout?: number; maxUpdateRetries?: number } = {}) {
+  const c = await connect(name, url);
+  const prefix = uniquePrefix();
+  const inner = toCommander(c.client)!;
+  const store = new RedisStore({
+    client: options.commander ? options.commander(inner) : c.client,
+    prefix,
+    commandTimeout: options.commandTimeout,
+    maxUpdateRetries: options.maxUpdateRetries,
+  });
+  return {
+    c,
+    store,
+    prefix,
+    async done() {
+      await dropPrefix(c, prefix);
+      await c.close();
+    },
+  };
+}
+
+function counterApp(store: RedisStore) {
+  const app = new Hono<SessionEnv<{ count: number }>>();
+  app.use(session({ secret: SECRET, store }));
+  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
+  app.get("/login/:user", (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.setUser(c.req.param("user"));
+    return c.text("ok");
+  });
+  return app;
+}
+
+/** Retries `fn` until it succeeds or `ms` pass (waiting on a real server to come back). */
+async function eventually<T>(fn: () => Promise<T>, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+if (REDIS_URL === undefined) {
+  if (process.env.CI) {
+    test("RedisStore tests have a Redis server (SATCHEL_REDIS_URL)", () => {
+      assert.fail("SATCHEL_REDIS_URL is not set; in CI a missing Redis is a failure: run the suite through scripts/test-all.sh (npm test), which starts redis-server");
+    });
+  } else {
+    console.warn(`note: RedisStore tests skipped: ${SKIP}`);
+    test("RedisStore tests (skipped: SATCHEL_REDIS_URL is not set)", { skip: SKIP }, () => {});
+  }
+} else {
+  const url = REDIS_URL;
+
+  for (const name of CLIENTS) {
+    storeConformance(`RedisStore (${name})`, async (clock) => {
+      const c = await connect(name, url);
+      const prefix = uniquePrefix();
+      return {
+        store: new RedisStore({ client: c.client, prefix, clock: clock.fn }),
+        cleanup: async () => {
+          await dropPrefix(c, prefix);
+          await c.close();
+        },
+      };
+    }, { selfExpiring: true });
+  }
+
+  test("RedisStore rejects a client it cannot use, at setup", () => {
+    assert.throws(() => new RedisStore({ client: {} }), {
+      name: "TypeError",
+      message: /Cannot create RedisStore: client must be an ioredis Redis\/Cluster, a node-redis client\/cluster, Bun's RedisClient/,
+    });
+    assert.throws(() => new RedisStore({ client: { command: async () => null }, commandTimeout: 0 }), {
+      name: "RangeError",
+      message: /commandTimeout must be an integer of at least 1: received 0/,
+    });
+  });
+
+  test("RedisStore.deleteExpired() returns 0: Redis expires keys itself", async () => {
+    const f = await fixture(url);
+    try {
+      await f.store.set(generateId(), stored("p", 1));
+      assert.equal(await f.store.deleteExpired(Date.now() + 10_000), 0);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.set() writes one hash under <prefix>s:{id} with a PX TTL of the idle expiry", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      await f.store.set(id, stored("data", 60_000));
+      assert.deepEqual(await f.c.cmd(["KEYS", `${f.prefix}*`]), [`${f.prefix}s:{${id}}`]);
+      const pttl = Number(await f.c.cmd(["PTTL", `${f.prefix}s:{${id}}`]));
+      assert.ok(pttl > 55_000 && pttl <= 60_000, `PTTL ${pttl}`);
+      assert.equal(await f.c.cmd(["HGET", `${f.prefix}s:{${id}}`, "p"]), "data");
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.set() of a session already past its expiry stores nothing", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      await f.store.set(id, stored("live"));
+      await f.store.set(id, stored("dead", -1));
+      assert.equal(await f.c.cmd(["EXISTS", f.store.sessionKey(id)]), 0);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.touch() moves the key's TTL and expiry field and never rewrites the payload", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      const key = f.store.sessionKey(id);
+      await f.store.set(id, stored("data", 60_000));
+      const version = await f.c.cmd(["HGET", key, "v"]);
+      const expiresAt = Date.now() + 600_000;
+      await f.store.touch(id, expiresAt);
+      const pttl = Number(await f.c.cmd(["PTTL", key]));
+      assert.ok(pttl > 590_000, `PTTL ${pttl}`);
+      assert.equal(await f.c.cmd(["HGET", key, "v"]), version, "the write version is unchanged");
+      const got = await f.store.get(id);
+      assert.equal(got?.payload, "data");
+      assert.equal(got?.expiresAt, expiresAt);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.touch() never creates a missing key", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      await f.store.touch(id, Date.now() + 60_000);
+      assert.equal(await f.c.cmd(["EXISTS", f.store.sessionKey(id)]), 0);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore keeps a bound session in its user's index at least until the session expires", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      const ukey = f.store.userKey("alice");
+      const first = stored("p", 60_000, "alice");
+      await f.store.set(id, first);
+      assert.ok(Number(await f.c.cmd(["ZSCORE", ukey, id])) >= first.expiresAt);
+      // Touch far past what the index covers: the index must move first.
+      const later = Date.now() + 3_600_000;
+      await f.store.touch(id, later);
+      assert.equal((await f.store.get(id))?.expiresAt, later);
+      assert.ok(Number(await f.c.cmd(["ZSCORE", ukey, id])) >= later);
+      assert.ok(Number(await f.c.cmd(["HGET", f.store.sessionKey(id), "i"])) >= later);
+      assert.ok(Number(await f.c.cmd(["PTTL", ukey])) >= later - Date.now() - 1000, "the index key lives as long as its entries");
+      // An update that moves the expiry further does the same.
+      const latest = Date.now() + 7_200_000;
+      await f.store.update(id, (cur) => ({ ...cur!, payload: "q", expiresAt: latest }));
+      assert.ok(Number(await f.c.cmd(["ZSCORE", ukey, id])) >= latest);
+      assert.equal(await f.store.deleteByUser("alice"), 1);
+      assert.equal(await f.store.get(id), null);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.deleteByUser() spares a session that moved to another user", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      await f.store.set(id, stored("p", 60_000, "alice"));
+      await f.store.update(id, (cur) => ({ ...cur!, userId: "bob" }));
+      assert.equal(await f.store.deleteByUser("alice"), 0);
+      assert.equal((await f.store.get(id))?.userId, "bob");
+      assert.equal(await f.store.deleteByUser("bob"), 1);
+      assert.equal(await f.store.get(id), null);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.update() re-reads and re-applies when another process wrote between its read and its write", async () => {
+    const other = await fixture(url);
+    let commands = 0;
+    const id = generateId();
+    // Store A's second command is its compare-and-set: let store B write first, for real, on its own connection.
+    const f = await fixture(url, CLIENTS[0], {
+      commander: (inner) => ({
+        async command(args, key) {
+          if (++commands === 2) await otherStore.update(id, (cur) => ({ ...cur!, payload: "10" }));
+          return await inner.command(args, key);
+        },
+      }),
+    });
+    const otherStore = new RedisStore({ client: other.c.client, prefix: f.prefix });
+    try {
+      await otherStore.set(id, stored("0"));
+      const seen: string[] = [];
+      const result = await f.store.update(id, (cur) => {
+        seen.push(cur!.payload);
+        return { ...cur!, payload: String(Number(cur!.payload) + 1) };
+      });
+      assert.deepEqual(seen, ["0", "10"]);
+      assert.equal(result?.payload, "11");
+      assert.equal((await otherStore.get(id))?.payload, "11");
+    } finally {
+      await other.c.close();
+      await f.done();
+    }
+  });
+
+  test("RedisStore.update() gives up after maxUpdateRetries lost races with a clear error, keeping the other write", async () => {
+    const other = await fixture(url);
+    const id = generateId();
+    let n = 0;
+    const f = await fixture(url, CLIENTS[0], {
+      maxUpdateRetries: 3,
+      commander: (inner) => ({
+        async command(args, key) {
+          if (args[0]!.startsWith("EVAL")) await otherStore.set(id, stored(`other ${++n}`));
+          return await inner.command(args, key);
+        },
+      }),
+    });
+    const otherStore = new RedisStore({ client: other.c.client, prefix: f.prefix });
+    try {
+      await otherStore.set(id, stored("0"));
+      await assert.rejects(f.store.update(id, (cur) => ({ ...cur!, payload: "mine" })), (e) => {
+        assert.ok(e instanceof StoreUnavailableError);
+        assert.match(e.message, /Cannot update session: other writers changed it 3 times in a row; raise maxUpdateRetries/);
+        return true;
+      });
+      assert.equal((await otherStore.get(id))?.payload, `other ${n}`);
+    } finally {
+      await other.c.close();
+      await f.done();
+    }
+  });
+
+  test("RedisStore fails with StoreUnavailableError after commandTimeout when Redis accepts but never answers", async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((s) => void sockets.add(s));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as { port: number }).port;
+    const { Redis } = await import("ioredis");
+    const client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+    client.on("error", () => {});
+    try {
+      const store = new RedisStore({ client, commandTimeout: 100 });
+      await assert.rejects(store.get(generateId()), {
+        name: "StoreUnavailableError",
+        message: "Cannot load session: Redis did not answer within 100 ms (commandTimeout)",
+      });
+    } finally {
+      client.disconnect();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
+  test("session() counts through app.request() on RedisStore, and concurrent requests lose nothing", async () => {
+    const f = await fixture(url);
+    try {
+      const app = counterApp(f.store);
+      const jar = new CookieJar(app);
+      for (let i = 1; i <= 3; i++) assert.equal(await jar.text("/inc"), String(i));
+      const other = new CookieJar(app);
+      assert.equal(await other.text("/inc"), "1");
+      await Promise.all(Array.from({ length: 20 }, () => jar.fetch("/inc")));
+      assert.equal(await jar.text("/read"), "23");
+      const keys = (await f.c.cmd(["KEYS", `${f.prefix}s:*`])) as string[];
+      assert.equal(keys.length, 2);
+      const pttl = Number(await f.c.cmd(["PTTL", keys[0]!]));
+      assert.ok(pttl > 3_500_000 && pttl <= 3_600_000, `PTTL ${pttl}`);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.deleteByUser() signs a user out of every browser through the middleware", async () => {
+    const f = await fixture(url);
+    try {
+      const app = counterApp(f.store);
+      const [a, b, c] = [new CookieJar(app), new CookieJar(app), new CookieJar(app)];
+      await a.text("/login/alice");
+      await b.text("/login/alice");
+      await c.text("/login/carol");
+      for (const jar of [a, b, c]) assert.equal(await jar.text("/inc"), "1");
+      assert.equal(await f.store.deleteByUser("alice"), 2);
+      assert.equal(await a.text("/read"), "0");
+      assert.equal(await b.text("/read"), "0");
+      assert.equal(await c.text("/read"), "1");
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.update() loses no increment with 4 OS processes writing one session", async () => {
+    const f = await fixture(url);
+    const id = generateId();
+    const perProcess = 100;
+    const worker = fileURLToPath(new URL("./fixtures/redis-worker.ts", import.meta.url));
+    const runtimeArgs = "Deno" in globalThis ? ["run", "-A", worker] : [worker];
+    try {
+      await f.store.set(id, stored("0", 600_000));
+      const children = Array.from({ length: 4 }, (_, i) => {
+        const client = CLIENTS[i % CLIENTS.length]!;
+        const child = spawn(process.execPath, [...runtimeArgs, url, f.prefix, id, String(perProcess), client], {
+          stdio: ["pipe", "pipe", "inherit"],
+        });
+        let out = "";
+        child.stdout!.on("data", (d) => (out += String(d)));
+        const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+        const ready = new Promise<void>((resolve, reject) => {
+          child.stdout!.on("data", () => out.includes("ready") && resolve());
+          void exited.then((code) => reject(new Error(`worker ${i} (${client}) exited ${code} before it was ready: ${out}`)));
+        });
+        return { child, ready, exited, out: () => out };
+      });
+      await Promise.all(children.map((w) => w.ready));
+      for (const w of children) w.child.stdin!.end("go\n");
+      const codes = await Promise.all(children.map((w) => w.exited));
+      assert.deepEqual(codes, [0, 0, 0, 0], children.map((w) => w.out()).join("\n"));
+      assert.equal((await f.store.get(id))?.payload, String(4 * perProcess));
+      const calls = children.reduce((sum, w) => sum + Number(/calls=(\d+)/.exec(w.out())?.[1] ?? NaN), 0);
+      assert.ok(calls >= 4 * perProcess, `update functions ran ${calls} times`);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore throws StoreFullError when Redis is out of memory and the stored session stays intact", async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    const c = await connect(CLIENTS[0]!, `redis://127.0.0.1:${port}`);
+    try {
+      const store = new RedisStore({ client: c.client });
+      const id = generateId();
+      await store.set(id, stored("kept"));
+      await c.cmd(["CONFIG", "SET", "maxmemory", "1"]);
+      await assert.rejects(store.update(id, (cur) => ({ ...cur!, payload: "x".repeat(100_000) })), (e) => {
+        assert.ok(e instanceof StoreFullError, String(e));
+        assert.match(e.message, /Cannot update session: Redis is out of memory/);
+        return true;
+      });
+      await c.cmd(["CONFIG", "SET", "maxmemory", "0"]);
+      assert.equal((await store.get(id))?.payload, "kept");
+    } finally {
+      await c.close();
+      await stopRedis(server);
+    }
+  });
+
+  for (const name of CLIENTS) {
+    test(`RedisStore (${name}) throws StoreUnavailableError while Redis is down and works again after it restarts`, async () => {
+      const port = await freePort();
+      let server = await startRedis(port);
+      const c = await connect(name, `redis://127.0.0.1:${port}`);
+      try {
+        const store = new RedisStore({ client: c.client, commandTimeout: 2000 });
+        const app = counterApp(store);
+        const jar = new CookieJar(app);
+        assert.equal(await jar.text("/inc"), "1");
+        const id = generateId();
+        await store.set(id, stored("before"));
+
+        await stopRedis(server);
+        await assert.rejects(store.get(id), StoreUnavailableError);
+        await assert.rejects(store.update(id, (cur) => cur), StoreUnavailableError);
+        await assert.rejects(store.set(generateId(), stored("x")), StoreUnavailableError);
+        const down = await jar.fetch("/inc");
+        assert.equal(down.status, 503);
+
+        server = await startRedis(port);
+        await eventually(() => store.get(id)); // the client reconnects on its own
+        // The new server started empty (no persistence): the old session is unknown, a new one starts.
+        assert.equal(await jar.text("/inc"), "1");
+        // Scripts are gone from the restarted server too: EVALSHA answers NOSCRIPT and the store reloads them.
+        assert.equal(await jar.text("/inc"), "2");
+        const again = generateId();
+        await store.set(again, stored("after"));
+        assert.equal((await store.update(again, (cur) => ({ ...cur!, payload: "updated" })))?.payload, "updated");
+        assert.equal((await store.get(again))?.payload, "updated");
+      } finally {
+        await c.close();
+        await stopRedis(server);
+      }
+    });
+  }
+}
