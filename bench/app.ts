@@ -1,0 +1,168 @@
+/**
+ * The benchmark app (shared/DESIGN.md, "Benchmark app contract"): the same six
+ * routes Satchel's peers implement in bench/peers/, so wrk can drive them all
+ * under the same load.
+ *
+ *   bun bench/app.ts            deno run -A bench/app.ts          node bench/app.ts
+ *
+ * Environment:
+ * - `PORT` (default 3000; 0 picks a free one), on 127.0.0.1.
+ * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
+ * - `STORE=sqlite|memory|redis` (default sqlite); `REDIS_URL` for redis.
+ * - `WORKERS=n`: n server processes on one port (Bun and Deno `reusePort`, Linux; not on Node).
+ * - `NO_SESSION=1`: the same routes without the middleware (the bare-Hono floor).
+ * - `CACHE=0`: turn the verified-token cache off (every request pays the HMAC verify).
+ * - `SERIALIZER=json`: plain JSON instead of the default superjson.
+ * - `BENCH_STATS=<file>`: on SIGTERM each process appends how many `/inc`
+ *   requests it answered with 200, so bench/http.sh can check that the stored
+ *   counts add up (no lost updates).
+ *
+ * Prints `listening on <port>` once it accepts connections; SIGTERM stops it cleanly.
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { appendFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { Hono } from "hono";
+import * as satchel from "../mod.ts";
+import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionStore, SqliteStore } from "../mod.ts";
+
+type Data = { user: string; count: number; profile: string; seen: number };
+
+const env = process.env;
+const port = Number(env.PORT ?? 3000);
+const workers = Math.max(1, Number(env.WORKERS ?? 1));
+const storeKind = env.STORE ?? "sqlite";
+const noSession = env.NO_SESSION === "1";
+const isChild = env.BENCH_WORKER_CHILD === "1";
+const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
+const PROFILE = "x".repeat(400);
+
+/** /inc requests answered 200 by this process (after the session was committed). */
+let incOk = 0;
+
+async function makeStore(): Promise<SessionStore> {
+  if (storeKind === "memory") return new MemoryStore();
+  if (storeKind === "sqlite") {
+    return new SqliteStore({ path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite") });
+  }
+  if (storeKind === "redis") {
+    // RedisStore is optional in this build: name it through the module so the
+    // app still type-checks and runs the other stores without it.
+    const RedisStore = (satchel as Record<string, unknown>).RedisStore as
+      | (new (options: { url: string }) => SessionStore)
+      | undefined;
+    if (RedisStore === undefined) throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
+    if (env.REDIS_URL === undefined) throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL");
+    return new RedisStore({ url: env.REDIS_URL });
+  }
+  throw new Error(`Cannot start bench app: STORE must be sqlite, memory or redis: received ${storeKind}`);
+}
+
+const store = noSession ? undefined : await makeStore();
+const app = new Hono<SessionEnv<Data>>();
+
+// Counts committed /inc answers: it runs outside the session middleware, so
+// it sees the response only after the session was written.
+app.use("/inc", async (c, next) => {
+  await next();
+  if (c.res.status === 200) incOk++;
+});
+
+if (noSession) {
+  app.get("/login", (c) => c.text("ok"));
+  app.get("/inc", (c) => c.text("1"));
+  app.get("/read", (c) => c.text("0"));
+  app.get("/plain", (c) => c.text("plain"));
+  app.get("/new", (c) => c.text("new"));
+  app.get("/logout", (c) => c.text("bye"));
+} else {
+  app.use(session<Data>({
+    secret: SECRET,
+    store,
+    expires: 3600,
+    serializer: env.SERIALIZER === "json" ? jsonSerializer : undefined,
+    verifiedTokenCache: env.CACHE === "0" ? 0 : undefined,
+  }));
+  app.get("/login", (c) => {
+    const s = c.get("session");
+    if (!s.isNew) s.regenerate();
+    s.set("user", "u" + Math.random().toString(36).slice(2));
+    s.set("count", 0);
+    s.set("profile", PROFILE);
+    return c.text("ok");
+  });
+  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
+  app.get("/plain", (c) => c.text("plain"));
+  app.get("/new", (c) => {
+    c.get("session").set("seen", 1);
+    return c.text("new");
+  });
+  app.get("/logout", (c) => {
+    c.get("session").destroy();
+    return c.text("bye");
+  });
+}
+
+type Server = { port: number; stop(): Promise<void> | void };
+type BunLike = {
+  serve(o: { port: number; hostname: string; reusePort: boolean; fetch: typeof app.fetch }): { port: number; stop(): void };
+};
+type DenoLike = {
+  serve(
+    o: { port: number; hostname: string; reusePort: boolean; onListen?: () => void },
+    h: typeof app.fetch,
+  ): { addr: { port: number }; shutdown(): Promise<void> };
+};
+
+async function serve(): Promise<Server> {
+  const g = globalThis as { Bun?: BunLike; Deno?: DenoLike };
+  const reusePort = workers > 1;
+  if (g.Bun !== undefined) {
+    const s = g.Bun.serve({ port, hostname: "127.0.0.1", reusePort, fetch: app.fetch });
+    return { port: s.port, stop: () => s.stop() };
+  }
+  if (g.Deno !== undefined) {
+    const s = g.Deno.serve({ port, hostname: "127.0.0.1", reusePort, onListen: () => {} }, app.fetch);
+    return { port: s.addr.port, stop: () => s.shutdown() };
+  }
+  // Node 24: one process (WORKERS is for Bun and Deno).
+  if (workers > 1) throw new Error("Cannot start bench app: WORKERS needs Bun or Deno (reusePort); run one process on Node");
+  const { serve: nodeServe } = await import("@hono/node-server");
+  return await new Promise((resolve) => {
+    const s = nodeServe({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => {
+      resolve({ port: info.port, stop: () => new Promise<void>((done) => s.close(() => done())) });
+    });
+  });
+}
+
+const server = await serve();
+const self = fileURLToPath(import.meta.url);
+const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
+const children = isChild ? [] : Array.from({ length: workers - 1 }, () =>
+  spawn(process.execPath, isBun ? [self] : ["run", "-A", self], {
+    env: { ...env, BENCH_WORKER_CHILD: "1" },
+    stdio: ["ignore", "ignore", "inherit"],
+  }));
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(children.map((child) =>
+    child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
+  ));
+  await server.stop();
+  if (env.BENCH_STATS !== undefined) appendFileSync(env.BENCH_STATS, `${incOk}\n`);
+  await store?.close?.();
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+
+if (!isChild) console.log(`listening on ${server.port}`);

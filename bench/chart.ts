@@ -1,0 +1,245 @@
+/**
+ * Turns one run of bench/http.sh (its results.tsv) into bench/chart.svg (a bar
+ * chart of requests/s per scenario per app) and the tables of
+ * bench/RESULTS.md, between the `<!-- http:start -->` and `<!-- http:end -->`
+ * markers: the numbers, then the ratios against the targets of issue 6.
+ *
+ *   bun bench/chart.ts bench/results/latest/results.tsv           (writes)
+ *   bun bench/chart.ts --print bench/results/latest/results.tsv   (prints only)
+ * @module
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+
+const ROUTES = ["plain", "read", "inc", "new"] as const;
+type Route = (typeof ROUTES)[number];
+
+export interface Row {
+  app: string;
+  runtime: string;
+  route: Route;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  served?: number;
+  sum?: number;
+  lost?: number;
+}
+
+export interface Run {
+  meta: Record<string, string>;
+  rows: Row[];
+}
+
+export function parseTsv(text: string): Run {
+  const meta: Record<string, string> = {};
+  const rows: Row[] = [];
+  let header: string[] | undefined;
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    if (line.startsWith("# ")) {
+      const [k, ...v] = line.slice(2).split("\t");
+      meta[k!] = v.join("\t");
+      continue;
+    }
+    const cells = line.split("\t");
+    if (header === undefined) {
+      header = cells;
+      continue;
+    }
+    const get = (name: string) => cells[header!.indexOf(name)] ?? "";
+    const num = (name: string) => (get(name) === "" ? undefined : Number(get(name)));
+    rows.push({
+      app: get("app"),
+      runtime: get("runtime"),
+      route: get("route") as Route,
+      rps: num("rps")!,
+      p50: num("p50_us")!,
+      p99: num("p99_us")!,
+      non2xx: num("non2xx")!,
+      errors: num("errors")!,
+      served: num("served"),
+      sum: num("sum"),
+      lost: num("lost"),
+    });
+  }
+  return { meta, rows };
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+const pct = (n: number) => `${Math.round(n * 100)}%`;
+
+function scenarios(rows: Row[]): { app: string; runtime: string }[] {
+  const seen = new Map<string, { app: string; runtime: string }>();
+  for (const r of rows) seen.set(`${r.app}|${r.runtime}`, { app: r.app, runtime: r.runtime });
+  return [...seen.values()];
+}
+
+function find(rows: Row[], app: string, runtime: string, route: Route): Row | undefined {
+  return rows.find((r) => r.app === app && r.runtime === runtime && r.route === route);
+}
+
+function color(app: string): string {
+  if (app.startsWith("bare")) return "#9ca3af";
+  if (app.startsWith("Satchel")) return app.includes("no token cache") ? "#93c5fd" : "#2563eb";
+  return "#f59e0b";
+}
+
+/** A horizontal bar chart, one panel per route, one bar per app and runtime. */
+export function svg(run: Run): string {
+  const list = scenarios(run.rows);
+  const max = Math.max(...run.rows.map((r) => r.rps), 1);
+  const labelW = 300, barW = 520, valueW = 90, rowH = 18, gap = 4, panelGap = 26, top = 56;
+  const width = labelW + barW + valueW + 20;
+  let y = top;
+  const parts: string[] = [];
+  const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  for (const route of ROUTES) {
+    const rows = list.map((s) => find(run.rows, s.app, s.runtime, route)).filter((r): r is Row => r !== undefined);
+    if (rows.length === 0) continue;
+    parts.push(`<text x="10" y="${y + 12}" font-weight="bold">GET /${route}</text>`);
+    y += rowH + gap;
+    for (const r of rows) {
+      const w = Math.max(1, (r.rps / max) * barW);
+      parts.push(
+        `<text x="${labelW - 8}" y="${y + 13}" text-anchor="end">${esc(`${r.app} · ${r.runtime}`)}</text>`,
+        `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${rowH}" fill="${color(r.app)}"/>`,
+        `<text x="${labelW + w + 6}" y="${y + 13}">${fmt(r.rps)}</text>`,
+      );
+      y += rowH + gap;
+    }
+    y += panelGap - gap;
+  }
+  const title = `Requests per second (higher is better) — ${run.meta.load ?? ""}, ${run.meta.date ?? ""}`;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${y + 10}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    `<text x="10" y="40" fill="#555">${esc(`${run.meta.machine ?? ""}; ${run.meta.runtimes ?? ""}`)}</text>`,
+    ...parts,
+    `</svg>`,
+    "",
+  ].join("\n");
+}
+
+/** The results table: one line per app and runtime, req/s (p99) per route. */
+export function table(run: Run): string {
+  const out = [
+    "| app | runtime | /plain | /read | /inc | /new | lost updates on /inc |",
+    "|---|---|---:|---:|---:|---:|---|",
+  ];
+  for (const s of scenarios(run.rows)) {
+    const cells = ROUTES.map((route) => {
+      const r = find(run.rows, s.app, s.runtime, route);
+      if (r === undefined) return "–";
+      const bad = r.non2xx + r.errors > 0 ? ` ⚠ ${r.non2xx} non-2xx, ${r.errors} socket errors` : "";
+      return `${fmt(r.rps)} <sub>p50 ${(r.p50 / 1000).toFixed(2)} / p99 ${(r.p99 / 1000).toFixed(1)} ms</sub>${bad}`;
+    });
+    const inc = find(run.rows, s.app, s.runtime, "inc");
+    const lost = inc?.lost === undefined ? "–" : `${inc.lost} (of ${fmt(inc.served ?? 0)})`;
+    out.push(`| ${s.app} | ${s.runtime} | ${cells.join(" | ")} | ${lost} |`);
+  }
+  return out.join("\n");
+}
+
+/** Ratios against the targets of issue 6, measured within this run. */
+export function ratios(run: Run): string {
+  const out = ["| target | measured | |", "|---|---|---|"];
+  const check = (name: string, value: number | undefined, goal: number, how: string) => {
+    if (value === undefined) return;
+    const met = value >= goal;
+    const miss = met ? "met" : `**missed** by ${Math.round((goal - value) * 100)} points`;
+    out.push(`| ${name} ≥ ${goal < 1.5 ? pct(goal) : `${goal}×`} | ${goal < 1.5 ? pct(value) : `${value.toFixed(2)}×`} (${how}) | ${miss} |`);
+  };
+  for (const runtime of ["Bun", "Deno"]) {
+    const bare = find(run.rows, "bare Hono", runtime, "plain");
+    if (bare === undefined) continue;
+    for (const app of scenarios(run.rows).filter((s) => s.runtime === runtime && s.app.startsWith("Satchel")).map((s) => s.app)) {
+      const goals: [Route, number][] = [["plain", 0.95], ["read", 0.6], ["inc", 0.35], ["new", 0.35]];
+      for (const [route, goal] of goals) {
+        const r = find(run.rows, app, runtime, route);
+        if (r === undefined) continue;
+        check(`${app} · ${runtime} /${route} vs bare Hono /plain`, r.rps / bare.rps, goal, `${fmt(r.rps)} / ${fmt(bare.rps)}`);
+      }
+    }
+  }
+  const peers = run.rows.filter((r) => r.runtime === "Bun" && r.route === "inc" && !r.app.startsWith("Satchel") && !r.app.startsWith("bare"));
+  const best = peers.sort((a, b) => b.rps - a.rps)[0];
+  if (best !== undefined) {
+    for (const app of ["Satchel SqliteStore", "Satchel MemoryStore", "Satchel RedisStore"]) {
+      const r = find(run.rows, app, "Bun", "inc");
+      if (r !== undefined) check(`${app} · Bun /inc vs the fastest peer on Bun`, r.rps / best.rps, 2, `${fmt(r.rps)} / ${fmt(best.rps)} (${best.app})`);
+    }
+  }
+  for (const r of run.rows.filter((r) => r.route === "inc" && r.app.startsWith("Satchel"))) {
+    out.push(`| ${r.app} · ${r.runtime} /inc: zero lost updates | ${r.lost ?? "unknown"} lost of ${fmt(r.served ?? 0)} answered 200 | ${r.lost === 0 ? "met" : "**missed**"} |`);
+  }
+  return out.join("\n");
+}
+
+/** What the verified-token cache buys: Satchel with and without it, same run. */
+export function cacheEffect(run: Run): string {
+  const out: string[] = [];
+  for (const route of ["read", "inc"] as const) {
+    const on = find(run.rows, "Satchel SqliteStore", "Bun", route);
+    const off = find(run.rows, "Satchel SqliteStore, no token cache", "Bun", route);
+    if (on && off) out.push(`- /${route} on Bun: ${fmt(on.rps)} req/s with the cache, ${fmt(off.rps)} without (×${(on.rps / off.rps).toFixed(2)}).`);
+  }
+  return out.join("\n");
+}
+
+export function section(run: Run, svgPath: string, mdDir: string): string {
+  const m = run.meta;
+  return [
+    `![requests per second per scenario](${relative(mdDir, svgPath)})`,
+    "",
+    `Last full run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${m["loadavg-start"]} at the start, ${m["loadavg-end"]} at the end.`,
+    "",
+    "Requests per second, with median and 99th-percentile latency:",
+    "",
+    table(run),
+    "",
+    "### Ratios against the targets (same run, same runtime as the baseline)",
+    "",
+    ratios(run),
+    "",
+    "### The verified-token cache",
+    "",
+    cacheEffect(run) || "(not measured in this run)",
+  ].join("\n");
+}
+
+/** Replace what stands between `<!-- name:start -->` and `<!-- name:end -->`. */
+export function replaceSection(doc: string, name: string, body: string): string {
+  const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
+  const a = doc.indexOf(start), b = doc.indexOf(end);
+  if (a === -1 || b === -1) throw new Error(`Cannot update RESULTS.md: markers ${start} … ${end} are missing`);
+  return doc.slice(0, a + start.length) + "\n" + body + "\n" + doc.slice(b);
+}
+
+if (import.meta.main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const print = args.includes("--print");
+  const file = args.find((a) => !a.startsWith("--"));
+  if (file === undefined) {
+    console.error("usage: bun bench/chart.ts [--print] bench/results/<stamp>/results.tsv");
+    process.exit(2);
+  }
+  const run = parseTsv(readFileSync(file, "utf8"));
+  const here = dirname(fileURLToPath(import.meta.url));
+  const svgPath = join(here, "chart.svg");
+  const md = join(here, "RESULTS.md");
+  const body = section(run, svgPath, here);
+  if (print) {
+    console.log(body);
+  } else {
+    writeFileSync(svgPath, svg(run));
+    writeFileSync(md, replaceSection(readFileSync(md, "utf8"), "http", body));
+    console.log(`wrote ${relative(process.cwd(), svgPath)} and ${relative(process.cwd(), md)}\n`);
+    console.log(ratios(run));
+  }
+}

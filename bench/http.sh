@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# HTTP benchmark: Satchel against bare Hono and against its peers, in one run.
+#
+# Starts each app in turn on a private loopback port, creates $SESSIONS
+# sessions through /login (curl), then drives each route with wrk (bench/load.lua
+# rotates the session cookies for /read and /inc) and prints one line per
+# scenario: requests/s, p50, p99, non-2xx. After /inc it checks that the
+# stored counts add up to the /inc requests the server answered with 200
+# (zero lost updates). Writes bench/results/<stamp>/results.tsv, then
+# bench/chart.ts turns it into bench/chart.svg and the tables of
+# bench/RESULTS.md.
+#
+# Usage: bash bench/http.sh
+#        ONLY='Satchel SqliteStore' DURATION=5s bash bench/http.sh   (a subset, no RESULTS.md update)
+# Environment: DURATION (10s), THREADS (2), CONNS (32), SESSIONS (1000),
+#   ONLY (regex on "app runtime"), NO_WRITE=1 (leave RESULTS.md and chart.svg alone).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH=$ROOT/node_modules/.bin:$PATH
+export NO_COLOR=1
+
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+CONNS=${CONNS:-32}
+SESSIONS=${SESSIONS:-1000}
+ONLY=${ONLY:-}
+WRK=${WRK:-wrk}
+
+for tool in "$WRK" curl bun deno node; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "bench/http.sh needs $tool (wrk: apt-get install wrk; runtimes: npm install)" >&2; exit 2; }
+done
+if [ ! -d bench/node_modules/hono-sessions ]; then
+  echo "bench/http.sh: the peers are not installed: run (cd bench && npm ci)" >&2
+  exit 2
+fi
+
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=bench/results/$STAMP
+mkdir -p "$OUT"
+TSV=$OUT/results.tsv
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/satchel-bench.XXXXXX")
+PORT=$((30000 + RANDOM % 20000))
+SERVER_PID=
+REDIS_PID_FILE=$TMP/redis.pid
+
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null
+  [ -f "$REDIS_PID_FILE" ] && kill "$(cat "$REDIS_PID_FILE")" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# A private redis-server for RedisStore, once mod.ts exports it.
+REDIS_URL=
+if grep -q '\bRedisStore\b' mod.ts && command -v redis-server >/dev/null 2>&1; then
+  rport=$((20000 + RANDOM % 10000))
+  redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
+    --pidfile "$REDIS_PID_FILE" --logfile "$TMP/redis.log" --dir "$TMP" >/dev/null
+  for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  REDIS_URL=redis://127.0.0.1:$rport
+fi
+
+APP_BUN="bun bench/app.ts"
+APP_DENO="deno run -A bench/app.ts"
+# app | runtime | command | environment | routes
+SCENARIOS=(
+  "bare Hono|Bun|$APP_BUN|NO_SESSION=1|plain"
+  "Satchel SqliteStore|Bun|$APP_BUN|STORE=sqlite|plain read inc new"
+  "Satchel SqliteStore, no token cache|Bun|$APP_BUN|STORE=sqlite CACHE=0|read inc"
+  "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain read inc new"
+)
+[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain read inc new")
+SCENARIOS+=(
+  "@hono/session|Bun|bun bench/peers/hono-session.js||plain read inc new"
+  "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain read inc new"
+  "express-session|Node|node bench/peers/express-session.js||plain read inc new"
+  "bare Hono|Deno|$APP_DENO|NO_SESSION=1|plain"
+  "Satchel SqliteStore|Deno|$APP_DENO|STORE=sqlite|plain read inc new"
+  "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain read inc new"
+)
+[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain read inc new")
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+{
+  echo "# date	$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "# machine	$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB"
+  echo "# runtimes	Bun $(bun --version), Deno $(deno --version | head -1 | cut -d' ' -f2), Node $(node --version | tr -d v), $("$WRK" -v 2>&1 | head -1 | cut -d' ' -f1-2)"
+  echo "# load	wrk -t$THREADS -c$CONNS -d$DURATION, $SESSIONS sessions"
+  echo "# loadavg-start	$(load)"
+  printf 'app\truntime\troute\trps\tp50_us\tp99_us\tnon2xx\terrors\tserved\tsum\tlost\n'
+} >"$TSV"
+
+echo "satchel bench: wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1:$PORT; load average $(load); raw output in $OUT"
+
+wait_up() {
+  for _ in $(seq 200); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/plain" && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+fmt_ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
+
+# line <app> <runtime> <route> <rps> <p50> <p99> <non2xx> <errors> [check]
+line() {
+  printf '%-36s %-5s %-7s %9s req/s  p50 %9s  p99 %9s  non-2xx %s%s\n' "$1" "$2" "/$3" \
+    "$(printf "%'d" "$4" 2>/dev/null || echo "$4")" "$(fmt_ms "$5")" "$(fmt_ms "$6")" "$7" \
+    "$([ "$8" != 0 ] && echo " (socket errors $8)")${9:+  $9}"
+}
+
+# Reads every session in the cookie file once through /read (one curl
+# process, one kept-alive connection); prints "<sessions read> <sum> <bad answers>".
+sum_counts() {
+  awk -v url="http://127.0.0.1:$PORT/read" '{
+    if (NR > 1) print "next"
+    printf "url = \"%s\"\nheader = \"Cookie: %s\"\nsilent\nwrite-out = \" %%{http_code}\\n\"\n", url, $0
+  }' "$1" | curl -K - | awk '{ if ($2 == 200 && $1 ~ /^[0-9]+$/) { n++; s += $1 } else bad++ } END { print n + 0, s + 0, bad + 0 }'
+}
+
+# Creates $SESSIONS sessions through /login and writes their cookies, one a line.
+login() {
+  curl -s -o /dev/null -D - "http://127.0.0.1:$PORT/login?n=[1-$SESSIONS]" |
+    awk 'tolower($1) == "set-cookie:" { sub(/;.*/, "", $2); print $2 }' >"$1"
+}
+
+status=0
+for sc in "${SCENARIOS[@]}"; do
+  IFS='|' read -r app runtime cmd envs routes <<<"$sc"
+  if [ -n "$ONLY" ] && ! grep -Eq -- "$ONLY" <<<"$app $runtime"; then continue; fi
+  slug=$(tr -c 'A-Za-z0-9\n' '-' <<<"$app-$runtime" | tr 'A-Z' 'a-z')
+  db=$TMP/$slug.sqlite
+  stats=$TMP/$slug.stats
+  cookies=$TMP/$slug.cookies
+  : >"$stats"
+  [ -n "$REDIS_URL" ] && redis-cli -u "$REDIS_URL" flushall >/dev/null
+  # shellcheck disable=SC2086
+  env $envs PORT=$PORT SATCHEL_DB="$db" BENCH_STATS="$stats" $cmd >"$OUT/$slug.server.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_up; then
+    echo "$app ($runtime): did not start; see $OUT/$slug.server.log" >&2
+    status=1; kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; continue
+  fi
+  if grep -Eq 'read|inc' <<<"$routes"; then
+    login "$cookies"
+    if [ "$(wc -l <"$cookies")" -ne "$SESSIONS" ]; then
+      echo "$app ($runtime): /login created $(wc -l <"$cookies") sessions, not $SESSIONS" >&2
+      status=1
+    fi
+  fi
+  inc_line=
+  for route in $routes; do
+    case $route in read | inc) ck=$cookies ;; *) ck= ;; esac
+    [ "$route" = inc ] && read -r _ before _ <<<"$(sum_counts "$cookies")"
+    ROUTE=/$route COOKIES=$ck "$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/load.lua \
+      "http://127.0.0.1:$PORT/$route" >"$OUT/$slug-$route.txt" 2>&1
+    read -r _ reqs dur p50 p99 non2xx errs <<<"$(grep '^RESULT' "$OUT/$slug-$route.txt")"
+    if [ -z "${reqs:-}" ]; then
+      echo "$app ($runtime) /$route: wrk failed; see $OUT/$slug-$route.txt" >&2
+      status=1; continue
+    fi
+    rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%d", r / (d / 1e6) }')
+    if [ "$route" = inc ]; then
+      read -r nread after bad <<<"$(sum_counts "$cookies")"
+      inc_row=("$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs")
+      inc_ok=$((reqs - non2xx)) inc_sum=$((after - before)) inc_bad=$bad inc_read=$nread
+    else
+      line "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t\n' "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs" >>"$TSV"
+    fi
+  done
+  kill -TERM "$SERVER_PID" 2>/dev/null
+  wait "$SERVER_PID" 2>/dev/null
+  SERVER_PID=
+  if [ -n "${inc_row+x}" ] && [ "${#inc_row[@]}" -gt 0 ]; then
+    served=$(awk '{ s += $1 } END { print s + 0 }' "$stats")
+    lost=$((served - inc_sum))
+    # The server answered `served` /inc requests with 200; wrk saw inc_ok of them
+    # (up to one a connection was in flight when wrk stopped).
+    check="served 200: $served, counts grew by $inc_sum: lost updates $lost"
+    if [ ! -s "$stats" ]; then check="no stats from the server: lost updates unknown"; lost=; status=1; fi
+    if [ "$inc_bad" != 0 ] || [ "$inc_read" != "$SESSIONS" ]; then check="$check (read back $inc_read sessions, $inc_bad bad)"; fi
+    if [ -n "$lost" ] && { [ "$served" -lt "$inc_ok" ] || [ "$served" -gt $((inc_ok + CONNS)) ]; }; then
+      check="$check (wrk saw $inc_ok answers 200: mismatch)"
+    fi
+    line "${inc_row[@]}" "$check"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${inc_row[@]}" "$served" "$inc_sum" "$lost" >>"$TSV"
+    case $app in Satchel*) [ "${lost:-1}" != 0 ] && status=1 ;; esac
+  fi
+  unset inc_row
+done
+
+echo "# loadavg-end	$(load)" >>"$TSV"
+ln -sfn "$STAMP" bench/results/latest
+echo "load average at the end: $(load)"
+if [ -z "$ONLY" ] && [ -z "${NO_WRITE:-}" ]; then
+  bun bench/chart.ts "$TSV" || status=1
+else
+  bun bench/chart.ts --print "$TSV" || status=1
+fi
+exit $status
