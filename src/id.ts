@@ -30,12 +30,24 @@ export function base64url(bytes: Uint8Array): string {
   return out;
 }
 
-/** A new session id: 192 bits from the platform's CSPRNG, base64url. */
+/**
+ * A new session id: 192 bits from the platform's CSPRNG, base64url.
+ * @example
+ * ```ts
+ * import { generateId, isValidId } from "satchel";
+ * const id = generateId(); // 32 characters of [A-Za-z0-9_-]
+ * console.assert(isValidId(id));
+ * ```
+ */
 export function generateId(): string {
   return base64url(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
 }
 
-/** Whether `id` has the shape of an id Satchel issues (length and alphabet). */
-export function isValidId(id: string): boolean {
-  return id.length === ID_LENGTH && ID_SHAPE.test(id);
+/**
+ * Whether `id` has the shape of an id Satchel issues: a string of exactly 32
+ * base64url characters. Anything else (other types, other lengths, `.`, `%`,
+ * quotes, NUL, non-ASCII) is refused before it can reach SQL or Redis.
+ */
+export function isValidId(id: unknown): id is string {
+  return typeof id === "string" && id.length === ID_LENGTH && ID_SHAPE.test(id);
 }

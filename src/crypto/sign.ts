@@ -1,19 +1,58 @@
 /**
- * HMAC-SHA256 signing of session ids with key rotation: sign with the first
- * secret, accept any. Verification is Web Crypto's `verify`, which compares
- * in constant time. A bounded cache of tokens already verified keeps the HMAC
- * off the hot path for returning clients; it holds only tokens that passed a
- * full verification (or that we signed), so it cannot admit a forgery.
+ * HMAC-SHA256 signing of session ids, with key rotation: the first secret
+ * signs, every secret verifies. Verification is Web Crypto's `verify`, which
+ * compares MACs in constant time on Bun, Deno and Node.
+ *
+ * Every MAC covers a context label before the data (`satchel/id/1:` for
+ * tokens, `satchel/bind/1:` for binding tags), so a MAC made for one purpose
+ * never verifies for another, and a secret shared by mistake with Hono's
+ * signed cookies (which MAC the bare value) cannot be used to mint a token.
+ *
+ * ## The verified-token cache, and why it does not weaken anything
+ *
+ * A bounded map remembers, per id, the signature that last passed a full
+ * HMAC verification (or that this signer made), so a returning client skips
+ * the HMAC. It was checked against these attacks:
+ *
+ * - **Forgery / poisoning.** Only signatures that passed `crypto.subtle.verify`
+ *   or that `sign()` produced are ever inserted; a rejected token is never
+ *   remembered (no negative cache), so an attacker cannot insert anything
+ *   they could not already present as a valid token. A presented signature
+ *   that differs from the cached one is not refused on that basis: it goes
+ *   through the full verification like any uncached token.
+ * - **Timing.** The cache is looked up by the id, then the presented
+ *   signature is compared with the cached one by a loop that does not stop at
+ *   the first difference. A hit or a miss only says whether that id was seen
+ *   recently, which requires already knowing a 192-bit id; the signature is
+ *   never compared with an early exit (an earlier version keyed the map by the
+ *   whole token, whose hash-bucket string compare can stop early).
+ * - **Rotation.** The secrets are read once, when the signer is made; a
+ *   rotation is a new signer (a new middleware, usually a restart) with an
+ *   empty cache. A token signed by a secret that has since been removed can
+ *   never be answered from the cache. Entries remember whether an old secret
+ *   made them, so such tokens are still re-signed with the first secret.
+ * - **Revocation.** The cache only vouches for a signature, never for a
+ *   session: every request still asks the store, so a destroyed, expired or
+ *   regenerated session's token gets a fresh session even on a cache hit.
+ * - **Memory.** At most `cacheSize` entries (default 10 000, about 2 MB),
+ *   oldest evicted first; the size must be a finite integer, checked at setup.
+ *   An attacker who creates many sessions only evicts entries, which costs
+ *   legitimate clients one HMAC each, the same as with no cache at all.
+ *
  * @module
  */
-import { base64url, isValidId } from "../id.ts";
+import { base64url, ID_LENGTH, isValidId } from "../id.ts";
 
 const encoder = new TextEncoder();
 /** Length of a base64url HMAC-SHA256 signature. */
 const SIG_LENGTH = 43;
 const SIG_SHAPE = /^[A-Za-z0-9_-]{43}$/;
-/** Shortest secret accepted, in bytes (HMAC-SHA256's block of entropy). */
+/** Length of a token: id, ".", signature. */
+export const TOKEN_LENGTH = ID_LENGTH + 1 + SIG_LENGTH;
+/** Shortest secret accepted, in bytes (the size of an HMAC-SHA256 output). */
 export const MIN_SECRET_BYTES = 32;
+const ID_CONTEXT = "satchel/id/1:";
+const BIND_CONTEXT = "satchel/bind/1:";
 
 /** A verified token: the id it carries and whether an old key signed it. */
 export interface Unsigned {
@@ -22,42 +61,72 @@ export interface Unsigned {
   stale: boolean;
 }
 
-function decodeSig(sig: string): Uint8Array | null {
-  if (sig.length !== SIG_LENGTH || !SIG_SHAPE.test(sig)) return null;
-  const b64 = sig.replace(/-/g, "+").replace(/_/g, "/") + "=";
-  const bin = atob(b64);
+/**
+ * What {@linkcode Signer.verify} found: the id, or why the token was refused —
+ * `"malformed"` (not the shape of a token Satchel issues) or `"signature"`
+ * (the right shape, but no secret signed it: tampered, forged, or signed by
+ * a secret no longer configured).
+ */
+export type Verdict = Unsigned | "malformed" | "signature";
+
+/** Decode a base64url MAC; `null` unless it is the canonical spelling of 32 bytes. */
+function decodeMac(mac: string): Uint8Array<ArrayBuffer> | null {
+  if (mac.length !== SIG_LENGTH || !SIG_SHAPE.test(mac)) return null;
+  const bin = atob(mac.replace(/-/g, "+").replace(/_/g, "/") + "=");
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
   // Only the canonical spelling: the last character carries 2 unused bits,
   // and a token that differs in them must not verify as the same signature.
-  return base64url(out) === sig ? out : null;
+  return base64url(out) === mac ? out : null;
 }
 
-/** Signs ids into `id.signature` tokens and verifies them. */
+/** Compare two strings without stopping at the first difference. */
+function equalConstantTime(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+/**
+ * Signs ids into `id.signature` tokens and verifies them; also makes and
+ * checks the tags that bind a session to its client (`bind` option).
+ * Made by the middleware; exported for tests and custom states.
+ */
 export class Signer {
   #keys: Promise<CryptoKey[]>;
-  #cache = new Map<string, Unsigned>();
+  /** id → the signature last verified or made for it (see the module doc). */
+  #cache = new Map<string, Unsigned & { sig: string }>();
   #cacheSize: number;
 
   /**
    * @param secrets One secret or several; the first signs, all verify.
    * @param cacheSize How many verified tokens to remember (0 turns the cache off).
-   * @throws {TypeError} when no secret is given.
-   * @throws {RangeError} when a secret is shorter than 32 bytes.
+   * @throws {TypeError} when no secret is given, or a secret is not a string.
+   * @throws {RangeError} when a secret is shorter than 32 bytes, or `cacheSize` is not a non-negative integer.
    */
   constructor(secrets: string | readonly string[], cacheSize = 10_000) {
-    const list = typeof secrets === "string" ? [secrets] : [...secrets];
+    const list = typeof secrets === "string" ? [secrets] : Array.isArray(secrets) ? [...secrets] : [];
     if (list.length === 0 || list.some((s) => typeof s !== "string")) {
-      throw new TypeError("Cannot create session signer: secret must be a string or a non-empty array of strings");
+      throw new TypeError(
+        "Cannot create session signer: secret must be a string or a non-empty array of strings " +
+          "(generate one with: openssl rand -base64 48)",
+      );
     }
-    for (const s of list) {
+    list.forEach((s, i) => {
       const size = encoder.encode(s).length;
       if (size < MIN_SECRET_BYTES) {
+        const which = list.length > 1 ? `secret[${i}]` : "secret";
         throw new RangeError(
-          `Cannot create session signer: each secret must be at least ${MIN_SECRET_BYTES} bytes: received ${size}` +
+          `Cannot create session signer: ${which} must be at least ${MIN_SECRET_BYTES} bytes: received ${size}` +
             ` (generate one with: openssl rand -base64 48)`,
         );
       }
+    });
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new RangeError(
+        `Cannot create session signer: verifiedTokenCache must be a non-negative integer: received ${cacheSize}`,
+      );
     }
     this.#cacheSize = cacheSize;
     this.#keys = Promise.all(list.map((s) =>
@@ -65,43 +134,80 @@ export class Signer {
     ));
   }
 
-  #remember(token: string, value: Unsigned): void {
+  #remember(id: string, sig: string, stale: boolean): void {
     if (this.#cacheSize === 0) return;
-    if (this.#cache.size >= this.#cacheSize) {
-      // Evict the oldest entry (Map keeps insertion order).
-      this.#cache.delete(this.#cache.keys().next().value!);
-    }
-    this.#cache.set(token, value);
+    // Re-inserting moves the id to the young end; the oldest entry goes first.
+    this.#cache.delete(id);
+    if (this.#cache.size >= this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(id, { id, sig, stale });
   }
 
-  /** The token for `id`: `id + "." + base64url(HMAC-SHA256(first secret, id))`. */
+  /**
+   * The token for `id`: `id + "." + base64url(HMAC-SHA256(first secret, "satchel/id/1:" + id))`.
+   * @throws {TypeError} when `id` is not the shape of an id Satchel issues.
+   */
   async sign(id: string): Promise<string> {
+    if (!isValidId(id)) throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
     const [key] = await this.#keys;
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key!, encoder.encode(id)));
-    const token = `${id}.${base64url(mac)}`;
-    this.#remember(token, { id, stale: false });
-    return token;
+    const mac = base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key!, encoder.encode(ID_CONTEXT + id))));
+    this.#remember(id, mac, false);
+    return `${id}.${mac}`;
+  }
+
+  /**
+   * Check a token: its shape first (length, alphabet, canonical base64url,
+   * no HMAC spent on junk), then its signature against every secret.
+   */
+  async verify(token: string): Promise<Verdict> {
+    if (typeof token !== "string" || token.length !== TOKEN_LENGTH || token[ID_LENGTH] !== ".") return "malformed";
+    const id = token.slice(0, ID_LENGTH);
+    const sig = token.slice(ID_LENGTH + 1);
+    if (!isValidId(id)) return "malformed";
+    const hit = this.#cache.get(id);
+    if (hit !== undefined && equalConstantTime(hit.sig, sig)) return { id, stale: hit.stale };
+    const mac = decodeMac(sig);
+    if (mac === null) return "malformed";
+    const index = await this.#verifyMac(ID_CONTEXT + id, mac);
+    if (index === -1) return "signature";
+    this.#remember(id, sig, index > 0);
+    return { id, stale: index > 0 };
   }
 
   /** The id inside a token this signer (or a rotated-out secret) signed, or `null`. */
   async unsign(token: string): Promise<Unsigned | null> {
-    const hit = this.#cache.get(token);
-    if (hit !== undefined) return hit;
-    const dot = token.indexOf(".");
-    if (dot === -1) return null;
-    const id = token.slice(0, dot);
-    if (!isValidId(id)) return null;
-    const sig = decodeSig(token.slice(dot + 1));
-    if (sig === null) return null;
+    const verdict = await this.verify(token);
+    return typeof verdict === "string" ? null : verdict;
+  }
+
+  /** Index of the first secret whose MAC of `data` is `mac`, or -1. */
+  async #verifyMac(data: string, mac: Uint8Array<ArrayBuffer>): Promise<number> {
     const keys = await this.#keys;
-    const data = encoder.encode(id);
+    const bytes = encoder.encode(data);
     for (let i = 0; i < keys.length; i++) {
-      if (await crypto.subtle.verify("HMAC", keys[i]!, sig as Uint8Array<ArrayBuffer>, data)) {
-        const value = { id, stale: i > 0 };
-        this.#remember(token, value);
-        return value;
-      }
+      if (await crypto.subtle.verify("HMAC", keys[i]!, mac, bytes)) return i;
     }
-    return null;
+    return -1;
+  }
+
+  /**
+   * A tag binding a session to `values` (the bound client properties,
+   * already joined unambiguously): a MAC, so the store holds neither the
+   * address nor the user agent, nor a plain hash one could brute-force.
+   */
+  async bindTag(values: string): Promise<string> {
+    const [key] = await this.#keys;
+    return base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key!, encoder.encode(BIND_CONTEXT + values))));
+  }
+
+  /**
+   * Whether `tag` binds `values`: `"ok"`, `"stale"` (an old secret made it;
+   * store a new tag), or `false`. Compared in constant time.
+   */
+  async checkBindTag(values: string, tag: unknown): Promise<"ok" | "stale" | false> {
+    if (typeof tag !== "string") return false;
+    const mac = decodeMac(tag);
+    if (mac === null) return false;
+    const index = await this.#verifyMac(BIND_CONTEXT + values, mac);
+    return index === -1 ? false : index === 0 ? "ok" : "stale";
   }
 }

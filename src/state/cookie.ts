@@ -11,13 +11,13 @@ import type { SessionState } from "./types.ts";
 export interface CookieStateOptions {
   /** Cookie name (without the `__Host-` prefix). @default "satchel" */
   name?: string;
-  /** @default "/" */
+  /** The cookie's `Path` attribute. @default "/" */
   path?: string;
-  /** @default undefined (host-only cookie) */
+  /** The cookie's `Domain` attribute. @default undefined (host-only cookie) */
   domain?: string;
-  /** @default true */
+  /** The `HttpOnly` attribute: scripts in the page cannot read the cookie. @default true */
   httpOnly?: boolean;
-  /** @default "Lax" */
+  /** The `SameSite` attribute; `"None"` forces `Secure`. @default "Lax" */
   sameSite?: "Strict" | "Lax" | "None";
   /**
    * `true`, `false`, or `"auto"`: Secure when the request came over https
@@ -60,7 +60,10 @@ export class CookieState implements SessionState {
   #trustProxy: boolean;
   readonly persistent: boolean;
 
-  /** @throws {TypeError} on a bad name, attribute, or a combination browsers reject. */
+  /**
+   * Checks the options once and builds the cookie's attributes.
+   * @throws {TypeError} on a bad name, attribute, or a combination browsers reject.
+   */
   constructor(options: CookieStateOptions = {}) {
     const o = {
       name: "satchel",
@@ -82,10 +85,24 @@ export class CookieState implements SessionState {
     if (o.domain !== undefined && !ATTR.test(o.domain)) fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
     if (!["Strict", "Lax", "None"].includes(o.sameSite)) fail(`sameSite must be "Strict", "Lax" or "None": received ${JSON.stringify(o.sameSite)}`);
     if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
+    if (typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" || typeof o.hostPrefix !== "boolean") {
+      fail("trustProxy, persistent, partitioned and hostPrefix must be booleans");
+    }
+    // Browsers match the prefixes case-insensitively and silently drop a
+    // prefixed cookie that breaks their rules: refuse such a setup now.
+    const lower = o.name.toLowerCase();
+    if (lower.startsWith("__host-")) {
+      fail(`name ${JSON.stringify(o.name)} carries the __Host- prefix; use { hostPrefix: true, name: ${JSON.stringify(o.name.slice(7))} }`);
+    }
     if (o.hostPrefix) {
-      if (o.secure === false) fail("hostPrefix needs Secure; remove secure: false");
-      if (o.path !== "/") fail(`hostPrefix needs path "/": received ${JSON.stringify(o.path)}`);
-      if (o.domain !== undefined) fail("hostPrefix forbids a domain; remove the domain option");
+      if (o.secure === false) fail("hostPrefix (__Host-) needs Secure; remove secure: false");
+      if (o.path !== "/") fail(`hostPrefix (__Host-) needs path "/": received ${JSON.stringify(o.path)}`);
+      if (o.domain !== undefined) fail("hostPrefix (__Host-) forbids a domain; remove the domain option");
+      if (lower.startsWith("__secure-")) fail(`hostPrefix (__Host-) and a __Secure- name do not combine: received ${JSON.stringify(o.name)}`);
+      o.secure = true;
+    }
+    if (lower.startsWith("__secure-")) {
+      if (o.secure === false) fail(`a name starting with __Secure- needs Secure; remove secure: false`);
       o.secure = true;
     }
     if (o.partitioned && o.secure === false) fail("partitioned needs Secure; remove secure: false");

@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Hono } from "hono";
+import { CookieState, type CookieStateOptions, MemoryStore, session, type SessionEnv } from "../mod.ts";
+import { parseSetCookie, SECRET, setCookies } from "./helpers.ts";
+
+const TOKEN = "A".repeat(32) + "." + "B".repeat(43);
+
+/** Drive a CookieState through a real Hono app: /write sets the token, /clear clears it, /read echoes it. */
+function app(options: CookieStateOptions) {
+  const state = new CookieState(options);
+  const app = new Hono();
+  app.get("/write", (c) => (state.write(c, TOKEN, 600), c.text("w")));
+  app.get("/clear", (c) => (state.clear(c), c.text("c")));
+  app.get("/read", (c) => c.text(state.read(c) ?? "none"));
+  return { state, app };
+}
+
+async function cookieOf(options: CookieStateOptions, url = "http://localhost/write", headers: Record<string, string> = {}) {
+  const { app: a } = app(options);
+  const lines = setCookies(await a.request(url, { headers }));
+  assert.equal(lines.length, 1);
+  return parseSetCookie(lines[0]!);
+}
+
+test("CookieState writes HttpOnly, SameSite=Lax, Path=/ and no Max-Age by default (a browser-session cookie)", async () => {
+  const c = await cookieOf({});
+  assert.equal(c.name, "satchel");
+  assert.equal(c.value, TOKEN);
+  assert.deepEqual(c.attrs, { path: "/", httponly: true, samesite: "Lax" });
+});
+
+test("CookieState with persistent: true sends Max-Age with the session's lifetime", async () => {
+  const c = await cookieOf({ persistent: true });
+  assert.equal(c.attrs["max-age"], "600");
+});
+
+test("CookieState secure: 'auto' sets Secure on https only", async () => {
+  assert.equal((await cookieOf({}, "https://example.com/write")).attrs.secure, true);
+  assert.equal((await cookieOf({}, "http://example.com/write")).attrs.secure, undefined);
+});
+
+test("CookieState secure: 'auto' ignores X-Forwarded-Proto unless trustProxy is set", async () => {
+  const https = { "x-forwarded-proto": "https" };
+  assert.equal((await cookieOf({}, "http://localhost/write", https)).attrs.secure, undefined);
+  assert.equal((await cookieOf({ trustProxy: true }, "http://localhost/write", https)).attrs.secure, true);
+  assert.equal((await cookieOf({ trustProxy: true }, "http://localhost/write", { "x-forwarded-proto": "HTTPS, http" })).attrs.secure, true);
+  // A proxy that says http wins over the (internal) URL's scheme.
+  assert.equal((await cookieOf({ trustProxy: true }, "https://localhost/write", { "x-forwarded-proto": "http" })).attrs.secure, undefined);
+});
+
+test("CookieState secure: true and false are fixed whatever the scheme", async () => {
+  assert.equal((await cookieOf({ secure: true }, "http://localhost/write")).attrs.secure, true);
+  assert.equal((await cookieOf({ secure: false }, "https://localhost/write")).attrs.secure, undefined);
+});
+
+test("CookieState hostPrefix names the cookie __Host-<name> with Secure, Path=/ and no Domain, even over http", async () => {
+  const c = await cookieOf({ hostPrefix: true, name: "sid" }, "http://localhost/write");
+  assert.equal(c.name, "__Host-sid");
+  assert.equal(c.attrs.secure, true);
+  assert.equal(c.attrs.path, "/");
+  assert.equal(c.attrs.domain, undefined);
+});
+
+test("CookieState partitioned adds Partitioned and Secure", async () => {
+  const c = await cookieOf({ partitioned: true, sameSite: "None" }, "http://localhost/write");
+  assert.equal(c.attrs.partitioned, true);
+  assert.equal(c.attrs.secure, true);
+  assert.equal(c.attrs.samesite, "None");
+});
+
+test("CookieState.clear() expires the cookie with the same name, path, domain and Partitioned", async () => {
+  const { app: a } = app({ hostPrefix: true, partitioned: true });
+  const c = parseSetCookie(setCookies(await a.request("https://localhost/clear"))[0]!);
+  assert.equal(c.name, "__Host-satchel");
+  assert.equal(c.value, "");
+  assert.equal(c.attrs["max-age"], "0");
+  assert.equal(c.attrs.path, "/");
+  assert.equal(c.attrs.partitioned, true);
+  assert.equal(c.attrs.secure, true);
+  const d = parseSetCookie(setCookies(await app({ domain: "example.com", path: "/app" }).app.request("http://x/clear"))[0]!);
+  assert.equal(d.attrs.domain, "example.com");
+  assert.equal(d.attrs.path, "/app");
+});
+
+test("CookieState.read() takes only its own cookie, and the first of duplicates", async () => {
+  const { app: a } = app({ hostPrefix: true });
+  const read = async (cookie: string) => await (await a.request("https://localhost/read", { headers: { cookie } })).text();
+  // Cookie tossing from a sibling subdomain cannot set a __Host- cookie; a plain one is ignored.
+  assert.equal(await read(`satchel=${TOKEN}`), "none");
+  assert.equal(await read(`other=1; __Host-satchel=${TOKEN}; x=2`), TOKEN);
+  assert.equal(await read(`__Host-satchel=${TOKEN}; __Host-satchel=evil`), TOKEN);
+});
+
+test("new CookieState() refuses __Host- combinations browsers would drop, at setup", () => {
+  const bad: [CookieStateOptions, RegExp][] = [
+    [{ hostPrefix: true, secure: false }, /hostPrefix \(__Host-\) needs Secure; remove secure: false/],
+    [{ hostPrefix: true, path: "/app" }, /hostPrefix \(__Host-\) needs path "\/": received "\/app"/],
+    [{ hostPrefix: true, domain: "example.com" }, /hostPrefix \(__Host-\) forbids a domain; remove the domain option/],
+    [{ name: "__Host-sid" }, /carries the __Host- prefix; use \{ hostPrefix: true, name: "sid" \}/],
+    [{ name: "__host-sid", hostPrefix: true }, /carries the __Host- prefix/],
+    [{ name: "__Secure-sid", hostPrefix: true }, /hostPrefix \(__Host-\) and a __Secure- name do not combine/],
+    [{ name: "__Secure-sid", secure: false }, /__Secure- needs Secure/],
+    [{ partitioned: true, secure: false }, /partitioned needs Secure/],
+    [{ sameSite: "None", secure: false }, /sameSite "None" needs Secure/],
+  ];
+  for (const [options, message] of bad) {
+    assert.throws(() => new CookieState(options), { name: "TypeError", message }, JSON.stringify(options));
+    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options }), { name: "TypeError", message });
+  }
+});
+
+test("new CookieState() refuses names and attributes that would inject into Set-Cookie", () => {
+  const bad: CookieStateOptions[] = [
+    { name: "a b" },
+    { name: "a;b" },
+    { name: "a=b" },
+    { name: "" },
+    { name: "sid\r\nSet-Cookie: x=y" },
+    { path: "/;Domain=evil.com" },
+    { path: "/\r\nX: y" },
+    { path: "relative" },
+    { domain: "example.com; Secure" },
+    { domain: "exa mple.com" },
+    { sameSite: "lax" as "Lax" },
+    { secure: "yes" as unknown as boolean },
+    { trustProxy: "true" as unknown as boolean },
+    { hostPrefix: 1 as unknown as boolean },
+  ];
+  for (const options of bad) assert.throws(() => new CookieState(options), { name: "TypeError", message: /^Cannot create session cookie: / }, JSON.stringify(options));
+});
+
+test("CookieState __Secure- names are always sent with Secure", async () => {
+  const c = await cookieOf({ name: "__Secure-sid" }, "http://localhost/write");
+  assert.equal(c.name, "__Secure-sid");
+  assert.equal(c.attrs.secure, true);
+});
+
+test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies that round-trip", async () => {
+  const a = new Hono<SessionEnv<{ n: number }>>();
+  a.use(session({ secret: SECRET, store: new MemoryStore(), cookie: { hostPrefix: true, persistent: true }, expires: 120 }));
+  a.get("/inc", (c) => c.text(String(c.get("session").update("n", (n) => (n ?? 0) + 1))));
+  const res = await a.request("https://localhost/inc");
+  const c = parseSetCookie(setCookies(res)[0]!);
+  assert.equal(c.name, "__Host-satchel");
+  assert.equal(c.attrs["max-age"], "120");
+  assert.equal(c.attrs.secure, true);
+  const again = await a.request("https://localhost/inc", { headers: { cookie: `${c.name}=${c.value}` } });
+  assert.equal(await again.text(), "2");
+});
