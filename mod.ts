@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-export { type InvalidTokenReason, session, type SessionEnv, type SessionOptions } from "./src/middleware.ts";
+export { type InvalidTokenReason, session, type SessionBinding, type SessionEnv, type SessionOptions } from "./src/middleware.ts";
 export { Session, type SessionRequestOptions, type SessionStatus } from "./src/session.ts";
 export type { Awaitable, SessionStore, StoredSession, UpdateFn } from "./src/store/types.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
@@ -32,6 +32,7 @@ export { HeaderState, type HeaderStateOptions } from "./src/state/header.ts";
 export { jsonSerializer, type Serializer, superjsonSerializer } from "./src/serializer.ts";
 export { type Clock, systemClock } from "./src/clock.ts";
 export { generateId, isValidId } from "./src/id.ts";
+export { MAX_DEPTH } from "./src/value-guard.ts";
 export {
   SessionDataError,
   SessionError,

@@ -49,10 +49,16 @@ export class StoreFullError extends StoreUnavailableError {
   override name = "StoreFullError";
 }
 
-/** A value given to the session cannot be stored (prototype keys, too deep). */
+/**
+ * A value given to the session cannot be stored faithfully: a reserved key
+ * (`__proto__`, `constructor`, `prototype`) at any depth, a function or
+ * symbol, a circular reference, nesting deeper than 64 levels, or a value the
+ * serializer refused at commit (then in `cause`). Thrown by `set`, `update`
+ * and `flash`, or at commit; nothing is written.
+ */
 export class SessionDataError extends SessionError {
   override name = "SessionDataError";
-  constructor(message: string) {
-    super(500, { message });
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(500, { message, cause: options?.cause });
   }
 }

@@ -18,10 +18,32 @@ import type { SessionStore, StoredSession } from "./store/types.ts";
 
 /** Why a token the client sent did not yield its session. */
 export type InvalidTokenReason =
-  | "malformed" // not the shape of a token Satchel issues, or a bad signature
+  | "malformed" // not the shape of a token Satchel issues (length, alphabet, canonical base64url)
+  | "signature" // the right shape, but no configured secret signed it (tampered, forged, or a retired secret)
   | "unknown" // signed by us, but no live session has that id (destroyed, expired, swept)
   | "expired" // past the absolute timeout
-  | "corrupt"; // the stored payload could not be decoded
+  | "corrupt" // the stored payload could not be decoded
+  | "binding"; // the session is bound (`bind`) to another user agent or address: it was ended
+
+/**
+ * What a session is bound to (Catalyst's `verify_user_agent` / `verify_address`).
+ * A request whose values differ from those the session was created with gets
+ * a new, empty session; the old one is deleted, its data never reaches the
+ * handler, and `onInvalidToken` hears `"binding"`. The store keeps only an
+ * HMAC of the values, never the values.
+ */
+export interface SessionBinding {
+  /** Bind to the `User-Agent` header. @default false */
+  userAgent?: boolean;
+  /**
+   * Bind to the client address this function returns, e.g. from
+   * `getConnInfo(c).remote.address` (hono/bun, hono/deno, @hono/node-server)
+   * or, behind a proxy you run, from the header it sets.
+   * @default undefined (not bound)
+   */
+  address?: (c: Context) => string | undefined;
+}
+
 
 /** Options of {@linkcode session}. */
 export interface SessionOptions {
@@ -56,7 +78,16 @@ export interface SessionOptions {
   maxPayloadBytes?: number;
   /** Time source (ms since epoch). @default Date.now */
   clock?: Clock;
-  /** Called when a client's token is refused: for logging and rate limiting. Never logs by itself. */
+  /**
+   * Bind each session to its client: a request from another user agent or
+   * address gets a new session. @default undefined (no binding)
+   */
+  bind?: SessionBinding;
+  /**
+   * Called when a client's token is refused (bad shape or signature, unknown
+   * or expired id, binding mismatch): for logging and rate limiting. The client
+   * gets a fresh session either way. Satchel itself never logs attacker input.
+   */
   onInvalidToken?: (c: Context, reason: InvalidTokenReason) => void;
   /** Called when a `lateStore` commit fails after the response left. @default logs the error's name and message */
   onLateStoreError?: (error: unknown) => void;
@@ -71,6 +102,20 @@ export interface SessionOptions {
 export type SessionEnv<T extends object = Record<string, unknown>> = {
   Variables: { session: Session<T> };
 };
+
+/** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */
+function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) | undefined {
+  if (bind === undefined) return undefined;
+  const fail = (why: string): never => {
+    throw new TypeError(`Cannot create session middleware: ${why}`);
+  };
+  if (typeof bind !== "object" || bind === null) fail("bind must be an object such as { userAgent: true }");
+  const { userAgent = false, address } = bind;
+  if (typeof userAgent !== "boolean") fail(`bind.userAgent must be a boolean: received ${typeof userAgent}`);
+  if (address !== undefined && typeof address !== "function") fail("bind.address must be a function (c) => string");
+  if (!userAgent && address === undefined) fail("bind needs userAgent: true, an address function, or both; or leave bind out");
+  return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
+}
 
 /** Longest token read: an id, a dot and a signature are 76 characters. */
 const MAX_TOKEN = 128;
@@ -127,6 +172,16 @@ export function session<T extends object = Record<string, unknown>>(
   const state = options.state ?? new CookieState(options.cookie);
   const baseStore = options.store ?? new SqliteStore({ name: options.name, clock });
   const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
+  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
+    throw new RangeError(`Cannot create session middleware: maxPayloadBytes must be a positive integer: received ${maxPayloadBytes}`);
+  }
+  if (baseStore.maxPayloadBytes !== undefined && maxPayloadBytes > baseStore.maxPayloadBytes) {
+    throw new RangeError(
+      `Cannot create session middleware: maxPayloadBytes (${maxPayloadBytes}) exceeds what the store accepts ` +
+        `(${baseStore.maxPayloadBytes}); raise the store's maxPayloadBytes or lower this one`,
+    );
+  }
+  const bindValues = bindingOf(options.bind);
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
@@ -149,8 +204,9 @@ export function session<T extends object = Record<string, unknown>>(
   }
 
   async function load(c: Context, store: SessionStore, token: string): Promise<{ core: SessionCore; stale: boolean } | undefined> {
-    const verified = token.length <= MAX_TOKEN ? await signer.unsign(token) : null;
-    if (verified === null) return void onInvalid?.(c, "malformed");
+    // Shape and signature are checked before any store access: junk and forgeries never reach it.
+    const verified = token.length <= MAX_TOKEN ? await signer.verify(token) : "malformed";
+    if (typeof verified === "string") return void onInvalid?.(c, verified);
     const stored = await store.get(verified.id);
     if (stored === null) return void onInvalid?.(c, "unknown");
     if (absolute !== undefined && stored.createdAt + absolute <= clock()) {
@@ -159,7 +215,22 @@ export function session<T extends object = Record<string, unknown>>(
     }
     const decoded = decodePayload(serializer, stored.payload);
     if (decoded === null) return void onInvalid?.(c, "corrupt");
-    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, loaded: { id: verified.id, stored, decoded } });
+    let rebind: string | undefined;
+    if (bindValues !== undefined) {
+      const values = bindValues(c);
+      const bound = await signer.checkBindTag(values, decoded.bind);
+      if (bound === false) {
+        // Another client holds this token: end the session rather than hand its data over.
+        await store.delete(verified.id);
+        return void onInvalid?.(c, "binding");
+      }
+      if (bound === "stale") rebind = await signer.bindTag(values);
+    }
+    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, store, loaded: { id: verified.id, stored, decoded } });
+    if (rebind !== undefined) {
+      core.bindTag = rebind;
+      core.bindStale = true;
+    }
     return { core, stale: verified.stale };
   }
 
@@ -214,10 +285,11 @@ export function session<T extends object = Record<string, unknown>>(
     const store = baseStore.forRequest?.(c) ?? baseStore;
     const token = state.read(c);
     const loaded = token === undefined ? undefined : await load(c, store, token);
-    const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes });
+    const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes, store });
     c.set("session", new Session<T>(core));
     await next();
     if (core.options.noStore) return;
+    if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
     if (core.options.lateStore) {

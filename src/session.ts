@@ -8,7 +8,8 @@
 import { SessionDataError, SessionTooLargeError } from "./errors.ts";
 import { generateId } from "./id.ts";
 import type { Serializer } from "./serializer.ts";
-import type { StoredSession } from "./store/types.ts";
+import type { Awaitable, StoredSession } from "./store/types.ts";
+import { checkValue } from "./value-guard.ts";
 
 /** Where the session's state machine stands. */
 export type SessionStatus = "unchanged" | "changed" | "regenerated" | "destroyed";
@@ -22,7 +23,8 @@ export interface SessionRequestOptions {
 }
 
 type Op = { t: "set"; v: unknown } | { t: "del" } | { t: "upd"; fns: ((v: unknown) => unknown)[] };
-type Wire = { d: Record<string, unknown>; f?: Record<string, unknown> };
+/** The payload: data, flash, and (with the `bind` option) the tag binding it to its client. */
+type Wire = { d: Record<string, unknown>; f?: Record<string, unknown>; b?: string };
 
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const encoder = new TextEncoder();
@@ -44,6 +46,8 @@ function checkKey(key: string): void {
 export interface Decoded {
   data: Map<string, unknown>;
   flash: Record<string, unknown> | undefined;
+  /** The binding tag stored with the session, if any. */
+  bind: string | undefined;
 }
 
 /** Turn a payload into data; `null` when it cannot be read (corrupt, or another serializer's). */
@@ -55,13 +59,20 @@ export function decodePayload(serializer: Serializer, payload: string): Decoded 
     return null;
   }
   if (typeof wire !== "object" || wire === null) return null;
-  const { d, f } = wire as Partial<Wire>;
+  const { d, f, b } = wire as Partial<Wire>;
   if (typeof d !== "object" || d === null) return null;
   const data = new Map<string, unknown>();
   for (const k of Object.keys(d)) {
     if (!FORBIDDEN_KEYS.has(k)) data.set(k, (d as Record<string, unknown>)[k]);
   }
-  return { data, flash: typeof f === "object" && f !== null ? f : undefined };
+  // Own keys only, in an object without a prototype: a crafted payload can neither
+  // reach Object.prototype nor make flash("toString") answer an inherited function.
+  let flash: Record<string, unknown> | undefined;
+  if (typeof f === "object" && f !== null) {
+    flash = Object.create(null) as Record<string, unknown>;
+    for (const k of Object.keys(f)) if (!FORBIDDEN_KEYS.has(k)) flash[k] = (f as Record<string, unknown>)[k];
+  }
+  return { data, flash, bind: typeof b === "string" ? b : undefined };
 }
 
 /** What the middleware needs to build a session for one request. */
@@ -72,6 +83,8 @@ export interface SessionInit {
   maxPayloadBytes: number;
   /** The stored session this request loaded, with its id; absent for a new one. */
   loaded?: { id: string; stored: StoredSession; decoded: Decoded };
+  /** The request's store, for {@linkcode Session.destroyUserSessions}. */
+  store?: { deleteByUser?(userId: string): Awaitable<number> };
 }
 
 /**
@@ -93,6 +106,10 @@ export class SessionCore {
   userChanged = false;
   /** The session loaded from the store is gone (destroy, or regenerate) for this request. */
   detached = false;
+  /** Tag binding the session to this request's client (`bind` option); written with the data. */
+  bindTag: string | undefined;
+  /** The stored tag was made with an old secret: rewrite it even if nothing else changed. */
+  bindStale = false;
   readonly options: SessionRequestOptions = { noStore: false, lateStore: false };
 
   constructor(init: SessionInit) {
@@ -101,6 +118,7 @@ export class SessionCore {
     this.#id = init.loaded?.id;
     this.data = init.loaded ? new Map(init.loaded.decoded.data) : new Map();
     this.flashIn = init.loaded?.decoded.flash;
+    this.bindTag = init.loaded?.decoded.bind;
     this.userId = init.loaded?.stored.userId ?? null;
   }
 
@@ -124,7 +142,7 @@ export class SessionCore {
   /** Whether commit must write data (not just touch). */
   get dirty(): boolean {
     return this.ops.size > 0 || this.cleared || this.flashOut !== undefined || this.userChanged ||
-      (this.flashIn !== undefined && Object.keys(this.flashIn).length > 0) || this.status === "regenerated";
+      (this.flashIn !== undefined && Object.keys(this.flashIn).length > 0) || this.status === "regenerated" || this.bindStale;
   }
 
   #apply(base: Map<string, unknown>): Map<string, unknown> {
@@ -172,8 +190,16 @@ export class SessionCore {
       for (const [k, v] of this.flashOut) flash[k] = v;
     }
     const wire: Wire = { d: Object.fromEntries(data) };
+    if (this.bindTag !== undefined) wire.b = this.bindTag;
     if (flash !== undefined) wire.f = flash;
-    const payload = serializer.stringify(wire);
+    let payload: string;
+    try {
+      payload = serializer.stringify(wire);
+    } catch (cause) {
+      // A value changed after set() (now circular or too deep), or one this serializer cannot write (BigInt in JSON).
+      const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+      throw new SessionDataError(`Cannot store session: the serializer failed (${why}); keep plain, acyclic data in the session`, { cause });
+    }
     const size = byteLength(payload, maxPayloadBytes);
     if (size > maxPayloadBytes) throw new SessionTooLargeError(size, maxPayloadBytes);
     return { payload, expiresAt: now + ttl, createdAt, userId };
@@ -250,10 +276,14 @@ export class Session<T extends object = Record<string, unknown>> {
 
   /**
    * Store `value` under `key`.
-   * @throws {SessionDataError} for the keys `__proto__`, `constructor`, `prototype`.
+   * @throws {SessionDataError} for the keys `__proto__`, `constructor`, `prototype` (at any depth of
+   *   `value` too), and for a value that cannot be stored faithfully: a function or symbol, a circular
+   *   reference, more than 64 levels of nesting, more values once written out than `maxPayloadBytes`
+   *   (shared references are written at every use). Size is checked at commit ({@linkcode SessionTooLargeError}).
    */
   set<K extends keyof T & string>(key: K, value: T[K]): void {
     checkKey(key);
+    checkValue(key, value, this.#c.init.maxPayloadBytes);
     const c = this.#c;
     c.data.set(key, value);
     c.ops.set(key, { t: "set", v: value });
@@ -288,6 +318,7 @@ export class Session<T extends object = Record<string, unknown>> {
     checkKey(key);
     const c = this.#c;
     const v = fn(c.data.get(key) as T[K] | undefined);
+    checkValue(key, v, c.init.maxPayloadBytes);
     c.data.set(key, v);
     const op = c.ops.get(key);
     const f = fn as (v: unknown) => unknown;
@@ -309,6 +340,7 @@ export class Session<T extends object = Record<string, unknown>> {
     checkKey(key);
     const c = this.#c;
     if (value.length === 0) return c.flashIn?.[key] as unknown;
+    checkValue(key, value[0], c.init.maxPayloadBytes);
     (c.flashOut ??= new Map()).set(key, value[0]);
     c.markChanged();
     return undefined;
@@ -317,8 +349,13 @@ export class Session<T extends object = Record<string, unknown>> {
   /**
    * Bind the session to a user, so `store.deleteByUser(id)` ends it with every
    * other session of that user ("sign out everywhere"). `null` unbinds.
+   * @throws {TypeError} unless `userId` is a non-empty string or `null` (a number would
+   *   not match the same id given as a string to `deleteByUser` in every store).
    */
   setUser(userId: string | null): void {
+    if (userId !== null && (typeof userId !== "string" || userId === "")) {
+      throw new TypeError(`Cannot set the session's user: the id must be a non-empty string or null: received ${typeof userId === "string" ? '""' : typeof userId}; use String(id)`);
+    }
     const c = this.#c;
     c.userId = userId;
     c.userChanged = true;
@@ -348,5 +385,49 @@ export class Session<T extends object = Record<string, unknown>> {
     c.userChanged = false;
     c.newId();
     c.status = "destroyed";
+  }
+
+  /**
+   * Sign out everywhere: end every session of `userId` in the store (see
+   * {@linkcode Session.setUser}) right now, before the handler goes on. When
+   * they include this one it is destroyed too, unless `keepCurrent` is set:
+   * then this session lives on under a new id with its data (the "password
+   * changed, sign out my other devices" case).
+   *
+   * @param userId The user whose sessions end. @default this session's user
+   * @param options.keepCurrent Keep this session (new id, same data). @default false
+   * @returns How many sessions the store ended.
+   * @throws {TypeError} when the store has no `deleteByUser`, or there is no user.
+   * @example
+   * ```ts
+   * app.post("/password", async (c) => {
+   *   const s = c.get("session");
+   *   // ... change the password ...
+   *   await s.destroyUserSessions(s.userId, { keepCurrent: true });
+   *   return c.text("password changed; other devices are signed out");
+   * });
+   * ```
+   */
+  async destroyUserSessions(userId: string | null = this.userId, options: { keepCurrent?: boolean } = {}): Promise<number> {
+    const c = this.#c;
+    const store = c.init.store;
+    if (store?.deleteByUser === undefined) {
+      throw new TypeError("Cannot end the user's sessions: the store has no deleteByUser; use a store that indexes users (SqliteStore, MemoryStore, RedisStore)");
+    }
+    if (typeof userId !== "string" || userId === "") {
+      throw new TypeError("Cannot end the user's sessions: no user given and this session has none; call session.setUser(id) at sign-in, or pass the user id");
+    }
+    const ended = await store.deleteByUser(userId);
+    if (c.userId === userId || (c.loadedId !== undefined && c.init.loaded?.stored.userId === userId)) {
+      if (options.keepCurrent) {
+        // The stored row is gone: write the data again, under a new id, as a new row.
+        c.detached = true;
+        c.newId();
+        c.status = "regenerated";
+      } else {
+        this.destroy();
+      }
+    }
+    return ended;
   }
 }

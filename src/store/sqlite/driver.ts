@@ -4,7 +4,7 @@
  * few lines over the same small {@linkcode SqliteDriver} interface.
  * @module
  */
-import { chmodSync, closeSync, openSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -110,6 +110,11 @@ export function openSqlite(path: string, options: { readonly?: boolean } = {}): 
     closeSync(fd);
   }
   return isBun ? openBun(path, readonly) : openNode(path, readonly);
+}
+
+/** Whether a file exists at `path` (the store refuses writes once its file was deleted). */
+export function fileExists(path: string): boolean {
+  return existsSync(path);
 }
 
 /** Make an existing file private to its owner. */
