@@ -20,6 +20,12 @@ export interface ConformanceOptions {
   realTimeExpiry?: boolean;
   /** The store answers deleteExpired with 0 because the engine expires keys itself. */
   selfExpiring?: boolean;
+  /** Concurrent updates are last write wins by design (CookieStore): test sequential updates instead. */
+  lastWriteWins?: boolean;
+  /** The store cannot end a user's sessions (CookieStore): check it does not claim to. */
+  noDeleteByUser?: boolean;
+  /** Largest payload the store holds, when under 512 KiB (CookieStore): the large-payload test uses this size. */
+  maxPayloadBytes?: number;
 }
 
 export function storeConformance(
@@ -68,10 +74,13 @@ export function storeConformance(
       assert.equal((await store.get(id))?.payload, "second");
     }));
 
-  test(`${name}.get() keeps unicode and a 512 KiB payload intact`, () =>
+  const large = opts.maxPayloadBytes === undefined ? "512 KiB" : `${opts.maxPayloadBytes}-byte`;
+  test(`${name}.get() keeps unicode and a ${large} payload intact`, () =>
     withStore(async (store, clock) => {
       const id = generateId();
-      const payload = "héllo wörld — 你好 — 🎒 \\u0000 ".repeat(10) + "x".repeat(512 * 1024);
+      const text = "héllo wörld — 你好 — 🎒 \\u0000 ".repeat(10);
+      const fill = opts.maxPayloadBytes === undefined ? 512 * 1024 : opts.maxPayloadBytes - new TextEncoder().encode(text).length;
+      const payload = text + "x".repeat(fill);
       await store.set(id, session(clock, payload));
       assert.equal((await store.get(id))?.payload, payload);
     }));
@@ -107,7 +116,15 @@ export function storeConformance(
       assert.equal((await store.get(id))?.payload, "kept");
     }));
 
-  test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
+  if (opts.lastWriteWins) {
+    test(`${name}.update() applies 20 updates in a row, each on the last one's result`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "0"));
+        for (let i = 0; i < 20; i++) await store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }));
+        assert.equal((await store.get(id))?.payload, "20");
+      }));
+  } else test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
     withStore(async (store, clock) => {
       const id = generateId();
       await store.set(id, session(clock, "0"));
@@ -175,7 +192,12 @@ export function storeConformance(
       }));
   }
 
-  test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
+  if (opts.noDeleteByUser) {
+    test(`${name} has no deleteByUser (it cannot reach every session of a user)`, () =>
+      withStore(async (store) => {
+        assert.equal(store.deleteByUser, undefined);
+      }));
+  } else test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
     withStore(async (store, clock) => {
       if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
       const mine = [generateId(), generateId(), generateId()];
