@@ -34,7 +34,7 @@
  * - **Revocation.** The cache only vouches for a signature, never for a
  *   session: every request still asks the store, so a destroyed, expired or
  *   regenerated session's token gets a fresh session even on a cache hit.
- * - **Memory.** At most `cacheSize` entries (default 10 000, about 2 MB),
+ * - **Memory.** At most `cacheSize` entries (default 10 000, about 2.5 MB measured on Node),
  *   oldest evicted first; the size must be a finite integer, checked at setup.
  *   An attacker who creates many sessions only evicts entries, which costs
  *   legitimate clients one HMAC each, the same as with no cache at all.
