@@ -8,6 +8,7 @@ import { HTTPException } from "hono/http-exception";
 
 /** Base class of every error Satchel throws on purpose. */
 export class SessionError extends HTTPException {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "SessionError";
 }
 
@@ -16,11 +17,17 @@ export class SessionError extends HTTPException {
  * commit, before anything is written: the stored session stays as it was.
  */
 export class SessionTooLargeError extends SessionError {
+  /** The error's name. */
   override name = "SessionTooLargeError";
   /** Size of the rejected payload in bytes. */
   readonly size: number;
   /** The limit it exceeded, in bytes. */
   readonly limit: number;
+  /**
+   * An error naming the size and the limit, with how to fix it.
+   * @param size The rejected payload's size in bytes.
+   * @param limit The limit it exceeded, in bytes.
+   */
   constructor(size: number, limit: number) {
     super(500, {
       message:
@@ -38,7 +45,13 @@ export class SessionTooLargeError extends SessionError {
  * The original error is in `cause`.
  */
 export class StoreUnavailableError extends SessionError {
+  /** The error's name. */
   override name = "StoreUnavailableError";
+  /**
+   * An error answering 503.
+   * @param message What failed and how to fix it.
+   * @param options.cause The store's original error.
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super(503, { message, cause: options?.cause });
   }
@@ -46,6 +59,7 @@ export class StoreUnavailableError extends SessionError {
 
 /** The store has no room left (SQLITE_FULL, Redis OOM). Nothing was written. */
 export class StoreFullError extends StoreUnavailableError {
+  /** The error's name. */
   override name = "StoreFullError";
 }
 
@@ -57,7 +71,13 @@ export class StoreFullError extends StoreUnavailableError {
  * and `flash`, or at commit; nothing is written.
  */
 export class SessionDataError extends SessionError {
+  /** The error's name. */
   override name = "SessionDataError";
+  /**
+   * An error answering 500.
+   * @param message What failed and how to fix it.
+   * @param options.cause The serializer's original error, when it refused the value.
+   */
   constructor(message: string, options?: { cause?: unknown }) {
     super(500, { message, cause: options?.cause });
   }

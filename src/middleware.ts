@@ -72,7 +72,11 @@ export interface SessionOptions {
    * @default expires - 60 (at most one touch a minute per session; expires / 2 when expires < 120)
    */
   refreshThreshold?: number;
-  /** @default superjson */
+  /**
+   * How session data becomes the stored string and back: `superjsonSerializer`
+   * (Date, Map, Set, BigInt survive) or `jsonSerializer`.
+   * @default superjson
+   */
   serializer?: Serializer;
   /** Largest serialized session in bytes. @default the store's `maxPayloadBytes`, else 1 MiB */
   maxPayloadBytes?: number;
@@ -170,7 +174,7 @@ export function session<T extends object = Record<string, unknown>>(
   const clock = options.clock ?? systemClock;
   const serializer = options.serializer ?? superjsonSerializer;
   const state = options.state ?? new CookieState(options.cookie);
-  const baseStore = options.store ?? new SqliteStore({ name: options.name, clock });
+  const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
   const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
     throw new RangeError(`Cannot create session middleware: maxPayloadBytes must be a positive integer: received ${maxPayloadBytes}`);

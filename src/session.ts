@@ -98,7 +98,7 @@ export class SessionCore {
   readonly loadedId: string | undefined;
   #id: string | undefined;
   data: Map<string, unknown>;
-  ops = new Map<string, Op>();
+  ops: Map<string, Op> = new Map();
   cleared = false;
   flashIn: Record<string, unknown> | undefined;
   flashOut: Map<string, unknown> | undefined;
@@ -335,6 +335,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * for exactly one later request, read or not.
    */
   flash<V = unknown>(key: string): V | undefined;
+  /** Keep `value` under `key` for the next request only. */
   flash(key: string, value: unknown): void;
   flash(key: string, ...value: unknown[]): unknown {
     checkKey(key);

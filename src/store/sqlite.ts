@@ -98,6 +98,7 @@ export class SqliteStore implements SessionStore {
   #sweeper: Sweeper | undefined;
 
   /**
+   * Opens the database file (creating it when missing) and prepares the table and statements.
    * @throws {TypeError} on a bad table name or option.
    * @throws {StoreUnavailableError} when the file cannot be opened.
    */
@@ -376,6 +377,7 @@ export class SqliteStore implements SessionStore {
     this.#db.close();
   }
 
+  /** Closes the store, for `using store = new SqliteStore()`. */
   [Symbol.dispose](): void {
     this.close();
   }
