@@ -26,6 +26,7 @@ export { Session, type SessionRequestOptions, type SessionStatus } from "./src/s
 export type { Awaitable, SessionStore, StoredSession, UpdateFn } from "./src/store/types.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
+export type { SweepEvent } from "./src/store/sweeper.ts";
 export { type RedisClientLike, type RedisCommander, RedisStore, type RedisStoreOptions } from "./src/store/redis.ts";
 export { CookieStore, type CookieStoreOptions } from "./src/store/cookie.ts";
 export { NullStore } from "./src/store/null.ts";

@@ -54,7 +54,10 @@ export class HeaderState implements SessionState {
   readonly name: string;
   #expose: boolean;
 
-  /** @throws {TypeError} when the header name is not a valid token, or one HTTP gives another meaning. */
+  /**
+   * A header state; the header is `X-Session-Id` unless `name` says otherwise.
+   * @throws {TypeError} when the header name is not a valid token, or one HTTP gives another meaning.
+   */
   constructor(options: HeaderStateOptions = {}) {
     const name = options.name ?? "X-Session-Id";
     if (typeof name !== "string" || !TOKEN.test(name)) {

@@ -124,6 +124,7 @@ export class CookieStore implements SessionStore {
   #shared: Shared;
 
   /**
+   * A store that seals each session into an encrypted cookie with keys derived from `secret`.
    * @throws {TypeError} on a missing secret, a bad cookie option, or both `cookie` and `state`.
    * @throws {RangeError} when a secret is shorter than 32 bytes.
    */

@@ -160,6 +160,7 @@ export class RedisStore implements SessionStore {
   #closed = false;
 
   /**
+   * A store over a connected Redis client (ioredis, node-redis or Bun's `RedisClient`).
    * @throws {TypeError} when `client` is not a Redis client Satchel knows, or `prefix` is not a string.
    * @throws {RangeError} on a bad number option.
    */
