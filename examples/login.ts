@@ -8,6 +8,7 @@
  *
  *   curl -c jar -b jar -d user=ada http://127.0.0.1:3000/login
  *   curl -c jar -b jar http://127.0.0.1:3000/me
+ *   curl -c jar -b jar -X POST http://127.0.0.1:3000/password           (other devices signed out)
  *   curl -c jar -b jar -X POST http://127.0.0.1:3000/logout-everywhere
  *
  * Env: PORT (default 3000), HOST, SATCHEL_SECRET, SATCHEL_DB (the SQLite file;
@@ -20,7 +21,7 @@ import { exampleSecret, serve } from "./serve.ts";
 
 type Data = { user: string; signedInAt: Date };
 
-// An explicit store, so routes can reach it (deleteByUser) and it is closed on exit.
+// An explicit store, so it is closed on exit (and its file can be chosen with SATCHEL_DB).
 const store = new SqliteStore({ path: process.env.SATCHEL_DB || undefined, name: "login" });
 const https = process.env.HTTPS === "1";
 
@@ -64,9 +65,19 @@ app.post("/logout-everywhere", async (c) => {
   const s = c.get("session");
   const user = s.userId;
   if (user === null) return c.text("not signed in\n", 401);
-  const ended = await store.deleteByUser(user);
-  s.destroy();
+  // Ends every session setUser() bound to this user, this one included.
+  const ended = await s.destroyUserSessions(user);
   return c.text(`ended ${ended} session(s) of ${user}\n`);
+});
+
+app.post("/password", async (c) => {
+  const s = c.get("session");
+  const user = s.userId;
+  if (user === null) return c.text("not signed in\n", 401);
+  // ... change the password here ...
+  // Sign out the other devices; this one goes on under a new id.
+  const ended = await s.destroyUserSessions(user, { keepCurrent: true });
+  return c.text(`password changed; ended ${ended} session(s), this one kept\n`);
 });
 
 await serve(app, "Satchel login", () => store.close());

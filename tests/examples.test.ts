@@ -110,7 +110,7 @@ test(`examples/counter.ts counts per client and keeps clients apart (${runtime})
   }
 });
 
-test(`examples/login.ts ends every session of a user with /logout-everywhere (${runtime})`, TIMEOUT, async () => {
+test(`examples/login.ts signs out other devices on a password change and every device with /logout-everywhere (${runtime})`, TIMEOUT, async () => {
   const app = await startExample("login.ts");
   try {
     const laptop = new HttpJar(app.origin);
@@ -126,6 +126,17 @@ test(`examples/login.ts ends every session of a user with /logout-everywhere (${
     assert.match(await laptop.text("/me"), /^ada \(signed in at \d{4}-\d\d-\d\dT[\d:.]+Z\)\n$/, "the Date survives");
     assert.match(await phone.text("/me"), /^ada /);
 
+    // A password change signs out the other devices and keeps this one under a new id.
+    const tablet = new HttpJar(app.origin);
+    await tablet.postForm("/login", { user: "ada" });
+    const before = laptop.cookies.get("sid");
+    assert.equal(await (await laptop.postForm("/password")).text(), "password changed; ended 3 session(s), this one kept\n");
+    assert.notEqual(laptop.cookies.get("sid"), before);
+    assert.match(await laptop.text("/me"), /^ada /);
+    assert.equal((await tablet.fetch("/me")).status, 401);
+    assert.equal((await phone.fetch("/me")).status, 401);
+
+    await phone.postForm("/login", { user: "ada" });
     assert.equal(await (await phone.postForm("/logout-everywhere")).text(), "ended 2 session(s) of ada\n");
     assert.equal((await laptop.fetch("/me")).status, 401);
     assert.equal((await phone.fetch("/me")).status, 401);
