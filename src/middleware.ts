@@ -292,7 +292,8 @@ export function session<T extends object = Record<string, unknown>>(
     const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes, store });
     c.set("session", new Session<T>(core));
     await next();
-    if (core.options.noStore) return;
+    // Hot path: no token came in and the handler wrote nothing: nothing to store or send.
+    if (core.options.noStore || (token === undefined && !core.dirty)) return;
     if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
