@@ -24,11 +24,13 @@ import {
   dropPrefix,
   freePort,
   REDIS_URL,
+  startCluster,
   startRedis,
   stopRedis,
   type TestClient,
 } from "./fixtures/redis-clients.ts";
-import { CookieJar, SECRET } from "./helpers.ts";
+import { HttpJar, startExample } from "./example-server.ts";
+import { CookieJar, SECRET, tempDir } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
@@ -404,6 +406,79 @@ if (REDIS_URL === undefined) {
     } finally {
       await c.close();
       await stopRedis(server);
+    }
+  });
+
+  test("examples/redis/app.ts: two instances share one visitor's session over real HTTP", { timeout: 60_000 }, async () => {
+    const [a, b] = await Promise.all([startExample("redis/app.ts", { REDIS_URL: url }), startExample("redis/app.ts", { REDIS_URL: url })]);
+    const f = await fixture(url);
+    try {
+      const jar = new HttpJar(a.origin);
+      assert.match(await jar.text("/"), /^count: 1 \(anonymous/);
+      const other = new HttpJar(b.origin);
+      for (const [k, v] of jar.cookies) other.cookies.set(k, v);
+      assert.match(await other.text("/"), /^count: 2 \(anonymous, served by :\d+/);
+      assert.equal(await other.text("/login/ada"), "signed in as ada\n");
+      for (const [k, v] of other.cookies) jar.cookies.set(k, v);
+      assert.match(await jar.text("/"), /^count: 3 \(ada,/);
+      assert.equal(await jar.text("/logout-everywhere"), "ended 1 sessions of ada\n");
+      assert.match(await other.text("/"), /^count: 1 \(anonymous/);
+    } finally {
+      await dropPrefix(f.c, "satchel-example:");
+      await f.done();
+      assert.ok(await a.stop(), a.output());
+      assert.ok(await b.stop(), b.output());
+    }
+  });
+
+  test("RedisStore runs on a 3-shard Redis Cluster through ioredis Cluster and node-redis createCluster", { timeout: 60_000 }, async () => {
+    const tmp = tempDir("satchel-cluster-");
+    const cluster = await startCluster(tmp.dir);
+    const nodes = await Promise.all(cluster.ports.map((p) => connect("ioredis", `redis://127.0.0.1:${p}`)));
+    try {
+      for (const kind of ["ioredis Cluster", "node-redis createCluster"]) {
+        let client: object;
+        let close: () => Promise<void>;
+        if (kind === "ioredis Cluster") {
+          const { Cluster } = await import("ioredis");
+          const c = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+          c.on("error", () => {});
+          client = c;
+          close = async () => void c.disconnect();
+        } else {
+          const { createCluster } = await import("redis");
+          const c = createCluster({ rootNodes: cluster.ports.map((port) => ({ url: `redis://127.0.0.1:${port}` })) });
+          c.on("error", () => {});
+          await c.connect();
+          client = c;
+          close = async () => void c.destroy();
+        }
+        try {
+          const prefix = uniquePrefix();
+          const store = new RedisStore({ client, prefix });
+          const ids = Array.from({ length: 30 }, () => generateId());
+          for (const [i, id] of ids.entries()) await store.set(id, stored(`p${i}`, 60_000, i % 2 === 0 ? "alice" : "bob"));
+          for (const [i, id] of ids.entries()) assert.equal((await store.get(id))?.payload, `p${i}`);
+          const perShard = await Promise.all(nodes.map(async (n) => ((await n.cmd(["KEYS", `${prefix}s:*`])) as string[]).length));
+          assert.equal(perShard.reduce((a, b) => a + b, 0), 30);
+          assert.ok(perShard.filter((n) => n > 0).length >= 2, `sessions spread over the shards: ${perShard}`);
+          await store.update(ids[0]!, (cur) => ({ ...cur!, payload: "0" }));
+          await Promise.all(Array.from({ length: 50 }, () =>
+            store.update(ids[0]!, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }))
+          ));
+          assert.equal((await store.get(ids[0]!))?.payload, "50");
+          await store.touch(ids[2]!, Date.now() + 3_600_000); // past the index cover: extends alice's index on its own shard first
+          assert.equal(await store.deleteByUser("alice"), 15);
+          for (const [i, id] of ids.entries()) assert.equal((await store.get(id)) === null, i % 2 === 0, `session ${i}`);
+          for (const id of ids) await store.delete(id);
+        } finally {
+          await close();
+        }
+      }
+    } finally {
+      await Promise.all(nodes.map((n) => n.close()));
+      await cluster.stop();
+      tmp.cleanup();
     }
   });
 

@@ -1,0 +1,89 @@
+/**
+ * Sessions in Redis, shared by every instance of the app: start two and a
+ * visitor's count goes on whichever one answers.
+ *
+ *   bash examples/redis/start.sh [bun|deno|node]   (a private redis-server and two instances, :3001 and :3002)
+ *
+ * or by hand, against your Redis:
+ *
+ *   REDIS_URL=redis://127.0.0.1:6379 PORT=3001 bun examples/redis/app.ts
+ *
+ * Env: REDIS_URL (default redis://127.0.0.1:6379), REDIS_CLIENT (bun | ioredis |
+ * node-redis; default bun on Bun, ioredis elsewhere), PORT, SATCHEL_SECRET.
+ * @module
+ */
+import process from "node:process";
+import { Hono } from "hono";
+import { RedisStore, session, type SessionEnv } from "../../mod.ts";
+import { exampleSecret, serve } from "../serve.ts";
+
+type Data = { count: number; user: string };
+
+const url = process.env.REDIS_URL || "redis://127.0.0.1:6379";
+const which = process.env.REDIS_CLIENT || ("Bun" in globalThis ? "bun" : "ioredis");
+
+/** The user's own client, set to fail fast while Redis is down (each request then answers 503). */
+async function connect(): Promise<{ client: object; close: () => Promise<void> | void }> {
+  if (which === "ioredis") {
+    const { Redis } = await import("ioredis");
+    const client = new Redis(url, { maxRetriesPerRequest: 1 });
+    client.on("error", (e) => console.error(`redis: ${e.message}`));
+    return { client, close: () => void client.disconnect() };
+  }
+  if (which === "node-redis") {
+    const { createClient } = await import("redis");
+    const client = createClient({ url, disableOfflineQueue: true });
+    client.on("error", (e: Error) => console.error(`redis: ${e.message}`));
+    await client.connect();
+    return { client, close: () => void client.destroy() };
+  }
+  if (which === "bun") {
+    const bun = "bun";
+    const { RedisClient } = await import(bun);
+    const client = new RedisClient(url, { enableOfflineQueue: false });
+    await client.connect();
+    return { client, close: () => client.close() };
+  }
+  throw new TypeError(`Cannot start example: REDIS_CLIENT must be bun, ioredis or node-redis: received ${JSON.stringify(which)}`);
+}
+
+const redis = await connect();
+const store = new RedisStore({ client: redis.client, prefix: "satchel-example:" });
+const port = process.env.PORT ?? "3000";
+
+const app = new Hono<SessionEnv<Data>>();
+app.use(session({ secret: exampleSecret(), store }));
+
+app.get("/", (c) => {
+  const s = c.get("session");
+  const count = s.update("count", (n) => (n ?? 0) + 1);
+  const who = s.get("user") ?? "anonymous";
+  return c.text(`count: ${count} (${who}, served by :${port} on ${which})\n`);
+});
+
+app.get("/login/:user", (c) => {
+  const s = c.get("session");
+  s.regenerate(); // a new id after login (session fixation)
+  s.set("user", c.req.param("user"));
+  s.setUser(c.req.param("user")); // so deleteByUser can find it
+  return c.text(`signed in as ${c.req.param("user")}\n`);
+});
+
+app.get("/logout", (c) => {
+  c.get("session").destroy();
+  return c.text("signed out\n");
+});
+
+// Sign out everywhere: every session of this user, on every instance.
+app.get("/logout-everywhere", async (c) => {
+  const user = c.get("session").userId;
+  if (user === null) return c.text("not signed in\n", 400);
+  const ended = await store.deleteByUser(user);
+  c.get("session").destroy();
+  return c.text(`ended ${ended} sessions of ${user}\n`);
+});
+
+await serve(app, `Satchel on Redis (:${port})`, async () => {
+  store.close();
+  await redis.close();
+});
