@@ -194,3 +194,21 @@ test("Signer.checkBindTag() accepts the tag of the same values only, and reports
   assert.equal(await signer.checkBindTag('["Firefox",null]', oldTag), "stale");
   assert.equal(await new Signer(NEW).checkBindTag('["Firefox",null]', oldTag), false);
 });
+
+test("Signer.checkBindTag() answers the same with and without its cache, for any values (property)", async () => {
+  const cached = new Signer([NEW, OLD]);
+  const uncached = new Signer([NEW, OLD], 0);
+  const oldSigner = new Signer(OLD, 0);
+  const values = fc.oneof(fc.string({ maxLength: 20 }), fc.string({ minLength: 500, maxLength: 600 }));
+  await fc.assert(
+    fc.asyncProperty(values, values, fc.boolean(), async (a, b, old) => {
+      const tag = old ? await oldSigner.bindTag(a) : await cached.bindTag(a);
+      for (const v of [a, b, a]) {
+        assert.equal(await cached.checkBindTag(v, tag), await uncached.checkBindTag(v, tag));
+      }
+      assert.equal(await cached.checkBindTag(a, tag), old ? "stale" : "ok");
+      if (a !== b) assert.equal(await cached.checkBindTag(b, tag), false);
+    }),
+    { numRuns: 200 },
+  );
+});
