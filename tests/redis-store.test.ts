@@ -30,7 +30,7 @@ import {
   type TestClient,
 } from "./fixtures/redis-clients.ts";
 import { HttpJar, startExample } from "./example-server.ts";
-import { CookieJar, SECRET, tempDir } from "./helpers.ts";
+import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
@@ -267,6 +267,46 @@ if (REDIS_URL === undefined) {
     }
   });
 
+  test("RedisStore.update() right after get() writes in one round trip", async () => {
+    const sent: string[] = [];
+    const f = await fixture(url, CLIENTS[0], {
+      commander: (inner) => ({ command: (args, key) => (sent.push(args[0]!), inner.command(args, key)) }),
+    });
+    try {
+      const id = generateId();
+      await f.store.set(id, stored("0"));
+      sent.length = 0;
+      const cur = await f.store.get(id);
+      await f.store.update(id, (c) => ({ ...c!, payload: String(Number(c!.payload) + 1) }));
+      assert.equal(cur?.payload, "0");
+      assert.deepEqual(sent, ["HMGET", "EVALSHA"]);
+      assert.equal((await f.store.get(id))?.payload, "1");
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("RedisStore.update() after get() re-reads when another process moved the expiry in between", async () => {
+    const clock = new FakeClock(Date.now());
+    const a = await fixture(url);
+    const b = new RedisStore({ client: a.c.client, prefix: a.prefix, clock: clock.fn });
+    const store = new RedisStore({ client: a.c.client, prefix: a.prefix, clock: clock.fn });
+    try {
+      const id = generateId();
+      await store.set(id, stored("p", 60_000, null, clock.now));
+      await store.get(id);
+      await b.touch(id, clock.now + 5_000); // another process shortens it...
+      clock.advance(10); // ...and it has expired since
+      const seen: (string | null)[] = [];
+      const result = await store.update(id, (cur) => (seen.push(cur?.payload ?? null), cur === null ? null : { ...cur, payload: "revived" }));
+      assert.deepEqual(seen, ["p", null], "the remembered read failed the compare-and-set and was replaced by a fresh one");
+      assert.equal(result, null);
+      assert.equal(await store.get(id), null);
+    } finally {
+      await a.done();
+    }
+  });
+
   test("RedisStore.update() gives up after maxUpdateRetries lost races with a clear error, keeping the other write", async () => {
     const other = await fixture(url);
     const id = generateId();
@@ -330,6 +370,29 @@ if (REDIS_URL === undefined) {
       assert.equal(keys.length, 2);
       const pttl = Number(await f.c.cmd(["PTTL", keys[0]!]));
       assert.ok(pttl > 3_500_000 && pttl <= 3_600_000, `PTTL ${pttl}`);
+    } finally {
+      await f.done();
+    }
+  });
+
+  test("session() on RedisStore: a writing request costs two Redis commands, a reading one one, an anonymous one none", async () => {
+    const sent: string[] = [];
+    const f = await fixture(url, CLIENTS[0], {
+      commander: (inner) => ({ command: (args, key) => (sent.push(args[0]!), inner.command(args, key)) }),
+    });
+    try {
+      const app = counterApp(f.store);
+      app.get("/plain", (c) => c.text("plain"));
+      const jar = new CookieJar(app);
+      await jar.text("/inc");
+      sent.length = 0;
+      assert.equal(await jar.text("/inc"), "2");
+      assert.deepEqual(sent.splice(0), ["HMGET", "EVALSHA"]);
+      assert.equal(await jar.text("/read"), "2");
+      assert.deepEqual(sent.splice(0), ["HMGET"]);
+      assert.equal(await (await app.request("http://localhost/plain")).text(), "plain");
+      assert.equal(await (await app.request("http://localhost/read")).text(), "0");
+      assert.deepEqual(sent.splice(0), [], "a request without a session cookie that writes nothing does no Redis I/O");
     } finally {
       await f.done();
     }

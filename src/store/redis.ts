@@ -36,8 +36,11 @@
  * ## Writes
  *
  * `update` is optimistic: read the hash (`HMGET`), run the caller's function,
- * then a compare-and-set script writes only if the version is still the one
- * read; otherwise it reads again, up to `maxUpdateRetries` times. No WATCH,
+ * then a compare-and-set script writes only if the version and expiry are
+ * still the ones read; otherwise it reads again, up to `maxUpdateRetries`
+ * times. The read `get` made moments before stands in for the first one (the
+ * middleware loads, then commits), so a request that writes costs two round
+ * trips, not three. No WATCH,
  * no MULTI: the client's connection can be shared by every request. Updates
  * of one id from this store instance are queued in process, so contention
  * only ever comes from other processes.
@@ -84,12 +87,23 @@ const FIELDS = ["p", "c", "e", "u", "v", "i"] as const;
 
 type Raw = [string | null, string | null, string | null, string | null, string | null, string | null];
 
+/** A `get` remembered for the `update` that usually follows it in the same request. */
+const SEEN_ENTRIES = 1024;
+/** Payloads larger than this are not remembered (bounds the cache at 16 MiB). */
+const SEEN_MAX_PAYLOAD = 16 * 1024;
+/** How long a remembered read may stand in for a fresh one, in ms (the compare-and-set still checks it). */
+const SEEN_MS = 10_000;
+
 /** What one HMGET of a session hash says. */
 interface Read {
   /** The live session, or null when missing or past its expiry. */
   live: StoredSession | null;
-  /** The version on the server ("" when the key is missing): the CAS compares against it. */
-  version: string;
+  /**
+   * The hash's state on the server, `<version>|<expiresAt>` (`|` when the key
+   * is missing): the compare-and-set writes only if it still holds, so any
+   * write or touch since the read makes it re-read.
+   */
+  state: string;
   /** The user the hash names, live or not. */
   userId: string | null;
   /** How far the user index covers this session. */
@@ -157,6 +171,8 @@ export class RedisStore implements SessionStore {
   #timeout: number;
   #retries: number;
   #queues = new Map<string, Promise<unknown>>();
+  /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
+  #seen = new Map<string, { read: Read; at: number }>();
   #closed = false;
 
   /**
@@ -267,7 +283,23 @@ export class RedisStore implements SessionStore {
     const live = p === null || e === null || expiresAt <= this.#clock()
       ? null
       : { payload: p, createdAt: Number(c), expiresAt, userId: u };
-    return { live, version: v ?? "", userId: u, cover: Number(i ?? 0) };
+    return { live, state: `${v ?? ""}|${e ?? ""}`, userId: u, cover: Number(i ?? 0) };
+  }
+
+  #remember(id: string, read: Read): void {
+    this.#seen.delete(id);
+    if (read.live === null || read.live.payload.length > SEEN_MAX_PAYLOAD) return;
+    if (this.#seen.size >= SEEN_ENTRIES) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(id, { read, at: performance.now() });
+  }
+
+  /** The read `get` just made of `id`, if recent and still live; it is used once. */
+  #recall(id: string): Read | undefined {
+    const hit = this.#seen.get(id);
+    if (hit === undefined) return undefined;
+    this.#seen.delete(id);
+    if (performance.now() - hit.at > SEEN_MS || hit.read.live!.expiresAt <= this.#clock()) return undefined;
+    return hit.read;
   }
 
   /** Add (or raise) `id` in `userId`'s index so it lasts until `score`. */
@@ -281,7 +313,7 @@ export class RedisStore implements SessionStore {
     return expiresAt + Math.max(0, expiresAt - now);
   }
 
-  /** Write `s` if the version is still `expected` ("*": unconditionally). */
+  /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
   async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string): Promise<boolean> {
     const key = this.sessionKey(id);
     const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
@@ -318,15 +350,13 @@ export class RedisStore implements SessionStore {
   }
 
   async get(id: string): Promise<StoredSession | null> {
-    const key = this.sessionKey(id);
-    const [p, c, e, u] = (await this.#send("load", ["HMGET", key, "p", "c", "e", "u"], key)) as Raw;
-    if (p === null || e === null) return null;
-    const expiresAt = Number(e);
-    if (expiresAt <= this.#clock()) return null;
-    return { payload: p, createdAt: Number(c), expiresAt, userId: u };
+    const read = await this.#read(id, "load");
+    this.#remember(id, read);
+    return read.live === null ? null : { ...read.live };
   }
 
   async set(id: string, session: StoredSession): Promise<void> {
+    this.#seen.delete(id);
     const user = session.userId ?? null;
     const cover = this.#coverFor(session.expiresAt);
     if (user !== null && session.expiresAt > this.#clock()) await this.#index(user, id, cover, "store");
@@ -334,11 +364,13 @@ export class RedisStore implements SessionStore {
   }
 
   async delete(id: string): Promise<void> {
+    this.#seen.delete(id);
     const key = this.sessionKey(id);
     await this.#send("delete", ["DEL", key], key);
   }
 
   async touch(id: string, expiresAt: number): Promise<void> {
+    this.#seen.delete(id);
     const key = this.sessionKey(id);
     let cover = "";
     let coverUser = "";
@@ -363,16 +395,17 @@ export class RedisStore implements SessionStore {
 
   async #update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
     for (let attempt = 1; ; attempt++) {
-      const read = await this.#read(id, "update");
+      // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
+      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update");
       const next = fn(read.live); // the caller's errors pass through unchanged
-      if (next === null && read.version === "") return null; // nothing there, nothing to delete
+      if (next === null && read.state === "|") return null; // nothing there, nothing to delete
       let cover = read.cover;
       const user = next?.userId ?? null;
       if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {
         cover = this.#coverFor(next.expiresAt);
         await this.#index(user, id, cover, "update");
       }
-      if (await this.#write(id, next, read.version, cover, "update")) return next;
+      if (await this.#write(id, next, read.state, cover, "update")) return next;
       if (attempt >= this.#retries) {
         throw new StoreUnavailableError(
           `Cannot update session: other writers changed it ${attempt} times in a row; ` +

@@ -28,15 +28,20 @@ function script(source: string): Script {
 }
 
 /**
- * Compare-and-set write of one session: replaces the hash if its version is
- * still the expected one. Denied as a whole while Redis is out of memory.
- * ARGV: expected version (`*` = any, `` = key must be missing), payload,
- * createdAt, expiresAt, userId flag (`1`/`0`), userId, new version, index
- * cover, TTL in ms. Returns 1 when written, 0 when the version did not match.
+ * Compare-and-set write of one session: replaces the hash if it is still in
+ * the state the caller read, `<version>|<expiresAt>` (`|` when missing), so
+ * a write or a `touch` from anyone since the read makes it fail. Denied as a
+ * whole while Redis is out of memory.
+ * ARGV: expected state (`*` = any), payload, createdAt, expiresAt, userId
+ * flag (`1`/`0`), userId, new version, index cover, TTL in ms.
+ * Returns 1 when written, 0 when the state did not match.
  */
 export const SET = script(`#!lua
 local key = KEYS[1]
-if ARGV[1] ~= '*' and (redis.call('HGET', key, 'v') or '') ~= ARGV[1] then return 0 end
+if ARGV[1] ~= '*' then
+  local f = redis.call('HMGET', key, 'v', 'e')
+  if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
+end
 redis.call('DEL', key)
 redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8])
 if ARGV[5] == '1' then redis.call('HSET', key, 'u', ARGV[6]) end
@@ -45,12 +50,13 @@ return 1
 `);
 
 /**
- * Compare-and-delete: removes the hash if its version is still ARGV[1].
- * Allowed while Redis is out of memory (it frees memory).
- * Returns 1 when deleted (or already gone as expected), 0 on a version mismatch.
+ * Compare-and-delete: removes the hash if it is still in the state ARGV[1]
+ * (as for SET). Allowed while Redis is out of memory (it frees memory).
+ * Returns 1 when deleted, 0 when the state did not match.
  */
 export const DEL = script(`#!lua flags=allow-oom
-if (redis.call('HGET', KEYS[1], 'v') or '') ~= ARGV[1] then return 0 end
+local f = redis.call('HMGET', KEYS[1], 'v', 'e')
+if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1
 `);
