@@ -58,6 +58,7 @@ export class CookieState implements SessionState {
   #attrs: string;
   #secure: boolean | "auto";
   #trustProxy: boolean;
+  /** Whether the cookie carries `Max-Age` (the `persistent` option). */
   readonly persistent: boolean;
 
   /**
@@ -129,10 +130,12 @@ export class CookieState implements SessionState {
     return c.req.url.startsWith("https:");
   }
 
+  /** The token in the request's cookie, or `undefined`. */
   read(c: Context): string | undefined {
     return getCookie(c, this.name);
   }
 
+  /** Sets the cookie (with `Max-Age` when persistent, `Secure` as configured). */
   write(c: Context, token: string, maxAge: number): void {
     let cookie = `${this.name}=${token}${this.#attrs}`;
     if (this.persistent) cookie += `; Max-Age=${maxAge}`;
@@ -140,6 +143,7 @@ export class CookieState implements SessionState {
     c.header("Set-Cookie", cookie, { append: true });
   }
 
+  /** Expires the cookie in the browser. */
   clear(c: Context): void {
     let cookie = `${this.name}=${this.#attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
     if (this.#isSecure(c)) cookie += "; Secure";

@@ -72,6 +72,7 @@ export class HeaderState implements SessionState {
     this.#expose = options.expose ?? true;
   }
 
+  /** The token in the request's header, or `undefined`. */
   read(c: Context): string | undefined {
     return c.req.header(this.name) || undefined;
   }
@@ -87,10 +88,12 @@ export class HeaderState implements SessionState {
     }
   }
 
+  /** Sends the token in the response header. */
   write(c: Context, token: string): void {
     this.#send(c, token);
   }
 
+  /** Sends the header empty: the client drops its token. */
   clear(c: Context): void {
     this.#send(c, "");
   }

@@ -156,18 +156,23 @@ export class CookieStore implements SessionStore {
     );
   }
 
+  /** Throws: the store works only through `forRequest`. */
   get(_id: string): never {
     return this.#outside("get");
   }
+  /** Throws: the store works only through `forRequest`. */
   set(_id: string, _session: StoredSession): never {
     return this.#outside("set");
   }
+  /** Throws: the store works only through `forRequest`. */
   delete(_id: string): never {
     return this.#outside("delete");
   }
+  /** Throws: the store works only through `forRequest`. */
   touch(_id: string, _expiresAt: number): never {
     return this.#outside("touch");
   }
+  /** Throws: the store works only through `forRequest`. */
   update(_id: string, _fn: UpdateFn): never {
     return this.#outside("update");
   }

@@ -33,6 +33,7 @@ export interface MemoryStoreOptions {
  * ```
  */
 export class MemoryStore implements SessionStore {
+  /** Largest payload accepted, in bytes. */
   readonly maxPayloadBytes: number;
   #map = new Map<string, StoredSession>();
   #clock: Clock;
@@ -56,6 +57,7 @@ export class MemoryStore implements SessionStore {
     return this.#map.size;
   }
 
+  /** The live session with this id, or `null` (an expired one is dropped). */
   get(id: string): StoredSession | null {
     const s = this.#map.get(id);
     if (s === undefined) return null;
@@ -66,19 +68,23 @@ export class MemoryStore implements SessionStore {
     return { ...s };
   }
 
+  /** Insert or replace the session. */
   set(id: string, session: StoredSession): void {
     this.#map.set(id, { ...session });
   }
 
+  /** Remove the session; a missing id is not an error. */
   delete(id: string): void {
     this.#map.delete(id);
   }
 
+  /** Move a live session's idle expiry. */
   touch(id: string, expiresAt: number): void {
     const s = this.get(id);
     if (s !== null) this.#map.set(id, { ...s, expiresAt });
   }
 
+  /** Read, apply `fn`, write, with nothing in between (synchronous). */
   update(id: string, fn: UpdateFn): StoredSession | null {
     // Synchronous from read to write: nothing else in this process can interleave.
     const next = fn(this.get(id));
@@ -87,6 +93,7 @@ export class MemoryStore implements SessionStore {
     return next;
   }
 
+  /** Remove sessions expired at `now`; returns how many. */
   deleteExpired(now: number = this.#clock()): number {
     let removed = 0;
     for (const [id, s] of this.#map) {
@@ -98,6 +105,7 @@ export class MemoryStore implements SessionStore {
     return removed;
   }
 
+  /** Remove every session of `userId`; returns how many. */
   deleteByUser(userId: string): number {
     let removed = 0;
     for (const [id, s] of this.#map) {

@@ -165,6 +165,7 @@ class CommandTimeout extends Error {
 export class RedisStore implements SessionStore {
   /** The prefix of every key this store writes. */
   readonly prefix: string;
+  /** Largest payload accepted, in bytes. */
   readonly maxPayloadBytes: number;
   #redis: RedisCommander;
   #clock: Clock;
@@ -349,12 +350,14 @@ export class RedisStore implements SessionStore {
     return run;
   }
 
+  /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
     const read = await this.#read(id, "load");
     this.#remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
 
+  /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
     this.#seen.delete(id);
     const user = session.userId ?? null;
@@ -363,12 +366,14 @@ export class RedisStore implements SessionStore {
     await this.#write(id, session, "*", cover, "store");
   }
 
+  /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
     this.#seen.delete(id);
     const key = this.sessionKey(id);
     await this.#send("delete", ["DEL", key], key);
   }
 
+  /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
     this.#seen.delete(id);
     const key = this.sessionKey(id);
@@ -389,6 +394,7 @@ export class RedisStore implements SessionStore {
     throw new StoreUnavailableError(`Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`);
   }
 
+  /** Atomic read-modify-write by compare-and-set, retried when another process wrote first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
     return this.#queue(id, () => this.#update(id, fn));
   }

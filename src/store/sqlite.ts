@@ -94,6 +94,7 @@ export class SqliteStore implements SessionStore {
   #rollback: SqliteStatement;
   #closed = false;
   /** The sweep in progress, so sweeps of this store run one after another. */
+  /** Largest payload accepted, in bytes. */
   #sweeping: Promise<unknown> = Promise.resolve();
   #sweeper: Sweeper | undefined;
 
@@ -274,6 +275,7 @@ export class SqliteStore implements SessionStore {
     } catch (cause) {
       try {
         this.#rollback.run();
+  /** Insert or replace the session (one upsert). */
       } catch {
         // Already rolled back by SQLite.
       }
@@ -322,6 +324,7 @@ export class SqliteStore implements SessionStore {
       } catch {
         // The transaction is already gone (SQLite rolls back on some errors itself).
       }
+  /** Remove the session; a missing id is not an error. */
       // The caller's own error passes through unchanged; SQLite's is typed.
       throw inFn ? cause : this.#wrap("update", cause);
     }
@@ -331,6 +334,7 @@ export class SqliteStore implements SessionStore {
    * Deletes expired sessions in batches of `sweepBatchSize`, each its own
    * short transaction, yielding to the event loop between batches. Sweeps of
    * one store never overlap: a call made during a sweep starts when it ends.
+  /** Move a live session's idle expiry; the payload is not rewritten. */
    * @param now Cut-off in ms. @default the store's clock
    * @param onBatch Called after each batch with the rows it removed and how long it held the lock, in ms.
    * @returns How many sessions were removed.
@@ -340,6 +344,7 @@ export class SqliteStore implements SessionStore {
     const run = this.#sweeping.then(() => this.#sweepBatches(now, onBatch));
     this.#sweeping = run.catch(() => undefined);
     return run;
+  /** Read, apply `fn` and write in one `BEGIN IMMEDIATE` transaction. */
   }
 
   async #sweepBatches(now: number, onBatch: ((removed: number, ms: number) => void) | undefined): Promise<number> {
@@ -382,3 +387,4 @@ export class SqliteStore implements SessionStore {
     this.close();
   }
 }
+  /** Remove every session of `userId`; returns how many. */
