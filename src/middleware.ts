@@ -44,7 +44,6 @@ export interface SessionBinding {
   address?: (c: Context) => string | undefined;
 }
 
-
 /** Options of {@linkcode session}. */
 export interface SessionOptions {
   /**
@@ -297,7 +296,9 @@ export function session<T extends object = Record<string, unknown>>(
     if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
-    if (core.options.lateStore) {
+    // A store bound to the request (CookieStore) writes into the response itself,
+    // so its commit cannot wait until after the response: lateStore is moot there.
+    if (core.options.lateStore && baseStore.forRequest === undefined) {
       await deliver(c, outcome, now);
       setTimeout(() => {
         Promise.resolve().then(() => write(store, core, now)).catch(onLateError);

@@ -18,7 +18,10 @@ export type SessionStatus = "unchanged" | "changed" | "regenerated" | "destroyed
 export interface SessionRequestOptions {
   /** Write nothing for this request: no store call, no cookie. @default false */
   noStore: boolean;
-  /** Commit after the response is handed back instead of before. @default false */
+  /**
+   * Commit after the response is handed back instead of before. Ignored by
+   * stores that keep the data in the response itself (CookieStore). @default false
+   */
   lateStore: boolean;
 }
 

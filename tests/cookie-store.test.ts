@@ -281,3 +281,17 @@ test("Sealer.open() returns null for another id, a non-canonical spelling, a wro
   assert.equal(await sealer.open(sealed.slice(0, 20), ad), null);
   assert.notEqual(await sealer.seal(encoder.encode("hello"), ad), sealed, "every seal draws a fresh salt and IV");
 });
+
+test("CookieStore writes with the response even when the handler asks for lateStore", async () => {
+  const { app } = counterApp();
+  app.get("/late", (c) => {
+    const s = c.get("session");
+    s.options.lateStore = true;
+    return c.text(String(s.update("count", (n) => (n ?? 0) + 1)));
+  });
+  const jar = new CookieJar(app);
+  assert.equal(await jar.text("/late"), "1");
+  assert.ok(jar.cookies.has("satchel-data"), "the sealed data left with the response");
+  assert.equal(await jar.text("/late"), "2");
+  assert.equal(await jar.text("/read"), "2");
+});
