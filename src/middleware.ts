@@ -201,6 +201,17 @@ export function session<T extends object = Record<string, unknown>>(
     return to > stored.expiresAt ? to : undefined;
   }
 
+  /**
+   * A data write moves the idle expiry by the same rule as a refresh: only
+   * when less than `threshold` is left. Otherwise the stored expiry stays,
+   * and so does its entry in the store's expiry index (on SQLite, a write
+   * that leaves `expires_at` alone dirties one page instead of three).
+   */
+  function keepExpiry(next: StoredSession | null, cur: StoredSession | null, now: number): StoredSession | null {
+    if (next === null || cur === null || cur.createdAt !== next.createdAt || refreshTo(cur, now) !== undefined) return next;
+    return next.expiresAt === cur.expiresAt ? next : { ...next, expiresAt: cur.expiresAt };
+  }
+
   /** A merged session with its expiry capped at the absolute deadline. */
   function capped(s: StoredSession | null): StoredSession | null {
     return s === null || absolute === undefined ? s : { ...s, expiresAt: Math.min(s.expiresAt, s.createdAt + absolute) };
@@ -245,7 +256,8 @@ export function session<T extends object = Record<string, unknown>>(
     if (core.attached) {
       const stored = core.init.loaded!.stored;
       if (core.status === "regenerated") return { send: core.id, until: expiryAt(now, stored.createdAt) };
-      const until = core.dirty ? expiryAt(now, stored.createdAt) : refreshTo(stored, now);
+      // A data write stores the refreshed expiry when one is due, else keeps the stored one (see keepExpiry).
+      const until = core.dirty ? (refreshTo(stored, now) ?? stored.expiresAt) : refreshTo(stored, now);
       if ((until !== undefined && state.persistent) || stale) return { send: core.id, until: until ?? stored.expiresAt };
       return "keep";
     }
@@ -264,7 +276,7 @@ export function session<T extends object = Record<string, unknown>>(
         if (moved === null) return "clear";
         await store.set(core.id, moved);
       } else if (core.dirty) {
-        if ((await store.update(loadedId!, (cur) => capped(core.merge(cur, now)))) === null) return "clear";
+        if ((await store.update(loadedId!, (cur) => keepExpiry(capped(core.merge(cur, now)), cur, now))) === null) return "clear";
       } else {
         const to = refreshTo(loaded.stored, now);
         if (to !== undefined) await store.touch(loadedId!, to);
@@ -293,6 +305,15 @@ export function session<T extends object = Record<string, unknown>>(
     await next();
     // Hot path: no token came in and the handler wrote nothing: nothing to store or send.
     if (core.options.noStore || (token === undefined && !core.dirty)) return;
+    if (c.error !== undefined || c.res.status >= 500) {
+      // A failed request persists none of its changes (as Django does for 5xx):
+      // a half-done login must not stick. A destroy() it asked for still happens.
+      if (core.detached && core.loadedId !== undefined) {
+        await store.delete(core.loadedId);
+        await deliver(c, "clear", 0);
+      }
+      return;
+    }
     if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);

@@ -416,3 +416,52 @@ test("session() answers 503 with StoreUnavailableError when the store is gone", 
   const res = await jar.fetch("/inc");
   assert.equal(res.status, 503);
 });
+
+test("session() persists nothing from a request that failed with an error or a 5xx", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const app = makeApp(store, clock);
+  app.get("/half-login", (c) => {
+    c.get("session").set("user", "mallory");
+    throw new Error("password check crashed");
+  });
+  app.get("/five-oh-three", (c) => {
+    c.get("session").set("user", "mallory");
+    return c.text("down", 503);
+  });
+  const jar = new CookieJar(app);
+  await jar.fetch("/inc");
+  const writes = store.writes;
+  for (const path of ["/half-login", "/five-oh-three"]) {
+    const res = await jar.fetch(path);
+    assert.ok(res.status >= 500, path);
+    assert.deepEqual(setCookies(res), [], path);
+  }
+  assert.equal(store.writes, writes);
+  const check = await jar.app.request("http://localhost/read", { headers: { cookie: jar.header() } });
+  assert.equal(await check.text(), "1");
+  // A brand-new session that failed leaves nothing behind either.
+  const anon = await app.request("http://localhost/half-login");
+  assert.deepEqual(setCookies(anon), []);
+  assert.equal(store.writes, writes);
+});
+
+test("Session.destroy() still ends the session when the request then fails", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const app = makeApp(store, clock);
+  app.get("/logout-crash", (c) => {
+    c.get("session").destroy();
+    throw new Error("audit log unavailable");
+  });
+  const jar = new CookieJar(app);
+  await jar.fetch("/inc");
+  const id = await jar.text("/id");
+  const cookie = jar.header();
+  const res = await jar.fetch("/logout-crash");
+  assert.equal(res.status, 500);
+  assert.equal(parseSetCookie(setCookies(res)[0]!).attrs["max-age"], "0");
+  assert.equal(await store.get(id), null);
+  const replay = await app.request("http://localhost/read", { headers: { cookie } });
+  assert.equal(await replay.text(), "none");
+});
