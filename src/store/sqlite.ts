@@ -77,6 +77,7 @@ export class SqliteStore implements SessionStore {
   readonly path: string;
   /** The table this store uses. */
   readonly table: string;
+  /** Largest payload accepted, in bytes. */
   readonly maxPayloadBytes: number;
   #db: SqliteDriver;
   #clock: Clock;
@@ -94,7 +95,6 @@ export class SqliteStore implements SessionStore {
   #rollback: SqliteStatement;
   #closed = false;
   /** The sweep in progress, so sweeps of this store run one after another. */
-  /** Largest payload accepted, in bytes. */
   #sweeping: Promise<unknown> = Promise.resolve();
   #sweeper: Sweeper | undefined;
 
@@ -234,6 +234,7 @@ export class SqliteStore implements SessionStore {
     return null;
   }
 
+  /** Insert or replace the session (one upsert). */
   set(id: string, s: StoredSession): void {
     this.#checkWrite("store");
     try {
@@ -275,7 +276,6 @@ export class SqliteStore implements SessionStore {
     } catch (cause) {
       try {
         this.#rollback.run();
-  /** Insert or replace the session (one upsert). */
       } catch {
         // Already rolled back by SQLite.
       }
@@ -283,6 +283,7 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** Remove the session; a missing id is not an error. */
   delete(id: string): void {
     this.#checkWrite("delete");
     try {
@@ -292,6 +293,7 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** Move a live session's idle expiry; the payload is not rewritten. */
   touch(id: string, expiresAt: number): void {
     this.#checkWrite("touch");
     try {
@@ -301,6 +303,7 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** Read, apply `fn` and write in one `BEGIN IMMEDIATE` transaction. */
   update(id: string, fn: UpdateFn): StoredSession | null {
     this.#checkWrite("update");
     try {
@@ -324,7 +327,6 @@ export class SqliteStore implements SessionStore {
       } catch {
         // The transaction is already gone (SQLite rolls back on some errors itself).
       }
-  /** Remove the session; a missing id is not an error. */
       // The caller's own error passes through unchanged; SQLite's is typed.
       throw inFn ? cause : this.#wrap("update", cause);
     }
@@ -334,7 +336,6 @@ export class SqliteStore implements SessionStore {
    * Deletes expired sessions in batches of `sweepBatchSize`, each its own
    * short transaction, yielding to the event loop between batches. Sweeps of
    * one store never overlap: a call made during a sweep starts when it ends.
-  /** Move a live session's idle expiry; the payload is not rewritten. */
    * @param now Cut-off in ms. @default the store's clock
    * @param onBatch Called after each batch with the rows it removed and how long it held the lock, in ms.
    * @returns How many sessions were removed.
@@ -344,7 +345,6 @@ export class SqliteStore implements SessionStore {
     const run = this.#sweeping.then(() => this.#sweepBatches(now, onBatch));
     this.#sweeping = run.catch(() => undefined);
     return run;
-  /** Read, apply `fn` and write in one `BEGIN IMMEDIATE` transaction. */
   }
 
   async #sweepBatches(now: number, onBatch: ((removed: number, ms: number) => void) | undefined): Promise<number> {
@@ -365,6 +365,7 @@ export class SqliteStore implements SessionStore {
     }
   }
 
+  /** Remove every session of `userId`; returns how many. */
   deleteByUser(userId: string): number {
     this.#check();
     try {
@@ -387,4 +388,3 @@ export class SqliteStore implements SessionStore {
     this.close();
   }
 }
-  /** Remove every session of `userId`; returns how many. */
