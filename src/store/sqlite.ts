@@ -30,6 +30,23 @@ export interface SqliteStoreOptions {
   synchronous?: "NORMAL" | "FULL";
   /** How long a writer waits for another process's lock, in ms. @default 5000 */
   busyTimeout?: number;
+  /**
+   * Cap on the database file, in bytes (`PRAGMA max_page_count`, applied to
+   * this store's connection: give every worker the same value). A write
+   * that needs more room fails with {@linkcode StoreFullError} (503) and
+   * writes nothing; reads go on, and writes resume once sessions are
+   * deleted or swept. The WAL is not counted (see `journalSizeLimit`).
+   * @default undefined (no cap but the disk)
+   */
+  maxSizeBytes?: number;
+  /**
+   * `PRAGMA journal_size_limit`: the size, in bytes, the WAL file is cut back
+   * to each time it restarts after a checkpoint. The WAL grows past it only
+   * while a long read keeps a checkpoint from finishing, and comes back
+   * down once that read ends. -1 never cuts it back.
+   * @default 67108864 (64 MiB)
+   */
+  journalSizeLimit?: number;
   /** Largest payload accepted, in bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
   /**
@@ -110,6 +127,7 @@ export class SqliteStore implements SessionStore {
       mmapSize: 256 * 1024 * 1024,
       synchronous: "NORMAL" as const,
       busyTimeout: 5000,
+      journalSizeLimit: 64 * 1024 * 1024,
       maxPayloadBytes: 1024 * 1024,
       sweepBatchSize: 1000,
       clock: systemClock,
@@ -124,7 +142,13 @@ export class SqliteStore implements SessionStore {
     if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
       throw new TypeError(`Cannot create SqliteStore: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`);
     }
+    if (o.maxSizeBytes !== undefined && (!Number.isSafeInteger(o.maxSizeBytes) || o.maxSizeBytes <= 0)) {
+      throw new RangeError(`Cannot create SqliteStore: maxSizeBytes must be a positive integer: received ${o.maxSizeBytes}`);
+    }
     checkSweepInterval("SqliteStore", o.sweepInterval);
+    if (!Number.isSafeInteger(o.journalSizeLimit) || o.journalSizeLimit < -1) {
+      throw new RangeError(`Cannot create SqliteStore: journalSizeLimit must be -1 or a non-negative integer: received ${o.journalSizeLimit}`);
+    }
     for (const key of ["mmapSize", "busyTimeout", "maxPayloadBytes", "sweepBatchSize"] as const) {
       const v = o[key];
       if (!Number.isSafeInteger(v) || v < 0 || (key === "sweepBatchSize" && v === 0)) {
@@ -143,12 +167,22 @@ export class SqliteStore implements SessionStore {
     }
     const db = this.#db;
     const t = this.table;
+    let autoVacuum = 0;
     try {
       db.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`PRAGMA synchronous = ${o.synchronous}`);
       db.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
+      db.exec(`PRAGMA journal_size_limit = ${o.journalSizeLimit}`);
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+      // Never shrink the file: another process may have it mapped (mmap), and a
+      // page it maps past a new end of file is a SIGBUS. Takes effect on a new file.
+      db.exec("PRAGMA auto_vacuum = NONE");
+      autoVacuum = Number(Object.values(db.prepare("PRAGMA auto_vacuum").get()!)[0]);
+      if (o.maxSizeBytes !== undefined) {
+        const pageSize = Number(Object.values(db.prepare("PRAGMA page_size").get()!)[0]);
+        db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(o.maxSizeBytes / pageSize))}`);
+      }
       db.exec(
         `CREATE TABLE IF NOT EXISTS ${t} (
           id         TEXT PRIMARY KEY,
@@ -181,6 +215,13 @@ export class SqliteStore implements SessionStore {
     } catch (cause) {
       db.close();
       throw this.#wrap("open", cause);
+    }
+    if (autoVacuum !== 0 && o.mmapSize > 0) {
+      db.close();
+      throw new TypeError(
+        `Cannot open SqliteStore: ${this.path} has auto_vacuum on, which shrinks the file under the other workers' mmap (SIGBUS); ` +
+          `with every worker stopped run "PRAGMA auto_vacuum = NONE; VACUUM;" on it once, or set mmapSize: 0`,
+      );
     }
     if (o.sweepInterval !== undefined) {
       this.#sweeper = new Sweeper(o.sweepInterval, () => this.deleteExpired(), o.onSweep);
