@@ -155,6 +155,40 @@ test("Signer cache: holds at most cacheSize entries, and refused tokens are neve
   );
 });
 
+test("Signer cache: evicts the oldest entry first (first in, first out), through thousands of evictions", async () => {
+  // Count the HMAC verifications: a token answered from the cache needs none.
+  const subtle = crypto.subtle;
+  const original = subtle.verify;
+  let hmacs = 0;
+  subtle.verify = function (...args: Parameters<SubtleCrypto["verify"]>) {
+    hmacs++;
+    return original.apply(subtle, args);
+  } as SubtleCrypto["verify"];
+  try {
+    const size = 3;
+    const signer = new Signer(SECRET, size);
+    const tokens: string[] = [];
+    for (let i = 0; i < 6; i++) tokens.push(await signer.sign(generateId())); // in order: Deno's HMACs may finish in any order
+    // The model: a queue of the last `size` tokens signed or verified by HMAC; hits do not reorder.
+    const model = tokens.slice(-size);
+    let seed = 7;
+    for (let step = 0; step < 3000; step++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const t = tokens[seed % tokens.length]!;
+      const before = hmacs;
+      assert.equal(typeof (await signer.verify(t)), "object");
+      const expected = model.includes(t) ? 0 : 1;
+      if (expected === 1) {
+        model.push(t);
+        if (model.length > size) model.shift();
+      }
+      assert.equal(hmacs - before, expected, `step ${step}`);
+    }
+  } finally {
+    subtle.verify = original;
+  }
+});
+
 test("new Signer() refuses a secret shorter than 32 bytes, with how to make one", () => {
   assert.throws(() => new Signer("short"), {
     name: "RangeError",
