@@ -50,14 +50,23 @@ async function makeStore(): Promise<SessionStore> {
     return new SqliteStore({ path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite") });
   }
   if (storeKind === "redis") {
-    // RedisStore is optional in this build: name it through the module so the
-    // app still type-checks and runs the other stores without it.
+    // RedisStore comes from mod.ts once it is exported there; named through
+    // the module so this app type-checks and runs the other stores without it.
     const RedisStore = (satchel as Record<string, unknown>).RedisStore as
-      | (new (options: { url: string }) => SessionStore)
+      | (new (options: { client: unknown }) => SessionStore)
       | undefined;
     if (RedisStore === undefined) throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
-    if (env.REDIS_URL === undefined) throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL");
-    return new RedisStore({ url: env.REDIS_URL });
+    const url = env.REDIS_URL;
+    if (url === undefined) throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
+    // Each runtime's fastest client: Bun's built-in RedisClient, ioredis elsewhere.
+    const g = globalThis as { Bun?: { RedisClient: new (url: string) => { connect(): Promise<void> } } };
+    if (g.Bun !== undefined) {
+      const client = new g.Bun.RedisClient(url);
+      await client.connect();
+      return new RedisStore({ client });
+    }
+    const { Redis } = await import("ioredis");
+    return new RedisStore({ client: new Redis(url) });
   }
   throw new Error(`Cannot start bench app: STORE must be sqlite, memory or redis: received ${storeKind}`);
 }

@@ -13,6 +13,8 @@
 # Usage: bash bench/http.sh
 #        ONLY='Satchel SqliteStore' DURATION=5s bash bench/http.sh   (a subset, no RESULTS.md update)
 # Environment: DURATION (10s), THREADS (2), CONNS (32), SESSIONS (1000),
+#   ROUNDS (1: with more, the whole list runs again and the tables keep each
+#   scenario's best round; the lost-update check must pass in every round),
 #   ONLY (regex on "app runtime"), NO_WRITE=1 (leave RESULTS.md and chart.svg alone).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +27,7 @@ THREADS=${THREADS:-2}
 CONNS=${CONNS:-32}
 SESSIONS=${SESSIONS:-1000}
 ONLY=${ONLY:-}
+ROUNDS=${ROUNDS:-1}
 WRK=${WRK:-wrk}
 
 for tool in "$WRK" curl bun deno node; do
@@ -40,7 +43,16 @@ OUT=bench/results/$STAMP
 mkdir -p "$OUT"
 TSV=$OUT/results.tsv
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/satchel-bench.XXXXXX")
-PORT=$((30000 + RANDOM % 20000))
+# A free port below Linux's ephemeral range (32768-60999), so no outgoing connection holds it.
+free_port() {
+  local p
+  for _ in $(seq 100); do
+    p=$((10000 + RANDOM % 20000))
+    if ! (echo >"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "bench/http.sh: no free port found" >&2; exit 2
+}
+PORT=$(free_port)
 SERVER_PID=
 REDIS_PID_FILE=$TMP/redis.pid
 
@@ -54,7 +66,7 @@ trap cleanup EXIT
 # A private redis-server for RedisStore, once mod.ts exports it.
 REDIS_URL=
 if grep -q '\bRedisStore\b' mod.ts && command -v redis-server >/dev/null 2>&1; then
-  rport=$((20000 + RANDOM % 10000))
+  rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --pidfile "$REDIS_PID_FILE" --logfile "$TMP/redis.log" --dir "$TMP" >/dev/null
   for _ in $(seq 50); do redis-cli -p "$rport" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -86,9 +98,9 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
   echo "# date	$(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "# machine	$(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ {print $2}') GiB"
   echo "# runtimes	Bun $(bun --version), Deno $(deno --version | head -1 | cut -d' ' -f2), Node $(node --version | tr -d v), $("$WRK" -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-  echo "# load	wrk -t$THREADS -c$CONNS -d$DURATION, $SESSIONS sessions"
+  echo "# load	wrk -t$THREADS -c$CONNS -d$DURATION, $SESSIONS sessions, best of $ROUNDS round(s)"
   echo "# loadavg-start	$(load)"
-  printf 'app\truntime\troute\trps\tp50_us\tp99_us\tnon2xx\terrors\tserved\tsum\tlost\n'
+  printf 'app\truntime\troute\trps\tp50_us\tp99_us\tnon2xx\terrors\tserved\tsum\tlost\tcpu_us\n'
 } >"$TSV"
 
 echo "satchel bench: wrk -t$THREADS -c$CONNS -d$DURATION on 127.0.0.1:$PORT; load average $(load); raw output in $OUT"
@@ -104,11 +116,15 @@ wait_up() {
 
 fmt_ms() { awk -v us="$1" 'BEGIN { printf "%.2f ms", us / 1000 }'; }
 
-# line <app> <runtime> <route> <rps> <p50> <p99> <non2xx> <errors> [check]
+# Server CPU time (user + system) in clock ticks so far.
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
+
+# line <app> <runtime> <route> <rps> <p50> <p99> <non2xx> <errors> <cpu µs/request> [check]
 line() {
-  printf '%-36s %-5s %-7s %9s req/s  p50 %9s  p99 %9s  non-2xx %s%s\n' "$1" "$2" "/$3" \
-    "$(printf "%'d" "$4" 2>/dev/null || echo "$4")" "$(fmt_ms "$5")" "$(fmt_ms "$6")" "$7" \
-    "$([ "$8" != 0 ] && echo " (socket errors $8)")${9:+  $9}"
+  printf '%-36s %-5s %-7s %7s req/s  p50 %9s  p99 %9s  server cpu %6s µs/req  non-2xx %s%s\n' "$1" "$2" "/$3" \
+    "$4" "$(fmt_ms "$5")" "$(fmt_ms "$6")" "$9" "$7" \
+    "$([ "$8" != 0 ] && echo " (socket errors $8)")${10:+  ${10}}"
 }
 
 # Reads every session in the cookie file once through /read (one curl
@@ -127,6 +143,8 @@ login() {
 }
 
 status=0
+for round in $(seq "$ROUNDS"); do
+[ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
 for sc in "${SCENARIOS[@]}"; do
   IFS='|' read -r app runtime cmd envs routes <<<"$sc"
   if [ -n "$ONLY" ] && ! grep -Eq -- "$ONLY" <<<"$app $runtime"; then continue; fi
@@ -135,6 +153,7 @@ for sc in "${SCENARIOS[@]}"; do
   stats=$TMP/$slug.stats
   cookies=$TMP/$slug.cookies
   : >"$stats"
+  PORT=$(free_port)
   [ -n "$REDIS_URL" ] && redis-cli -u "$REDIS_URL" flushall >/dev/null
   # shellcheck disable=SC2086
   env $envs PORT=$PORT SATCHEL_DB="$db" BENCH_STATS="$stats" $cmd >"$OUT/$slug.server.log" 2>&1 &
@@ -154,21 +173,24 @@ for sc in "${SCENARIOS[@]}"; do
   for route in $routes; do
     case $route in read | inc) ck=$cookies ;; *) ck= ;; esac
     [ "$route" = inc ] && read -r _ before _ <<<"$(sum_counts "$cookies")"
+    ticks0=$(cpu_ticks)
     ROUTE=/$route COOKIES=$ck "$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/load.lua \
       "http://127.0.0.1:$PORT/$route" >"$OUT/$slug-$route.txt" 2>&1
+    ticks1=$(cpu_ticks)
     read -r _ reqs dur p50 p99 non2xx errs <<<"$(grep '^RESULT' "$OUT/$slug-$route.txt")"
     if [ -z "${reqs:-}" ]; then
       echo "$app ($runtime) /$route: wrk failed; see $OUT/$slug-$route.txt" >&2
       status=1; continue
     fi
     rps=$(awk -v r="$reqs" -v d="$dur" 'BEGIN { printf "%d", r / (d / 1e6) }')
+    cpu=$(awk -v t=$((ticks1 - ticks0)) -v hz="$HZ" -v r="$reqs" 'BEGIN { printf "%.1f", (r > 0 ? t / hz * 1e6 / r : 0) }')
     if [ "$route" = inc ]; then
       read -r nread after bad <<<"$(sum_counts "$cookies")"
-      inc_row=("$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs")
+      inc_row=("$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs" "$cpu")
       inc_ok=$((reqs - non2xx)) inc_sum=$((after - before)) inc_bad=$bad inc_read=$nread
     else
-      line "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs"
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t\n' "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs" >>"$TSV"
+      line "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs" "$cpu"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\t\t\t%s\n' "$app" "$runtime" "$route" "$rps" "$p50" "$p99" "$non2xx" "$errs" "$cpu" >>"$TSV"
     fi
   done
   kill -TERM "$SERVER_PID" 2>/dev/null
@@ -186,10 +208,11 @@ for sc in "${SCENARIOS[@]}"; do
       check="$check (wrk saw $inc_ok answers 200: mismatch)"
     fi
     line "${inc_row[@]}" "$check"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${inc_row[@]}" "$served" "$inc_sum" "$lost" >>"$TSV"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${inc_row[@]:0:8}" "$served" "$inc_sum" "$lost" "${inc_row[8]}" >>"$TSV"
     case $app in Satchel*) [ "${lost:-1}" != 0 ] && status=1 ;; esac
   fi
   unset inc_row
+done
 done
 
 echo "# loadavg-end	$(load)" >>"$TSV"
