@@ -14,8 +14,9 @@
  * unexported types still fails.
  *
  * Then it type-checks README.md's "A complete example" (strict, with tsc),
- * so the example users copy compiles against the current API.
- * tests/readme.test.ts runs it.
+ * so the example users copy compiles against the current API
+ * (tests/readme.test.ts runs it), and checks that every option of every
+ * exported options interface has a row in a README table.
  *
  * Usage: node scripts/check-docs.ts   (Node 24+, or bun / deno run -A)
  */
@@ -107,4 +108,22 @@ if (example == null) {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-if (failures.length > 0 || exampleFailed) process.exit(1);
+// Every option of every exported options interface has a row in a README table.
+const exported = [...readFileSync(join(ROOT, "mod.ts"), "utf8").matchAll(/type (\w+Options|SessionBinding)\b/g)].map((m) => m[1]!);
+const missingRows: string[] = [];
+for (const name of new Set(exported)) {
+  const body = new RegExp(`export interface ${name}\\b[^{]*\\{([\\s\\S]*?)\\n\\}`).exec(ownCode)?.[1];
+  if (body === undefined) continue;
+  const options = [...body.matchAll(/^\s+(?:readonly\s+)?(\w+)\??:/gm)].map((m) => m[1]!);
+  for (const option of options) {
+    // A row whose first cell is `option` (or `something.option`, as in `options.noStore`).
+    if (!new RegExp(`^\\| \`(\\w+\\.)?${option}\` \\|`, "m").test(readme)) missingRows.push(`${name}.${option}`);
+  }
+}
+if (missingRows.length > 0) {
+  console.error(`check-docs: README.md has no table row for ${missingRows.join(", ")}; document every option`);
+} else {
+  console.log(`check-docs: every option of ${new Set(exported).size} options interfaces has a README row`);
+}
+
+if (failures.length > 0 || exampleFailed || missingRows.length > 0) process.exit(1);
