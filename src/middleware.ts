@@ -317,6 +317,8 @@ export function session<T extends object = Record<string, unknown>>(
     if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
+    // Read-only hot path: the loaded session is unchanged and no refresh is due: no store call, no cookie.
+    if (outcome === "keep" && core.attached && !core.dirty && refreshTo(core.init.loaded!.stored, now) === undefined) return;
     // A store bound to the request (CookieStore) writes into the response itself,
     // so its commit cannot wait until after the response: lateStore is moot there.
     if (core.options.lateStore && baseStore.forRequest === undefined) {

@@ -56,6 +56,35 @@ test("SqliteStore keeps expiry in its own indexed column", () => {
   }
 });
 
+test("SqliteStore makes a rowid table, and still works on a WITHOUT ROWID table an earlier version made", async () => {
+  const tmp = tempDir();
+  try {
+    const fresh = tmp.file("new.sqlite");
+    new SqliteStore({ path: fresh }).close();
+    const db = openSqlite(fresh, { readonly: true });
+    const sql = String(db.prepare("SELECT sql FROM sqlite_schema WHERE name = 'satchel_sessions'").get()!.sql);
+    db.close();
+    assert.doesNotMatch(sql, /WITHOUT ROWID/i);
+
+    const old = tmp.file("old.sqlite");
+    const legacy = openSqlite(old);
+    legacy.exec(`CREATE TABLE satchel_sessions (id TEXT PRIMARY KEY, payload TEXT NOT NULL, expires_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL, user_id TEXT) WITHOUT ROWID`);
+    legacy.close();
+    const clock = new FakeClock();
+    const store = new SqliteStore({ path: old, clock: clock.fn, sweepBatchSize: 2 });
+    const [a, b, c] = [generateId(), generateId(), generateId()];
+    for (const id of [a, b, c]) store.set(id, { payload: id, expiresAt: clock.now + 1000, createdAt: clock.now });
+    store.update(a, (cur) => ({ ...cur!, payload: "changed", expiresAt: clock.now + 10_000 }));
+    clock.advance(5);
+    assert.equal(await store.deleteExpired(), 2, "b and c are swept, in batches, by id");
+    assert.deepEqual([store.get(a)?.payload, store.get(b), store.get(c)], ["changed", null, null]);
+    store.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test("SqliteStore.touch() changes expires_at and never rewrites the payload", () => {
   const tmp = tempDir();
   const clock = new FakeClock();

@@ -183,6 +183,12 @@ export class SqliteStore implements SessionStore {
         const pageSize = Number(Object.values(db.prepare("PRAGMA page_size").get()!)[0]);
         db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(o.maxSizeBytes / pageSize))}`);
       }
+      // A rowid table, not WITHOUT ROWID: session ids are random, and a ~500-byte
+      // row inserted at a random place in the primary key's B-tree splits pages
+      // that hold 7 rows; here the row is appended and only the small id index
+      // takes the random insert. Measured (bench/RESULTS.md): inserts 40% and
+      // updates 15% less CPU, reads the same, a smaller file. Tables made
+      // WITHOUT ROWID by earlier versions keep working unchanged.
       db.exec(
         `CREATE TABLE IF NOT EXISTS ${t} (
           id         TEXT PRIMARY KEY,
@@ -190,7 +196,7 @@ export class SqliteStore implements SessionStore {
           expires_at INTEGER NOT NULL,
           created_at INTEGER NOT NULL,
           user_id    TEXT
-        ) WITHOUT ROWID;
+        );
         CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
         CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
       );
@@ -205,9 +211,14 @@ export class SqliteStore implements SessionStore {
       );
       this.#delete = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
       this.#touch = db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`);
-      this.#sweep = db.prepare(
-        `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
-      );
+      // By rowid, which the expiry index holds; a WITHOUT ROWID table (earlier versions) has none: by id.
+      const sweepBy = (key: string) =>
+        db.prepare(`DELETE FROM ${t} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`);
+      try {
+        this.#sweep = sweepBy("rowid");
+      } catch {
+        this.#sweep = sweepBy("id");
+      }
       this.#byUser = db.prepare(`DELETE FROM ${t} WHERE user_id = ?`);
       this.#begin = db.prepare("BEGIN IMMEDIATE");
       this.#commit = db.prepare("COMMIT");
