@@ -16,6 +16,7 @@ import {
   freePort,
   get,
   type Proc,
+  request,
   ROOT,
   runtime,
   scalar,
@@ -40,6 +41,18 @@ async function start(db: string, port: number): Promise<Proc> {
       throw new Error(`examples/multi-worker/${runtime}.ts did not start ${WORKERS} workers:\n${p.stdout()}\n${p.stderr()}`);
     }
     await new Promise((r) => setTimeout(r, 20));
+  }
+  // A worker may print its line a moment before its socket listens: probe over
+  // fresh connections until at least two different workers have answered.
+  const origin = `http://127.0.0.1:${port}`;
+  const answered = new Set<string>();
+  while (answered.size < 2) {
+    if (Date.now() > deadline) {
+      await p.stop("SIGKILL");
+      throw new Error(`only ${[...answered]} answered:\n${p.stdout()}\n${p.stderr()}`);
+    }
+    const r = await request(`${origin}/read`, undefined, { connection: "close" }).catch(() => undefined);
+    if (r?.status === 200) answered.add(r.header("x-worker")!);
   }
   return p;
 }
