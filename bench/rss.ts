@@ -6,7 +6,7 @@
  * file; what stays in the process is SQLite's page cache, the mapped pages
  * of the file (`mmapSize`) and the JS heap.
  *
- *   bun bench/rss.ts            deno run -A bench/rss.ts
+ *   bun bench/rss.ts            deno run -A bench/rss.ts      (--write: into bench/RESULTS.md)
  *   SESSIONS=200000 WRITE=set bun bench/rss.ts
  *
  * Each measurement is a fresh child process on the same runtime; it reports
@@ -14,9 +14,9 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { SqliteStore, type StoredSession } from "../mod.ts";
@@ -97,8 +97,23 @@ if (process.argv[2] === "--child") {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`RSS after writing ${SESSIONS.toLocaleString("en-US")} sessions through SqliteStore.${WRITE}, against an empty process (after a full GC):\n`);
-  console.log("| runtime, store | RSS empty | RSS after | **difference** | of which anonymous (heap, SQLite cache) | of which file pages (mmap) | JS heap difference | database file | time to write |");
-  console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-  for (const r of rows) console.log(r);
+  const text = [
+    `RSS after writing ${SESSIONS.toLocaleString("en-US")} sessions through SqliteStore.${WRITE}, against an empty process (after a full GC); ` +
+    `measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}:`,
+    "",
+    "| runtime, store | RSS empty | RSS after | **difference** | of which anonymous (heap, SQLite cache) | of which file pages (mmap) | JS heap difference | database file | time to write |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ...rows,
+  ].join("\n");
+  console.log(text);
+  if (process.argv.includes("--write")) {
+    const md = join(dirname(self), "RESULTS.md");
+    const name = `rss-${runtime.toLowerCase()}`;
+    const doc = readFileSync(md, "utf8");
+    const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
+    const from = doc.indexOf(start), to = doc.indexOf(end);
+    if (from === -1 || to === -1) throw new Error(`Cannot update RESULTS.md: markers ${start} … ${end} are missing`);
+    writeFileSync(md, doc.slice(0, from + start.length) + `\n${text}\n` + doc.slice(to));
+    console.log(`\nwrote ${md}`);
+  }
 }
