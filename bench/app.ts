@@ -149,14 +149,28 @@ async function serve(): Promise<Server> {
   });
 }
 
-const server = await serve();
-const self = fileURLToPath(import.meta.url);
+// Deno's reusePort needs --unstable-net: with WORKERS there, this process only
+// supervises, and every worker is a child started with the flag.
 const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
-const children = isChild ? [] : Array.from({ length: workers - 1 }, () =>
-  spawn(process.execPath, isBun ? [self] : ["run", "-A", self], {
+const supervisor = !isBun && (globalThis as { Deno?: unknown }).Deno !== undefined && workers > 1 && !isChild;
+const server = supervisor ? undefined : await serve();
+const self = fileURLToPath(import.meta.url);
+const children = isChild ? [] : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
+  spawn(process.execPath, isBun ? [self] : ["run", "-A", "--unstable-net", self], {
     env: { ...env, BENCH_WORKER_CHILD: "1" },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "pipe", "inherit"],
   }));
+/** Resolves once every child accepts connections (each prints "listening on"). */
+const childrenUp = Promise.all(children.map((child) =>
+  new Promise<void>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("listening on")) resolve();
+    });
+    child.once("exit", (code) => reject(new Error(`Cannot start bench app: a worker exited with ${code}`)));
+  })
+));
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -166,7 +180,7 @@ async function stop(): Promise<void> {
   await Promise.all(children.map((child) =>
     child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
   ));
-  await server.stop();
+  await server?.stop();
   if (env.BENCH_STATS !== undefined) appendFileSync(env.BENCH_STATS, `${incOk}\n`);
   await store?.close?.();
   process.exit(0);
@@ -174,4 +188,5 @@ async function stop(): Promise<void> {
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 
-if (!isChild) console.log(`listening on ${server.port}`);
+await childrenUp;
+console.log(`listening on ${server?.port ?? port}`);
