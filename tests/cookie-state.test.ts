@@ -148,3 +148,8 @@ test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies th
   const again = await a.request("https://localhost/inc", { headers: { cookie: `${c.name}=${c.value}` } });
   assert.equal(await again.text(), "2");
 });
+
+test("CookieState keeps its defaults for options given as undefined", () => {
+  const state = new CookieState({ name: undefined, sameSite: undefined, secure: undefined });
+  assert.equal(state.name, "satchel");
+});

@@ -142,3 +142,9 @@ test("SqliteStore.deleteExpired() sweeps in batches and reports each one", async
     tmp.cleanup();
   }
 });
+
+test("SqliteStore keeps its defaults for options given as undefined (e.g. from unset env vars)", () => {
+  const store = new SqliteStore({ path: ":memory:", synchronous: undefined, mmapSize: undefined, table: undefined });
+  assert.equal(store.table, "satchel_sessions");
+  store.close();
+});

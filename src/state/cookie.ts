@@ -6,6 +6,7 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { SessionState } from "./types.ts";
+import { withDefaults } from "../defaults.ts";
 
 /** Options of {@linkcode CookieState}. */
 export interface CookieStateOptions {
@@ -66,7 +67,7 @@ export class CookieState implements SessionState {
    * @throws {TypeError} on a bad name, attribute, or a combination browsers reject.
    */
   constructor(options: CookieStateOptions = {}) {
-    const o = {
+    const o = withDefaults({
       name: "satchel",
       path: "/",
       httpOnly: true,
@@ -76,8 +77,7 @@ export class CookieState implements SessionState {
       partitioned: false,
       persistent: false,
       hostPrefix: false,
-      ...options,
-    };
+    }, options);
     const fail = (why: string) => {
       throw new TypeError(`Cannot create session cookie: ${why}`);
     };

@@ -9,6 +9,7 @@ import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.t
 import { defaultDatabasePath, fileExists, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
+import { withDefaults } from "../defaults.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -121,7 +122,7 @@ export class SqliteStore implements SessionStore {
    * @throws {StoreUnavailableError} when the file cannot be opened.
    */
   constructor(options: SqliteStoreOptions = {}) {
-    const o = {
+    const o = withDefaults({
       name: "app",
       table: "satchel_sessions",
       mmapSize: 256 * 1024 * 1024,
@@ -131,8 +132,7 @@ export class SqliteStore implements SessionStore {
       maxPayloadBytes: 1024 * 1024,
       sweepBatchSize: 1000,
       clock: systemClock,
-      ...options,
-    };
+    }, options);
     if (!TABLE_NAME.test(o.table)) {
       throw new TypeError(`Cannot create SqliteStore: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
     }
