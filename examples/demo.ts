@@ -21,7 +21,7 @@ const app = new Hono<SessionEnv<Data>>();
 
 // Refuses cross-site form posts (checks the Origin header).
 app.use(csrf());
-// No `store` option: sessions go to <os temp dir>/satchel-demo.sqlite.
+// No `store` option: sessions go to <os temp dir>/satchel-<uid>/demo.sqlite.
 app.use(session({ secret: exampleSecret(), name: "demo" }));
 
 function page(body: ReturnType<typeof html>, message: string | undefined) {

@@ -12,7 +12,7 @@
  *   curl -c jar -b jar -X POST http://127.0.0.1:3000/logout-everywhere
  *
  * Env: PORT (default 3000), HOST, SATCHEL_SECRET, SATCHEL_DB (the SQLite file;
- * default `<os temp dir>/satchel-login.sqlite`).
+ * default `<os temp dir>/satchel-<uid>/login.sqlite`).
  */
 import process from "node:process";
 import { Hono } from "hono";

@@ -52,7 +52,7 @@ export interface SessionOptions {
    * signed with an older one are re-signed with the first.
    */
   secret: string | readonly string[];
-  /** Where sessions live. @default a SqliteStore at `<os temp dir>/satchel-<name>.sqlite` */
+  /** Where sessions live. @default a SqliteStore at `<os temp dir>/satchel-<uid>/<name>.sqlite` */
   store?: SessionStore;
   /** Names the default store's file. @default "app" */
   name?: string;
@@ -173,6 +173,9 @@ export function session<T extends object = Record<string, unknown>>(
   const clock = options.clock ?? systemClock;
   const serializer = options.serializer ?? superjsonSerializer;
   const state = options.state ?? new CookieState(options.cookie);
+  if (options.store !== undefined && options.name !== undefined) {
+    throw new TypeError("Cannot create session middleware: name only names the default store's file; with your own store, drop name (give SqliteStore a path instead)");
+  }
   const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
   const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {

@@ -4,6 +4,7 @@
  * over real HTTP.
  */
 import assert from "node:assert/strict";
+import process from "node:process";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -32,9 +33,11 @@ test(`examples/demo.ts counts visits, flashes once, keeps a regenerated session 
     const anonymousToken = a.cookies.get("satchel");
 
     // No store option: the default SQLite file sits in the child's OS temp dir.
-    const db = join(app.tmp, "satchel-demo.sqlite");
+    const dir = join(app.tmp, `satchel-${process.getuid?.() ?? ""}`);
+    const db = join(dir, "demo.sqlite");
     assert.ok(existsSync(db), `expected ${db}: ${app.output()}`);
     assert.equal(statSync(db).mode & 0o777, 0o600);
+    assert.equal(statSync(dir).mode & 0o777, 0o700, "the per-user directory is private");
 
     assert.equal(between(await a.text("/"), "visits"), "Visits this session: 2");
 

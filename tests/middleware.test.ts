@@ -465,3 +465,10 @@ test("Session.destroy() still ends the session when the request then fails", asy
   const replay = await app.request("http://localhost/read", { headers: { cookie } });
   assert.equal(await replay.text(), "none");
 });
+
+test("session() refuses name together with a store of its own, at setup", () => {
+  assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), name: "x" }), {
+    name: "TypeError",
+    message: /name only names the default store's file/,
+  });
+});

@@ -15,7 +15,7 @@ import { withDefaults } from "../defaults.ts";
 export interface SqliteStoreOptions {
   /**
    * The database file; created with mode 0600 when missing.
-   * @default `<os temp dir>/satchel-<name>.sqlite`
+   * @default `<os temp dir>/satchel-<uid>/<name>.sqlite`
    */
   path?: string;
   /** Names the default file. @default "app" */

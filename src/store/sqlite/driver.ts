@@ -4,8 +4,9 @@
  * few lines over the same small {@linkcode SqliteDriver} interface.
  * @module
  */
-import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import process from "node:process";
 import { join } from "node:path";
 
 /** A prepared statement. Parameters are positional. */
@@ -122,7 +123,12 @@ export function restrictMode(path: string): void {
   chmodSync(path, 0o600);
 }
 
-/** The default database file: `<os temp dir>/satchel-<name>.sqlite`. */
+/** The default database file: `<os temp dir>/satchel-<uid>/<name>.sqlite`. */
 export function defaultDatabasePath(name: string): string {
-  return join(tmpdir(), `satchel-${name}.sqlite`);
+  // A directory per OS user, mode 0700: two users' apps never share (or fight
+  // over the mode of) one file, and nobody else can list the sessions file.
+  const uid = typeof process.getuid === "function" ? String(process.getuid()) : userInfo().username;
+  const dir = join(tmpdir(), `satchel-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${name}.sqlite`);
 }
