@@ -85,6 +85,40 @@ test("SqliteStore makes a rowid table, and still works on a WITHOUT ROWID table 
   }
 });
 
+test("SqliteStore.update() writes only the payload column when expiry, creation time and user stay the same", () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    const store = new SqliteStore({ path });
+    const spy = openSqlite(path);
+    spy.exec(`CREATE TABLE log (col TEXT);
+      CREATE TRIGGER w_payload AFTER UPDATE OF payload ON satchel_sessions BEGIN INSERT INTO log VALUES ('payload'); END;
+      CREATE TRIGGER w_expires AFTER UPDATE OF expires_at ON satchel_sessions BEGIN INSERT INTO log VALUES ('expires_at'); END;
+      CREATE TRIGGER w_user AFTER UPDATE OF user_id ON satchel_sessions BEGIN INSERT INTO log VALUES ('user_id'); END;`);
+    const log = () => spy.prepare("SELECT col FROM log").all().map((r) => r.col).sort();
+    const clear = () => spy.exec("DELETE FROM log");
+    const id = generateId();
+    const now = Date.now();
+    store.set(id, { payload: "a", expiresAt: now + 60_000, createdAt: now });
+    clear();
+    store.update(id, (cur) => ({ ...cur!, payload: "b" }));
+    assert.deepEqual(log(), ["payload"]);
+    clear();
+    store.update(id, (cur) => ({ ...cur! }));
+    assert.deepEqual(log(), [], "nothing changed, nothing written");
+    store.update(id, (cur) => ({ ...cur!, payload: "c", expiresAt: now + 120_000 }));
+    assert.deepEqual(log(), ["expires_at", "payload", "user_id"], "a moved expiry writes the whole row");
+    clear();
+    store.update(id, (cur) => ({ ...cur!, userId: "u1" }));
+    assert.deepEqual(log(), ["expires_at", "payload", "user_id"]);
+    assert.deepEqual(store.get(id), { payload: "c", expiresAt: now + 120_000, createdAt: now, userId: "u1" });
+    spy.close();
+    store.close();
+  } finally {
+    tmp.cleanup();
+  }
+});
+
 test("SqliteStore.touch() changes expires_at and never rewrites the payload", () => {
   const tmp = tempDir();
   const clock = new FakeClock();
