@@ -11,7 +11,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
 import { type Serializer, superjsonSerializer } from "./serializer.ts";
 import { decodePayload, Session, SessionCore } from "./session.ts";
-import { CookieState, type CookieStateOptions } from "./state/cookie.ts";
+import { addResponseHeader, CookieState, type CookieStateOptions } from "./state/cookie.ts";
 import type { SessionState } from "./state/types.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import type { SessionStore, StoredSession } from "./store/types.ts";
@@ -296,7 +296,7 @@ export function session<T extends object = Record<string, unknown>>(
     if (outcome === "clear") state.clear(c);
     else state.write(c, await signer.sign(outcome.send), Math.ceil((outcome.until - now) / 1000));
     // A response that sets or clears the session token must never be cached for someone else.
-    if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+    if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
   return async function session(c, next) {

@@ -472,3 +472,28 @@ test("session() refuses name together with a store of its own, at setup", () => 
     message: /name only names the default store's file/,
   });
 });
+
+test("session() adds its cookie and Cache-Control to a response whose headers cannot change (Response.redirect) and keeps a text body's Content-Type", async () => {
+  const app = new Hono<SessionEnv<{ a: number }>>();
+  app.use(session({ secret: SECRET, store: new MemoryStore() }));
+  app.get("/go", (c) => {
+    c.get("session").set("a", 1);
+    return Response.redirect("http://localhost/next", 302);
+  });
+  app.get("/text", (c) => {
+    c.get("session").set("a", 1);
+    return c.text("new");
+  });
+  const go = await app.request("http://localhost/go");
+  assert.equal(go.status, 302);
+  assert.equal(go.headers.get("location"), "http://localhost/next");
+  assert.match(go.headers.get("set-cookie") ?? "", /^satchel=/);
+  assert.equal(go.headers.get("cache-control"), "no-store");
+  const text = await app.request("http://localhost/text");
+  assert.match(text.headers.get("set-cookie") ?? "", /^satchel=/);
+  assert.equal(text.headers.get("cache-control"), "no-store");
+  assert.equal(await text.text(), "new");
+  // Bun leaves a c.text() body's Content-Type implicit until it is sent; elsewhere it is a header.
+  const type = text.headers.get("content-type");
+  assert.ok(type === null || type.startsWith("text/plain"), `content-type: ${type}`);
+});
