@@ -2,7 +2,7 @@
  * `satchel`: maintenance of a Satchel SQLite file from the command line.
  *
  * ```sh
- * satchel sweep --db ./sessions.sqlite [--batch 1000] [--table satchel_sessions] [--json]
+ * satchel sweep --db ./sessions.sqlite [--batch 100] [--table satchel_sessions] [--json]
  * satchel stats --db ./sessions.sqlite [--table satchel_sessions] [--json]
  * ```
  *
@@ -29,7 +29,7 @@ Commands:
 Options:
   --db FILE      The database file (required).
   --table NAME   The sessions table. Default: satchel_sessions
-  --batch N      sweep: rows deleted per transaction. Default: 1000
+  --batch N      sweep: rows deleted per transaction. Default: 100
   --json         Print one JSON object instead of text.
   -h, --help     Show this help.
 
@@ -363,7 +363,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   if (values.db === undefined || values.db === "") return usageError(`${command} needs --db FILE`);
   const table = values.table ?? "satchel_sessions";
   if (!TABLE_NAME.test(table)) return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
-  let batch = 1000;
+  let batch = 100;
   if (values.batch !== undefined) {
     if (command !== "sweep") return usageError("--batch is an option of sweep");
     batch = Number(values.batch);
