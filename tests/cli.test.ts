@@ -325,7 +325,7 @@ test("satchel sweep in another process while this one serves requests on the sam
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");
-    const EXPIRED = 40_000;
+    const EXPIRED = 20_000;
     makeDatabase(path, EXPIRED, 0);
     const store = new SqliteStore({ path });
     const app = new Hono<SessionEnv<{ count: number }>>();
@@ -336,7 +336,7 @@ test("satchel sweep in another process while this one serves requests on the sam
     const expected = jars.map(() => 0);
     for (const [i, jar] of jars.entries()) expected[i] = Number(await jar.text("/inc"));
 
-    const [cmd, argv] = cliCommand(["sweep", "--db", path, "--batch", "200", "--json"]);
+    const [cmd, argv] = cliCommand(["sweep", "--db", path, "--batch", "100", "--json"]);
     const sweeper = run(cmd, argv);
     let finished = false;
     void sweeper.then(() => (finished = true));
