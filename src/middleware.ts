@@ -211,7 +211,8 @@ export function session<T extends object = Record<string, unknown>>(
    * that leaves `expires_at` alone dirties one page instead of three).
    */
   function keepExpiry(next: StoredSession | null, cur: StoredSession | null, now: number): StoredSession | null {
-    if (next === null || cur === null || cur.createdAt !== next.createdAt || refreshTo(cur, now) !== undefined) return next;
+    // refreshThreshold 0 means "expires after the last write": every data write moves it.
+    if (threshold === 0 || next === null || cur === null || cur.createdAt !== next.createdAt || refreshTo(cur, now) !== undefined) return next;
     return next.expiresAt === cur.expiresAt ? next : { ...next, expiresAt: cur.expiresAt };
   }
 
@@ -260,7 +261,9 @@ export function session<T extends object = Record<string, unknown>>(
       const stored = core.init.loaded!.stored;
       if (core.status === "regenerated") return { send: core.id, until: expiryAt(now, stored.createdAt) };
       // A data write stores the refreshed expiry when one is due, else keeps the stored one (see keepExpiry).
-      const until = core.dirty ? (refreshTo(stored, now) ?? stored.expiresAt) : refreshTo(stored, now);
+      const until = core.dirty
+        ? (threshold === 0 ? expiryAt(now, stored.createdAt) : refreshTo(stored, now) ?? stored.expiresAt)
+        : refreshTo(stored, now);
       if ((until !== undefined && state.persistent) || stale) return { send: core.id, until: until ?? stored.expiresAt };
       return "keep";
     }

@@ -497,3 +497,15 @@ test("session() adds its cookie and Cache-Control to a response whose headers ca
   const type = text.headers.get("content-type");
   assert.ok(type === null || type.startsWith("text/plain"), `content-type: ${type}`);
 });
+
+test("session() with refreshThreshold 0 ends a session expires seconds after its last write, never after a read", async () => {
+  const clock = new FakeClock();
+  const jar = new CookieJar(makeApp(new MemoryStore({ clock: clock.fn }), clock, { expires: 60, refreshThreshold: 0 }));
+  await jar.fetch("/inc");
+  clock.advance(50);
+  assert.equal(await jar.text("/inc"), "2"); // a write at 50 s: the session now ends at 110 s
+  clock.advance(50);
+  assert.equal(await jar.text("/read"), "2"); // 100 s: alive; a read does not move the expiry
+  clock.advance(11);
+  assert.equal(await jar.text("/read"), "none"); // 111 s: gone
+});
