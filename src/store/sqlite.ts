@@ -84,6 +84,50 @@ function toStored(row: Row): StoredSession {
   return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
 }
 
+/** Runs `fn`, retrying it for up to `budgetMs` while SQLite answers SQLITE_BUSY (sleeping 1, 2, 4 … 50 ms). */
+function retryBusy<T>(fn: () => T, budgetMs: number): T {
+  const deadline = Date.now() + budgetMs;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+    try {
+      return fn();
+    } catch (e) {
+      if (sqliteErrorCode(e) !== SQLITE_BUSY || Date.now() >= deadline) throw e;
+      Atomics.wait(cell, 0, 0, wait); // a synchronous sleep: the constructor cannot await
+    }
+  }
+}
+
+/** Pragmas and schema; idempotent, and writes the header only when a value differs. */
+function setupSchema(db: SqliteDriver, t: string, synchronous: string, mmapSize: number, journalSizeLimit: number): void {
+  const pragma = (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
+  if (String(pragma("journal_mode")).toLowerCase() !== "wal") db.exec("PRAGMA journal_mode = WAL");
+  db.exec(`PRAGMA synchronous = ${synchronous}`);
+  db.exec(`PRAGMA mmap_size = ${mmapSize}`);
+  db.exec(`PRAGMA journal_size_limit = ${journalSizeLimit}`);
+  if (Number(pragma("application_id")) !== APPLICATION_ID) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
+  // Never shrink the file: another process may have it mapped (mmap), and a
+  // page it maps past a new end of file is a SIGBUS. Takes effect on a new file.
+  if (Number(pragma("auto_vacuum")) !== 0) db.exec("PRAGMA auto_vacuum = NONE");
+  // A rowid table, not WITHOUT ROWID: session ids are random, and a ~500-byte
+  // row inserted at a random place in the primary key's B-tree splits pages
+  // that hold 7 rows; here the row is appended and only the small id index
+  // takes the random insert. Measured (bench/RESULTS.md): inserts 40% and
+  // updates 15% less CPU, reads the same, a smaller file. Tables made
+  // WITHOUT ROWID by earlier versions keep working unchanged.
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS ${t} (
+      id         TEXT PRIMARY KEY,
+      payload    TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      created_at INTEGER NOT NULL,
+      user_id    TEXT
+    );
+    CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
+    CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
+  );
+}
+
 /**
  * Sessions in one SQLite file (bun:sqlite on Bun, node:sqlite on Deno and Node).
  *
@@ -174,36 +218,15 @@ export class SqliteStore implements SessionStore {
     let autoVacuum = 0;
     try {
       db.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
-      db.exec("PRAGMA journal_mode = WAL");
-      db.exec(`PRAGMA synchronous = ${o.synchronous}`);
-      db.exec(`PRAGMA mmap_size = ${o.mmapSize}`);
-      db.exec(`PRAGMA journal_size_limit = ${o.journalSizeLimit}`);
-      db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-      // Never shrink the file: another process may have it mapped (mmap), and a
-      // page it maps past a new end of file is a SIGBUS. Takes effect on a new file.
-      db.exec("PRAGMA auto_vacuum = NONE");
+      // Workers starting together on a new file race to switch it to WAL and
+      // write its header; SQLite answers some of those races with SQLITE_BUSY
+      // at once, without its busy handler, so setup retries them itself.
+      retryBusy(() => setupSchema(db, t, o.synchronous, o.mmapSize, o.journalSizeLimit), o.busyTimeout);
       autoVacuum = Number(Object.values(db.prepare("PRAGMA auto_vacuum").get()!)[0]);
       if (o.maxSizeBytes !== undefined) {
         const pageSize = Number(Object.values(db.prepare("PRAGMA page_size").get()!)[0]);
         db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(o.maxSizeBytes / pageSize))}`);
       }
-      // A rowid table, not WITHOUT ROWID: session ids are random, and a ~500-byte
-      // row inserted at a random place in the primary key's B-tree splits pages
-      // that hold 7 rows; here the row is appended and only the small id index
-      // takes the random insert. Measured (bench/RESULTS.md): inserts 40% and
-      // updates 15% less CPU, reads the same, a smaller file. Tables made
-      // WITHOUT ROWID by earlier versions keep working unchanged.
-      db.exec(
-        `CREATE TABLE IF NOT EXISTS ${t} (
-          id         TEXT PRIMARY KEY,
-          payload    TEXT NOT NULL,
-          expires_at INTEGER NOT NULL,
-          created_at INTEGER NOT NULL,
-          user_id    TEXT
-        );
-        CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
-        CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
-      );
       const cols = "payload, expires_at, created_at, user_id";
       this.#get = db.prepare(`SELECT ${cols} FROM ${t} WHERE id = ? AND expires_at > ?`);
       this.#peek = db.prepare(`SELECT ${cols} FROM ${t} WHERE id = ?`);
