@@ -261,9 +261,9 @@ export function session<T extends object = Record<string, unknown>>(
       const stored = core.init.loaded!.stored;
       if (core.status === "regenerated") return { send: core.id, until: expiryAt(now, stored.createdAt) };
       // A data write stores the refreshed expiry when one is due, else keeps the stored one (see keepExpiry).
-      const until = core.dirty
-        ? (threshold === 0 ? expiryAt(now, stored.createdAt) : refreshTo(stored, now) ?? stored.expiresAt)
-        : refreshTo(stored, now);
+      // The expiry moves on a refresh that is due, or on any data write when refreshThreshold is 0 (see keepExpiry);
+      // only then does a persistent cookie need a new Max-Age.
+      const until = core.dirty && threshold === 0 ? expiryAt(now, stored.createdAt) : refreshTo(stored, now);
       if ((until !== undefined && state.persistent) || stale) return { send: core.id, until: until ?? stored.expiresAt };
       return "keep";
     }

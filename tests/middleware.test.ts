@@ -509,3 +509,17 @@ test("session() with refreshThreshold 0 ends a session expires seconds after its
   clock.advance(11);
   assert.equal(await jar.text("/read"), "none"); // 111 s: gone
 });
+
+test("session() does not re-send a persistent cookie for a data write that leaves the expiry where it was", async () => {
+  const clock = new FakeClock();
+  const jar = new CookieJar(makeApp(new MemoryStore({ clock: clock.fn }), clock, { cookie: { persistent: true } }));
+  const first = await jar.fetch("/inc");
+  assert.equal(parseSetCookie(setCookies(first)[0]!).attrs["max-age"], "3600");
+  clock.advance(10);
+  const write = await jar.fetch("/inc");
+  assert.equal(await write.text(), "2");
+  assert.deepEqual(setCookies(write), [], "expiry unchanged: no new Max-Age to send");
+  clock.advance(55); // 65 s since the expiry was set: a refresh is due with the next write
+  const refreshed = await jar.fetch("/inc");
+  assert.equal(parseSetCookie(setCookies(refreshed)[0]!).attrs["max-age"], "3600");
+});
