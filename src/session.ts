@@ -9,7 +9,7 @@ import { SessionDataError, SessionTooLargeError } from "./errors.ts";
 import { generateId } from "./id.ts";
 import type { Serializer } from "./serializer.ts";
 import type { Awaitable, StoredSession } from "./store/types.ts";
-import { checkValue } from "./value-guard.ts";
+import { checkValue, FORBIDDEN_KEYS } from "./value-guard.ts";
 
 /** Where the session's state machine stands. */
 export type SessionStatus = "unchanged" | "changed" | "regenerated" | "destroyed";
@@ -29,7 +29,6 @@ type Op = { t: "set"; v: unknown } | { t: "del" } | { t: "upd"; fns: ((v: unknow
 /** The payload: data, flash, and (with the `bind` option) the tag binding it to its client. */
 type Wire = { d: Record<string, unknown>; f?: Record<string, unknown>; b?: string };
 
-const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const encoder = new TextEncoder();
 
 function byteLength(s: string, limit: number): number {
