@@ -120,6 +120,11 @@ function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) |
   return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
 }
 
+/** Whether a store answered with a promise (or any thenable) rather than a value. */
+function isThenable<V>(value: V | PromiseLike<V>): value is PromiseLike<V> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
 /** Longest token read: an id, a dot and a signature are 76 characters. */
 const MAX_TOKEN = 128;
 
@@ -221,35 +226,49 @@ export function session<T extends object = Record<string, unknown>>(
     return s === null || absolute === undefined ? s : { ...s, expiresAt: Math.min(s.expiresAt, s.createdAt + absolute) };
   }
 
-  async function load(c: Context, store: SessionStore, token: string): Promise<{ core: SessionCore; stale: boolean } | undefined> {
+  type Loaded = { core: SessionCore; stale: boolean } | undefined;
+
+  /**
+   * The session a token names, or undefined (the reason went to onInvalidToken).
+   * Synchronous when the store's get is (SQLite, memory): no promise, no
+   * microtask on the hot path; a promise otherwise.
+   */
+  function load(c: Context, store: SessionStore, token: string): Loaded | Promise<Loaded> {
     // Shape and signature are checked before any store access: junk and forgeries never reach it.
-    const verified = token.length <= MAX_TOKEN ? await signer.verify(token) : "malformed";
+    const verified = token.length <= MAX_TOKEN ? signer.verify(token) : "malformed";
     if (typeof verified === "string") return void onInvalid?.(c, verified);
-    const stored = await store.get(verified.id);
+    const stored = store.get(verified.id);
+    return isThenable(stored)
+      ? Promise.resolve(stored).then((s) => open(c, store, verified.id, verified.stale, s))
+      : open(c, store, verified.id, verified.stale, stored);
+  }
+
+  /** The session made of what the store returned for a verified id. */
+  function open(c: Context, store: SessionStore, id: string, stale: boolean, stored: StoredSession | null): Loaded | Promise<Loaded> {
     if (stored === null) return void onInvalid?.(c, "unknown");
-    if (absolute !== undefined && stored.createdAt + absolute <= clock()) {
-      await store.delete(verified.id);
-      return void onInvalid?.(c, "expired");
-    }
+    if (absolute !== undefined && stored.createdAt + absolute <= clock()) return end(c, store, id, "expired");
     const decoded = decodePayload(serializer, stored.payload);
     if (decoded === null) return void onInvalid?.(c, "corrupt");
     let rebind: string | undefined;
     if (bindValues !== undefined) {
       const values = bindValues(c);
-      const bound = await signer.checkBindTag(values, decoded.bind);
-      if (bound === false) {
-        // Another client holds this token: end the session rather than hand its data over.
-        await store.delete(verified.id);
-        return void onInvalid?.(c, "binding");
-      }
-      if (bound === "stale") rebind = await signer.bindTag(values);
+      const bound = signer.checkBindTag(values, decoded.bind);
+      // Another client holds this token: end the session rather than hand its data over.
+      if (bound === false) return end(c, store, id, "binding");
+      if (bound === "stale") rebind = signer.bindTag(values);
     }
-    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, store, loaded: { id: verified.id, stored, decoded } });
+    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, store, loaded: { id, stored, decoded } });
     if (rebind !== undefined) {
       core.bindTag = rebind;
       core.bindStale = true;
     }
-    return { core, stale: verified.stale };
+    return { core, stale };
+  }
+
+  /** Delete a session that must not be used again, and say why. */
+  async function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Promise<undefined> {
+    await store.delete(id);
+    onInvalid?.(c, reason);
   }
 
   /** Cookie outcome of a commit: send this id (valid until then), clear the client's token, or leave it. */
@@ -294,10 +313,10 @@ export function session<T extends object = Record<string, unknown>>(
     return undefined;
   }
 
-  async function deliver(c: Context, outcome: Outcome, now: number): Promise<void> {
+  function deliver(c: Context, outcome: Outcome, now: number): void {
     if (outcome === "keep") return;
     if (outcome === "clear") state.clear(c);
-    else state.write(c, await signer.sign(outcome.send), Math.ceil((outcome.until - now) / 1000));
+    else state.write(c, signer.sign(outcome.send), Math.ceil((outcome.until - now) / 1000));
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
@@ -305,7 +324,8 @@ export function session<T extends object = Record<string, unknown>>(
   return async function session(c, next) {
     const store = baseStore.forRequest?.(c) ?? baseStore;
     const token = state.read(c);
-    const loaded = token === undefined ? undefined : await load(c, store, token);
+    let loaded = token === undefined ? undefined : load(c, store, token);
+    if (loaded instanceof Promise) loaded = await loaded;
     const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes, store });
     c.set("session", new Session<T>(core));
     await next();
@@ -316,11 +336,11 @@ export function session<T extends object = Record<string, unknown>>(
       // a half-done login must not stick. A destroy() it asked for still happens.
       if (core.detached && core.loadedId !== undefined) {
         await store.delete(core.loadedId);
-        await deliver(c, "clear", 0);
+        deliver(c, "clear", 0);
       }
       return;
     }
-    if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = await signer.bindTag(bindValues(c));
+    if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = signer.bindTag(bindValues(c));
     const now = clock();
     let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
     // Read-only hot path: the loaded session is unchanged and no refresh is due: no store call, no cookie.
@@ -328,13 +348,13 @@ export function session<T extends object = Record<string, unknown>>(
     // A store bound to the request (CookieStore) writes into the response itself,
     // so its commit cannot wait until after the response: lateStore is moot there.
     if (core.options.lateStore && baseStore.forRequest === undefined) {
-      await deliver(c, outcome, now);
+      deliver(c, outcome, now);
       setTimeout(() => {
         Promise.resolve().then(() => write(store, core, now)).catch(onLateError);
       }, 0);
       return;
     }
     if ((await write(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
-    await deliver(c, outcome, now);
+    deliver(c, outcome, now);
   };
 }

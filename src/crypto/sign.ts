@@ -1,7 +1,9 @@
 /**
  * HMAC-SHA256 signing of session ids, with key rotation: the first secret
- * signs, every secret verifies. Verification is Web Crypto's `verify`, which
- * compares MACs in constant time on Bun, Deno and Node.
+ * signs, every secret verifies. The MAC is computed synchronously by
+ * {@linkcode HmacSha256} (./hmac.ts: about 3 µs, where an awaited
+ * `crypto.subtle.sign` cost 10 to 45 µs of CPU; that module says why and how
+ * it is checked against Web Crypto), and compared in constant time here.
  *
  * Every MAC covers a context label before the data (`satchel/id/1:` for
  * tokens, `satchel/bind/1:` for binding tags), so a MAC made for one purpose
@@ -12,13 +14,14 @@
  *
  * A bounded map remembers, per id, the signature that last passed a full
  * HMAC verification (or that this signer made), so a returning client skips
- * the HMAC (35 to 80 µs through Web Crypto, against about 1 µs for a hit).
+ * the HMAC (about 3 µs, against well under 1 µs for a hit; 35 to 80 µs
+ * when the MAC went through Web Crypto, which is what the cache was built for).
  * Binding tags have a second map of the same kind, keyed by the tag (which
  * only the server writes, into the store) and holding the values it was
  * verified for, compared in constant time. The cache was checked against
  * these attacks:
  *
- * - **Forgery / poisoning.** Only signatures that passed `crypto.subtle.verify`
+ * - **Forgery / poisoning.** Only signatures that passed a full HMAC check
  *   or that `sign()` produced are ever inserted; a rejected token is never
  *   remembered (no negative cache), so an attacker cannot insert anything
  *   they could not already present as a valid token. A presented signature
@@ -50,6 +53,7 @@
  * @module
  */
 import { base64url, ID_LENGTH, isValidId } from "../id.ts";
+import { HmacSha256 } from "./hmac.ts";
 
 const encoder = new TextEncoder();
 /** Length of a base64url HMAC-SHA256 signature. */
@@ -118,6 +122,14 @@ function bounded<V>(map: Map<string, V>, size: number, key: string, value: V): v
   map.set(key, value);
 }
 
+/** Compare two MACs without stopping at the first difference. */
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
 /** Compare two strings without stopping at the first difference. */
 function equalConstantTime(a: string, b: string): boolean {
   if (a.length !== b.length) return false;
@@ -132,7 +144,7 @@ function equalConstantTime(a: string, b: string): boolean {
  * Made by the middleware; exported for tests and custom states.
  */
 export class Signer {
-  #keys: Promise<CryptoKey[]>;
+  #keys: HmacSha256[];
   /** id → the signature last verified or made for it (see the module doc). */
   #cache = new Map<string, Unsigned & { sig: string }>();
   /** Binding tag → the values it was verified (or made) for; the same rules as #cache. */
@@ -169,9 +181,7 @@ export class Signer {
       );
     }
     this.#cacheSize = cacheSize;
-    this.#keys = Promise.all(list.map((s) =>
-      crypto.subtle.importKey("raw", encoder.encode(s), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"])
-    ));
+    this.#keys = list.map((s) => new HmacSha256(encoder.encode(s)));
   }
 
   #remember(id: string, sig: string, stale: boolean): void {
@@ -182,10 +192,9 @@ export class Signer {
    * The token for `id`: `id + "." + base64url(HMAC-SHA256(first secret, "satchel/id/1:" + id))`.
    * @throws {TypeError} when `id` is not the shape of an id Satchel issues.
    */
-  async sign(id: string): Promise<string> {
+  sign(id: string): string {
     if (!isValidId(id)) throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
-    const [key] = await this.#keys;
-    const mac = base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key!, encoder.encode(ID_CONTEXT + id))));
+    const mac = base64url(this.#keys[0]!.mac(ID_CONTEXT + id));
     this.#remember(id, mac, false);
     return `${id}.${mac}`;
   }
@@ -194,7 +203,7 @@ export class Signer {
    * Check a token: its shape first (length, alphabet, canonical base64url,
    * no HMAC spent on junk), then its signature against every secret.
    */
-  async verify(token: string): Promise<Verdict> {
+  verify(token: string): Verdict {
     if (typeof token !== "string" || token.length !== TOKEN_LENGTH || token[ID_LENGTH] !== ".") return "malformed";
     const id = token.slice(0, ID_LENGTH);
     const sig = token.slice(ID_LENGTH + 1);
@@ -203,24 +212,24 @@ export class Signer {
     if (hit !== undefined && equalConstantTime(hit.sig, sig)) return { id, stale: hit.stale };
     const mac = decodeMac(sig);
     if (mac === null) return "malformed";
-    const index = await this.#verifyMac(ID_CONTEXT + id, mac);
+    const index = this.#verifyMac(ID_CONTEXT + id, mac);
     if (index === -1) return "signature";
     this.#remember(id, sig, index > 0);
     return { id, stale: index > 0 };
   }
 
   /** The id inside a token this signer (or a rotated-out secret) signed, or `null`. */
-  async unsign(token: string): Promise<Unsigned | null> {
-    const verdict = await this.verify(token);
+  unsign(token: string): Unsigned | null {
+    const verdict = this.verify(token);
     return typeof verdict === "string" ? null : verdict;
   }
 
   /** Index of the first secret whose MAC of `data` is `mac`, or -1. */
-  async #verifyMac(data: string, mac: Uint8Array<ArrayBuffer>): Promise<number> {
-    const keys = await this.#keys;
+  #verifyMac(data: string, mac: Uint8Array): number {
+    const keys = this.#keys;
     const bytes = encoder.encode(data);
     for (let i = 0; i < keys.length; i++) {
-      if (await crypto.subtle.verify("HMAC", keys[i]!, mac, bytes)) return i;
+      if (equalBytes(keys[i]!.mac(bytes), mac)) return i;
     }
     return -1;
   }
@@ -230,9 +239,8 @@ export class Signer {
    * already joined unambiguously): a MAC, so the store holds neither the
    * address nor the user agent, nor a plain hash one could brute-force.
    */
-  async bindTag(values: string): Promise<string> {
-    const [key] = await this.#keys;
-    const tag = base64url(new Uint8Array(await crypto.subtle.sign("HMAC", key!, encoder.encode(BIND_CONTEXT + values))));
+  bindTag(values: string): string {
+    const tag = base64url(this.#keys[0]!.mac(BIND_CONTEXT + values));
     if (values.length <= MAX_CACHED_VALUES) bounded(this.#bindCache, this.#cacheSize, tag, { values, stale: false });
     return tag;
   }
@@ -241,14 +249,14 @@ export class Signer {
    * Whether `tag` binds `values`: `"ok"`, `"stale"` (an old secret made it;
    * store a new tag), or `false`. Compared in constant time.
    */
-  async checkBindTag(values: string, tag: unknown): Promise<"ok" | "stale" | false> {
+  checkBindTag(values: string, tag: unknown): "ok" | "stale" | false {
     if (typeof tag !== "string") return false;
     // The tag comes from the store (only the server writes it); the values from the request.
     const hit = this.#bindCache.get(tag);
     if (hit !== undefined && equalConstantTime(hit.values, values)) return hit.stale ? "stale" : "ok";
     const mac = decodeMac(tag);
     if (mac === null) return false;
-    const index = await this.#verifyMac(BIND_CONTEXT + values, mac);
+    const index = this.#verifyMac(BIND_CONTEXT + values, mac);
     if (index === -1) return false;
     if (values.length <= MAX_CACHED_VALUES) bounded(this.#bindCache, this.#cacheSize, tag, { values, stale: index > 0 });
     return index === 0 ? "ok" : "stale";
