@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { Hono } from "hono";
+import { getCookie } from "hono/cookie";
 import { CookieState, type CookieStateOptions, MemoryStore, session, type SessionEnv } from "../mod.ts";
 import { parseSetCookie, SECRET, setCookies } from "./helpers.ts";
 
@@ -152,4 +154,43 @@ test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies th
 test("CookieState keeps its defaults for options given as undefined", () => {
   const state = new CookieState({ name: undefined, sameSite: undefined, secure: undefined });
   assert.equal(state.name, "satchel");
+});
+
+test("CookieState.read() answers exactly what Hono's getCookie() does, for any Cookie header (property)", async () => {
+  // read() scans the header in place for the common case and leaves the rest
+  // to getCookie(); the two must never disagree. Headers are built from pairs
+  // near the edge cases: the name inside other names and values, spaces and
+  // tabs, quotes, percent escapes, non-ASCII, empty values, duplicates.
+  const name = "satchel";
+  const state = new CookieState({ name });
+  const app = new Hono();
+  app.get("/", (c) => c.json({ ours: state.read(c) ?? null, hono: getCookie(c, name) ?? null }));
+  const space = fc.constantFrom("", " ", "  ", "\t", " \t");
+  const pairName = fc.constantFrom(name, "x" + name, name + "x", "other", "Satchel", `${name} `, "a");
+  const value = fc.oneof(
+    fc.constantFrom("", "tok.en_-09AZ", '"quoted"', "a%20b", "%E0%A4%A", "ü", "\u00a0tok", "a b", "satchel=inner", "x,y"),
+    fc.string({ unit: fc.constantFrom(..."aZ09._-=\" %\t;,ü"), maxLength: 12 }),
+  );
+  const pair = fc.tuple(space, pairName, space, fc.boolean(), space, value, space).map(
+    ([s1, n, s2, eq, s3, v, s4]) => `${s1}${n}${s2}${eq ? "=" : ""}${s3}${v}${s4}`,
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(pair, { minLength: 1, maxLength: 5 }), fc.constantFrom(";", "; ", ";\t"), async (pairs, sep) => {
+      const header = pairs.join(sep);
+      let res: Response;
+      try {
+        res = await app.request("/", { headers: { cookie: header } });
+      } catch {
+        return; // a header the Headers class itself refuses never reaches read()
+      }
+      const { ours, hono } = await res.json();
+      assert.equal(ours, hono, `header ${JSON.stringify(header)}`);
+    }),
+    { numRuns: 2000 },
+  );
+  // The common shapes the fast path serves:
+  for (const header of [`${name}=abc.def`, `a=1; ${name}=abc.def`, `a=1;\t${name}= abc.def ; b=2`]) {
+    const res = await app.request("/", { headers: { cookie: header } });
+    assert.deepEqual(await res.json(), { ours: "abc.def", hono: "abc.def" });
+  }
 });
