@@ -118,7 +118,8 @@ export class SessionCore {
     this.init = init;
     this.loadedId = init.loaded?.id;
     this.#id = init.loaded?.id;
-    this.data = init.loaded ? new Map(init.loaded.decoded.data) : new Map();
+    // The decoded map was made for this request alone: no copy needed.
+    this.data = init.loaded ? init.loaded.decoded.data : new Map();
     this.flashIn = init.loaded?.decoded.flash;
     this.bindTag = init.loaded?.decoded.bind;
     this.userId = init.loaded?.stored.userId ?? null;
