@@ -10,7 +10,9 @@
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
  * - `STORE=sqlite|memory|redis` (default sqlite); `REDIS_URL` for redis.
  * - `WORKERS=n`: n server processes on one port (Bun and Deno `reusePort`, Linux; not on Node).
- * - `NO_SESSION=1`: the same routes without the middleware (the bare-Hono floor).
+ * - `NO_SESSION=1`: the same routes without the middleware (the bare-Hono floor);
+ *   with `EMPTY_MIDDLEWARE=1` also, one empty async middleware in front (what
+ *   any middleware costs in Hono, the floor for Satchel's `/plain`).
  * - `CACHE=0`: turn the verified-token cache off (every request pays the HMAC verify).
  * - `SERIALIZER=json`: plain JSON instead of the default superjson.
  * - `BENCH_STATS=<file>`: on SIGTERM each process appends how many `/inc`
@@ -82,6 +84,11 @@ app.use("/inc", async (c, next) => {
 });
 
 if (noSession) {
+  if (env.EMPTY_MIDDLEWARE === "1") {
+    app.use(async (_c, next) => {
+      await next();
+    });
+  }
   app.get("/login", (c) => c.text("ok"));
   app.get("/inc", (c) => c.text("1"));
   app.get("/read", (c) => c.text("0"));

@@ -187,6 +187,12 @@ export function ratios(run: Run): string {
   for (const runtime of ["Bun", "Deno"]) {
     const bare = find(run.rows, "bare Hono", runtime, "plain");
     if (bare === undefined) continue;
+    const empty = find(run.rows, "bare Hono + empty middleware", runtime, "plain");
+    if (empty !== undefined) {
+      // Not a target: what one empty `async (c, next) => { await next() }` costs, the floor under any middleware's /plain.
+      const byCpu = empty.cpu && bare.cpu ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)` : "–";
+      out.push(`| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${pct(empty.rps / bare.rps)} (${fmt(empty.rps)} / ${fmt(bare.rps)}) | ${byCpu} | – |`);
+    }
     const apps = scenarios(run.rows).filter((s) => s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes("no token cache"));
     for (const app of apps.map((s) => s.app)) {
       const goals: [Route, number][] = [["plain", 0.95], ["read", 0.6], ["inc", 0.35], ["new", 0.35]];

@@ -78,6 +78,7 @@ APP_DENO="deno run -A bench/app.ts"
 # app | runtime | command | environment | routes
 SCENARIOS=(
   "bare Hono|Bun|$APP_BUN|NO_SESSION=1|plain"
+  "bare Hono + empty middleware|Bun|$APP_BUN|NO_SESSION=1 EMPTY_MIDDLEWARE=1|plain"
   "Satchel SqliteStore|Bun|$APP_BUN|STORE=sqlite|plain read inc new"
   "Satchel SqliteStore, no token cache|Bun|$APP_BUN|STORE=sqlite CACHE=0|read inc"
   "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain read inc new"
@@ -88,6 +89,7 @@ SCENARIOS+=(
   "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain read inc new"
   "express-session|Node|node bench/peers/express-session.js||plain read inc new"
   "bare Hono|Deno|$APP_DENO|NO_SESSION=1|plain"
+  "bare Hono + empty middleware|Deno|$APP_DENO|NO_SESSION=1 EMPTY_MIDDLEWARE=1|plain"
   "Satchel SqliteStore|Deno|$APP_DENO|STORE=sqlite|plain read inc new"
   "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain read inc new"
 )
