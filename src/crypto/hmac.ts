@@ -81,7 +81,7 @@ function finish(state: Int32Array, w: Int32Array, block: Uint8Array, data: Uint8
   for (; data.length - at >= 64; at += 64) absorb(state, w, data, at);
   const rest = data.length - at;
   block.fill(0);
-  block.set(data.subarray(at), 0);
+  block.set(at === 0 ? data : data.subarray(at), 0);
   block[rest] = 0x80;
   if (rest >= 56) {
     absorb(state, w, block, 0);
