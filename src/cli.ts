@@ -139,7 +139,7 @@ function checkDatabase(action: string, path: string, table: string, write: boole
   }
   let db: SqliteDriver;
   try {
-    db = openSqlite(path, { readonly: true });
+    db = openReadonly(path);
   } catch (e) {
     throw new CliError(`${what}: SQLite cannot open it (${(e as Error).message})`);
   }
@@ -252,6 +252,17 @@ export interface Stats {
   walBytes: number;
 }
 
+/**
+ * A read-only connection that waits up to 5 s for a lock, as the store does:
+ * a worker closing its connection checkpoints under an exclusive lock, and a
+ * reader arriving in that instant got "database is locked" (seen once in CI).
+ */
+function openReadonly(path: string): SqliteDriver {
+  const db = openSqlite(path, { readonly: true });
+  db.exec("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
 function fileSize(path: string): number {
   try {
     return statSync(path).size;
@@ -262,7 +273,7 @@ function fileSize(path: string): number {
 
 function collectStats(path: string, table: string, now: number): Stats {
   checkDatabase("read", path, table, false);
-  const db = openSqlite(path, { readonly: true });
+  const db = openReadonly(path);
   try {
     const t = table;
     const live = Number(scalar(db, `SELECT count(*) FROM ${t} WHERE expires_at > ?`, now));

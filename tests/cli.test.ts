@@ -76,6 +76,7 @@ function makeDatabase(path: string, expired: number, live: number, payload = (i:
 function count(path: string, where = "1"): number {
   const db = openSqlite(path, { readonly: true });
   try {
+    db.exec("PRAGMA busy_timeout = 5000");
     return Number(Object.values(db.prepare(`SELECT count(*) FROM satchel_sessions WHERE ${where}`).get()!)[0]);
   } finally {
     db.close();
