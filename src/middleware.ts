@@ -7,6 +7,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { after, isThenable } from "./awaitable.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
 import { type Serializer, superjsonSerializer } from "./serializer.ts";
@@ -14,7 +15,7 @@ import { decodePayload, Session, SessionCore } from "./session.ts";
 import { addResponseHeader, CookieState, type CookieStateOptions } from "./state/cookie.ts";
 import type { SessionState } from "./state/types.ts";
 import { SqliteStore } from "./store/sqlite.ts";
-import type { SessionStore, StoredSession } from "./store/types.ts";
+import type { Awaitable, SessionStore, StoredSession } from "./store/types.ts";
 
 /** Why a token the client sent did not yield its session. */
 export type InvalidTokenReason =
@@ -118,11 +119,6 @@ function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) |
   if (address !== undefined && typeof address !== "function") fail("bind.address must be a function (c) => string");
   if (!userAgent && address === undefined) fail("bind needs userAgent: true, an address function, or both; or leave bind out");
   return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
-}
-
-/** Whether a store answered with a promise (or any thenable) rather than a value. */
-function isThenable<V>(value: V | PromiseLike<V>): value is PromiseLike<V> {
-  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 /** Longest token read: an id, a dot and a signature are 76 characters. */
@@ -290,27 +286,40 @@ export function session<T extends object = Record<string, unknown>>(
     return hadToken ? "clear" : "keep";
   }
 
-  /** Apply the session's changes to the store; "clear" when its row vanished meanwhile. */
-  async function write(store: SessionStore, core: SessionCore, now: number): Promise<"clear" | undefined> {
+  /**
+   * Apply the session's changes to the store; "clear" when its row vanished
+   * meanwhile. Synchronous when the store is, so a store's `batch` can run it
+   * inside its shared transaction.
+   */
+  function write(store: SessionStore, core: SessionCore, now: number): Awaitable<"clear" | undefined> {
     const loadedId = core.loadedId;
+    const done = (): undefined => undefined;
     if (core.attached) {
       const loaded = core.init.loaded!;
       if (core.status === "regenerated") {
-        let moved: StoredSession | null = null;
-        await store.update(loadedId!, (cur) => (moved = capped(core.merge(cur, now)), null));
-        if (moved === null) return "clear";
-        await store.set(core.id, moved);
-      } else if (core.dirty) {
-        if ((await store.update(loadedId!, (cur) => keepExpiry(capped(core.merge(cur, now)), cur, now))) === null) return "clear";
-      } else {
-        const to = refreshTo(loaded.stored, now);
-        if (to !== undefined) await store.touch(loadedId!, to);
+        let moved = null as StoredSession | null;
+        return after(store.update(loadedId!, (cur) => (moved = capped(core.merge(cur, now)), null)), () => {
+          if (moved === null) return "clear" as const;
+          return after(store.set(core.id, moved), done);
+        });
       }
-      return undefined;
+      if (core.dirty) {
+        return after(
+          store.update(loadedId!, (cur) => keepExpiry(capped(core.merge(cur, now)), cur, now)),
+          (stored) => (stored === null ? "clear" as const : undefined),
+        );
+      }
+      const to = refreshTo(loaded.stored, now);
+      return to === undefined ? undefined : after(store.touch(loadedId!, to), done);
     }
-    if (loadedId !== undefined) await store.delete(loadedId);
-    if (core.dirty) await store.set(core.id, capped(core.merge(null, now))!);
-    return undefined;
+    const deleted = loadedId === undefined ? undefined : store.delete(loadedId);
+    return after(deleted, () => (core.dirty ? after(store.set(core.id, capped(core.merge(null, now))!), done) : undefined));
+  }
+
+  /** Commit through the store's group commit when it has one (SqliteStore.batch), else directly. */
+  function commit(store: SessionStore, core: SessionCore, now: number): Awaitable<"clear" | undefined> {
+    // A store with batch answers synchronously, so write does too (batch refuses a promise).
+    return store.batch !== undefined ? store.batch(() => write(store, core, now) as "clear" | undefined) : write(store, core, now);
   }
 
   function deliver(c: Context, outcome: Outcome, now: number): void {
@@ -350,11 +359,11 @@ export function session<T extends object = Record<string, unknown>>(
     if (core.options.lateStore && baseStore.forRequest === undefined) {
       deliver(c, outcome, now);
       setTimeout(() => {
-        Promise.resolve().then(() => write(store, core, now)).catch(onLateError);
+        Promise.resolve().then(() => commit(store, core, now)).catch(onLateError);
       }, 0);
       return;
     }
-    if ((await write(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
+    if ((await commit(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
     deliver(c, outcome, now);
   };
 }

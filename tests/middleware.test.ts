@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import { openSqlite } from "../src/store/sqlite/driver.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 
@@ -522,4 +524,37 @@ test("session() does not re-send a persistent cookie for a data write that leave
   clock.advance(55); // 65 s since the expiry was set: a refresh is due with the next write
   const refreshed = await jar.fetch("/inc");
   assert.equal(parseSetCookie(setCookies(refreshed)[0]!).attrs["max-age"], "3600");
+});
+
+test("session() on SqliteStore: concurrent requests share one commit, and the one whose write is too large fails alone", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path });
+  try {
+    const app = new Hono<SessionEnv<Record<string, string>>>();
+    app.use(session({ secret: SECRET, store, maxPayloadBytes: 4096 }));
+    app.get("/set/:k", (c) => {
+      const k = c.req.param("k");
+      c.get("session").set(k, k === "big" ? "x".repeat(10_000) : k);
+      return c.text("ok");
+    });
+    app.get("/", (c) => c.json(c.get("session").toObject()));
+    const jar = new CookieJar(app);
+    assert.equal((await jar.fetch("/set/first")).status, 200);
+    // From here on, the WAL shows how many commits rewrote the session's page.
+    const db = openSqlite(path);
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+    db.close();
+    const keys = ["a", "b", "c", "big", "d", "e", "f", "g"];
+    const statuses = await Promise.all(keys.map(async (k) => (await jar.fetch(`/set/${k}`)).status));
+    assert.deepEqual(statuses, keys.map((k) => (k === "big" ? 500 : 200)));
+    const frames = (statSync(path + "-wal").size - 32) / (24 + 4096);
+    assert.ok(frames <= 3, `7 concurrent writes of one session wrote ${frames} WAL frames: not one shared commit`);
+    // Every other request's key landed; the oversize one wrote nothing.
+    assert.deepEqual(await (await jar.fetch("/")).json(), { first: "first", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" });
+  } finally {
+    store.close();
+    tmp.cleanup();
+  }
 });

@@ -182,3 +182,152 @@ test("SqliteStore keeps its defaults for options given as undefined (e.g. from u
   assert.equal(store.table, "satchel_sessions");
   store.close();
 });
+
+const HOUR = 3_600_000;
+const fresh = (payload: string) => ({ payload, expiresAt: Date.now() + HOUR, createdAt: Date.now() });
+
+/** WAL frames written since the last TRUNCATE checkpoint. */
+function walFrames(path: string): number {
+  const size = statSync(path + "-wal").size;
+  const pageSize = Number(pragma(path, "page_size"));
+  return size <= 32 ? 0 : (size - 32) / (24 + pageSize);
+}
+
+function truncateWal(path: string): void {
+  const db = openSqlite(path);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+  } finally {
+    db.close();
+  }
+}
+
+test("SqliteStore.batch() commits the work of concurrent callers in one transaction (group commit)", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path });
+  try {
+    const id = generateId();
+    store.set(id, fresh("0"));
+    const bump = () => store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }))!.payload;
+    // One at a time: one commit each, and each rewrites the row's page in the WAL.
+    truncateWal(path);
+    for (let i = 0; i < 20; i++) await store.batch(bump);
+    const alone = walFrames(path);
+    assert.ok(alone >= 20, `20 separate commits wrote ${alone} WAL frames`);
+    // Twenty at once: one transaction, the page written once.
+    truncateWal(path);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => store.batch(bump)));
+    const together = walFrames(path);
+    assert.ok(together <= 3, `one shared commit wrote ${together} WAL frames`);
+    // Each caller got its own result, in order, and every increment landed.
+    assert.deepEqual(answers, Array.from({ length: 20 }, (_, i) => String(21 + i)));
+    assert.equal(store.get(id)!.payload, "40");
+  } finally {
+    store.close();
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore.batch(): work that throws rolls back only its own writes and rejects only its own promise", async () => {
+  const tmp = tempDir();
+  const store = new SqliteStore({ path: tmp.file("s.sqlite") });
+  try {
+    const [a, b, c] = [generateId(), generateId(), generateId()];
+    const boom = new Error("handler failed halfway");
+    const results = await Promise.allSettled([
+      store.batch(() => (store.set(a, fresh("a")), "a done")),
+      store.batch(() => {
+        store.set(b, fresh("b"));
+        store.update(a, (cur) => ({ ...cur!, payload: "changed by the failing work" }));
+        throw boom;
+      }),
+      // A promise is refused: its synchronous writes are rolled back too.
+      store.batch(() => (store.set(c, fresh("c")), Promise.resolve("late"))),
+      store.batch(() => store.update(a, (cur) => ({ ...cur!, payload: cur!.payload + "+1" }))!.payload),
+    ]);
+    assert.deepEqual(results[0], { status: "fulfilled", value: "a done" });
+    assert.deepEqual(results[1], { status: "rejected", reason: boom });
+    assert.equal(results[2]!.status, "rejected");
+    assert.match(String((results[2] as PromiseRejectedResult).reason), /TypeError: SqliteStore.batch\(\): work must be synchronous/);
+    assert.deepEqual(results[3], { status: "fulfilled", value: "a+1" });
+    assert.equal(store.get(a)!.payload, "a+1");
+    assert.equal(store.get(b), null);
+    assert.equal(store.get(c), null);
+  } finally {
+    store.close();
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore.batch(): when another process holds the write lock past busyTimeout, each work fails on its own and nothing is written", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path, busyTimeout: 50 });
+  const other = openSqlite(path);
+  try {
+    const id = generateId();
+    store.set(id, fresh("kept"));
+    other.exec("BEGIN IMMEDIATE");
+    const results = await Promise.allSettled([
+      store.batch(() => store.update(id, (cur) => ({ ...cur!, payload: "lost?" }))),
+      store.batch(() => store.set(generateId(), fresh("new"))),
+    ]);
+    for (const r of results) {
+      assert.equal(r.status, "rejected");
+      assert.ok((r as PromiseRejectedResult).reason instanceof StoreUnavailableError, String((r as PromiseRejectedResult).reason));
+      assert.match((r as PromiseRejectedResult).reason.message, /held the write lock past busyTimeout/);
+    }
+    other.exec("ROLLBACK");
+    assert.equal(store.get(id)!.payload, "kept");
+    // The lock released, batches work again.
+    assert.equal((await store.batch(() => store.update(id, (cur) => ({ ...cur!, payload: "now" }))))!.payload, "now");
+  } finally {
+    other.close();
+    store.close();
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore.batch(): a full database fails only the work that needed room", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path, maxSizeBytes: 256 * 1024 });
+  try {
+    const id = generateId();
+    store.set(id, fresh("0"));
+    const results = await Promise.allSettled([
+      store.batch(() => store.update(id, (cur) => ({ ...cur!, payload: "1" }))!.payload),
+      store.batch(() => store.set(generateId(), fresh("x".repeat(512 * 1024)))),
+      store.batch(() => store.update(id, (cur) => ({ ...cur!, payload: cur!.payload + "2" }))!.payload),
+    ]);
+    assert.deepEqual(results[0], { status: "fulfilled", value: "1" });
+    assert.equal(results[1]!.status, "rejected");
+    assert.equal((results[1] as PromiseRejectedResult).reason.name, "StoreFullError");
+    assert.deepEqual(results[2], { status: "fulfilled", value: "12" });
+    assert.equal(store.get(id)!.payload, "12");
+    assert.equal(pragma(path, "integrity_check"), "ok");
+  } finally {
+    store.close();
+    tmp.cleanup();
+  }
+});
+
+test("SqliteStore.close() commits work already handed to batch(), and later batches reject", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path });
+  const id = generateId();
+  try {
+    const pending = [store.batch(() => store.set(id, fresh("saved on close"))), store.batch(() => "second")];
+    store.close();
+    assert.deepEqual(await Promise.all(pending), [undefined, "second"]);
+    await assert.rejects(store.batch(() => "too late"), StoreUnavailableError);
+    const again = new SqliteStore({ path });
+    assert.equal(again.get(id)!.payload, "saved on close");
+    again.close();
+  } finally {
+    tmp.cleanup();
+  }
+});

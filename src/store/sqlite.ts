@@ -6,10 +6,11 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { defaultDatabasePath, fileExists, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
+import { defaultDatabasePath, defer, fileExists, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 import { withDefaults } from "../defaults.ts";
+import { isThenable } from "../awaitable.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -79,6 +80,13 @@ const SQLITE_FULL = 13;
 export const APPLICATION_ID = 0x53415443;
 
 type Row = { payload: string; expires_at: number; created_at: number; user_id: string | null };
+
+/** A piece of work given to {@linkcode SqliteStore.batch}, and how to answer it. */
+interface QueuedWork {
+  work: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
 
 function toStored(row: Row): StoredSession {
   return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
@@ -159,6 +167,14 @@ export class SqliteStore implements SessionStore {
   #begin: SqliteStatement;
   #commit: SqliteStatement;
   #rollback: SqliteStatement;
+  #savepoint: SqliteStatement;
+  #release: SqliteStatement;
+  #rollbackTo: SqliteStatement;
+  /** Work given to {@linkcode SqliteStore.batch}, waiting for the next flush. */
+  #queue: QueuedWork[] = [];
+  #flushScheduled = false;
+  /** True while a flush runs work inside its shared transaction (methods then open none of their own). */
+  #inBatch = false;
   #closed = false;
   /** The sweep in progress, so sweeps of this store run one after another. */
   #sweeping: Promise<unknown> = Promise.resolve();
@@ -251,6 +267,9 @@ export class SqliteStore implements SessionStore {
       this.#begin = db.prepare("BEGIN IMMEDIATE");
       this.#commit = db.prepare("COMMIT");
       this.#rollback = db.prepare("ROLLBACK");
+      this.#savepoint = db.prepare("SAVEPOINT satchel_work");
+      this.#release = db.prepare("RELEASE satchel_work");
+      this.#rollbackTo = db.prepare("ROLLBACK TO satchel_work");
     } catch (cause) {
       db.close();
       throw this.#wrap("open", cause);
@@ -288,6 +307,8 @@ export class SqliteStore implements SessionStore {
    */
   #checkWrite(action: string): void {
     this.#check();
+    // Inside a batch the flush checked the file once, before its transaction began.
+    if (this.#inBatch) return;
     if (this.path !== ":memory:" && !fileExists(this.path)) {
       throw new StoreUnavailableError(`Cannot ${action} session: the database file ${this.path} was deleted while open; restore it or restart the process`);
     }
@@ -339,6 +360,15 @@ export class SqliteStore implements SessionStore {
    */
   setMany(entries: Iterable<readonly [string, StoredSession]>): void {
     this.#checkWrite("store");
+    if (this.#inBatch) {
+      // Already inside the batch's transaction (and its savepoint, which a failure rolls back).
+      try {
+        for (const [id, s] of entries) this.#upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null);
+      } catch (cause) {
+        throw this.#wrap("store", cause);
+      }
+      return;
+    }
     try {
       this.#begin.run();
     } catch (cause) {
@@ -386,11 +416,38 @@ export class SqliteStore implements SessionStore {
   /** Read, apply `fn` and write in one `BEGIN IMMEDIATE` transaction. */
   update(id: string, fn: UpdateFn): StoredSession | null {
     this.#checkWrite("update");
+    if (this.#inBatch) return this.#readApplyWrite(id, fn);
     try {
       this.#begin.run();
     } catch (cause) {
       throw this.#wrap("update", cause);
     }
+    let next: StoredSession | null;
+    try {
+      next = this.#readApplyWrite(id, fn); // its errors are already typed, or the caller's own
+    } catch (e) {
+      this.#rollbackQuietly();
+      throw e;
+    }
+    try {
+      this.#commit.run();
+    } catch (cause) {
+      this.#rollbackQuietly();
+      throw this.#wrap("update", cause);
+    }
+    return next;
+  }
+
+  #rollbackQuietly(): void {
+    try {
+      this.#rollback.run();
+    } catch {
+      // The transaction is already gone (SQLite rolls back on some errors itself).
+    }
+  }
+
+  /** The body of `update`, inside a transaction the caller holds. `fn`'s error passes through; SQLite's is typed. */
+  #readApplyWrite(id: string, fn: UpdateFn): StoredSession | null {
     let inFn = false;
     try {
       const row = this.#get.get(id, this.#clock()) as Row | undefined;
@@ -406,17 +463,129 @@ export class SqliteStore implements SessionStore {
         // no index entry moves, about a third less work than the upsert.
         if (next.payload !== row.payload) this.#setPayload.run(next.payload, id);
       } else this.#upsert.run(id, next.payload, next.expiresAt, next.createdAt, next.userId ?? null);
-      this.#commit.run();
       return next;
     } catch (cause) {
-      try {
-        this.#rollback.run();
-      } catch {
-        // The transaction is already gone (SQLite rolls back on some errors itself).
-      }
       // The caller's own error passes through unchanged; SQLite's is typed.
       throw inFn ? cause : this.#wrap("update", cause);
     }
+  }
+
+  /**
+   * Group commit: runs `work` (synchronous calls to this store's `get`, `set`,
+   * `update`, `touch`, `delete`) together with the work other requests gave
+   * it, at the next turn of the event loop, in one `BEGIN IMMEDIATE`
+   * transaction, each inside its own savepoint. Resolves with what `work`
+   * returned once that transaction committed; `work` that throws rolls back
+   * only its own writes and rejects only its own promise. The middleware
+   * commits sessions through it: concurrent requests then share one commit
+   * (one WAL append, one lock) instead of paying one each.
+   *
+   * Each piece of work is atomic: all of its writes or none (a regenerate's
+   * delete and insert land together). If the shared transaction fails as a
+   * whole (its `BEGIN` or `COMMIT`, or a savepoint that cannot be rolled
+   * back), each piece runs again in a transaction of its own, so one
+   * request's failure never becomes another's.
+   * @throws {TypeError} (as a rejection) when `work` returns a promise: it must be synchronous.
+   */
+  batch<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        defer(() => this.#flush());
+      }
+    });
+  }
+
+  /** Runs every queued piece of work: together in one transaction, or each in its own when that fails or it is alone. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const items = this.#queue;
+    this.#queue = [];
+    if (items.length === 0) return;
+    if (this.#closed) {
+      for (const item of items) item.reject(new StoreUnavailableError("Cannot use SqliteStore: it was closed"));
+      return;
+    }
+    if (items.length > 1 && this.#runShared(items)) return;
+    for (const item of items) this.#runAlone(item);
+  }
+
+  /** Runs `work` with this store in batch mode (no transactions of its own); a promise is refused. */
+  #runWork(work: () => unknown): unknown {
+    this.#inBatch = true;
+    try {
+      const value = work();
+      if (isThenable(value)) throw new TypeError("SqliteStore.batch(): work must be synchronous; it returned a promise");
+      return value;
+    } finally {
+      this.#inBatch = false;
+    }
+  }
+
+  /** One piece of work in its own transaction: all of its writes or none. */
+  #runAlone(item: QueuedWork): void {
+    try {
+      this.#checkWrite("store");
+      this.#begin.run();
+    } catch (cause) {
+      item.reject(this.#wrap("store", cause));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = this.#runWork(item.work);
+    } catch (error) {
+      this.#rollbackQuietly();
+      item.reject(error);
+      return;
+    }
+    try {
+      this.#commit.run();
+    } catch (cause) {
+      this.#rollbackQuietly();
+      item.reject(this.#wrap("store", cause));
+      return;
+    }
+    item.resolve(value);
+  }
+
+  /**
+   * Runs `items` in one transaction, each in a savepoint, and settles them;
+   * false (having settled none and left nothing written) when the
+   * transaction failed as a whole.
+   */
+  #runShared(items: QueuedWork[]): boolean {
+    try {
+      this.#checkWrite("store");
+      this.#begin.run();
+    } catch {
+      return false; // each piece then meets the same error on its own, and is told so
+    }
+    const outcomes: (() => void)[] = [];
+    try {
+      for (const item of items) {
+        this.#savepoint.run();
+        let value: unknown;
+        try {
+          value = this.#runWork(item.work);
+        } catch (error) {
+          this.#rollbackTo.run();
+          this.#release.run();
+          outcomes.push(() => item.reject(error));
+          continue;
+        }
+        this.#release.run();
+        outcomes.push(() => item.resolve(value));
+      }
+      this.#commit.run();
+    } catch {
+      // A savepoint that cannot be rolled back (SQLite ended the transaction), or a failed COMMIT: undo all.
+      this.#rollbackQuietly();
+      return false;
+    }
+    for (const settle of outcomes) settle();
+    return true;
   }
 
   /**
@@ -471,6 +640,8 @@ export class SqliteStore implements SessionStore {
   /** Stops the sweeper and closes the database. Later calls throw {@linkcode StoreUnavailableError}. */
   close(): void {
     if (this.#closed) return;
+    // Work already handed to batch() is committed, not dropped.
+    this.#flush();
     this.#closed = true;
     this.#sweeper?.stop();
     this.#db.close();

@@ -54,6 +54,14 @@ export interface SessionStore {
    * calls it once per request and uses what it returns for that request.
    */
   forRequest?(c: Context): SessionStore;
+  /**
+   * Optional. Group commit: run `work`, which calls this store's methods
+   * synchronously, together with other requests' work in one transaction,
+   * and resolve with its result once that transaction committed; work that
+   * throws rolls back only its own writes. The middleware commits through it
+   * when a store has it (SqliteStore does).
+   */
+  batch?<T>(work: () => T): Promise<T>;
   /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */
   readonly maxPayloadBytes?: number;
   /** Optional. Release connections and files. */

@@ -145,6 +145,15 @@ export function openSqlite(path: string, options: { readonly?: boolean } = {}): 
   return isBun ? openBun(path, readonly) : openNode(path, readonly);
 }
 
+/**
+ * Run `fn` at the next turn of the event loop, after the I/O of this one
+ * (`setImmediate`, which Bun, Deno and Node all have): the requests read in
+ * one turn then share one SQLite transaction (SqliteStore.batch).
+ */
+export function defer(fn: () => void): void {
+  setImmediate(fn);
+}
+
 /** Whether a file exists at `path` (the store refuses writes once its file was deleted). */
 export function fileExists(path: string): boolean {
   return existsSync(path);
