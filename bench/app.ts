@@ -14,6 +14,7 @@
  *   with `EMPTY_MIDDLEWARE=1` also, one empty async middleware in front (what
  *   any middleware costs in Hono, the floor for Satchel's `/plain`).
  * - `CACHE=0`: turn the verified-token cache off (every request pays the HMAC verify).
+ * - `BATCH=0`: hide `SqliteStore.batch`, so each request commits on its own (no group commit).
  * - `SERIALIZER=json`: plain JSON instead of the default superjson.
  * - `BENCH_STATS=<file>`: on SIGTERM each process appends how many `/inc`
  *   requests it answered with 200, so bench/http.sh can check that the stored
@@ -49,7 +50,10 @@ let incOk = 0;
 async function makeStore(): Promise<SessionStore> {
   if (storeKind === "memory") return new MemoryStore();
   if (storeKind === "sqlite") {
-    return new SqliteStore({ path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite") });
+    const sqlite = new SqliteStore({ path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite") });
+    // The middleware commits through batch when the store has one: shadow it to measure without.
+    if (env.BATCH === "0") Object.defineProperty(sqlite, "batch", { value: undefined });
+    return sqlite;
   }
   if (storeKind === "redis") {
     // RedisStore comes from mod.ts once it is exported there; named through

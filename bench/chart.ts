@@ -109,7 +109,7 @@ function find(rows: Row[], app: string, runtime: string, route: Route): Row | un
 
 function color(app: string): string {
   if (app.startsWith("bare")) return "#9ca3af";
-  if (app.startsWith("Satchel")) return app.includes("no token cache") ? "#93c5fd" : "#2563eb";
+  if (app.startsWith("Satchel")) return app.includes(", no ") ? "#93c5fd" : "#2563eb";
   return "#f59e0b";
 }
 
@@ -193,7 +193,7 @@ export function ratios(run: Run): string {
       const byCpu = empty.cpu && bare.cpu ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)` : "–";
       out.push(`| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${pct(empty.rps / bare.rps)} (${fmt(empty.rps)} / ${fmt(bare.rps)}) | ${byCpu} | – |`);
     }
-    const apps = scenarios(run.rows).filter((s) => s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes("no token cache"));
+    const apps = scenarios(run.rows).filter((s) => s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no "));
     for (const app of apps.map((s) => s.app)) {
       const goals: [Route, number][] = [["plain", 0.95], ["read", 0.6], ["inc", 0.35], ["new", 0.35]];
       for (const [route, goal] of goals) {
@@ -216,13 +216,16 @@ export function ratios(run: Run): string {
   return out.join("\n");
 }
 
-/** What the verified-token cache buys: Satchel with and without it, same run. */
-export function cacheEffect(run: Run): string {
+/** What one feature buys: Satchel SqliteStore on Bun with and without it (the `, no <feature>` scenario), same run. */
+export function featureEffect(run: Run, feature: string, routes: readonly Route[]): string {
   const out: string[] = [];
-  for (const route of ["read", "inc"] as const) {
+  for (const route of routes) {
     const on = find(run.rows, "Satchel SqliteStore", "Bun", route);
-    const off = find(run.rows, "Satchel SqliteStore, no token cache", "Bun", route);
-    if (on && off) out.push(`- /${route} on Bun: ${fmt(on.rps)} req/s with the cache, ${fmt(off.rps)} without (×${(on.rps / off.rps).toFixed(2)}).`);
+    const off = find(run.rows, `Satchel SqliteStore, no ${feature}`, "Bun", route);
+    if (on && off) {
+      const cpu = on.cpu && off.cpu ? `; server CPU ${Math.round(on.cpu)} against ${Math.round(off.cpu)} µs per request` : "";
+      out.push(`- /${route} on Bun: ${fmt(on.rps)} req/s with the ${feature}, ${fmt(off.rps)} without (×${(on.rps / off.rps).toFixed(2)})${cpu}.`);
+    }
   }
   return out.join("\n");
 }
@@ -244,7 +247,11 @@ export function section(run: Run, svgPath: string, mdDir: string): string {
     "",
     "### The verified-token cache",
     "",
-    cacheEffect(run) || "(not measured in this run)",
+    featureEffect(run, "token cache", ["read", "inc"]) || "(not measured in this run)",
+    "",
+    "### Group commit (`SqliteStore.batch`)",
+    "",
+    featureEffect(run, "group commit", ["inc", "new"]) || "(not measured in this run)",
   ].join("\n");
 }
 

@@ -81,6 +81,7 @@ SCENARIOS=(
   "bare Hono + empty middleware|Bun|$APP_BUN|NO_SESSION=1 EMPTY_MIDDLEWARE=1|plain"
   "Satchel SqliteStore|Bun|$APP_BUN|STORE=sqlite|plain read inc new"
   "Satchel SqliteStore, no token cache|Bun|$APP_BUN|STORE=sqlite CACHE=0|read inc"
+  "Satchel SqliteStore, no group commit|Bun|$APP_BUN|STORE=sqlite BATCH=0|inc new"
   "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain read inc new"
 )
 [ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain read inc new")
