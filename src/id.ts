@@ -32,7 +32,11 @@ export function base64url(bytes: Uint8Array): string {
     const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
     codes.push(CODES[n >> 18]!, CODES[(n >> 12) & 63]!, CODES[(n >> 6) & 63]!);
   }
-  return String.fromCharCode(...codes);
+  // In slices: an argument list has an engine limit, and CookieStore decodes cookies a client sends.
+  if (codes.length <= 8192) return String.fromCharCode(...codes);
+  let out = "";
+  for (let at = 0; at < codes.length; at += 8192) out += String.fromCharCode(...codes.slice(at, at + 8192));
+  return out;
 }
 
 /**

@@ -344,7 +344,9 @@ export function session<T extends object = Record<string, unknown>>(
       // A failed request persists none of its changes (as Django does for 5xx):
       // a half-done login must not stick. A destroy() it asked for still happens.
       if (core.detached && core.loadedId !== undefined) {
-        await store.delete(core.loadedId);
+        const id = core.loadedId;
+        // In order with the commits queued before it (group commit), as without batching.
+        await (store.batch !== undefined ? store.batch(() => store.delete(id) as void) : store.delete(id));
         deliver(c, "clear", 0);
       }
       return;

@@ -86,7 +86,7 @@ export interface SessionInit {
   /** The stored session this request loaded, with its id; absent for a new one. */
   loaded?: { id: string; stored: StoredSession; decoded: Decoded };
   /** The request's store, for {@linkcode Session.destroyUserSessions}. */
-  store?: { deleteByUser?(userId: string): Awaitable<number> };
+  store?: { deleteByUser?(userId: string): Awaitable<number>; batch?<R>(work: () => R): Promise<R> };
 }
 
 /**
@@ -421,7 +421,10 @@ export class Session<T extends object = Record<string, unknown>> {
     if (typeof userId !== "string" || userId === "") {
       throw new TypeError("Cannot end the user's sessions: no user given and this session has none; call session.setUser(id) at sign-in, or pass the user id");
     }
-    const ended = await store.deleteByUser(userId);
+    // Through the store's group commit when it has one, so it lands after the commits queued before it
+    // (a sign-in that finished earlier in this turn is signed out too), as it would without batching.
+    const deleteByUser = store.deleteByUser.bind(store, userId);
+    const ended = await (store.batch !== undefined ? store.batch(deleteByUser as () => number) : deleteByUser());
     if (c.userId === userId || (c.loadedId !== undefined && c.init.loaded?.stored.userId === userId)) {
       if (options.keepCurrent) {
         // The stored row is gone: write the data again, under a new id, as a new row.

@@ -549,10 +549,42 @@ test("session() on SqliteStore: concurrent requests share one commit, and the on
     const keys = ["a", "b", "c", "big", "d", "e", "f", "g"];
     const statuses = await Promise.all(keys.map(async (k) => (await jar.fetch(`/set/${k}`)).status));
     assert.deepEqual(statuses, keys.map((k) => (k === "big" ? 500 : 200)));
-    const frames = (statSync(path + "-wal").size - 32) / (24 + 4096);
+    const check = openSqlite(path, { readonly: true });
+    const pageSize = Number(Object.values(check.prepare("PRAGMA page_size").get()!)[0]);
+    check.close();
+    const frames = (statSync(path + "-wal").size - 32) / (24 + pageSize);
     assert.ok(frames <= 3, `7 concurrent writes of one session wrote ${frames} WAL frames: not one shared commit`);
     // Every other request's key landed; the oversize one wrote nothing.
     assert.deepEqual(await (await jar.fetch("/")).json(), { first: "first", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" });
+  } finally {
+    store.close();
+    tmp.cleanup();
+  }
+});
+
+test("session() on SqliteStore: destroyUserSessions() lands after a sign-in whose commit was queued before it", async () => {
+  // With group commit a finished request's commit waits for the end of the event-loop turn; a
+  // "sign out everywhere" issued later in that turn must still end the session it creates.
+  const tmp = tempDir();
+  const store = new SqliteStore({ path: tmp.file("s.sqlite") });
+  try {
+    const app = new Hono<SessionEnv<{ user: string }>>();
+    app.use(session({ secret: SECRET, store }));
+    app.get("/login", (c) => {
+      c.get("session").setUser("alice");
+      c.get("session").set("user", "alice");
+      return c.text("in");
+    });
+    app.get("/everywhere", async (c) => {
+      // Let the sign-in's middleware queue its commit first.
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+      return c.text(String(await c.get("session").destroyUserSessions("alice")));
+    });
+    const device = new CookieJar(app);
+    const [login, ended] = await Promise.all([device.fetch("/login"), new CookieJar(app).text("/everywhere")]);
+    assert.equal(login.status, 200);
+    assert.equal(ended, "1", "the sign-in queued first was ended");
+    assert.equal(await store.get(device.cookies.get("satchel")!.split(".")[0]!), null);
   } finally {
     store.close();
     tmp.cleanup();

@@ -331,3 +331,24 @@ test("SqliteStore.close() commits work already handed to batch(), and later batc
     tmp.cleanup();
   }
 });
+
+test("SqliteStore.batch(): a lock held past busyTimeout is waited for once per flush, not once per queued work", async () => {
+  const tmp = tempDir();
+  const path = tmp.file("s.sqlite");
+  const store = new SqliteStore({ path, busyTimeout: 300 });
+  const other = openSqlite(path);
+  try {
+    other.exec("BEGIN IMMEDIATE");
+    const started = performance.now();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.batch(() => store.set(generateId(), fresh("x")))));
+    const waited = performance.now() - started;
+    assert.ok(results.every((r) => r.status === "rejected" && r.reason instanceof StoreUnavailableError));
+    // One wait of 300 ms for the flush; ten more (3.3 s in all) if each work waited on its own.
+    assert.ok(waited < 1500, `the ten works waited ${Math.round(waited)} ms in all`);
+  } finally {
+    other.exec("ROLLBACK");
+    other.close();
+    store.close();
+    tmp.cleanup();
+  }
+});

@@ -326,6 +326,8 @@ export class SqliteStore implements SessionStore {
     }
     if (row === undefined) return null;
     if (row.expires_at > now) return toStored(row);
+    // Inside a batch a failed statement could end the shared transaction: leave the row to the sweep.
+    if (this.#inBatch) return null;
     try {
       // Only if still expired: another process may have written the id meanwhile.
       this.#dropExpired.run(id, now);
@@ -507,6 +509,12 @@ export class SqliteStore implements SessionStore {
       for (const item of items) item.reject(new StoreUnavailableError("Cannot use SqliteStore: it was closed"));
       return;
     }
+    try {
+      this.#checkWrite("store");
+    } catch (error) {
+      for (const item of items) item.reject(error);
+      return;
+    }
     if (items.length > 1 && this.#runShared(items)) return;
     for (const item of items) this.#runAlone(item);
   }
@@ -526,7 +534,6 @@ export class SqliteStore implements SessionStore {
   /** One piece of work in its own transaction: all of its writes or none. */
   #runAlone(item: QueuedWork): void {
     try {
-      this.#checkWrite("store");
       this.#begin.run();
     } catch (cause) {
       item.reject(this.#wrap("store", cause));
@@ -535,6 +542,7 @@ export class SqliteStore implements SessionStore {
     let value: unknown;
     try {
       value = this.#runWork(item.work);
+      this.#stillInTransaction();
     } catch (error) {
       this.#rollbackQuietly();
       item.reject(error);
@@ -553,39 +561,65 @@ export class SqliteStore implements SessionStore {
   /**
    * Runs `items` in one transaction, each in a savepoint, and settles them;
    * false (having settled none and left nothing written) when the
-   * transaction failed as a whole.
+   * transaction failed as a whole, so that each runs again on its own.
    */
   #runShared(items: QueuedWork[]): boolean {
     try {
-      this.#checkWrite("store");
       this.#begin.run();
-    } catch {
-      return false; // each piece then meets the same error on its own, and is told so
+    } catch (cause) {
+      // Nothing ran. Each piece alone would wait for the same lock again (busyTimeout each,
+      // blocking this event loop): tell them all now.
+      const error = this.#wrap("store", cause);
+      for (const item of items) item.reject(error);
+      return true;
     }
     const outcomes: (() => void)[] = [];
-    try {
-      for (const item of items) {
+    for (const item of items) {
+      try {
         this.#savepoint.run();
-        let value: unknown;
-        try {
-          value = this.#runWork(item.work);
-        } catch (error) {
-          this.#rollbackTo.run();
-          this.#release.run();
-          outcomes.push(() => item.reject(error));
-          continue;
-        }
-        this.#release.run();
-        outcomes.push(() => item.resolve(value));
+      } catch {
+        this.#rollbackQuietly();
+        return false;
       }
+      let value: unknown;
+      let failed = false;
+      try {
+        value = this.#runWork(item.work);
+      } catch (error) {
+        failed = true;
+        value = error;
+      }
+      if (!this.#db.inTransaction()) {
+        // SQLite ended the whole transaction under this work (a full database does, and I/O errors),
+        // so the work is answered with its error and not run again: had it gone on after the failed
+        // statement, what it did next was written on its own. The others were rolled back with the
+        // transaction and run again, each alone.
+        item.reject(failed ? value : new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`));
+        for (const other of items) if (other !== item) this.#runAlone(other);
+        return true;
+      }
+      try {
+        if (failed) this.#rollbackTo.run();
+        this.#release.run();
+      } catch {
+        this.#rollbackQuietly();
+        return false;
+      }
+      outcomes.push(failed ? () => item.reject(value) : () => item.resolve(value));
+    }
+    try {
       this.#commit.run();
     } catch {
-      // A savepoint that cannot be rolled back (SQLite ended the transaction), or a failed COMMIT: undo all.
       this.#rollbackQuietly();
       return false;
     }
     for (const settle of outcomes) settle();
     return true;
+  }
+
+  /** Throws when SQLite has ended the transaction this store opened (see #runShared). */
+  #stillInTransaction(): void {
+    if (!this.#db.inTransaction()) throw new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`);
   }
 
   /**

@@ -59,7 +59,8 @@ export interface SessionStore {
    * synchronously, together with other requests' work in one transaction,
    * and resolve with its result once that transaction committed; work that
    * throws rolls back only its own writes. The middleware commits through it
-   * when a store has it (SqliteStore does).
+   * when a store has it (SqliteStore does), so a store with `batch` must
+   * answer `get`, `set`, `update`, `touch` and `delete` synchronously.
    */
   batch?<T>(work: () => T): Promise<T>;
   /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */

@@ -24,6 +24,8 @@ export type SqliteValue = string | number | bigint | null | Uint8Array;
 export interface SqliteDriver {
   exec(sql: string): void;
   prepare(sql: string): SqliteStatement;
+  /** Whether a transaction is open (false once SQLite rolled one back on its own after an error). */
+  inTransaction(): boolean;
   close(): void;
   /** Which library is underneath, for messages and benchmarks. */
   readonly name: "bun:sqlite" | "node:sqlite";
@@ -59,11 +61,13 @@ interface BunStatement {
 interface BunDatabase {
   exec(sql: string): void;
   prepare(sql: string): BunStatement;
+  readonly inTransaction: boolean;
   close(): void;
 }
 interface NodeDatabase {
   exec(sql: string): void;
   prepare(sql: string): SqliteStatement;
+  readonly isTransaction: boolean;
   close(): void;
 }
 
@@ -85,6 +89,7 @@ function openBun(path: string, readonly: boolean): SqliteDriver {
         run: (...p) => st.run(...p),
       };
     },
+    inTransaction: () => db.inTransaction,
     close: () => db.close(),
   };
 }
@@ -107,7 +112,8 @@ function nodeStatement(st: NodeStatement): SqliteStatement {
   if (names.length === 0) return st;
   st.setReturnArrays(true);
   const row = (values: unknown): Record<string, SqliteValue> => {
-    const out: Record<string, SqliteValue> = {};
+    // No prototype, as node:sqlite's own rows: a column named __proto__ stays a column.
+    const out = Object.create(null) as Record<string, SqliteValue>;
     for (let i = 0; i < names.length; i++) out[names[i]!] = (values as SqliteValue[])[i]!;
     return out;
   };
@@ -127,6 +133,7 @@ function openNode(path: string, readonly: boolean): SqliteDriver {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
     prepare: (sql) => nodeStatement(db.prepare(sql) as NodeStatement),
+    inTransaction: () => db.isTransaction,
     close: () => db.close(),
   };
 }
