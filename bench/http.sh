@@ -13,8 +13,9 @@
 # Usage: bash bench/http.sh
 #        ONLY='Satchel SqliteStore' DURATION=5s bash bench/http.sh   (a subset, no RESULTS.md update)
 # Environment: DURATION (10s), THREADS (2), CONNS (32), SESSIONS (1000),
-#   ROUNDS (1: with more, the whole list runs again and the tables keep each
-#   scenario's best round; the lost-update check must pass in every round),
+#   ROUNDS (1: with more, the whole list runs again, backwards in even rounds,
+#   and the tables keep each scenario's best round; the lost-update check must
+#   pass in every round),
 #   ONLY (regex on "app runtime"), NO_WRITE=1 (leave RESULTS.md and chart.svg alone).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -148,7 +149,14 @@ login() {
 status=0
 for round in $(seq "$ROUNDS"); do
 [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
-for sc in "${SCENARIOS[@]}"; do
+# Even rounds run the list backwards: the machine's speed drifts over minutes, and
+# with the best of two rounds each scenario gets one early and one late chance.
+ORDER=("${SCENARIOS[@]}")
+if [ $((round % 2)) -eq 0 ]; then
+  ORDER=()
+  for ((k = ${#SCENARIOS[@]} - 1; k >= 0; k--)); do ORDER+=("${SCENARIOS[k]}"); done
+fi
+for sc in "${ORDER[@]}"; do
   IFS='|' read -r app runtime cmd envs routes <<<"$sc"
   if [ -n "$ONLY" ] && ! grep -Eq -- "$ONLY" <<<"$app $runtime"; then continue; fi
   slug=$(tr -c 'A-Za-z0-9\n' '-' <<<"$app-$runtime" | tr 'A-Z' 'a-z')
