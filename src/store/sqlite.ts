@@ -483,10 +483,14 @@ export class SqliteStore implements SessionStore {
    * (one WAL append, one lock) instead of paying one each.
    *
    * Each piece of work is atomic: all of its writes or none (a regenerate's
-   * delete and insert land together). If the shared transaction fails as a
-   * whole (its `BEGIN` or `COMMIT`, or a savepoint that cannot be rolled
-   * back), each piece runs again in a transaction of its own, so one
-   * request's failure never becomes another's.
+   * delete and insert land together). When the lock cannot be had within
+   * `busyTimeout`, every piece of the flush fails at once with
+   * {@linkcode StoreUnavailableError}. When SQLite ends the shared
+   * transaction under one piece (a full database does), that piece gets its
+   * error and the others run again, each in a transaction of its own; when
+   * the `COMMIT` fails, they all do. One request's failure never becomes
+   * another's. Work must not catch this store's errors and go on writing:
+   * after SQLite ended the transaction, those writes would be its own.
    * @throws {TypeError} (as a rejection) when `work` returns a promise: it must be synchronous.
    */
   batch<T>(work: () => T): Promise<T> {
