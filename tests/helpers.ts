@@ -1,7 +1,8 @@
 /** Shared test fixtures: a movable clock, a cookie jar, temporary files. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openSqlite } from "../src/store/sqlite/driver.ts";
 
 export const SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -80,4 +81,28 @@ export class CookieJar {
   async text(path: string, init?: RequestInit): Promise<string> {
     return await (await this.fetch(path, init)).text();
   }
+}
+
+/** Empties a SQLite file's WAL (a TRUNCATE checkpoint), so `walFrames` counts from zero. */
+export function truncateWal(path: string): void {
+  const db = openSqlite(path);
+  try {
+    db.exec("PRAGMA busy_timeout = 5000");
+    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
+  } finally {
+    db.close();
+  }
+}
+
+/** WAL frames written since the last `truncateWal`: each commit writes every page it changed as a frame. */
+export function walFrames(path: string): number {
+  const db = openSqlite(path, { readonly: true });
+  let pageSize: number;
+  try {
+    pageSize = Number(Object.values(db.prepare("PRAGMA page_size").get()!)[0]);
+  } finally {
+    db.close();
+  }
+  const size = statSync(path + "-wal").size;
+  return size <= 32 ? 0 : (size - 32) / (24 + pageSize);
 }

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
-import { openSqlite } from "../src/store/sqlite/driver.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
-import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
+import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir, truncateWal, walFrames } from "./helpers.ts";
 
 type Data = { count: number; user: string; a: number; b: number; when: Date; tags: Set<string>; big: bigint; m: Map<string, number> };
 
@@ -542,17 +540,11 @@ test("session() on SqliteStore: concurrent requests share one commit, and the on
     const jar = new CookieJar(app);
     assert.equal((await jar.fetch("/set/first")).status, 200);
     // From here on, the WAL shows how many commits rewrote the session's page.
-    const db = openSqlite(path);
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
-    db.close();
+    truncateWal(path);
     const keys = ["a", "b", "c", "big", "d", "e", "f", "g"];
     const statuses = await Promise.all(keys.map(async (k) => (await jar.fetch(`/set/${k}`)).status));
     assert.deepEqual(statuses, keys.map((k) => (k === "big" ? 500 : 200)));
-    const check = openSqlite(path, { readonly: true });
-    const pageSize = Number(Object.values(check.prepare("PRAGMA page_size").get()!)[0]);
-    check.close();
-    const frames = (statSync(path + "-wal").size - 32) / (24 + pageSize);
+    const frames = walFrames(path);
     assert.ok(frames <= 3, `7 concurrent writes of one session wrote ${frames} WAL frames: not one shared commit`);
     // Every other request's key landed; the oversize one wrote nothing.
     assert.deepEqual(await (await jar.fetch("/")).json(), { first: "first", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" });

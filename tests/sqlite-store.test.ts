@@ -5,7 +5,7 @@ import { StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import { APPLICATION_ID, SqliteStore } from "../src/store/sqlite.ts";
-import { FakeClock, tempDir } from "./helpers.ts";
+import { FakeClock, tempDir, truncateWal, walFrames } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 storeConformance("SqliteStore", (clock) => {
@@ -185,23 +185,6 @@ test("SqliteStore keeps its defaults for options given as undefined (e.g. from u
 
 const HOUR = 3_600_000;
 const fresh = (payload: string) => ({ payload, expiresAt: Date.now() + HOUR, createdAt: Date.now() });
-
-/** WAL frames written since the last TRUNCATE checkpoint. */
-function walFrames(path: string): number {
-  const size = statSync(path + "-wal").size;
-  const pageSize = Number(pragma(path, "page_size"));
-  return size <= 32 ? 0 : (size - 32) / (24 + pageSize);
-}
-
-function truncateWal(path: string): void {
-  const db = openSqlite(path);
-  try {
-    db.exec("PRAGMA busy_timeout = 5000");
-    db.prepare("PRAGMA wal_checkpoint(TRUNCATE)").get();
-  } finally {
-    db.close();
-  }
-}
 
 test("SqliteStore.batch() commits the work of concurrent callers in one transaction (group commit)", async () => {
   const tmp = tempDir();
