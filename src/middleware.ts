@@ -15,7 +15,7 @@ import { decodePayload, Session, SessionCore } from "./session.ts";
 import { addResponseHeader, CookieState, type CookieStateOptions } from "./state/cookie.ts";
 import type { SessionState } from "./state/types.ts";
 import { SqliteStore } from "./store/sqlite.ts";
-import type { Awaitable, SessionStore, StoredSession } from "./store/types.ts";
+import { type Awaitable, hasGroupCommit, isRequestBound, type SessionStore, type StoredSession } from "./store/types.ts";
 
 /** Why a token the client sent did not yield its session. */
 export type InvalidTokenReason =
@@ -319,7 +319,7 @@ export function session<T extends object = Record<string, unknown>>(
   /** Commit through the store's group commit when it has one (SqliteStore.batch), else directly. */
   function commit(store: SessionStore, core: SessionCore, now: number): Awaitable<"clear" | undefined> {
     // A store with batch answers synchronously, so write does too (batch refuses a promise).
-    return store.batch !== undefined ? store.batch(() => write(store, core, now) as "clear" | undefined) : write(store, core, now);
+    return hasGroupCommit(store) ? store.batch(() => write(store, core, now) as "clear" | undefined) : write(store, core, now);
   }
 
   function deliver(c: Context, outcome: Outcome, now: number): void {
@@ -331,7 +331,7 @@ export function session<T extends object = Record<string, unknown>>(
   }
 
   return async function session(c, next) {
-    const store = baseStore.forRequest?.(c) ?? baseStore;
+    const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
     const token = state.read(c);
     let loaded = token === undefined ? undefined : load(c, store, token);
     if (loaded instanceof Promise) loaded = await loaded;
@@ -346,7 +346,7 @@ export function session<T extends object = Record<string, unknown>>(
       if (core.detached && core.loadedId !== undefined) {
         const id = core.loadedId;
         // In order with the commits queued before it (group commit), as without batching.
-        await (store.batch !== undefined ? store.batch(() => store.delete(id) as void) : store.delete(id));
+        await (hasGroupCommit(store) ? store.batch(() => store.delete(id) as void) : store.delete(id));
         deliver(c, "clear", 0);
       }
       return;
@@ -358,7 +358,7 @@ export function session<T extends object = Record<string, unknown>>(
     if (outcome === "keep" && core.attached && !core.dirty && refreshTo(core.init.loaded!.stored, now) === undefined) return;
     // A store bound to the request (CookieStore) writes into the response itself,
     // so its commit cannot wait until after the response: lateStore is moot there.
-    if (core.options.lateStore && baseStore.forRequest === undefined) {
+    if (core.options.lateStore && !isRequestBound(baseStore)) {
       deliver(c, outcome, now);
       setTimeout(() => {
         Promise.resolve().then(() => commit(store, core, now)).catch(onLateError);

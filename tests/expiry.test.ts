@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import { CookieStore, MemoryStore, RedisStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
 import { generateId, ID_LENGTH } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import { isRequestBound, type SessionStore, type StoredSession, type UpdateFn } from "../src/store/types.ts";
 import { connect, dropPrefix, REDIS_URL } from "./fixtures/redis-clients.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 
@@ -28,8 +28,7 @@ class Counting implements SessionStore {
     return this.inner.maxPayloadBytes;
   }
   forRequest(c: Context): SessionStore {
-    const view = this.inner.forRequest?.(c);
-    return view === undefined ? this : new Counting(view, this.calls);
+    return isRequestBound(this.inner) ? new Counting(this.inner.forRequest(c), this.calls) : this;
   }
   get writes(): number {
     return this.calls.set + this.calls.delete + this.calls.touch + this.calls.update;

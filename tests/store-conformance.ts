@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { generateId } from "../src/id.ts";
-import type { SessionStore, StoredSession } from "../src/store/types.ts";
+import { canListUserSessions, type SessionStore, type StoredSession } from "../src/store/types.ts";
 import { FakeClock } from "./helpers.ts";
 
 export interface StoreFixture {
@@ -24,6 +24,8 @@ export interface ConformanceOptions {
   lastWriteWins?: boolean;
   /** The store cannot end a user's sessions (CookieStore): check it does not claim to. */
   noDeleteByUser?: boolean;
+  /** The store cannot list a user's sessions (CookieStore, NullStore): check it does not claim to. */
+  noListByUser?: boolean;
   /** Largest payload the store holds, when under 512 KiB (CookieStore): the large-payload test uses this size. */
   maxPayloadBytes?: number;
 }
@@ -208,4 +210,47 @@ export function storeConformance(
       for (const id of mine) assert.equal(await store.get(id), null);
       assert.equal((await store.get(theirs))?.userId, "bob");
     }));
+
+  if (opts.noListByUser || opts.noDeleteByUser) {
+    test(`${name} has no listByUser`, () =>
+      withStore(async (store) => {
+        assert.equal(canListUserSessions(store), false);
+      }));
+  } else {
+    test(`${name}.listByUser() lists the live sessions of one user and no other`, () =>
+      withStore(async (store, clock) => {
+        if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+        const mine = [generateId(), generateId()];
+        for (const id of mine) await store.set(id, { ...session(clock, `p-${id}`), userId: "alice" });
+        await store.set(generateId(), { ...session(clock), userId: "bob" });
+        await store.set(generateId(), session(clock));
+        const listed = await store.listByUser("alice");
+        assert.deepEqual(listed.map((e) => e.id).sort(), [...mine].sort());
+        for (const e of listed) {
+          assert.equal(e.session.payload, `p-${e.id}`);
+          assert.equal(e.session.userId, "alice");
+        }
+        assert.deepEqual(await store.listByUser("carol"), []);
+      }));
+    if (!opts.realTimeExpiry) {
+      test(`${name}.listByUser() leaves out expired sessions, swept or not`, () =>
+        withStore(async (store, clock) => {
+          if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+          const live = generateId();
+          await store.set(live, { ...session(clock, "l", 1000), userId: "alice" });
+          await store.set(generateId(), { ...session(clock, "d", 10), userId: "alice" });
+          clock.advance(20);
+          assert.deepEqual((await store.listByUser("alice")).map((e) => e.id), [live]);
+        }));
+    }
+    test(`${name}.listByUser() no longer lists a deleted session`, () =>
+      withStore(async (store, clock) => {
+        if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+        const [a, b] = [generateId(), generateId()];
+        await store.set(a, { ...session(clock), userId: "alice" });
+        await store.set(b, { ...session(clock), userId: "alice" });
+        await store.delete(a);
+        assert.deepEqual((await store.listByUser("alice")).map((e) => e.id), [b]);
+      }));
+  }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 
 /** Options of {@linkcode MemoryStore}. */
@@ -32,7 +32,9 @@ export interface MemoryStoreOptions {
  * const mw = session({ secret: "a secret of at least thirty-two bytes!!", store: new MemoryStore() });
  * ```
  */
-export class MemoryStore implements SessionStore {
+export class MemoryStore implements SessionStore, SynchronousStore, UserSessionListing {
+  /** Every method answers synchronously (see {@linkcode SynchronousStore}). */
+  readonly synchronous = true;
   /** Largest payload accepted, in bytes. */
   readonly maxPayloadBytes: number;
   #map = new Map<string, StoredSession>();
@@ -115,6 +117,16 @@ export class MemoryStore implements SessionStore {
       }
     }
     return removed;
+  }
+
+  /** The live sessions of `userId`, oldest first. */
+  listByUser(userId: string): UserSessionEntry[] {
+    const now = this.#clock();
+    const out: UserSessionEntry[] = [];
+    for (const [id, s] of this.#map) {
+      if (s.userId === userId && s.expiresAt > now) out.push({ id, session: { ...s } });
+    }
+    return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
   }
 
   /** Stops the sweeper and drops every session. */

@@ -7,7 +7,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { defaultDatabasePath, defer, fileExists, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 import { withDefaults } from "../defaults.ts";
 import { isThenable } from "../awaitable.ts";
@@ -145,7 +145,9 @@ function setupSchema(db: SqliteDriver, t: string, synchronous: string, mmapSize:
  * const store = new SqliteStore({ path: "./sessions.sqlite" });
  * ```
  */
-export class SqliteStore implements SessionStore {
+export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit, UserSessionListing {
+  /** Every method answers synchronously (see {@linkcode SynchronousStore}). */
+  readonly synchronous = true;
   /** The file this store uses. */
   readonly path: string;
   /** The table this store uses. */
@@ -164,6 +166,7 @@ export class SqliteStore implements SessionStore {
   #touch: SqliteStatement;
   #sweep: SqliteStatement;
   #byUser: SqliteStatement;
+  #listByUser: SqliteStatement;
   #begin: SqliteStatement;
   #commit: SqliteStatement;
   #rollback: SqliteStatement;
@@ -264,6 +267,7 @@ export class SqliteStore implements SessionStore {
         this.#sweep = sweepBy("id");
       }
       this.#byUser = db.prepare(`DELETE FROM ${t} WHERE user_id = ?`);
+      this.#listByUser = db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`);
       this.#begin = db.prepare("BEGIN IMMEDIATE");
       this.#commit = db.prepare("COMMIT");
       this.#rollback = db.prepare("ROLLBACK");
@@ -672,6 +676,16 @@ export class SqliteStore implements SessionStore {
       return this.#byUser.run(userId).changes;
     } catch (cause) {
       throw this.#wrap("delete", cause);
+    }
+  }
+
+  /** The live sessions of `userId`, oldest first (through the partial index on `user_id`). */
+  listByUser(userId: string): UserSessionEntry[] {
+    this.#check();
+    try {
+      return this.#listByUser.all(userId, this.#clock()).map((row) => ({ id: row.id as string, session: toStored(row as unknown as Row) }));
+    } catch (cause) {
+      throw this.#wrap("load", cause);
     }
   }
 

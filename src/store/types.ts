@@ -48,23 +48,72 @@ export interface SessionStore {
   deleteExpired(now?: number): Awaitable<number>;
   /** Optional. End every session of a user ("sign out everywhere"); returns how many. */
   deleteByUser?(userId: string): Awaitable<number>;
-  /**
-   * Optional. A view of the store bound to one request, for stores that keep
-   * data in the request itself (the encrypted cookie store). The middleware
-   * calls it once per request and uses what it returns for that request.
-   */
-  forRequest?(c: Context): SessionStore;
-  /**
-   * Optional. Group commit: run `work`, which calls this store's methods
-   * synchronously, together with other requests' work in one transaction,
-   * and resolve with its result once that transaction committed; work that
-   * throws rolls back only its own writes. The middleware commits through it
-   * when a store has it (SqliteStore does), so a store with `batch` must
-   * answer `get`, `set`, `update`, `touch` and `delete` synchronously.
-   */
-  batch?<T>(work: () => T): Promise<T>;
   /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */
   readonly maxPayloadBytes?: number;
   /** Optional. Release connections and files. */
   close?(): Awaitable<void>;
+}
+
+/**
+ * Optional capability: `get`, `set`, `update`, `touch` and `delete` answer
+ * synchronously (SqliteStore, MemoryStore). The middleware then loads a
+ * session only when the handler first touches it, and the Session API stays
+ * synchronous; other stores are loaded before the handler runs.
+ */
+export interface SynchronousStore {
+  readonly synchronous: true;
+}
+
+/** Whether `store` declares {@linkcode SynchronousStore}. */
+export function isSynchronousStore(store: SessionStore): store is SessionStore & SynchronousStore {
+  return (store as Partial<SynchronousStore>).synchronous === true;
+}
+
+/**
+ * Optional capability: group commit. `batch(work)` runs `work`, which calls
+ * this store's methods synchronously, together with other requests' work in
+ * one transaction, and resolves with its result once that transaction
+ * committed; work that throws rolls back only its own writes. The middleware
+ * commits through it when a store has it (SqliteStore does).
+ */
+export interface GroupCommit {
+  batch<T>(work: () => T): Promise<T>;
+}
+
+/** Whether `store` offers {@linkcode GroupCommit}. */
+export function hasGroupCommit(store: SessionStore): store is SessionStore & GroupCommit {
+  return typeof (store as Partial<GroupCommit>).batch === "function";
+}
+
+/**
+ * Optional capability: a view of the store bound to one request, for stores
+ * that keep data in the request itself (CookieStore). The middleware calls
+ * `forRequest` once per request and uses what it returns for that request.
+ */
+export interface RequestBound {
+  forRequest(c: Context): SessionStore;
+}
+
+/** Whether `store` offers {@linkcode RequestBound}. */
+export function isRequestBound(store: SessionStore): store is SessionStore & RequestBound {
+  return typeof (store as Partial<RequestBound>).forRequest === "function";
+}
+
+/** One live session of a user, as {@linkcode UserSessionListing.listByUser} returns it. */
+export interface UserSessionEntry {
+  id: string;
+  session: StoredSession;
+}
+
+/**
+ * Optional capability: list a user's live sessions (the "devices" page).
+ * Expired sessions are never listed, swept or not.
+ */
+export interface UserSessionListing {
+  listByUser(userId: string): Awaitable<UserSessionEntry[]>;
+}
+
+/** Whether `store` offers {@linkcode UserSessionListing}. */
+export function canListUserSessions(store: SessionStore): store is SessionStore & UserSessionListing {
+  return typeof (store as Partial<UserSessionListing>).listByUser === "function";
 }
