@@ -22,7 +22,8 @@
  * @module
  */
 export { type InvalidTokenReason, session, type SessionBinding, type SessionEnv, type SessionOptions } from "./src/middleware.ts";
-export { Session, type SessionRequestOptions, type SessionStatus } from "./src/session.ts";
+export { Session, type UserSession } from "./src/session/session.ts";
+export type { SessionRequestOptions, SessionStatus } from "./src/session/core.ts";
 export type { Awaitable, SessionStore, StoredSession, UpdateFn } from "./src/store/types.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";

@@ -7,22 +7,35 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { rejectUnknownKeys } from "./_internal/options.ts";
+import { checkStoreShape } from "./_internal/store-shape.ts";
 import { after, isThenable } from "./awaitable.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
 import { type Serializer, superjsonSerializer } from "./serializer.ts";
-import { decodePayload, Session, SessionCore } from "./session.ts";
+import { apply, type Decision, decide, NOTHING } from "./session/commit.ts";
+import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
+import { type ExpiryPolicy, pastDeadline } from "./session/expiry.ts";
+import { decodePayload } from "./session/payload.ts";
+import { Session } from "./session/session.ts";
 import { addResponseHeader, CookieState, type CookieStateOptions } from "./state/cookie.ts";
 import type { SessionState } from "./state/types.ts";
 import { SqliteStore } from "./store/sqlite.ts";
-import { type Awaitable, hasGroupCommit, isRequestBound, type SessionStore, type StoredSession } from "./store/types.ts";
+import {
+  type Awaitable,
+  hasGroupCommit,
+  isRequestBound,
+  isSynchronousStore,
+  type SessionStore,
+  type StoredSession,
+} from "./store/types.ts";
 
 /** Why a token the client sent did not yield its session. */
 export type InvalidTokenReason =
   | "malformed" // not the shape of a token Satchel issues (length, alphabet, canonical base64url)
   | "signature" // the right shape, but no configured secret signed it (tampered, forged, or a retired secret)
   | "unknown" // signed by us, but no live session has that id (destroyed, expired, swept)
-  | "expired" // past the absolute timeout
+  | "expired" // the stored session is past the absolute timeout (stores that already dropped it report "unknown")
   | "corrupt" // the stored payload could not be decoded
   | "binding"; // the session is bound (`bind`) to another user agent or address: it was ended
 
@@ -97,7 +110,35 @@ export interface SessionOptions {
   onLateStoreError?: (error: unknown) => void;
   /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
   verifiedTokenCache?: number;
+  /**
+   * Which requests count as activity that slides the idle expiry. `"used"`:
+   * only those whose handler touches the session (it loads lazily, so other
+   * requests make no store call at all). `"always"`: every request carrying a
+   * session, at the cost of loading it on every request.
+   * @default "used"
+   */
+  touch?: "used" | "always";
 }
+
+/** The keys of {@linkcode SessionOptions}, for refusing unknown ones. */
+const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
+  "secret",
+  "store",
+  "name",
+  "state",
+  "cookie",
+  "expires",
+  "absoluteTimeout",
+  "refreshThreshold",
+  "serializer",
+  "maxPayloadBytes",
+  "clock",
+  "bind",
+  "onInvalidToken",
+  "onLateStoreError",
+  "verifiedTokenCache",
+  "touch",
+];
 
 /**
  * Hono environment that types `c.get("session")`.
@@ -124,11 +165,40 @@ function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) |
 /** Longest token read: an id, a dot and a signature are 76 characters. */
 const MAX_TOKEN = 128;
 
-function positive(name: string, value: number | undefined, allowZero = false): void {
+function nonNegative(name: string, value: number | undefined, allowZero = false): void {
   if (value === undefined) return;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(`Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`);
+    throw new RangeError(
+      `Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`,
+    );
   }
+}
+
+/** The expiry settings in ms, checked. */
+function policyOf(options: SessionOptions): ExpiryPolicy {
+  nonNegative("expires", options.expires);
+  nonNegative("absoluteTimeout", options.absoluteTimeout);
+  nonNegative("refreshThreshold", options.refreshThreshold, true);
+  const expires = options.expires ?? 3600;
+  const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
+  if (threshold > expires) {
+    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`);
+  }
+  const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
+  return { ttl: expires * 1000, absolute, threshold: threshold * 1000 };
+}
+
+/** Run `work` after the response is handed back: through `waitUntil` where the runtime keeps such work alive (Workers). */
+function runLate(c: Context, work: () => Promise<unknown>): void {
+  let waitUntil: ((p: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx;
+    waitUntil = ctx.waitUntil.bind(ctx);
+  } catch {
+    // Hono throws when the runtime gave no ExecutionContext (Bun, Deno, Node).
+  }
+  const late = new Promise<unknown>((resolve) => setTimeout(() => resolve(work()), 0));
+  waitUntil?.(late);
 }
 
 /**
@@ -137,7 +207,7 @@ function positive(name: string, value: number | undefined, allowZero = false): v
  * @typeParam T The shape of the session's data.
  * @param options See {@linkcode SessionOptions}; only `secret` is required.
  * @returns A Hono middleware that sets `c.get("session")`.
- * @throws {TypeError | RangeError} at setup, on a missing or short secret or a bad option.
+ * @throws {TypeError | RangeError} at setup, on a missing or short secret, an unknown option or a bad one.
  * @example
  * ```ts
  * import { Hono } from "hono";
@@ -157,26 +227,26 @@ export function session<T extends object = Record<string, unknown>>(
   if (typeof options !== "object" || options === null) {
     throw new TypeError("Cannot create session middleware: options are required, at least { secret }");
   }
+  rejectUnknownKeys("session middleware", options, OPTION_KEYS);
   if (options.state !== undefined && options.cookie !== undefined) {
-    throw new TypeError("Cannot create session middleware: give either state or cookie options, not both (cookie configures the default CookieState)");
+    throw new TypeError(
+      "Cannot create session middleware: give either state or cookie options, not both (cookie configures the default CookieState)",
+    );
   }
-  positive("expires", options.expires);
-  positive("absoluteTimeout", options.absoluteTimeout);
-  positive("refreshThreshold", options.refreshThreshold, true);
+  if (options.touch !== undefined && options.touch !== "used" && options.touch !== "always") {
+    throw new TypeError(`Cannot create session middleware: touch must be "used" or "always": received ${String(options.touch)}`);
+  }
+  const policy = policyOf(options);
   const signer = new Signer(options.secret ?? [], options.verifiedTokenCache);
-  const expires = options.expires ?? 3600;
-  const ttl = expires * 1000;
-  const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
-  const threshold = (options.refreshThreshold ?? expires - Math.min(60, expires / 2)) * 1000;
-  if (threshold > ttl) {
-    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold / 1000}) must not exceed expires (${expires})`);
-  }
   const clock = options.clock ?? systemClock;
   const serializer = options.serializer ?? superjsonSerializer;
   const state = options.state ?? new CookieState(options.cookie);
   if (options.store !== undefined && options.name !== undefined) {
-    throw new TypeError("Cannot create session middleware: name only names the default store's file; with your own store, drop name (give SqliteStore a path instead)");
+    throw new TypeError(
+      "Cannot create session middleware: name only names the default store's file; with your own store, drop name (give SqliteStore a path instead)",
+    );
   }
+  if (options.store !== undefined) checkStoreShape(options.store);
   const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
   const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
@@ -189,50 +259,32 @@ export function session<T extends object = Record<string, unknown>>(
     );
   }
   const bindValues = bindingOf(options.bind);
+  const touchAlways = options.touch === "always";
+  const persistent = state.persistent === true;
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
 
-  /** The idle expiry of a session written at `now`: never past its absolute deadline. */
-  function expiryAt(now: number, createdAt: number): number {
-    return absolute === undefined ? now + ttl : Math.min(now + ttl, createdAt + absolute);
-  }
+  const NONE: Loaded = { kind: "none" };
+  const INVALID: Loaded = { kind: "refused", invalid: true };
+  const GONE: Loaded = { kind: "refused", invalid: false };
 
-  /** The new expiry when a refresh is due (less than `threshold` left and it would move), else undefined. */
-  function refreshTo(stored: StoredSession, now: number): number | undefined {
-    if (stored.expiresAt - now >= threshold) return undefined;
-    const to = expiryAt(now, stored.createdAt);
-    return to > stored.expiresAt ? to : undefined;
+  /** Refuse the client's token and say why. */
+  function refuse(c: Context, reason: InvalidTokenReason): Loaded {
+    onInvalid?.(c, reason);
+    return reason === "unknown" || reason === "expired" ? GONE : INVALID;
   }
 
   /**
-   * A data write moves the idle expiry by the same rule as a refresh: only
-   * when less than `threshold` is left. Otherwise the stored expiry stays,
-   * and so does its entry in the store's expiry index (on SQLite, a write
-   * that leaves `expires_at` alone dirties one page instead of three).
+   * The session the client's token names. Shape and signature are checked
+   * before any store access: junk and forgeries never reach it. Synchronous
+   * when the store is.
    */
-  function keepExpiry(next: StoredSession | null, cur: StoredSession | null, now: number): StoredSession | null {
-    // refreshThreshold 0 means "expires after the last write": every data write moves it.
-    if (threshold === 0 || next === null || cur === null || cur.createdAt !== next.createdAt || refreshTo(cur, now) !== undefined) return next;
-    return next.expiresAt === cur.expiresAt ? next : { ...next, expiresAt: cur.expiresAt };
-  }
-
-  /** A merged session with its expiry capped at the absolute deadline. */
-  function capped(s: StoredSession | null): StoredSession | null {
-    return s === null || absolute === undefined ? s : { ...s, expiresAt: Math.min(s.expiresAt, s.createdAt + absolute) };
-  }
-
-  type Loaded = { core: SessionCore; stale: boolean } | undefined;
-
-  /**
-   * The session a token names, or undefined (the reason went to onInvalidToken).
-   * Synchronous when the store's get is (SQLite, memory): no promise, no
-   * microtask on the hot path; a promise otherwise.
-   */
-  function load(c: Context, store: SessionStore, token: string): Loaded | Promise<Loaded> {
-    // Shape and signature are checked before any store access: junk and forgeries never reach it.
+  function load(c: Context, store: SessionStore): Awaitable<Loaded> {
+    const token = state.read(c);
+    if (token === undefined) return NONE;
     const verified = token.length <= MAX_TOKEN ? signer.verify(token) : "malformed";
-    if (typeof verified === "string") return void onInvalid?.(c, verified);
+    if (typeof verified === "string") return refuse(c, verified);
     const stored = store.get(verified.id);
     return isThenable(stored)
       ? Promise.resolve(stored).then((s) => open(c, store, verified.id, verified.stale, s))
@@ -240,132 +292,74 @@ export function session<T extends object = Record<string, unknown>>(
   }
 
   /** The session made of what the store returned for a verified id. */
-  function open(c: Context, store: SessionStore, id: string, stale: boolean, stored: StoredSession | null): Loaded | Promise<Loaded> {
-    if (stored === null) return void onInvalid?.(c, "unknown");
-    if (absolute !== undefined && stored.createdAt + absolute <= clock()) return end(c, store, id, "expired");
+  function open(c: Context, store: SessionStore, id: string, stale: boolean, stored: StoredSession | null): Awaitable<Loaded> {
+    if (stored === null) return refuse(c, "unknown");
+    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired");
     const decoded = decodePayload(serializer, stored.payload);
-    if (decoded === null) return void onInvalid?.(c, "corrupt");
-    let rebind: string | undefined;
-    if (bindValues !== undefined) {
-      const values = bindValues(c);
-      const bound = signer.checkBindTag(values, decoded.bind);
-      // Another client holds this token: end the session rather than hand its data over.
-      if (bound === false) return end(c, store, id, "binding");
-      if (bound === "stale") rebind = signer.bindTag(values);
-    }
-    const core = new SessionCore({ serializer, ttl, maxPayloadBytes, store, loaded: { id, stored, decoded } });
-    if (rebind !== undefined) {
-      core.bindTag = rebind;
-      core.bindStale = true;
-    }
-    return { core, stale };
+    if (decoded === null) return refuse(c, "corrupt");
+    if (bindValues === undefined) return { kind: "live", id, stored, decoded, stale };
+    const values = bindValues(c);
+    const bound = signer.checkBindTag(values, decoded.bind);
+    // Another client holds this token: end the session rather than hand its data over.
+    if (bound === false) return end(c, store, id, "binding");
+    const rebind = bound === "stale" ? signer.bindTag(values) : undefined;
+    return { kind: "live", id, stored, decoded, stale, rebind };
   }
 
   /** Delete a session that must not be used again, and say why. */
-  async function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Promise<undefined> {
-    await store.delete(id);
-    onInvalid?.(c, reason);
+  function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Awaitable<Loaded> {
+    return after(store.delete(id), () => refuse(c, reason));
   }
 
-  /** Cookie outcome of a commit: send this id (valid until then), clear the client's token, or leave it. */
-  type Outcome = { send: string; until: number } | "clear" | "keep";
+  const config: CoreConfig = {
+    serializer,
+    maxPayloadBytes,
+    policy,
+    load: (c, store) => load(c, store) as Loaded,
+  };
 
-  /** What the commit will do, decided before any store I/O. */
-  function plan(core: SessionCore, hadToken: boolean, stale: boolean, now: number): Outcome {
-    if (core.attached) {
-      const stored = core.init.loaded!.stored;
-      if (core.status === "regenerated") return { send: core.id, until: expiryAt(now, stored.createdAt) };
-      // A data write stores the refreshed expiry when one is due, else keeps the stored one (see keepExpiry).
-      // The expiry moves on a refresh that is due, or on any data write when refreshThreshold is 0 (see keepExpiry);
-      // only then does a persistent cookie need a new Max-Age.
-      const until = core.dirty && threshold === 0 ? expiryAt(now, stored.createdAt) : refreshTo(stored, now);
-      if ((until !== undefined && state.persistent) || stale) return { send: core.id, until: until ?? stored.expiresAt };
-      return "keep";
-    }
-    if (core.dirty) return { send: core.id, until: expiryAt(now, now) };
-    return hadToken ? "clear" : "keep";
+  /** Commit through the store's group commit when it has one (SqliteStore), else directly. */
+  function commit(store: SessionStore, decision: Decision, core: SessionCore, now: number): Awaitable<boolean> {
+    // A store with batch answers synchronously, so apply does too (batch refuses a promise).
+    return hasGroupCommit(store) ? store.batch(() => apply(decision.store, core, store, now) as boolean) : apply(decision.store, core, store, now);
   }
 
-  /**
-   * Apply the session's changes to the store; "clear" when its row vanished
-   * meanwhile. Synchronous when the store is, so a store's `batch` can run it
-   * inside its shared transaction.
-   */
-  function write(store: SessionStore, core: SessionCore, now: number): Awaitable<"clear" | undefined> {
-    const loadedId = core.loadedId;
-    const done = (): undefined => undefined;
-    if (core.attached) {
-      const loaded = core.init.loaded!;
-      if (core.status === "regenerated") {
-        let moved = null as StoredSession | null;
-        return after(store.update(loadedId!, (cur) => (moved = capped(core.merge(cur, now)), null)), () => {
-          if (moved === null) return "clear" as const;
-          return after(store.set(core.id, moved), done);
-        });
-      }
-      if (core.dirty) {
-        return after(
-          store.update(loadedId!, (cur) => keepExpiry(capped(core.merge(cur, now)), cur, now)),
-          (stored) => (stored === null ? "clear" as const : undefined),
-        );
-      }
-      const to = refreshTo(loaded.stored, now);
-      return to === undefined ? undefined : after(store.touch(loadedId!, to), done);
-    }
-    const deleted = loadedId === undefined ? undefined : store.delete(loadedId);
-    return after(deleted, () => (core.dirty ? after(store.set(core.id, capped(core.merge(null, now))!), done) : undefined));
-  }
-
-  /** Commit through the store's group commit when it has one (SqliteStore.batch), else directly. */
-  function commit(store: SessionStore, core: SessionCore, now: number): Awaitable<"clear" | undefined> {
-    // A store with batch answers synchronously, so write does too (batch refuses a promise).
-    return hasGroupCommit(store) ? store.batch(() => write(store, core, now) as "clear" | undefined) : write(store, core, now);
-  }
-
-  function deliver(c: Context, outcome: Outcome, now: number): void {
-    if (outcome === "keep") return;
-    if (outcome === "clear") state.clear(c);
-    else state.write(c, signer.sign(outcome.send), Math.ceil((outcome.until - now) / 1000));
+  function deliver(c: Context, decision: Decision, core: SessionCore, now: number): void {
+    const cookie = decision.cookie;
+    if (cookie.op === "keep") return;
+    if (cookie.op === "clear") state.clear(c);
+    else state.write(c, signer.sign(core.id), Math.ceil((cookie.expiresAt - now) / 1000), persistent || core.lifetime !== undefined);
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
   return async function session(c, next) {
     const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
-    const token = state.read(c);
-    let loaded = token === undefined ? undefined : load(c, store, token);
-    if (loaded instanceof Promise) loaded = await loaded;
-    const core = loaded?.core ?? new SessionCore({ serializer, ttl, maxPayloadBytes, store });
+    const core = new SessionCore(config, c, store);
+    // A store that answers asynchronously is loaded before the handler, so the Session API stays synchronous.
+    if (!isSynchronousStore(store)) {
+      const loaded = load(c, store);
+      core.preload(isThenable(loaded) ? await loaded : loaded);
+    }
     c.set("session", new Session<T>(core));
     await next();
-    // Hot path: no token came in and the handler wrote nothing: nothing to store or send.
-    if (core.options.noStore || (token === undefined && !core.dirty)) return;
-    if (c.error !== undefined || c.res.status >= 500) {
-      // A failed request persists none of its changes (as Django does for 5xx):
-      // a half-done login must not stick. A destroy() it asked for still happens.
-      if (core.detached && core.loadedId !== undefined) {
-        const id = core.loadedId;
-        // In order with the commits queued before it (group commit), as without batching.
-        await (hasGroupCommit(store) ? store.batch(() => store.delete(id) as void) : store.delete(id));
-        deliver(c, "clear", 0);
-      }
-      return;
+    core.seal();
+    if (!core.accessed) {
+      if (!touchAlways) return;
+      core.ensure();
     }
-    if (bindValues !== undefined && core.bindTag === undefined && core.dirty) core.bindTag = signer.bindTag(bindValues(c));
+    const failed = c.error !== undefined || c.res.status >= 500;
+    if (bindValues !== undefined && core.bindTag === undefined && core.dirty && !failed) core.bind(signer.bindTag(bindValues(c)));
     const now = clock();
-    let outcome = plan(core, token !== undefined, loaded?.stale ?? false, now);
-    // Read-only hot path: the loaded session is unchanged and no refresh is due: no store call, no cookie.
-    if (outcome === "keep" && core.attached && !core.dirty && refreshTo(core.init.loaded!.stored, now) === undefined) return;
-    // A store bound to the request (CookieStore) writes into the response itself,
-    // so its commit cannot wait until after the response: lateStore is moot there.
-    if (core.options.lateStore && !isRequestBound(baseStore)) {
-      deliver(c, outcome, now);
-      setTimeout(() => {
-        Promise.resolve().then(() => commit(store, core, now)).catch(onLateError);
-      }, 0);
+    const decision = decide(core.facts(), { now, policy, failed, persistent });
+    if (decision === NOTHING || (decision.store.op === "none" && decision.cookie.op === "keep")) return;
+    // A store bound to the request (CookieStore) writes into the response itself: lateStore is moot there.
+    if (core.options.lateStore && !failed && !isRequestBound(baseStore)) {
+      deliver(c, decision, core, now);
+      runLate(c, () => Promise.resolve().then(() => commit(store, decision, core, now)).catch(onLateError));
       return;
     }
-    if ((await commit(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
-    deliver(c, outcome, now);
+    // A row that vanished meanwhile (another request rotated or ended it) is not revived, and its cookie is left alone.
+    if (await commit(store, decision, core, now)) deliver(c, decision, core, now);
   };
 }

@@ -185,7 +185,7 @@ for (const [name, make] of [
     }
   });
 
-  test(`Session.flash() values survive exactly one later request (${name})`, async () => {
+  test(`Session.flash() values survive until a request reads them (${name})`, async () => {
     const clock = new FakeClock();
     const { store, cleanup } = make(clock);
     try {
@@ -193,9 +193,12 @@ for (const [name, make] of [
       await jar.fetch("/login");
       assert.equal(await jar.text("/flash"), "Welcome, alice");
       assert.equal(await jar.text("/flash"), "none");
-      // Unread flash is gone after one request too.
+      // Unread, it outlives requests that don't read it, writing ones included.
       await jar.fetch("/login");
       await jar.fetch("/plain");
+      await jar.fetch("/inc");
+      await jar.fetch("/read");
+      assert.equal(await jar.text("/flash"), "Welcome, alice");
       assert.equal(await jar.text("/flash"), "none");
     } finally {
       cleanup();
@@ -350,7 +353,8 @@ test("session() refuses a correctly signed id the store does not hold (no fixati
   assert.equal(await jar.text("/isnew"), "true");
   assert.equal(await jar.text("/inc"), "1");
   assert.notEqual(await jar.text("/id"), id);
-  assert.deepEqual(reasons, ["unknown"]);
+  // The dead token is not cleared (another request may have rotated it), so each request that reads it says so, until a write replaces it.
+  assert.deepEqual(reasons, ["unknown", "unknown"]);
 });
 
 test("session() returns no session once the idle expiry has passed", async () => {

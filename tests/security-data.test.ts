@@ -18,7 +18,7 @@ import {
   SqliteStore,
   StoreUnavailableError,
 } from "../mod.ts";
-import { decodePayload } from "../src/session.ts";
+import { decodePayload } from "../src/session/payload.ts";
 import type { Serializer } from "../src/serializer.ts";
 import type { SessionStore } from "../src/store/types.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";

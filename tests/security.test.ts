@@ -97,7 +97,7 @@ test("session() never adopts a correctly signed id it did not issue (fixation wi
   const token = await new Signer(SECRET).sign(chosen);
   const victim = withCookie(app, token);
   assert.equal(await victim.text("/isnew"), "true");
-  assert.equal(victim.cookies.size, 0, "the unknown token is cleared");
+  assert.equal(victim.cookies.get("satchel"), token, "an unknown token is left alone (another request may have rotated it)");
   victim.cookies.set("satchel", token); // planted again
   assert.equal(await victim.text("/inc"), "1");
   assert.notEqual(tokenOf(victim), token, "a write gets a new id, not the planted one");
@@ -193,6 +193,7 @@ test("session() never resurrects a session destroyed while another request of it
   const gate = new Promise<void>((resolve) => (open = resolve));
   app.get("/login", (c) => (c.get("session").set("user", "alice"), c.text("ok")));
   app.get("/slow-inc", async (c) => {
+    c.get("session").get("count"); // loaded before the logout lands
     await gate;
     return c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1)));
   });

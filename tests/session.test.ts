@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SessionDataError, SessionTooLargeError } from "../src/errors.ts";
 import { jsonSerializer, superjsonSerializer } from "../src/serializer.ts";
-import { decodePayload, Session, SessionCore } from "../src/session.ts";
+import { type CoreConfig, type Loaded, SessionCore } from "../src/session/core.ts";
+import { decodePayload } from "../src/session/payload.ts";
+import { Session } from "../src/session/session.ts";
+import { MemoryStore } from "../src/store/memory.ts";
 import type { StoredSession } from "../src/store/types.ts";
 
 const NOW = 1_000_000;
@@ -11,19 +14,29 @@ const TTL = 60_000;
 function loaded(data: Record<string, unknown>, flash?: Record<string, unknown>) {
   const payload = jsonSerializer.stringify(flash ? { d: data, f: flash } : { d: data });
   const stored: StoredSession = { payload, expiresAt: NOW + TTL, createdAt: NOW - 5, userId: null };
-  const core = new SessionCore({
-    serializer: jsonSerializer,
-    ttl: TTL,
-    maxPayloadBytes: 1000,
-    loaded: { id: "i".repeat(32), stored, decoded: decodePayload(jsonSerializer, payload)! },
-  });
+  const core = makeCore({ kind: "live", id: "i".repeat(32), stored, decoded: decodePayload(jsonSerializer, payload)!, stale: false });
   return { core, session: new Session<Record<string, number>>(core), stored };
 }
 
+/** A core whose load gives `loaded`; the policy makes every write end TTL after it (threshold 0). */
+function makeCore(loaded: Loaded): SessionCore {
+  const config: CoreConfig = {
+    serializer: jsonSerializer,
+    maxPayloadBytes: 1000,
+    policy: { ttl: TTL, absolute: undefined, threshold: 0 },
+    load: () => loaded,
+  };
+  return new SessionCore(config, {} as never, new MemoryStore());
+}
+
 function fresh() {
-  const core = new SessionCore({ serializer: jsonSerializer, ttl: TTL, maxPayloadBytes: 1000 });
+  const core = makeCore({ kind: "none" });
   return { core, session: new Session<Record<string, number>>(core) };
 }
+
+/** The stored session `core` writes over `current`: a merge into the loaded row, or a new row. */
+const write = (core: SessionCore, current: StoredSession | null, now: number) =>
+  core.stored(current, now, core.attached ? "merge" : "insert");
 
 const decode = (s: StoredSession | null) => JSON.parse(s!.payload);
 
@@ -38,29 +51,29 @@ test("Session starts unchanged and stays so through reads", () => {
   assert.equal(session.status, "unchanged");
 });
 
-test("SessionCore.merge() re-applies the patch to a value another request wrote", () => {
+test("SessionCore.stored() re-applies the patch to a value another request wrote", () => {
   const { core, session, stored } = loaded({ a: 1, b: 1, c: 1 });
   session.set("a", 2);
   session.delete("b");
   session.update("n", (n) => (n ?? 0) + 10);
   assert.equal(session.status, "changed");
   const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 5, b: 5, c: 5, n: 1, z: 9 } }) };
-  const merged = core.merge(theirs, NOW + 1);
+  const merged = write(core, theirs, NOW + 1);
   assert.deepEqual(decode(merged), { d: { a: 2, c: 5, n: 11, z: 9 } });
   assert.equal(merged!.createdAt, stored.createdAt);
   assert.equal(merged!.expiresAt, NOW + 1 + TTL);
 });
 
-test("SessionCore.merge() uses the local view when nobody else wrote", () => {
+test("SessionCore.stored() uses the local view when nobody else wrote", () => {
   const { core, session, stored } = loaded({ a: 1 });
   session.update("a", (n) => (n ?? 0) + 1);
-  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 2 } });
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: { a: 2 } });
 });
 
-test("SessionCore.merge() returns null when a loaded session vanished (destroy wins)", () => {
+test("SessionCore.stored() returns null when a loaded session vanished (destroy wins)", () => {
   const { core, session } = loaded({ a: 1 });
   session.set("a", 2);
-  assert.equal(core.merge(null, NOW), null);
+  assert.equal(write(core, null, NOW), null);
 });
 
 test("Session.clear() then set() replaces everything another request wrote", () => {
@@ -68,7 +81,7 @@ test("Session.clear() then set() replaces everything another request wrote", () 
   session.clear();
   session.set("b", 2);
   const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 7, x: 1 } }) };
-  assert.deepEqual(decode(core.merge(theirs, NOW)), { d: { b: 2 } });
+  assert.deepEqual(decode(write(core, theirs, NOW)), { d: { b: 2 } });
 });
 
 test("Session.update() after set() is folded into the set", () => {
@@ -76,20 +89,30 @@ test("Session.update() after set() is folded into the set", () => {
   session.set("a", 10);
   assert.equal(session.update("a", (n) => n! * 2), 20);
   const theirs = { ...stored, payload: jsonSerializer.stringify({ d: { a: 100 } }) };
-  assert.deepEqual(decode(core.merge(theirs, NOW)), { d: { a: 20 } });
+  assert.deepEqual(decode(write(core, theirs, NOW)), { d: { a: 20 } });
 });
 
 test("Session.flash() reads the previous request's value and consumes it", () => {
   const { core, session, stored } = loaded({ a: 1 }, { notice: "hi" });
   assert.equal(session.flash("notice"), "hi");
   assert.equal(core.dirty, true, "consuming a flash is a change");
-  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 1 } });
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: { a: 1 } });
 });
 
-test("Session.flash(key, value) is stored for the next request only", () => {
+test("Session.flash(key, value) is stored beside the unread values of earlier requests", () => {
   const { core, session, stored } = loaded({}, { old: 1 });
   session.flash("next", "x");
-  assert.deepEqual(decode(core.merge(stored, NOW)), { d: {}, f: { next: "x" } });
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: {}, f: { old: 1, next: "x" } });
+});
+
+test("Session.flash() leaves values this request did not read, and keepFlash() keeps those it read", () => {
+  const { core, session, stored } = loaded({}, { a: 1, b: 2 });
+  assert.equal(core.dirty, false, "loading a session with flash values is no change");
+  assert.equal(session.flash("a"), 1);
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: {}, f: { b: 2 } });
+  session.keepFlash();
+  assert.equal(core.dirty, false);
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: {}, f: { a: 1, b: 2 } });
 });
 
 test("Session.set() refuses prototype keys", () => {
@@ -108,18 +131,18 @@ test("decodePayload() drops prototype keys and rejects junk", () => {
   assert.equal(decodePayload(superjsonSerializer, '{"json":5}'), null);
 });
 
-test("SessionCore.merge() throws SessionTooLargeError over maxPayloadBytes", () => {
+test("SessionCore.stored() throws SessionTooLargeError over maxPayloadBytes", () => {
   const { core, session } = fresh();
   session.set("a", 1);
-  assert.ok(core.merge(null, NOW));
+  assert.ok(write(core, null, NOW));
   session.set("big", "x".repeat(2000) as unknown as number);
-  assert.throws(() => core.merge(null, NOW), (e) => e instanceof SessionTooLargeError && e.limit === 1000 && e.size > 2000);
+  assert.throws(() => write(core, null, NOW), (e) => e instanceof SessionTooLargeError && e.limit === 1000 && e.size > 2000);
 });
 
 test("SessionTooLargeError counts UTF-8 bytes, not characters", () => {
   const { core, session } = fresh();
   session.set("s", "é".repeat(520) as unknown as number); // 1040 bytes in 520 characters
-  assert.throws(() => core.merge(null, NOW), SessionTooLargeError);
+  assert.throws(() => write(core, null, NOW), SessionTooLargeError);
 });
 
 test("Session.destroy() then set() starts a new session under a new id", () => {
@@ -131,7 +154,7 @@ test("Session.destroy() then set() starts a new session under a new id", () => {
   assert.notEqual(session.id, id);
   assert.equal(core.dirty, false);
   session.set("b", 2);
-  assert.deepEqual(decode(core.merge(null, NOW)), { d: { b: 2 } });
+  assert.deepEqual(decode(write(core, null, NOW)), { d: { b: 2 } });
 });
 
 test("Session.regenerate() keeps the data under a new id", () => {
@@ -140,13 +163,13 @@ test("Session.regenerate() keeps the data under a new id", () => {
   session.regenerate();
   assert.notEqual(session.id, id);
   assert.equal(session.status, "regenerated");
-  assert.deepEqual(decode(core.merge(stored, NOW)), { d: { a: 1 } });
+  assert.deepEqual(decode(write(core, stored, NOW)), { d: { a: 1 } });
 });
 
 test("Session.setUser() is kept in the stored session, outside the data", () => {
   const { core, session, stored } = loaded({ a: 1 });
   session.setUser("alice");
-  const merged = core.merge(stored, NOW)!;
+  const merged = write(core, stored, NOW)!;
   assert.equal(merged.userId, "alice");
   assert.deepEqual(decode(merged), { d: { a: 1 } });
 });

@@ -180,10 +180,10 @@ export class CookieState implements SessionState {
     return getCookie(c, name);
   }
 
-  /** Sets the cookie (with `Max-Age` when persistent, `Secure` as configured). */
-  write(c: Context, token: string, maxAge: number): void {
+  /** Sets the cookie (with `Max-Age` when persistent, or for a session with its own lifetime; `Secure` as configured). */
+  write(c: Context, token: string, maxAge: number, persistent = this.persistent): void {
     let cookie = `${this.name}=${token}${this.#attrs}`;
-    if (this.persistent) cookie += `; Max-Age=${maxAge}`;
+    if (persistent) cookie += `; Max-Age=${maxAge}`;
     if (this.#isSecure(c)) cookie += "; Secure";
     addResponseHeader(c, "Set-Cookie", cookie, true);
   }

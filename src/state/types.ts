@@ -16,8 +16,10 @@ export interface SessionState {
   /**
    * Send `token` with the response.
    * @param maxAge The session's idle lifetime in seconds, for states that can expire the token.
+   * @param persistent Expire the token after `maxAge` even when the state is not persistent by
+   *   default: the session has its own lifetime (`session.setExpires`).
    */
-  write(c: Context, token: string, maxAge: number): void;
+  write(c: Context, token: string, maxAge: number, persistent?: boolean): void;
   /** Tell the client to drop its token. */
   clear(c: Context): void;
 }

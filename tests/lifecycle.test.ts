@@ -1,0 +1,273 @@
+/**
+ * Lazy loading and the lifecycle defects of round 2 (issue 12), through real
+ * Hono apps on MemoryStore and SqliteStore.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Hono } from "hono";
+import {
+  MemoryStore,
+  type Session,
+  session,
+  SessionError,
+  type SessionEnv,
+  type SessionOptions,
+  SqliteStore,
+  StoreFullError,
+} from "../mod.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
+
+type Data = { count: number; cart: number; user: string };
+
+/** A real store that counts calls; `failSet` makes `set` fail as a full store would. */
+class Counting implements SessionStore {
+  calls = { get: 0, set: 0, delete: 0, touch: 0, update: 0 };
+  failSet = false;
+  readonly inner: MemoryStore;
+  readonly synchronous = true;
+  constructor(inner: MemoryStore) {
+    this.inner = inner;
+  }
+  get(id: string) {
+    this.calls.get++;
+    return this.inner.get(id);
+  }
+  set(id: string, s: StoredSession) {
+    this.calls.set++;
+    if (this.failSet) throw new StoreFullError("Cannot store session: the store is full");
+    return this.inner.set(id, s);
+  }
+  delete(id: string) {
+    this.calls.delete++;
+    return this.inner.delete(id);
+  }
+  touch(id: string, e: number) {
+    this.calls.touch++;
+    return this.inner.touch(id, e);
+  }
+  update(id: string, fn: UpdateFn) {
+    this.calls.update++;
+    return this.inner.update(id, fn);
+  }
+  deleteExpired(now?: number) {
+    return this.inner.deleteExpired(now);
+  }
+  deleteByUser(userId: string) {
+    return this.inner.deleteByUser(userId);
+  }
+}
+
+function app(store: SessionStore, clock: FakeClock, extra: Partial<SessionOptions> = {}) {
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store, clock: clock.fn, ...extra }));
+  a.get("/plain", (c) => c.text("plain"));
+  a.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  a.get("/read", (c) => c.text(String(c.get("session").get("count") ?? "none")));
+  a.get("/cart", (c) => c.text(String(c.get("session").update("cart", (n) => (n ?? 0) + 1))));
+  a.get("/login", (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.set("user", "alice");
+    s.setUser("alice");
+    return c.text("ok");
+  });
+  a.get("/late-login", (c) => {
+    const s = c.get("session");
+    s.options.lateStore = true;
+    s.set("user", "alice");
+    return c.text("ok");
+  });
+  a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+  return a;
+}
+
+function sqlite(clock: FakeClock) {
+  const tmp = tempDir();
+  const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn });
+  return { store: store as SessionStore, cleanup: () => (store.close(), tmp.cleanup()) };
+}
+
+for (
+  const [name, make] of [
+    ["SqliteStore", sqlite],
+    ["MemoryStore", (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }) as SessionStore, cleanup: () => {} })],
+  ] as const
+) {
+  test(`session() makes no store call and sends no cookie for a signed-in request that never touches the session (${name})`, async () => {
+    const clock = new FakeClock();
+    const { store: inner, cleanup } = make(clock);
+    try {
+      const calls = { get: 0 };
+      const store = new Proxy(inner, {
+        get(t, p, r) {
+          const v = Reflect.get(t, p, r);
+          if (p === "get") return (id: string) => (calls.get++, (v as SessionStore["get"]).call(t, id));
+          return typeof v === "function" ? v.bind(t) : v;
+        },
+      });
+      const jar = new CookieJar(app(store, clock));
+      await jar.fetch("/inc");
+      const before = calls.get;
+      clock.advance(3590); // a refresh would be due if the request counted as activity
+      const res = await jar.fetch("/plain");
+      assert.equal(await res.text(), "plain");
+      assert.equal(calls.get, before, "no store.get for an untouched session");
+      assert.deepEqual(setCookies(res), []);
+      // It did not slide the expiry: 11 s later the session is gone.
+      clock.advance(11);
+      assert.equal(await jar.text("/read"), "none");
+    } finally {
+      cleanup();
+    }
+  });
+}
+
+test("session({ touch: 'always' }) counts a request that never touches the session as activity", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(app(store, clock, { touch: "always" }));
+  await jar.fetch("/inc");
+  clock.advance(3590);
+  await jar.fetch("/plain");
+  assert.equal(store.calls.touch, 1);
+  clock.advance(3590);
+  assert.equal(await jar.text("/read"), "1");
+});
+
+test("session() loads a session first touched after an await in the handler, and commits it", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store, clock: clock.fn }));
+  a.get("/later", async (c) => {
+    await new Promise((r) => setTimeout(r, 1));
+    return c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1)));
+  });
+  const jar = new CookieJar(a);
+  assert.equal(await jar.text("/later"), "1");
+  assert.equal(await jar.text("/later"), "2");
+});
+
+test("Session.destroyUserSessions({ keepCurrent: true }) keeps the session's absolute deadline", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock, { absoluteTimeout: 1000 });
+  a.get("/others-out", async (c) => {
+    await c.get("session").destroyUserSessions(undefined, { keepCurrent: true });
+    return c.text("ok");
+  });
+  const jar = new CookieJar(a);
+  await jar.fetch("/login");
+  clock.advance(900);
+  await jar.fetch("/others-out");
+  assert.equal(await jar.text("/whoami"), "alice");
+  clock.advance(101); // 1001 s after login: past the absolute deadline
+  assert.equal(await jar.text("/whoami"), "nobody");
+});
+
+test("session() never clears the cookie of a request whose token was rotated away by another request", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const jar = new CookieJar(app(store, clock));
+  await jar.fetch("/inc");
+  const preLogin = jar.header();
+  await jar.fetch("/login");
+  // A poll still in flight with the pre-login token.
+  const poll = await jar.app.request("http://localhost/read", { headers: { cookie: preLogin } });
+  assert.equal(await poll.text(), "none");
+  assert.deepEqual(setCookies(poll), [], "no clearing Set-Cookie");
+  // A double-submitted login (same pre-login token) does not clear it either.
+  const again = await jar.app.request("http://localhost/login", { headers: { cookie: preLogin } });
+  for (const line of setCookies(again)) assert.notEqual(parseSetCookie(line).attrs["max-age"], "0");
+  assert.equal(await jar.text("/whoami"), "alice");
+});
+
+test("Session.options.lateStore: a login is not undone by the request right after it", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const jar = new CookieJar(app(store, clock));
+  await jar.fetch("/late-login");
+  // The follow-up arrives before the deferred commit ran.
+  const follow = await jar.fetch("/whoami");
+  assert.equal(await follow.text(), "nobody", "a late write may not be visible yet");
+  assert.deepEqual(setCookies(follow), []);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await jar.text("/whoami"), "alice");
+});
+
+test("Session.destroy() and regenerate() win over options.noStore", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock);
+  a.get("/logout-nostore", (c) => {
+    const s = c.get("session");
+    s.destroy();
+    s.options.noStore = true;
+    return c.text("bye");
+  });
+  a.get("/regen-nostore", (c) => {
+    const s = c.get("session");
+    s.options.noStore = true;
+    s.regenerate();
+    return c.text(s.id);
+  });
+  const jar = new CookieJar(a);
+  await jar.fetch("/inc");
+  const oldToken = jar.header();
+  const newId = await jar.text("/regen-nostore");
+  assert.notEqual(jar.header(), oldToken, "regenerate sent a new token despite noStore");
+  assert.notEqual(await store.get(newId), null);
+  assert.equal(await jar.text("/read"), "1");
+  const res = await jar.fetch("/logout-nostore");
+  assert.equal(parseSetCookie(setCookies(res)[0] ?? "x=1").attrs["max-age"], "0");
+  assert.equal(await store.get(newId), null);
+});
+
+test("Session.set() after the commit ran throws SessionError instead of dropping the change", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  let held: Session<Data> | undefined;
+  const a = app(store, clock);
+  a.get("/hold", (c) => {
+    held = c.get("session");
+    held.set("count", 1);
+    return c.text("ok");
+  });
+  const jar = new CookieJar(a);
+  await jar.fetch("/hold");
+  assert.throws(() => held!.set("count", 2), (e: unknown) => e instanceof SessionError && /already committed/.test(e.message));
+  assert.throws(() => held!.update("count", (n) => (n ?? 0) + 1), SessionError);
+  assert.equal(await jar.text("/read"), "1");
+});
+
+test("Session.regenerate(): a login whose write fails keeps the session it came from", async () => {
+  const clock = new FakeClock();
+  const store = new Counting(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(app(store, clock));
+  for (let i = 0; i < 5; i++) await jar.fetch("/cart");
+  store.failSet = true;
+  const res = await jar.fetch("/login");
+  assert.equal(res.status, 503);
+  store.failSet = false;
+  assert.equal(await jar.text("/cart"), "6", "the cart of 5 survived the failed login");
+});
+
+test("session() refuses at setup a store without the methods of the contract, naming them", () => {
+  const cache = { get: () => null, set: () => {}, delete: () => {} };
+  assert.throws(
+    () => session({ secret: SECRET, store: cache as unknown as SessionStore }),
+    (e: unknown) => e instanceof TypeError && /touch/.test(e.message) && /update/.test(e.message) && /deleteExpired/.test(e.message),
+  );
+});
+
+test("session() refuses unknown option keys with a hint", () => {
+  assert.throws(
+    () => session({ secret: SECRET, store: new MemoryStore(), genid: () => "x" } as unknown as SessionOptions),
+    (e: unknown) => e instanceof TypeError && /genid/.test(e.message),
+  );
+  assert.throws(
+    () => session({ secret: SECRET, store: new MemoryStore(), cookieOptions: {} } as unknown as SessionOptions),
+    (e: unknown) => e instanceof TypeError && /cookie/.test(e.message),
+  );
+});
