@@ -13,7 +13,7 @@ import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
-const ROUTES = ["plain", "read", "inc", "new"] as const;
+const ROUTES = ["plain", "signed", "read", "inc", "new"] as const;
 type Route = (typeof ROUTES)[number];
 
 export interface Row {
@@ -153,8 +153,8 @@ export function svg(run: Run): string {
 /** The results table: one line per app and runtime, req/s (p99) per route. */
 export function table(run: Run): string {
   const out = [
-    "| app | runtime | /plain | /read | /inc | /new | lost updates on /inc |",
-    "|---|---|---:|---:|---:|---:|---|",
+    "| app | runtime | /plain | /plain signed in | /read | /inc | /new | lost updates on /inc |",
+    "|---|---|---:|---:|---:|---:|---:|---|",
   ];
   for (const s of scenarios(run.rows)) {
     const cells = ROUTES.map((route) => {
@@ -200,6 +200,17 @@ export function ratios(run: Run): string {
         const r = find(run.rows, app, runtime, route);
         if (r !== undefined) check(`${app} · ${runtime} /${route} vs bare Hono /plain`, r, bare, goal);
       }
+      // Issue 12: lazy sessions. A route that never touches the session, with and without a session cookie.
+      if (empty !== undefined) {
+        for (const route of ["plain", "signed"] as const) {
+          const r = find(run.rows, app, runtime, route);
+          const label = route === "signed" ? "/plain signed in" : "/plain";
+          if (r !== undefined) check(`${app} · ${runtime} ${label} vs Hono + one empty middleware /plain`, r, empty, 0.9);
+        }
+      }
+      const peer = find(run.rows, "@hono/session", runtime, "signed") ?? find(run.rows, "@hono/session", "Bun", "signed");
+      const mine = find(run.rows, app, runtime, "signed");
+      if (peer !== undefined && mine !== undefined) check(`${app} · ${runtime} /plain signed in vs @hono/session (Bun)`, mine, peer, 1, true);
     }
   }
   const peers = run.rows.filter((r) => r.runtime === "Bun" && r.route === "inc" && !r.app.startsWith("Satchel") && !r.app.startsWith("bare"));

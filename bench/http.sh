@@ -12,6 +12,7 @@
 #
 # Usage: bash bench/http.sh
 #        ONLY='Satchel SqliteStore' DURATION=5s bash bench/http.sh   (a subset, no RESULTS.md update)
+# Routes: /plain, "signed" (/plain with a valid session cookie), /read, /inc, /new.
 # Environment: DURATION (10s), THREADS (2), CONNS (32), SESSIONS (1000),
 #   ROUNDS (1: with more, the whole list runs again, backwards in even rounds,
 #   and the tables keep each scenario's best round; the lost-update check must
@@ -80,22 +81,22 @@ APP_DENO="deno run -A bench/app.ts"
 SCENARIOS=(
   "bare Hono|Bun|$APP_BUN|NO_SESSION=1|plain"
   "bare Hono + empty middleware|Bun|$APP_BUN|NO_SESSION=1 EMPTY_MIDDLEWARE=1|plain"
-  "Satchel SqliteStore|Bun|$APP_BUN|STORE=sqlite|plain read inc new"
+  "Satchel SqliteStore|Bun|$APP_BUN|STORE=sqlite|plain signed read inc new"
   "Satchel SqliteStore, no token cache|Bun|$APP_BUN|STORE=sqlite CACHE=0|read inc"
   "Satchel SqliteStore, no group commit|Bun|$APP_BUN|STORE=sqlite BATCH=0|inc new"
-  "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain read inc new"
+  "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain signed read inc new"
 )
-[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain read inc new")
+[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
 SCENARIOS+=(
-  "@hono/session|Bun|bun bench/peers/hono-session.js||plain read inc new"
-  "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain read inc new"
-  "express-session|Node|node bench/peers/express-session.js||plain read inc new"
+  "@hono/session|Bun|bun bench/peers/hono-session.js||plain signed read inc new"
+  "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain signed read inc new"
+  "express-session|Node|node bench/peers/express-session.js||plain signed read inc new"
   "bare Hono|Deno|$APP_DENO|NO_SESSION=1|plain"
   "bare Hono + empty middleware|Deno|$APP_DENO|NO_SESSION=1 EMPTY_MIDDLEWARE=1|plain"
-  "Satchel SqliteStore|Deno|$APP_DENO|STORE=sqlite|plain read inc new"
-  "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain read inc new"
+  "Satchel SqliteStore|Deno|$APP_DENO|STORE=sqlite|plain signed read inc new"
+  "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain signed read inc new"
 )
-[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain read inc new")
+[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 {
@@ -173,7 +174,7 @@ for sc in "${ORDER[@]}"; do
     echo "$app ($runtime): did not start; see $OUT/$slug.server.log" >&2
     status=1; kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; SERVER_PID=; continue
   fi
-  if grep -Eq 'read|inc' <<<"$routes"; then
+  if grep -Eq 'signed|read|inc' <<<"$routes"; then
     login "$cookies"
     if [ "$(wc -l <"$cookies")" -ne "$SESSIONS" ]; then
       echo "$app ($runtime): /login created $(wc -l <"$cookies") sessions, not $SESSIONS" >&2
@@ -182,11 +183,13 @@ for sc in "${ORDER[@]}"; do
   fi
   inc_line=
   for route in $routes; do
-    case $route in read | inc) ck=$cookies ;; *) ck= ;; esac
+    # "signed": /plain from a signed-in user (a valid session cookie on a route that never touches the session).
+    path=$route
+    case $route in read | inc) ck=$cookies ;; signed) ck=$cookies path=plain ;; *) ck= ;; esac
     [ "$route" = inc ] && read -r _ before _ <<<"$(sum_counts "$cookies")"
     ticks0=$(cpu_ticks)
-    ROUTE=/$route COOKIES=$ck "$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/load.lua \
-      "http://127.0.0.1:$PORT/$route" >"$OUT/$slug-$route.txt" 2>&1
+    ROUTE=/$path COOKIES=$ck "$WRK" -t"$THREADS" -c"$CONNS" -d"$DURATION" -s bench/load.lua \
+      "http://127.0.0.1:$PORT/$path" >"$OUT/$slug-$route.txt" 2>&1
     ticks1=$(cpu_ticks)
     read -r _ reqs dur p50 p99 non2xx errs <<<"$(grep '^RESULT' "$OUT/$slug-$route.txt")"
     if [ -z "${reqs:-}" ]; then
