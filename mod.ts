@@ -24,7 +24,21 @@
 export { type InvalidTokenReason, session, type SessionBinding, type SessionEnv, type SessionOptions } from "./src/middleware.ts";
 export { Session, type UserSession } from "./src/session/session.ts";
 export type { SessionRequestOptions, SessionStatus } from "./src/session/core.ts";
-export type { Awaitable, SessionStore, StoredSession, UpdateFn } from "./src/store/types.ts";
+export {
+  type Awaitable,
+  canListUserSessions,
+  type GroupCommit,
+  hasGroupCommit,
+  isRequestBound,
+  isSynchronousStore,
+  type RequestBound,
+  type SessionStore,
+  type StoredSession,
+  type SynchronousStore,
+  type UpdateFn,
+  type UserSessionEntry,
+  type UserSessionListing,
+} from "./src/store/types.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
 export type { SweepEvent } from "./src/store/sweeper.ts";

@@ -281,7 +281,7 @@ export class Session<T extends object = Record<string, unknown>> {
     const userId = core.userId;
     if (userId === null) return [];
     const current = core.attached ? core.loadedId : undefined;
-    const entries = await store.listByUser(userId);
+    const entries = [...(await store.listByUser(userId))].sort((a, b) => a.session.createdAt - b.session.createdAt);
     return entries.map(({ id, session }) => ({
       handle: handleOf(id),
       createdAt: session.createdAt,

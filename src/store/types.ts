@@ -61,6 +61,7 @@ export interface SessionStore {
  * synchronous; other stores are loaded before the handler runs.
  */
 export interface SynchronousStore {
+  /** Always `true`: the store's methods never return a promise. */
   readonly synchronous: true;
 }
 
@@ -77,6 +78,7 @@ export function isSynchronousStore(store: SessionStore): store is SessionStore &
  * commits through it when a store has it (SqliteStore does).
  */
 export interface GroupCommit {
+  /** Run `work` in the shared transaction of this turn; resolves with its result once committed. */
   batch<T>(work: () => T): Promise<T>;
 }
 
@@ -91,6 +93,7 @@ export function hasGroupCommit(store: SessionStore): store is SessionStore & Gro
  * `forRequest` once per request and uses what it returns for that request.
  */
 export interface RequestBound {
+  /** The store's view for the request `c`. */
   forRequest(c: Context): SessionStore;
 }
 
@@ -101,7 +104,9 @@ export function isRequestBound(store: SessionStore): store is SessionStore & Req
 
 /** One live session of a user, as {@linkcode UserSessionListing.listByUser} returns it. */
 export interface UserSessionEntry {
+  /** The session id. */
   id: string;
+  /** The stored session. */
   session: StoredSession;
 }
 
@@ -110,6 +115,7 @@ export interface UserSessionEntry {
  * Expired sessions are never listed, swept or not.
  */
 export interface UserSessionListing {
+  /** The live sessions of `userId`, in any order the store likes (the middleware shows them oldest first). */
   listByUser(userId: string): Awaitable<UserSessionEntry[]>;
 }
 
