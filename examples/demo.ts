@@ -1,6 +1,7 @@
 /**
- * The Satchel demo: a visit counter, sign in / sign out, and a flash message,
- * on the default store (a SQLite file in the OS temp dir; no store option).
+ * The Satchel demo: a visit counter, sign in / sign out, a flash message,
+ * "remember me", and a devices page (list your sessions, sign one out), on the
+ * default store (a SQLite file in the OS temp dir; no store option).
  *
  *   npm install && npm run demo        (Bun, from node_modules)
  *   deno run -A examples/demo.ts
@@ -15,7 +16,7 @@ import { session, type SessionEnv } from "../mod.ts";
 import { exampleSecret, serve } from "./serve.ts";
 
 /** What this app keeps in a session. */
-type Data = { visits: number; user: string };
+type Data = { visits: number; user: string; device: string };
 
 const app = new Hono<SessionEnv<Data>>();
 
@@ -36,6 +37,7 @@ function page(body: ReturnType<typeof html>, message: string | undefined) {
   .flash { background: #e6f4ea; border: 1px solid #9ccfa8; padding: .5rem .75rem; border-radius: .25rem; }
   form { display: flex; gap: .5rem; margin: 1rem 0; }
   code { background: #f3f3f3; padding: 0 .25rem; }
+  table { border-collapse: collapse; } td, th { padding: .25rem .5rem; text-align: left; }
 </style>
 </head>
 <body>
@@ -55,9 +57,11 @@ app.get("/", (c) => {
   const who = user === undefined
     ? html`<form method="post" action="/login">
   <label>Name <input name="user" required maxlength="40" autocomplete="username"></label>
+  <label><input type="checkbox" name="remember"> Remember me</label>
   <button type="submit">Sign in</button>
 </form>`
     : html`<p id="user">Signed in as <strong>${user}</strong>.</p>
+<p><a href="/devices" id="devices-link">Your devices</a></p>
 <form method="post" action="/logout"><button type="submit">Sign out</button></form>`;
   return c.html(page(html`<p id="visits">Visits this session: <strong>${visits}</strong></p>${who}`, message));
 });
@@ -68,9 +72,38 @@ app.post("/login", async (c) => {
   if (user === "" || user.length > 40) return c.text("Give a name of 1 to 40 characters.", 400);
   const s = c.get("session");
   s.regenerate(); // new id on every privilege change: no session fixation
+  s.setUser(user); // the devices page lists this user's sessions
   s.set("user", user);
+  s.set("device", (c.req.header("user-agent") ?? "unknown browser").slice(0, 60));
+  if (form.remember === "on") s.setExpires(30 * 24 * 3600); // "remember me": 30 days, persistent cookie
   s.flash("message", `Welcome, ${user}!`);
   return c.redirect("/", 303);
+});
+
+// The devices page: every session of the signed-in user, each with a sign-out button but this one.
+app.get("/devices", async (c) => {
+  const s = c.get("session");
+  if (s.userId === null) return c.redirect("/", 303);
+  const rows = (await s.userSessions()).map((d) =>
+    html`<tr class="device${d.current ? " current" : ""}">
+  <td>${d.data.device ?? "unknown"}</td><td>${new Date(d.createdAt).toISOString().slice(0, 16).replace("T", " ")}</td>
+  <td>${
+      d.current ? html`<strong>this device</strong>` : html`<form method="post" action="/devices/${d.handle}/sign-out">
+    <button type="submit">Sign out</button></form>`
+    }</td></tr>`
+  );
+  return c.html(page(
+    html`<h2>Your devices</h2><table id="devices"><tr><th>Device</th><th>Signed in (UTC)</th><th></th></tr>${rows}</table>
+<p><a href="/">Back</a></p>`,
+    s.flash<string>("message"),
+  ));
+});
+
+app.post("/devices/:handle/sign-out", async (c) => {
+  const s = c.get("session");
+  const ended = await s.destroyUserSession(c.req.param("handle"));
+  s.flash("message", ended ? "That device is signed out." : "That session had already ended.");
+  return c.redirect("/devices", 303);
 });
 
 app.post("/logout", (c) => {

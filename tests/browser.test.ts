@@ -37,7 +37,8 @@ function skipReason(): string | undefined {
 }
 
 const reason = skipReason();
-const name = `Chromium walks examples/demo.ts: counter across loads, flash once, HttpOnly cookie, logout resets (${runtime})`;
+const name =
+  `Chromium walks examples/demo.ts: counter across loads, flash once, HttpOnly cookie, logout resets, devices page signs out another browser (${runtime})`;
 
 test(reason === undefined ? name : `${name} [skipped: ${reason}]`, { skip: reason ?? false, timeout: 120_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing and CI is set: install it (apt-get install chromium)`);
@@ -50,6 +51,8 @@ test(reason === undefined ? name : `${name} [skipped: ${reason}]`, { skip: reaso
     args: ARGS,
     timeout: 60_000,
   });
+  // A second, separate browser for the "other device".
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS, timeout: 60_000 });
   try {
     const page = context.pages()[0] ?? await context.newPage();
     page.setDefaultTimeout(15_000);
@@ -100,7 +103,36 @@ test(reason === undefined ? name : `${name} [skipped: ${reason}]`, { skip: reaso
     await page.reload();
     assert.equal(await page.locator("#flash").count(), 0);
     assert.equal(await visits(), "Visits this session: 2");
+
+    // The devices page: Ada signs in here and on a second browser, then signs the other one out.
+    await page.fill('input[name="user"]', "Ada");
+    await Promise.all([page.waitForURL(app.origin + "/"), page.click('button[type="submit"]')]);
+    const other = await browser.newContext({ userAgent: "Second device" });
+    try {
+      const phone = await other.newPage();
+      phone.setDefaultTimeout(15_000);
+      await phone.goto(app.origin + "/");
+      await phone.fill('input[name="user"]', "Ada");
+      await Promise.all([phone.waitForURL(app.origin + "/"), phone.click('button[type="submit"]')]);
+      assert.equal((await phone.locator("#user").textContent())?.trim(), "Signed in as Ada.");
+
+      await Promise.all([page.waitForURL(app.origin + "/devices"), page.click("#devices-link")]);
+      assert.equal(await page.locator("tr.device").count(), 2);
+      assert.equal(await page.locator("tr.device.current").count(), 1);
+      assert.equal((await page.locator("tr.device:not(.current) td").first().textContent())?.trim(), "Second device");
+      await Promise.all([page.waitForURL(app.origin + "/devices"), page.click('tr.device:not(.current) button:has-text("Sign out")')]);
+      assert.equal((await page.locator("#flash").textContent())?.trim(), "That device is signed out.");
+      assert.equal(await page.locator("tr.device").count(), 1);
+
+      await phone.reload();
+      assert.equal(await phone.locator("#user").count(), 0, "the other device is signed out");
+      await page.goto(app.origin + "/");
+      assert.equal((await page.locator("#user").textContent())?.trim(), "Signed in as Ada.", "this one is not");
+    } finally {
+      await other.close();
+    }
   } finally {
+    await browser.close();
     await context.close();
     rmSync(profile, { recursive: true, force: true });
     assert.ok(await app.stop(), `no clean shutdown:\n${app.output()}`);
