@@ -10,16 +10,24 @@ import type { Context, MiddlewareHandler } from "hono";
 import { rejectUnknownKeys } from "./_internal/options.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
 import { after, isThenable } from "./awaitable.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
-import { type Serializer, superjsonSerializer } from "./serializer.ts";
+import { superjsonSerializer } from "./serializer.ts";
 import { apply, type Decision, decide, NOTHING } from "./session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
-import { type ExpiryPolicy, pastDeadline } from "./session/expiry.ts";
+import { pastDeadline } from "./session/expiry.ts";
+import {
+  bindingOf,
+  type InvalidTokenReason,
+  MAX_TOKEN,
+  OPTION_KEYS,
+  policyOf,
+  type SessionBinding,
+  type SessionOptions,
+} from "./session/options.ts";
 import { decodePayload } from "./session/payload.ts";
 import { Session } from "./session/session.ts";
-import { addResponseHeader, CookieState, type CookieStateOptions } from "./state/cookie.ts";
-import type { SessionState } from "./state/types.ts";
+import { addResponseHeader, CookieState } from "./state/cookie.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import {
   type Awaitable,
@@ -30,115 +38,7 @@ import {
   type StoredSession,
 } from "./store/types.ts";
 
-/** Why a token the client sent did not yield its session. */
-export type InvalidTokenReason =
-  | "malformed" // not the shape of a token Satchel issues (length, alphabet, canonical base64url)
-  | "signature" // the right shape, but no configured secret signed it (tampered, forged, or a retired secret)
-  | "unknown" // signed by us, but no live session has that id (destroyed, expired, swept)
-  | "expired" // the stored session is past the absolute timeout (stores that already dropped it report "unknown")
-  | "corrupt" // the stored payload could not be decoded
-  | "binding"; // the session is bound (`bind`) to another user agent or address: it was ended
-
-/**
- * What a session is bound to (Catalyst's `verify_user_agent` / `verify_address`).
- * A request whose values differ from those the session was created with gets
- * a new, empty session; the old one is deleted, its data never reaches the
- * handler, and `onInvalidToken` hears `"binding"`. The store keeps only an
- * HMAC of the values, never the values.
- */
-export interface SessionBinding {
-  /** Bind to the `User-Agent` header. @default false */
-  userAgent?: boolean;
-  /**
-   * Bind to the client address this function returns, e.g. from
-   * `getConnInfo(c).remote.address` (hono/bun, hono/deno, @hono/node-server)
-   * or, behind a proxy you run, from the header it sets.
-   * @default undefined (not bound)
-   */
-  address?: (c: Context) => string | undefined;
-}
-
-/** Options of {@linkcode session}. */
-export interface SessionOptions {
-  /**
-   * Secret(s) for the HMAC-SHA256 signature of the session token, each at
-   * least 32 bytes. An array rotates: the first signs, all verify, and tokens
-   * signed with an older one are re-signed with the first.
-   */
-  secret: string | readonly string[];
-  /** Where sessions live. @default a SqliteStore at `<os temp dir>/satchel-<uid>/<name>.sqlite` */
-  store?: SessionStore;
-  /** Names the default store's file. @default "app" */
-  name?: string;
-  /** How the token travels. @default a CookieState built from `cookie` */
-  state?: SessionState;
-  /** Options of the default cookie state; not allowed together with `state`. */
-  cookie?: CookieStateOptions;
-  /** Idle lifetime in seconds: a session unused this long is gone. @default 3600 */
-  expires?: number;
-  /** Absolute lifetime in seconds from creation, however active. @default undefined (none) */
-  absoluteTimeout?: number;
-  /**
-   * Refresh the idle expiry (a `touch`, never a rewrite of the data) only when
-   * less than this many seconds of it remain; 0 never refreshes (a session
-   * then ends `expires` seconds after its last write).
-   * @default expires - 60 (at most one touch a minute per session; expires / 2 when expires < 120)
-   */
-  refreshThreshold?: number;
-  /**
-   * How session data becomes the stored string and back: `superjsonSerializer`
-   * (Date, Map, Set, BigInt survive) or `jsonSerializer`.
-   * @default superjson
-   */
-  serializer?: Serializer;
-  /** Largest serialized session in bytes. @default the store's `maxPayloadBytes`, else 1 MiB */
-  maxPayloadBytes?: number;
-  /** Time source (ms since epoch). @default Date.now */
-  clock?: Clock;
-  /**
-   * Bind each session to its client: a request from another user agent or
-   * address gets a new session. @default undefined (no binding)
-   */
-  bind?: SessionBinding;
-  /**
-   * Called when a client's token is refused (bad shape or signature, unknown
-   * or expired id, binding mismatch): for logging and rate limiting. The client
-   * gets a fresh session either way. Satchel itself never logs attacker input.
-   */
-  onInvalidToken?: (c: Context, reason: InvalidTokenReason) => void;
-  /** Called when a `lateStore` commit fails after the response left. @default logs the error's name and message */
-  onLateStoreError?: (error: unknown) => void;
-  /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
-  verifiedTokenCache?: number;
-  /**
-   * Which requests count as activity that slides the idle expiry. `"used"`:
-   * only those whose handler touches the session (it loads lazily, so other
-   * requests make no store call at all). `"always"`: every request carrying a
-   * session, at the cost of loading it on every request.
-   * @default "used"
-   */
-  touch?: "used" | "always";
-}
-
-/** The keys of {@linkcode SessionOptions}, for refusing unknown ones. */
-const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
-  "secret",
-  "store",
-  "name",
-  "state",
-  "cookie",
-  "expires",
-  "absoluteTimeout",
-  "refreshThreshold",
-  "serializer",
-  "maxPayloadBytes",
-  "clock",
-  "bind",
-  "onInvalidToken",
-  "onLateStoreError",
-  "verifiedTokenCache",
-  "touch",
-];
+export type { InvalidTokenReason, SessionBinding, SessionOptions };
 
 /**
  * Hono environment that types `c.get("session")`.
@@ -148,45 +48,6 @@ export type SessionEnv<T extends object = Record<string, unknown>> = {
   Variables: { session: Session<T> };
 };
 
-/** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */
-function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) | undefined {
-  if (bind === undefined) return undefined;
-  const fail = (why: string): never => {
-    throw new TypeError(`Cannot create session middleware: ${why}`);
-  };
-  if (typeof bind !== "object" || bind === null) fail("bind must be an object such as { userAgent: true }");
-  const { userAgent = false, address } = bind;
-  if (typeof userAgent !== "boolean") fail(`bind.userAgent must be a boolean: received ${typeof userAgent}`);
-  if (address !== undefined && typeof address !== "function") fail("bind.address must be a function (c) => string");
-  if (!userAgent && address === undefined) fail("bind needs userAgent: true, an address function, or both; or leave bind out");
-  return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
-}
-
-/** Longest token read: an id, a dot and a signature are 76 characters. */
-const MAX_TOKEN = 128;
-
-function nonNegative(name: string, value: number | undefined, allowZero = false): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(
-      `Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`,
-    );
-  }
-}
-
-/** The expiry settings in ms, checked. */
-function policyOf(options: SessionOptions): ExpiryPolicy {
-  nonNegative("expires", options.expires);
-  nonNegative("absoluteTimeout", options.absoluteTimeout);
-  nonNegative("refreshThreshold", options.refreshThreshold, true);
-  const expires = options.expires ?? 3600;
-  const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
-  if (threshold > expires) {
-    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`);
-  }
-  const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
-  return { ttl: expires * 1000, absolute, threshold: threshold * 1000 };
-}
 
 /** Run `work` after the response is handed back: through `waitUntil` where the runtime keeps such work alive (Workers). */
 function runLate(c: Context, work: () => Promise<unknown>): void {
