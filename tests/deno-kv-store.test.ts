@@ -15,6 +15,7 @@ import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
 import { DenoKvStore, type DenoKvLike } from "../src/store/deno-kv.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
+import { HttpJar } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
@@ -252,6 +253,47 @@ if (SKIP !== undefined) {
       console.log(`two processes: ${JSON.stringify(stats)} (lost checks and lock errors, all retried)`);
     } finally {
       cleanup();
+    }
+  });
+
+  test("examples/deno-deploy under `deno serve`: counts, regenerates on login, lists devices, signs out everywhere", { timeout: 60_000 }, async () => {
+    const tmp = tempDir("satchel-kv-example-");
+    const script = fileURLToPath(new URL("../examples/deno-deploy/main.ts", import.meta.url));
+    const child = spawn(process.execPath, ["serve", "-A", "--host", "127.0.0.1", "--port", "0", script], {
+      env: { ...process.env, SESSION_SECRET: SECRET, KV_PATH: tmp.file("kv.sqlite"), NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+    const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    try {
+      const origin = await new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const m = /Listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
+          if (m) resolve(m[1]!);
+        };
+        child.stdout!.on("data", check);
+        child.stderr!.on("data", check);
+        void closed.then(() => reject(new Error(`deno serve exited: ${out}`)));
+      });
+      const a = new HttpJar(origin);
+      const b = new HttpJar(origin);
+      assert.equal(await a.text("/"), "count: 1\n");
+      assert.equal(await a.text("/"), "count: 2\n");
+      const anonymous = a.cookies.get("satchel");
+      assert.equal(await (await a.fetch("/login?user=alice", { method: "POST" })).text(), "hello alice\n");
+      assert.notEqual(a.cookies.get("satchel"), anonymous);
+      assert.equal(await a.text("/"), "count: 3\n");
+      assert.equal(await (await b.fetch("/login?user=alice", { method: "POST" })).text(), "hello alice\n");
+      assert.equal(await a.text("/devices"), "2 sessions\n");
+      assert.equal(await (await b.fetch("/logout-everywhere", { method: "POST" })).text(), "bye everywhere\n");
+      assert.equal(await a.text("/devices"), "nobody\n");
+      assert.equal(await a.text("/"), "count: 1\n");
+    } finally {
+      child.kill("SIGTERM");
+      await closed;
+      tmp.cleanup();
     }
   });
 }
