@@ -18,21 +18,29 @@ import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessi
 
 /** What D1 says about a statement that ran (the part of `D1Result` the store reads). */
 export interface D1ResultLike<T = Record<string, unknown>> {
+  /** The rows, for a statement that returns some. */
   results?: T[];
+  /** `changes`: how many rows the statement inserted, updated or deleted. */
   meta: { changes?: number };
 }
 
 /** The part of `D1PreparedStatement` the store uses. */
 export interface D1PreparedStatementLike {
+  /** The statement with its `?N` parameters bound. */
   bind(...values: unknown[]): D1PreparedStatementLike;
+  /** The first row, or `null`. */
   first<T = Record<string, unknown>>(): Promise<T | null>;
+  /** Run it; `meta.changes` says how many rows changed. */
   run<T = Record<string, unknown>>(): Promise<D1ResultLike<T>>;
+  /** Every row. */
   all<T = Record<string, unknown>>(): Promise<D1ResultLike<T>>;
 }
 
 /** The part of `D1Database` the store uses; a Worker's D1 binding (`env.DB`) is one. */
 export interface D1DatabaseLike {
+  /** A statement to bind and run. */
   prepare(query: string): D1PreparedStatementLike;
+  /** Run statements in one transaction: all of them or none. */
   batch<T = unknown>(statements: D1PreparedStatementLike[]): Promise<D1ResultLike<T>[]>;
 }
 

@@ -29,19 +29,26 @@ export type DenoKvKey = readonly (string | number | bigint | boolean | symbol | 
 
 /** The part of `Deno.AtomicOperation` the store uses. */
 export interface DenoKvAtomicLike {
+  /** Make the commit fail unless each key still has this versionstamp (`null`: absent). */
   check(...checks: { key: DenoKvKey; versionstamp: string | null }[]): DenoKvAtomicLike;
+  /** Write `value` under `key`; KV deletes it after `expireIn` ms at the earliest. */
   set(key: DenoKvKey, value: unknown, options?: { expireIn?: number }): DenoKvAtomicLike;
+  /** Delete `key`. */
   delete(key: DenoKvKey): DenoKvAtomicLike;
+  /** Apply everything at once, or nothing when a check fails (`ok: false`). */
   commit(): Promise<{ ok: boolean }>;
 }
 
 /** The part of `Deno.Kv` the store uses; a `Deno.Kv` from `Deno.openKv()` is one. */
 export interface DenoKvLike {
+  /** The value under `key` and its versionstamp (both `null` when absent). */
   get(key: DenoKvKey): Promise<{ value: unknown; versionstamp: string | null }>;
+  /** Every entry whose key starts with `prefix`. */
   list(
     selector: { prefix: DenoKvKey },
     options?: { batchSize?: number },
   ): AsyncIterable<{ key: DenoKvKey; value: unknown; versionstamp: string }>;
+  /** A new atomic operation. */
   atomic(): DenoKvAtomicLike;
 }
 
