@@ -44,6 +44,14 @@ export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
 export type { SweepEvent } from "./src/store/sweeper.ts";
 export { type RedisClientLike, type RedisCommander, RedisStore, type RedisStoreOptions } from "./src/store/redis.ts";
 export { CookieStore, type CookieStoreOptions } from "./src/store/cookie.ts";
+export {
+  type DenoKvAtomicLike,
+  type DenoKvKey,
+  type DenoKvLike,
+  DenoKvStore,
+  type DenoKvStoreOptions,
+} from "./src/store/deno-kv.ts";
+export { type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike, D1Store, type D1StoreOptions } from "./src/store/d1.ts";
 export { NullStore } from "./src/store/null.ts";
 export type { SessionState } from "./src/state/types.ts";
 export { CookieState, type CookieStateOptions } from "./src/state/cookie.ts";

@@ -1,0 +1,55 @@
+/**
+ * Satchel on Cloudflare Workers with sessions in D1: a counter, a login that
+ * regenerates the session id, a "devices" list and a logout.
+ *
+ *   cd examples/workers-d1
+ *   ../../node_modules/.bin/wrangler d1 migrations apply satchel-example --local
+ *   ../../node_modules/.bin/wrangler dev
+ *
+ * Then `curl -c jar -b jar http://127.0.0.1:8787/` a few times. In your own
+ * project, import from "satchel" instead of "../../../mod.ts".
+ */
+import { type ExecutionContext, Hono } from "hono";
+import { D1Store, type D1DatabaseLike, session, type SessionEnv } from "../../../mod.ts";
+
+/** What wrangler.jsonc binds: the D1 database and the secret (`wrangler secret put SESSION_SECRET`). */
+type Bindings = { DB: D1DatabaseLike; SESSION_SECRET: string };
+type Data = { count: number; user?: string };
+
+/** The app, built once per isolate: bindings exist only once the first request arrives. */
+function createApp(env: Bindings) {
+  const app = new Hono<SessionEnv<Data> & { Bindings: Bindings }>();
+  app.use(session({ secret: env.SESSION_SECRET, store: new D1Store({ db: env.DB }) }));
+
+  app.get("/", (c) => {
+    // A compare-and-set on D1 at commit: concurrent requests never lose an increment.
+    const count = c.get("session").update("count", (n) => (n ?? 0) + 1);
+    return c.text(`count: ${count}\n`);
+  });
+
+  app.post("/login", (c) => {
+    const s = c.get("session");
+    const user = c.req.query("user") ?? "alice";
+    s.regenerate(); // a new id at privilege change; the data moves with it
+    s.setUser(user);
+    s.set("user", user);
+    return c.text(`hello ${user}\n`);
+  });
+
+  app.get("/whoami", (c) => c.text(`${c.get("session").get("user") ?? "nobody"}\n`));
+
+  app.post("/logout", (c) => {
+    c.get("session").destroy();
+    return c.text("bye\n");
+  });
+  return app;
+}
+
+let app: ReturnType<typeof createApp> | undefined;
+
+export default {
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext): Response | Promise<Response> {
+    app ??= createApp(env);
+    return app.fetch(request, env, ctx);
+  },
+};

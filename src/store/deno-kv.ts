@@ -1,0 +1,377 @@
+/**
+ * Sessions in Deno KV: a SQLite file under the Deno CLI, the hosted,
+ * replicated database on Deno Deploy. Bring your own `Deno.Kv`
+ * (`await Deno.openKv()`); nothing here touches the `Deno` global, so the
+ * module imports on every runtime.
+ *
+ * ## Key layout
+ *
+ * | key | value |
+ * |---|---|
+ * | `[prefix, "s", id]` | `{ p: Uint8Array (UTF-8 payload), c: createdAt, e: expiresAt, u: userId \| null }` |
+ * | `[prefix, "u", userId, id]` | `expiresAt`: the user index, one key per session bound to a user |
+ *
+ * Every write of a session is one atomic operation that checks the
+ * session's versionstamp and writes its index key with it, so the index
+ * names exactly the sessions bound to each user. Both keys carry `expireIn`,
+ * so KV drops idle sessions itself; as KV deletes late, every read also
+ * checks `e` against the store's clock.
+ * @module
+ */
+import { type Clock, systemClock } from "../clock.ts";
+import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../errors.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
+import { backoff, checkInteger, KeyedQueue, messageOf } from "../_internal/optimistic.ts";
+import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+
+/** A Deno KV key (the subset of `Deno.KvKey` this store uses). */
+export type DenoKvKey = readonly (string | number | bigint | boolean | symbol | Uint8Array)[];
+
+/** The part of `Deno.AtomicOperation` the store uses. */
+export interface DenoKvAtomicLike {
+  /** Make the commit fail unless each key still has this versionstamp (`null`: absent). */
+  check(...checks: { key: DenoKvKey; versionstamp: string | null }[]): DenoKvAtomicLike;
+  /** Write `value` under `key`; KV deletes it after `expireIn` ms at the earliest. */
+  set(key: DenoKvKey, value: unknown, options?: { expireIn?: number }): DenoKvAtomicLike;
+  /** Delete `key`. */
+  delete(key: DenoKvKey): DenoKvAtomicLike;
+  /** Apply everything at once, or nothing when a check fails (`ok: false`). */
+  commit(): Promise<{ ok: boolean }>;
+}
+
+/** The part of `Deno.Kv` the store uses; a `Deno.Kv` from `Deno.openKv()` is one. */
+export interface DenoKvLike {
+  /** The value under `key` and its versionstamp (both `null` when absent). */
+  get(key: DenoKvKey): Promise<{ value: unknown; versionstamp: string | null }>;
+  /** Every entry whose key starts with `prefix`. */
+  list(
+    selector: { prefix: DenoKvKey },
+    options?: { batchSize?: number },
+  ): AsyncIterable<{ key: DenoKvKey; value: unknown; versionstamp: string }>;
+  /** A new atomic operation. */
+  atomic(): DenoKvAtomicLike;
+}
+
+/** Options of {@linkcode DenoKvStore}. */
+export interface DenoKvStoreOptions {
+  /** The database, from `await Deno.openKv()`. The store never closes it: it is yours. */
+  kv: DenoKvLike;
+  /** First part of every key, so several apps can share one database. @default "satchel" */
+  prefix?: string;
+  /**
+   * Largest payload accepted, in UTF-8 bytes. A KV value holds at most
+   * 64 KiB; the rest of that is kept for the user id and the other fields.
+   * @default 61440 (60 KiB, also the most it can be)
+   */
+  maxPayloadBytes?: number;
+  /** How many times a write re-reads after another writer changed the session first. @default 50 */
+  maxUpdateRetries?: number;
+  /** Time source for expiry checks and `expireIn`. @default Date.now */
+  clock?: Clock;
+}
+
+/** The most a payload can be: 64 KiB, less room for a 1 KiB user id (2 KiB as UTF-16) and the fields. */
+const MAX_PAYLOAD = 60 * 1024;
+/** Longest user id, in UTF-8 bytes: the index key holds it, and a key holds at most 2 KiB. */
+const MAX_USER_ID_BYTES = 1024;
+/** Longest prefix, in UTF-8 bytes, for the same reason. */
+const MAX_PREFIX_BYTES = 256;
+/** How many times one KV call is retried while another process holds the SQLite file's lock. */
+const LOCK_RETRIES = 20;
+/** Sessions deleted per atomic operation by deleteExpired (each is a check and two deletes). */
+const SWEEP_BATCH = 10;
+const KNOWN = ["kv", "prefix", "maxPayloadBytes", "maxUpdateRetries", "clock"] as const;
+
+/** A session as the store keeps it in KV. */
+interface Rec {
+  p: Uint8Array;
+  c: number;
+  e: number;
+  u: string | null;
+}
+
+/** An expired session found by deleteExpired. */
+interface Expired {
+  id: string;
+  versionstamp: string;
+  user: string | null;
+}
+
+/** One read of a session key: the record (live or not) and the versionstamp a write must check. */
+interface Read {
+  rec: Rec | null;
+  versionstamp: string | null;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function isRec(value: unknown): value is Rec {
+  const v = value as Partial<Rec> | null;
+  return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" && typeof v.c === "number";
+}
+
+/** A local KV file is SQLite: another process's write shows up as this error until its lock is released. */
+function isLocked(e: unknown): boolean {
+  return e instanceof Error && /database is locked|SQLITE_BUSY/i.test(e.message);
+}
+
+/**
+ * A {@linkcode SessionStore} in Deno KV.
+ *
+ * - Atomicity: `update`, `set`, `touch` and `delete` read the session, then
+ *   commit with a versionstamp `check`, and re-read when another writer came
+ *   first (up to `maxUpdateRetries`, with jittered backoff). Writes of one
+ *   id from one store instance are queued, so contention only comes from
+ *   other processes or isolates. "database is locked" from a local KV file
+ *   shared by several processes is retried too.
+ * - Expiry: `expireIn` on every write, and a check against the clock on
+ *   every read (KV deletes expired keys late). `touch` rewrites the record
+ *   with the new expiry (KV cannot move an expiry alone) but never changes
+ *   the payload, and never revives an expired session.
+ * - Limits: a payload of at most 60 KiB, a user id of at most 1 KiB.
+ *
+ * @example
+ * ```ts ignore
+ * import { DenoKvStore, session } from "satchel";
+ * const kv = await Deno.openKv();
+ * const mw = session({ secret: Deno.env.get("SESSION_SECRET")!, store: new DenoKvStore({ kv }) });
+ * ```
+ */
+export class DenoKvStore implements SessionStore, UserSessionListing {
+  /** Largest payload accepted, in UTF-8 bytes. */
+  readonly maxPayloadBytes: number;
+  /** First part of every key. */
+  readonly prefix: string;
+  #kv: DenoKvLike;
+  #clock: Clock;
+  #retries: number;
+  #queue = new KeyedQueue();
+  #closed = false;
+
+  /**
+   * A store over `options.kv`; nothing is read or written until first use.
+   * @throws {TypeError} when `kv` is missing or an option is unknown or of the wrong type.
+   * @throws {RangeError} on a number option out of range or a prefix over 256 bytes.
+   */
+  constructor(options: DenoKvStoreOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create DenoKvStore: options are required, at least { kv } from Deno.openKv()");
+    }
+    rejectUnknownKeys("DenoKvStore", options, KNOWN);
+    const o = { prefix: "satchel", maxPayloadBytes: MAX_PAYLOAD, maxUpdateRetries: 50, clock: systemClock, ...options };
+    const kv = o.kv as Partial<DenoKvLike> | undefined;
+    if (typeof kv?.get !== "function" || typeof kv.atomic !== "function" || typeof kv.list !== "function") {
+      throw new TypeError("Cannot create DenoKvStore: kv must be a Deno.Kv (await Deno.openKv())");
+    }
+    if (typeof o.prefix !== "string" || o.prefix === "" || encoder.encode(o.prefix).length > MAX_PREFIX_BYTES) {
+      throw new RangeError(`Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`);
+    }
+    checkInteger("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, 1, MAX_PAYLOAD);
+    checkInteger("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, 1);
+    if (typeof o.clock !== "function") throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
+    this.#kv = o.kv;
+    this.prefix = o.prefix;
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.#retries = o.maxUpdateRetries;
+    this.#clock = o.clock;
+  }
+
+  #sessionKey(id: string): DenoKvKey {
+    return [this.prefix, "s", id];
+  }
+
+  #userKey(userId: string, id: string): DenoKvKey {
+    return [this.prefix, "u", userId, id];
+  }
+
+  /** One KV call, retried while the file is locked; any other failure becomes StoreUnavailableError. */
+  async #call<T>(action: string, op: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StoreUnavailableError("Cannot use DenoKvStore: it was closed");
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await op();
+      } catch (cause) {
+        if (isLocked(cause) && attempt < LOCK_RETRIES) {
+          await backoff(attempt, 100);
+          continue;
+        }
+        throw new StoreUnavailableError(`Cannot ${action} session: Deno KV failed (${messageOf(cause)})`, { cause });
+      }
+    }
+  }
+
+  async #read(id: string, action: string): Promise<Read> {
+    const entry = await this.#call(action, () => this.#kv.get(this.#sessionKey(id)));
+    return { rec: isRec(entry.value) ? entry.value : null, versionstamp: entry.versionstamp };
+  }
+
+  #live(rec: Rec | null): StoredSession | null {
+    if (rec === null || rec.e <= this.#clock()) return null;
+    return { payload: decoder.decode(rec.p), expiresAt: rec.e, createdAt: rec.c, userId: rec.u };
+  }
+
+  #toRec(s: StoredSession): Rec {
+    const p = encoder.encode(s.payload);
+    if (p.length > this.maxPayloadBytes) throw new SessionTooLargeError(p.length, this.maxPayloadBytes);
+    const u = s.userId ?? null;
+    if (u !== null && encoder.encode(u).length > MAX_USER_ID_BYTES) {
+      throw new SessionDataError(`Cannot store session: its user id is over ${MAX_USER_ID_BYTES} bytes, the most a Deno KV key leaves room for`);
+    }
+    return { p, c: s.createdAt, e: s.expiresAt, u };
+  }
+
+  /**
+   * Replace what `read` saw with `next` (`null` deletes) in one atomic
+   * operation that also moves the user index; false when another writer
+   * changed the session since `read`.
+   */
+  async #commit(id: string, read: Read, next: Rec | null, action: string): Promise<boolean> {
+    const key = this.#sessionKey(id);
+    const op = this.#kv.atomic().check({ key, versionstamp: read.versionstamp });
+    const oldUser = read.rec?.u ?? null;
+    const ttl = next === null ? 0 : next.e - this.#clock();
+    if (next === null || ttl <= 0) {
+      if (read.versionstamp === null) return true; // nothing there, nothing to delete
+      op.delete(key);
+      if (oldUser !== null) op.delete(this.#userKey(oldUser, id));
+    } else {
+      const expireIn = Math.ceil(ttl);
+      op.set(key, next, { expireIn });
+      if (oldUser !== null && oldUser !== next.u) op.delete(this.#userKey(oldUser, id));
+      if (next.u !== null) op.set(this.#userKey(next.u, id), next.e, { expireIn });
+    }
+    return (await this.#call(action, () => op.commit())).ok;
+  }
+
+  /** Read, decide, commit; re-read and decide again while other writers come first. */
+  #mutate<R>(id: string, action: string, decide: (read: Read) => { next: Rec | null; result: R } | null): Promise<R | null> {
+    return this.#queue.run(id, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const read = await this.#read(id, action);
+        const plan = decide(read);
+        if (plan === null) return null;
+        if (await this.#commit(id, read, plan.next, action)) return plan.result;
+        if (attempt >= this.#retries) {
+          throw new StoreUnavailableError(
+            `Cannot ${action} session: other writers changed it ${attempt} times in a row; ` +
+              `raise maxUpdateRetries if this many processes write one session at once`,
+          );
+        }
+        await backoff(attempt);
+      }
+    });
+  }
+
+  /** The live session with this id, or `null` (missing or expired, deleted by KV yet or not). */
+  async get(id: string): Promise<StoredSession | null> {
+    return this.#live((await this.#read(id, "load")).rec);
+  }
+
+  /** Insert or replace the session, and move it in the user index. */
+  async set(id: string, session: StoredSession): Promise<void> {
+    const rec = this.#toRec(session);
+    await this.#mutate(id, "store", () => ({ next: rec, result: true }));
+  }
+
+  /** Remove the session and its index entry; a missing id is not an error. */
+  async delete(id: string): Promise<void> {
+    await this.#mutate(id, "delete", () => ({ next: null, result: true }));
+  }
+
+  /** Move a live session's expiry (and its keys' `expireIn`); the payload is written back unchanged. */
+  async touch(id: string, expiresAt: number): Promise<void> {
+    await this.#mutate(id, "touch", (read) => {
+      if (read.rec === null || read.rec.e <= this.#clock()) return null;
+      return { next: { ...read.rec, e: expiresAt }, result: true };
+    });
+  }
+
+  /** Atomic read-modify-write: a versionstamp-checked commit, retried when another writer came first. */
+  async update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+    const result = await this.#mutate(id, "update", (read) => {
+      const next = fn(this.#live(read.rec)); // may run again on a retry: the contract says it is pure
+      return { next: next === null ? null : this.#toRec(next), result: next };
+    });
+    return result ?? null;
+  }
+
+  /**
+   * Delete every session whose expiry is at or before `now`, in atomic
+   * batches that each check the versionstamps they read. KV's `expireIn`
+   * already drops expired sessions on its own, late; this lists every
+   * session, so run it rarely if at all.
+   * @returns How many sessions were deleted.
+   */
+  async deleteExpired(now: number = this.#clock()): Promise<number> {
+    let expired: Expired[] = [];
+    await this.#call("sweep", async () => {
+      expired = []; // a retry after "database is locked" lists again from the start
+      for await (const entry of this.#kv.list({ prefix: [this.prefix, "s"] }, { batchSize: 500 })) {
+        if (isRec(entry.value) && entry.value.e <= now) {
+          expired.push({ id: String(entry.key[2]), versionstamp: entry.versionstamp, user: entry.value.u });
+        }
+      }
+    });
+    let deleted = 0;
+    for (let i = 0; i < expired.length; i += SWEEP_BATCH) deleted += await this.#sweep(expired.slice(i, i + SWEEP_BATCH), now);
+    return deleted;
+  }
+
+  /** Delete one batch of expired sessions; one by one when another writer changed one of them meanwhile. */
+  async #sweep(batch: Expired[], now: number): Promise<number> {
+    const op = this.#kv.atomic();
+    for (const { id, versionstamp, user } of batch) {
+      op.check({ key: this.#sessionKey(id), versionstamp }).delete(this.#sessionKey(id));
+      if (user !== null) op.delete(this.#userKey(user, id));
+    }
+    if ((await this.#call("sweep", () => op.commit())).ok) return batch.length;
+    let deleted = 0;
+    for (const { id } of batch) {
+      const gone = await this.#mutate(id, "sweep", (read) => read.rec !== null && read.rec.e <= now ? { next: null, result: true } : null);
+      if (gone) deleted++;
+    }
+    return deleted;
+  }
+
+  /** The ids in `userId`'s index. */
+  async #indexed(userId: string, action: string): Promise<string[]> {
+    let ids: string[] = [];
+    await this.#call(action, async () => {
+      ids = [];
+      for await (const entry of this.#kv.list({ prefix: [this.prefix, "u", userId] })) ids.push(String(entry.key[3]));
+    });
+    return ids;
+  }
+
+  /**
+   * End every session bound to `userId`, each in an atomic operation that
+   * checks it still names the user.
+   * @returns How many sessions were deleted.
+   */
+  async deleteByUser(userId: string): Promise<number> {
+    let deleted = 0;
+    for (const id of await this.#indexed(userId, "delete")) {
+      const gone = await this.#mutate(id, "delete", (read) => read.rec?.u === userId ? { next: null, result: true } : null);
+      if (gone) deleted++;
+    }
+    return deleted;
+  }
+
+  /** The live sessions bound to `userId`. */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const ids = await this.#indexed(userId, "list");
+    const reads = await Promise.all(ids.map((id) => this.#read(id, "list")));
+    const out: UserSessionEntry[] = [];
+    reads.forEach((read, i) => {
+      const session = read.rec?.u === userId ? this.#live(read.rec) : null;
+      if (session !== null) out.push({ id: ids[i]!, session });
+    });
+    return out;
+  }
+
+  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The `Deno.Kv` stays open (close it yourself). */
+  close(): void {
+    this.#closed = true;
+  }
+}
