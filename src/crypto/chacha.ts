@@ -74,41 +74,43 @@ function rounds(x: Int32Array): void {
   x[8] = x8; x[9] = x9; x[10] = x10; x[11] = x11; x[12] = x12; x[13] = x13; x[14] = x14; x[15] = x15;
 }
 
-/**
- * The ChaCha20 state for a 32-byte key, a block counter and a 12-byte nonce
- * (RFC 8439 §2.3), as 16 words.
- */
-function initialState(key: Uint8Array, counter: number, nonce: Uint8Array): Int32Array {
-  const s = new Int32Array(16);
-  s.set(SIGMA);
-  for (let i = 0; i < 8; i++) s[4 + i] = word(key, i * 4);
-  s[12] = counter | 0;
-  for (let i = 0; i < 3; i++) s[13 + i] = word(nonce, i * 4);
-  return s;
-}
+// Scratch space: every function here runs to completion synchronously, so one set is enough.
+const STATE = new Int32Array(16);
+const X = new Int32Array(16);
+const STREAM = new Uint8Array(64);
 
 /**
- * `data` xor the ChaCha20 keystream from block `counter` (RFC 8439 §2.4),
- * into `out` (which may be `data`).
+ * `data` xor the ChaCha20 keystream of a 32-byte key and 12-byte nonce from
+ * block `counter` (RFC 8439 §2.3, §2.4), into `out` (which may be `data`).
  */
 export function chacha20Xor(key: Uint8Array, counter: number, nonce: Uint8Array, data: Uint8Array, out: Uint8Array): void {
-  const state = initialState(key, counter, nonce);
-  const x = new Int32Array(16);
+  const state = STATE, x = X, stream = STREAM;
+  state.set(SIGMA);
+  for (let i = 0; i < 8; i++) state[4 + i] = word(key, i * 4);
+  state[12] = counter | 0;
+  for (let i = 0; i < 3; i++) state[13 + i] = word(nonce, i * 4);
   for (let at = 0; at < data.length; at += 64) {
     x.set(state);
     rounds(x);
-    const n = Math.min(64, data.length - at);
-    for (let i = 0; i < n; i++) {
-      const w = (x[i >> 2]! + state[i >> 2]!) | 0;
-      out[at + i] = data[at + i]! ^ ((w >>> ((i & 3) * 8)) & 0xff);
+    for (let i = 0; i < 16; i++) {
+      const w = (x[i]! + state[i]!) | 0;
+      stream[i * 4] = w;
+      stream[i * 4 + 1] = w >>> 8;
+      stream[i * 4 + 2] = w >>> 16;
+      stream[i * 4 + 3] = w >>> 24;
     }
+    const n = Math.min(64, data.length - at);
+    for (let i = 0; i < n; i++) out[at + i] = data[at + i]! ^ stream[i]!;
     state[12] = (state[12]! + 1) | 0;
   }
+  stream.fill(0);
+  x.fill(0);
+  state.fill(0);
 }
 
 /** HChaCha20 (draft-irtf-cfrg-xchacha §2.2): a 32-byte subkey from a key and a 16-byte input. */
 export function hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array<ArrayBuffer> {
-  const x = new Int32Array(16);
+  const x = X;
   x.set(SIGMA);
   for (let i = 0; i < 8; i++) x[4 + i] = word(key, i * 4);
   for (let i = 0; i < 4; i++) x[12 + i] = word(input, i * 4);
@@ -121,6 +123,7 @@ export function hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array<ArrayB
     out[i * 4 + 2] = (w >>> 16) & 0xff;
     out[i * 4 + 3] = w >>> 24;
   }
+  x.fill(0);
   return out;
 }
 
@@ -157,48 +160,99 @@ class Poly1305 {
   /** Absorb `m[at..at+len)` as blocks, the last one zero-padded to 16 bytes. */
   update(m: Uint8Array, at = 0, len = m.length - at): void {
     const whole = len - (len % 16);
-    for (let i = 0; i < whole; i += 16) this.#absorb(m, at + i);
+    if (whole > 0) this.#blocks(m, at, whole);
     if (whole === len) return;
     this.#block.fill(0);
     this.#block.set(m.subarray(at + whole, at + len));
-    this.#absorb(this.#block, 0);
+    this.#blocks(this.#block, 0, 16);
   }
 
-  /** h = (h + block + 2^128) * r mod 2^130 - 5. */
-  #absorb(m: Uint8Array, at: number): void {
+  // Unrolled, as in TweetNaCl: each limb's ten products are summed in two
+  // halves with a carry between, so every sum stays under 2^32 and `>>>` is exact.
+  /** h = (h + block + 2^128) * r mod 2^130 - 5, for each 16-byte block of `m[at..at+len)` (len a multiple of 16). */
+  #blocks(m: Uint8Array, at: number, len: number): void {
     const h = this.#h, r = this.#r;
-    const t0 = m[at]! | (m[at + 1]! << 8), t1 = m[at + 2]! | (m[at + 3]! << 8);
-    const t2 = m[at + 4]! | (m[at + 5]! << 8), t3 = m[at + 6]! | (m[at + 7]! << 8);
-    const t4 = m[at + 8]! | (m[at + 9]! << 8), t5 = m[at + 10]! | (m[at + 11]! << 8);
-    const t6 = m[at + 12]! | (m[at + 13]! << 8), t7 = m[at + 14]! | (m[at + 15]! << 8);
-    const a0 = h[0]! + (t0 & 0x1fff);
-    const a1 = h[1]! + (((t0 >>> 13) | (t1 << 3)) & 0x1fff);
-    const a2 = h[2]! + (((t1 >>> 10) | (t2 << 6)) & 0x1fff);
-    const a3 = h[3]! + (((t2 >>> 7) | (t3 << 9)) & 0x1fff);
-    const a4 = h[4]! + (((t3 >>> 4) | (t4 << 12)) & 0x1fff);
-    const a5 = h[5]! + ((t4 >>> 1) & 0x1fff);
-    const a6 = h[6]! + (((t4 >>> 14) | (t5 << 2)) & 0x1fff);
-    const a7 = h[7]! + (((t5 >>> 11) | (t6 << 5)) & 0x1fff);
-    const a8 = h[8]! + (((t6 >>> 8) | (t7 << 8)) & 0x1fff);
-    const a9 = h[9]! + ((t7 >>> 5) | (1 << 11));
-    const a = [a0, a1, a2, a3, a4, a5, a6, a7, a8, a9];
-    let c = 0;
-    const d = this.#d;
-    for (let i = 0; i < 10; i++) {
-      let s = c;
-      for (let j = 0; j < 10; j++) s += a[j]! * (j <= i ? r[i - j]! : 5 * r[i + 10 - j]!);
-      // s can pass 2^32 (doubles hold it exactly): divide rather than shift, which would wrap.
-      c = Math.floor(s / 8192);
-      d[i] = s & 0x1fff;
+    let h0 = h[0]!, h1 = h[1]!, h2 = h[2]!, h3 = h[3]!, h4 = h[4]!, h5 = h[5]!, h6 = h[6]!, h7 = h[7]!, h8 = h[8]!, h9 = h[9]!;
+    const r0 = r[0]!, r1 = r[1]!, r2 = r[2]!, r3 = r[3]!, r4 = r[4]!, r5 = r[5]!, r6 = r[6]!, r7 = r[7]!, r8 = r[8]!, r9 = r[9]!;
+    const s1 = 5 * r1, s2 = 5 * r2, s3 = 5 * r3, s4 = 5 * r4, s5 = 5 * r5, s6 = 5 * r6, s7 = 5 * r7, s8 = 5 * r8, s9 = 5 * r9;
+    for (let p = at; p < at + len; p += 16) {
+      const t0 = m[p + 0]! | (m[p + 1]! << 8);
+      const t1 = m[p + 2]! | (m[p + 3]! << 8);
+      const t2 = m[p + 4]! | (m[p + 5]! << 8);
+      const t3 = m[p + 6]! | (m[p + 7]! << 8);
+      const t4 = m[p + 8]! | (m[p + 9]! << 8);
+      const t5 = m[p + 10]! | (m[p + 11]! << 8);
+      const t6 = m[p + 12]! | (m[p + 13]! << 8);
+      const t7 = m[p + 14]! | (m[p + 15]! << 8);
+      h0 += t0 & 0x1fff;
+      h1 += ((t0 >>> 13) | (t1 << 3)) & 0x1fff;
+      h2 += ((t1 >>> 10) | (t2 << 6)) & 0x1fff;
+      h3 += ((t2 >>> 7) | (t3 << 9)) & 0x1fff;
+      h4 += ((t3 >>> 4) | (t4 << 12)) & 0x1fff;
+      h5 += (t4 >>> 1) & 0x1fff;
+      h6 += ((t4 >>> 14) | (t5 << 2)) & 0x1fff;
+      h7 += ((t5 >>> 11) | (t6 << 5)) & 0x1fff;
+      h8 += ((t6 >>> 8) | (t7 << 8)) & 0x1fff;
+      h9 += (t7 >>> 5) | (1 << 11);
+      let c = 0;
+      let d0 = c + h0 * r0 + h1 * s9 + h2 * s8 + h3 * s7 + h4 * s6;
+      c = d0 >>> 13;
+      d0 = (d0 & 0x1fff) + h5 * s5 + h6 * s4 + h7 * s3 + h8 * s2 + h9 * s1;
+      c += d0 >>> 13;
+      d0 &= 0x1fff;
+      let d1 = c + h0 * r1 + h1 * r0 + h2 * s9 + h3 * s8 + h4 * s7;
+      c = d1 >>> 13;
+      d1 = (d1 & 0x1fff) + h5 * s6 + h6 * s5 + h7 * s4 + h8 * s3 + h9 * s2;
+      c += d1 >>> 13;
+      d1 &= 0x1fff;
+      let d2 = c + h0 * r2 + h1 * r1 + h2 * r0 + h3 * s9 + h4 * s8;
+      c = d2 >>> 13;
+      d2 = (d2 & 0x1fff) + h5 * s7 + h6 * s6 + h7 * s5 + h8 * s4 + h9 * s3;
+      c += d2 >>> 13;
+      d2 &= 0x1fff;
+      let d3 = c + h0 * r3 + h1 * r2 + h2 * r1 + h3 * r0 + h4 * s9;
+      c = d3 >>> 13;
+      d3 = (d3 & 0x1fff) + h5 * s8 + h6 * s7 + h7 * s6 + h8 * s5 + h9 * s4;
+      c += d3 >>> 13;
+      d3 &= 0x1fff;
+      let d4 = c + h0 * r4 + h1 * r3 + h2 * r2 + h3 * r1 + h4 * r0;
+      c = d4 >>> 13;
+      d4 = (d4 & 0x1fff) + h5 * s9 + h6 * s8 + h7 * s7 + h8 * s6 + h9 * s5;
+      c += d4 >>> 13;
+      d4 &= 0x1fff;
+      let d5 = c + h0 * r5 + h1 * r4 + h2 * r3 + h3 * r2 + h4 * r1;
+      c = d5 >>> 13;
+      d5 = (d5 & 0x1fff) + h5 * r0 + h6 * s9 + h7 * s8 + h8 * s7 + h9 * s6;
+      c += d5 >>> 13;
+      d5 &= 0x1fff;
+      let d6 = c + h0 * r6 + h1 * r5 + h2 * r4 + h3 * r3 + h4 * r2;
+      c = d6 >>> 13;
+      d6 = (d6 & 0x1fff) + h5 * r1 + h6 * r0 + h7 * s9 + h8 * s8 + h9 * s7;
+      c += d6 >>> 13;
+      d6 &= 0x1fff;
+      let d7 = c + h0 * r7 + h1 * r6 + h2 * r5 + h3 * r4 + h4 * r3;
+      c = d7 >>> 13;
+      d7 = (d7 & 0x1fff) + h5 * r2 + h6 * r1 + h7 * r0 + h8 * s9 + h9 * s8;
+      c += d7 >>> 13;
+      d7 &= 0x1fff;
+      let d8 = c + h0 * r8 + h1 * r7 + h2 * r6 + h3 * r5 + h4 * r4;
+      c = d8 >>> 13;
+      d8 = (d8 & 0x1fff) + h5 * r3 + h6 * r2 + h7 * r1 + h8 * r0 + h9 * s9;
+      c += d8 >>> 13;
+      d8 &= 0x1fff;
+      let d9 = c + h0 * r9 + h1 * r8 + h2 * r7 + h3 * r6 + h4 * r5;
+      c = d9 >>> 13;
+      d9 = (d9 & 0x1fff) + h5 * r4 + h6 * r3 + h7 * r2 + h8 * r1 + h9 * r0;
+      c += d9 >>> 13;
+      d9 &= 0x1fff;
+      c = ((c << 2) + c) | 0;
+      c = (c + d0) | 0;
+      d0 = c & 0x1fff;
+      d1 += c >>> 13;
+      h0 = d0; h1 = d1; h2 = d2; h3 = d3; h4 = d4; h5 = d5; h6 = d6; h7 = d7; h8 = d8; h9 = d9;
     }
-    c = ((c << 2) + c) | 0;
-    c = (c + d[0]!) | 0;
-    d[0] = c & 0x1fff;
-    c = c >>> 13;
-    d[1] = d[1]! + c;
-    h.set(d);
+    h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7; h[8] = h8; h[9] = h9;
   }
-  #d = new Uint32Array(10);
 
   /** The 16-byte tag: h fully reduced mod 2^130 - 5, plus s, mod 2^128. */
   finish(): Uint8Array<ArrayBuffer> {
