@@ -138,9 +138,14 @@ class Poly1305 {
   #h = new Uint16Array(10);
   #pad = new Uint16Array(8);
   #block = new Uint8Array(16);
+  #t = new Uint16Array(8);
+  #g = new Uint16Array(10);
+  #w = new Uint16Array(8);
 
-  constructor(key: Uint8Array) {
-    const t = new Uint16Array(8);
+  /** Start a new MAC under the one-time key `key` (32 bytes: r, then s). */
+  reset(key: Uint8Array): void {
+    this.#h.fill(0);
+    const t = this.#t;
     for (let i = 0; i < 8; i++) t[i] = key[i * 2]! | (key[i * 2 + 1]! << 8);
     // r, clamped (RFC 8439 §2.5.1), split into 13-bit limbs.
     const r = this.#r;
@@ -255,9 +260,9 @@ class Poly1305 {
   }
 
   /** The 16-byte tag: h fully reduced mod 2^130 - 5, plus s, mod 2^128. */
-  finish(): Uint8Array<ArrayBuffer> {
+  finish(tag: Uint8Array): void {
     const h = this.#h;
-    const g = new Uint16Array(10);
+    const g = this.#g;
     let c = h[1]! >>> 13;
     h[1] = h[1]! & 0x1fff;
     for (let i = 2; i < 10; i++) {
@@ -286,7 +291,7 @@ class Poly1305 {
     for (let i = 0; i < 10; i++) g[i] = g[i]! & mask;
     mask = ~mask;
     for (let i = 0; i < 10; i++) h[i] = (h[i]! & mask) | g[i]!;
-    const w = new Uint16Array(8);
+    const w = this.#w;
     w[0] = (h[0]! | (h[1]! << 13)) & 0xffff;
     w[1] = ((h[1]! >>> 3) | (h[2]! << 10)) & 0xffff;
     w[2] = ((h[2]! >>> 6) | (h[3]! << 7)) & 0xffff;
@@ -301,28 +306,38 @@ class Poly1305 {
       f = ((w[i]! + this.#pad[i]!) | 0) + (f >>> 16);
       w[i] = f & 0xffff;
     }
-    const tag = new Uint8Array(16);
     for (let i = 0; i < 8; i++) {
       tag[i * 2] = w[i]! & 0xff;
       tag[i * 2 + 1] = w[i]! >>> 8;
     }
-    return tag;
+    h.fill(0);
+    this.#r.fill(0);
+    this.#pad.fill(0);
   }
 }
 
+const POLY = new Poly1305();
+const OTK = new Uint8Array(32);
+const LENGTHS = new Uint8Array(16);
+const TAG = new Uint8Array(16);
+
 /** The AEAD's tag over `ad` and `ct` with the one-time Poly1305 key of (key, nonce) (RFC 8439 §2.8). */
-function tagOf(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ct: Uint8Array, ctAt: number, ctLen: number): Uint8Array<ArrayBuffer> {
-  const otk = new Uint8Array(32);
-  chacha20Xor(key, 0, nonce, otk, otk);
-  const poly = new Poly1305(otk);
-  poly.update(ad);
-  poly.update(ct, ctAt, ctLen);
-  const lengths = new Uint8Array(16);
-  const view = new DataView(lengths.buffer);
-  view.setUint32(0, ad.length, true);
-  view.setUint32(8, ctLen, true);
-  poly.update(lengths);
-  return poly.finish();
+function tagOf(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ct: Uint8Array, ctAt: number, ctLen: number): Uint8Array {
+  OTK.fill(0);
+  chacha20Xor(key, 0, nonce, OTK, OTK);
+  POLY.reset(OTK);
+  OTK.fill(0);
+  POLY.update(ad);
+  POLY.update(ct, ctAt, ctLen);
+  // Lengths as 64-bit little-endian; both are far below 2^32.
+  LENGTHS.fill(0);
+  for (let i = 0; i < 4; i++) {
+    LENGTHS[i] = ad.length >>> (8 * i);
+    LENGTHS[8 + i] = ctLen >>> (8 * i);
+  }
+  POLY.update(LENGTHS);
+  POLY.finish(TAG);
+  return TAG;
 }
 
 /** Whether two equal-length byte ranges are equal, looking at every byte. */
