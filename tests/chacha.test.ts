@@ -12,6 +12,7 @@ import {
   chacha20Poly1305Seal,
   chacha20Xor,
   hchacha20,
+  poly1305Blocks,
   xchacha20Poly1305Open,
   xchacha20Poly1305Seal,
 } from "../src/crypto/chacha.ts";
@@ -65,6 +66,28 @@ test("chacha20Poly1305Seal() matches RFC 8439 §2.8.2, and Open() returns the pl
   }
   assert.equal(chacha20Poly1305Open(key, nonce, sealed, 0, ad.subarray(1)), null);
   assert.equal(chacha20Poly1305Open(key, nonce, sealed.subarray(0, 15), 0, ad), null);
+});
+
+test("poly1305Blocks() matches RFC 8439 §A.3's vectors of whole blocks, the ones that reach every carry and the final reduction", () => {
+  const z = "00".repeat(16);
+  const vectors: [string, string, string][] = [
+    ["02" + "00".repeat(31), "ff".repeat(16), "03" + "00".repeat(15)],
+    ["02" + "00".repeat(15) + "ff".repeat(16), "02" + "00".repeat(15), "03" + "00".repeat(15)],
+    ["01" + "00".repeat(31), "ff".repeat(16) + "f0" + "ff".repeat(15) + "11" + "00".repeat(15), "05" + "00".repeat(15)],
+    ["01" + "00".repeat(31), "ff".repeat(16) + "fb" + "fe".repeat(15) + "01".repeat(16), z],
+    ["02" + "00".repeat(31), "fd" + "ff".repeat(15), "fa" + "ff".repeat(15)],
+    [
+      "0100000000000000040000000000000000000000000000000000000000000000",
+      "e33594d7505e43b900000000000000003394d7505e4379cd01000000000000000000000000000000000000000000000001000000000000000000000000000000",
+      "14000000000000005500000000000000",
+    ],
+    [
+      "0100000000000000040000000000000000000000000000000000000000000000",
+      "e33594d7505e43b900000000000000003394d7505e4379cd010000000000000000000000000000000000000000000000",
+      "13000000000000000000000000000000",
+    ],
+  ];
+  for (const [key, message, tag] of vectors) assert.equal(toHex(poly1305Blocks(hex(key), hex(message))), tag, message);
 });
 
 test("hchacha20() matches libsodium's test vectors", () => {

@@ -317,6 +317,19 @@ class Poly1305 {
 }
 
 const POLY = new Poly1305();
+
+/**
+ * Poly1305 of a message whose length is a multiple of 16 bytes (for the RFC
+ * 8439 §A.3 vectors; other lengths would need the standard's last-block rule).
+ */
+export function poly1305Blocks(key: Uint8Array, message: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (message.length % 16 !== 0) throw new RangeError("Cannot compute Poly1305: message length must be a multiple of 16 here");
+  const tag = new Uint8Array(16);
+  POLY.reset(key);
+  POLY.update(message);
+  POLY.finish(tag);
+  return tag;
+}
 const OTK = new Uint8Array(32);
 const LENGTHS = new Uint8Array(16);
 const TAG = new Uint8Array(16);
