@@ -112,7 +112,7 @@ for (const [r, route] of ROUTES.entries()) {
 }
 for (const mode of MODES) console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`);
 const memory = results.get("memory")!;
-console.log("\nRatio to MemoryStore on the same route (same run):\n| store | /plain | /read | /inc | /new |\n|---|---:|---:|---:|---:|");
+console.log("\nRatio to MemoryStore on the same route (same run):\n\n| store | /plain | /read | /inc | /new |\n|---|---:|---:|---:|---:|");
 for (const mode of ["sqlite", "cookie", "webcrypto"] as const) {
   console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(" | ")} |`);
 }

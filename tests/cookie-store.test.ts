@@ -524,3 +524,23 @@ test("CookieStore.forRequest() is synchronous and commits a batch's cookies only
   assert.equal(await jar.text(`/read/${newId}`), "p");
   assert.equal(await jar.text(`/read/${oldId}`), "none");
 });
+
+test("CookieStore keeps every Set-Cookie line under 4096 bytes with long attributes, https and a long Max-Age", async () => {
+  const clock = new FakeClock();
+  const cookie = { domain: `${"sub".repeat(60)}.example.com`, path: "/a/rather/long/path/for/the/data/cookies", secure: true } as const;
+  const s = new CookieStore({ secret: KEY_A, clock: clock.fn, cookie });
+  const app = new Hono<SessionEnv<Data>>();
+  app.use(session({ secret: SECRET, store: s, clock: clock.fn, expires: 9_999_999 }));
+  app.get("/a/rather/long/path/for/the/data/cookies/fill", (c) => {
+    c.get("session").set("blob", "b".repeat(s.maxPayloadBytes - 60));
+    return c.text("ok");
+  });
+  const res = await app.request("https://localhost/a/rather/long/path/for/the/data/cookies/fill");
+  assert.equal(res.status, 200);
+  const lines = dataLines(res);
+  assert.equal(lines.length, 3);
+  for (const l of lines) {
+    assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `${l.length} bytes`);
+    assert.match(l, /; Secure$/);
+  }
+});
