@@ -134,9 +134,13 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
 
 function stateSlots(state: SessionState): Slots {
   const name = (state as { name?: unknown }).name;
+  // A cookie's whole line stays under 4096 bytes; another carrier is held to a cookie's name and value.
+  const partChars = state instanceof CookieState
+    ? MAX_COOKIE_BYTES - 1 - state.maxLineBytes(0)
+    : MAX_COOKIE_BYTES - (typeof name === "string" ? name.length : 0) - 1;
   return {
     count: 1,
-    partChars: MAX_COOKIE_BYTES - (typeof name === "string" ? name.length : 0) - 1,
+    partChars,
     read: (c) => state.read(c),
     write: (c, _i, value, maxAge) => state.write(c, value, maxAge),
     clear: (c) => state.clear(c),
