@@ -43,7 +43,7 @@ export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
 export type { SweepEvent } from "./src/store/sweeper.ts";
 export { type RedisClientLike, type RedisCommander, RedisStore, type RedisStoreOptions } from "./src/store/redis.ts";
-export { CookieStore, type CookieStoreOptions } from "./src/store/cookie.ts";
+export { type CookieRequestStore, CookieStore, type CookieStoreOptions } from "./src/store/cookie.ts";
 export {
   type DenoKvAtomicLike,
   type DenoKvKey,

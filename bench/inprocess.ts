@@ -1,16 +1,20 @@
 /**
  * The middleware's own cost, without the network: `app.fetch()` called in a
- * loop on the benchmark routes, µs per request (best of 5 rounds), for bare
+ * loop on the benchmark routes, µs per request (best of `ROUNDS` rounds, interleaved across the apps), for bare
  * Hono, Hono with one empty async middleware (the floor under any
- * middleware), and Satchel on MemoryStore and SqliteStore. "/plain signed
- * in" is a route that never touches the session, sent with a valid session
- * cookie (sessions load lazily, so it should cost what /plain does). Requests run one
+ * middleware), and Satchel on MemoryStore, SqliteStore and CookieStore, then
+ * each store's cost as a ratio to MemoryStore's on the same route. A last
+ * row seals with Web Crypto AES-GCM (cached key, awaited) instead of
+ * CookieStore's synchronous XChaCha20-Poly1305, the alternative it was
+ * measured against (bench/cookie-webcrypto.ts). "/plain signed in" is a
+ * route that never touches the session, sent with a valid session cookie
+ * (sessions load lazily, so it should cost what /plain does). Requests run one
  * after another, so a store's group commit waits one event-loop turn per
  * write here; under concurrent load (bench/http.sh) those turns are shared.
  *
  *   bun bench/inprocess.ts       deno run -A bench/inprocess.ts       node bench/inprocess.ts
  *
- * Environment: `N` requests per round (default 20000).
+ * Environment: `N` requests per round (default 20000), `ROUNDS` (default 5).
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,23 +22,39 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
-import { MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
+import { CookieStore, MemoryStore, session, type SessionEnv, type SessionStore, SqliteStore } from "../mod.ts";
+import { WebCryptoCookieStore } from "./cookie-webcrypto.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
 const N = Number(process.env.N ?? 20_000);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
-/** Each column: the route, and whether its requests carry a session cookie ("signed in"). */
-const COLUMNS = [["/plain", false], ["/plain", true], ["/read", true], ["/inc", true], ["/new", false]] as const;
+/** Each column: its label, the route, and whether its requests carry the session cookies ("signed in"). */
+const COLUMNS = [
+  ["/plain", "/plain", false],
+  ["/plain signed in", "/plain", true],
+  ["/read", "/read", true],
+  ["/inc", "/inc", true],
+  ["/new", "/new", false],
+] as const;
+const HEADER = `| ${COLUMNS.map(([label]) => label).join(" | ")} |\n|---|${COLUMNS.map(() => "---:").join("|")}|`;
 const dir = mkdtempSync(join(tmpdir(), "satchel-inprocess-"));
 
-function app(mode: "bare" | "empty" | "memory" | "sqlite"): Hono<SessionEnv<Data>> {
+type Mode = "bare" | "empty" | "memory" | "sqlite" | "cookie" | "webcrypto";
+const MODES: readonly Mode[] = ["bare", "empty", "memory", "sqlite", "cookie", "webcrypto"];
+
+function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore {
+  if (mode === "memory") return new MemoryStore();
+  if (mode === "sqlite") return new SqliteStore({ path: join(dir, "s.sqlite") });
+  if (mode === "webcrypto") return new WebCryptoCookieStore(`${SECRET}-data`);
+  return new CookieStore({ secret: `${SECRET}-data` });
+}
+
+function app(mode: Mode): Hono<SessionEnv<Data>> {
   const a = new Hono<SessionEnv<Data>>();
-  const withSession = mode === "memory" || mode === "sqlite";
+  const withSession = mode !== "bare" && mode !== "empty";
   if (mode === "empty") a.use(async (_c, next) => void (await next()));
-  if (withSession) {
-    const store = mode === "memory" ? new MemoryStore() : new SqliteStore({ path: join(dir, "s.sqlite") });
-    a.use(session<Data>({ secret: SECRET, store }));
-  }
+  if (withSession) a.use(session<Data>({ secret: SECRET, store: storeFor(mode) }));
   a.get("/login", (c) => {
     const s = c.get("session");
     s.set("user", "u");
@@ -66,22 +86,44 @@ const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
   : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
   ? "Deno"
   : "Node";
-console.log(`${runtime}: µs per request through app.fetch(), best of 5 rounds of ${N}`);
-console.log("| app | /plain | /plain signed in | /read | /inc | /new |\n|---|---:|---:|---:|---:|---:|");
-for (const mode of ["bare", "empty", "memory", "sqlite"] as const) {
+console.log(`${runtime}: µs per request through app.fetch(), best of ${ROUNDS} interleaved rounds of ${N}`);
+console.log(`| app ${HEADER}`);
+const NAMES: Record<Mode, string> = {
+  bare: "bare Hono",
+  empty: "Hono + one empty middleware",
+  memory: "Satchel MemoryStore",
+  sqlite: "Satchel SqliteStore",
+  cookie: "Satchel CookieStore",
+  webcrypto: "CookieStore-like, Web Crypto AES-GCM (bench/cookie-webcrypto.ts)",
+};
+const apps = new Map<Mode, { app: Hono<SessionEnv<Data>>; cookies: string[] }>();
+for (const mode of MODES) {
   const a = app(mode);
   const cookies: string[] = [];
-  if (mode === "memory" || mode === "sqlite") {
-    for (let i = 0; i < 1000; i++) cookies.push((await a.fetch(new Request("http://localhost/login"))).headers.get("set-cookie")!.split(";")[0]!);
+  if (mode !== "bare" && mode !== "empty") {
+    for (let i = 0; i < 1000; i++) {
+      const res = await a.fetch(new Request("http://localhost/login"));
+      // Every Set-Cookie line: CookieStore sends its data cookie next to the id cookie.
+      cookies.push(res.headers.getSetCookie().map((l) => l.split(";")[0]).join("; "));
+    }
   }
-  const cells: string[] = [];
-  for (const [route, signedIn] of COLUMNS) {
-    const jar = signedIn ? cookies : [];
-    let best = Infinity;
-    for (let round = 0; round < 5; round++) best = Math.min(best, await perRequest(a, route, jar));
-    cells.push(best.toFixed(2));
+  apps.set(mode, { app: a, cookies });
+}
+// Rounds interleave the apps, so a change in the machine's load falls on all of them alike.
+const results = new Map<Mode, number[]>(MODES.map((m) => [m, COLUMNS.map(() => Infinity)]));
+for (const [r, [, route, signedIn]] of COLUMNS.entries()) {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of MODES) {
+      const { app: a, cookies } = apps.get(mode)!;
+      const us = await perRequest(a, route, signedIn ? cookies : []);
+      results.get(mode)![r] = Math.min(results.get(mode)![r]!, us);
+    }
   }
-  const name = { bare: "bare Hono", empty: "Hono + one empty middleware", memory: "Satchel MemoryStore", sqlite: "Satchel SqliteStore" }[mode];
-  console.log(`| ${name} | ${cells.join(" | ")} |`);
+}
+for (const mode of MODES) console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`);
+const memory = results.get("memory")!;
+console.log(`\nRatio to MemoryStore on the same route (same run):\n\n| store ${HEADER}`);
+for (const mode of ["sqlite", "cookie", "webcrypto"] as const) {
+  console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(" | ")} |`);
 }
 rmSync(dir, { recursive: true, force: true });

@@ -12,13 +12,17 @@ import { SessionTooLargeError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { type InvalidTokenReason, session, type SessionEnv } from "../src/middleware.ts";
 import { CookieStore, type CookieStoreOptions, MAX_COOKIE_BYTES } from "../src/store/cookie.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import { hasGroupCommit, isSynchronousStore, type SessionStore, type StoredSession, type UpdateFn } from "../src/store/types.ts";
+import { CookieState } from "../src/state/cookie.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const KEY_A = "cookie-store-key-A-cookie-store-key-A-0123456789";
 const KEY_B = "cookie-store-key-B-cookie-store-key-B-0123456789";
 const encoder = new TextEncoder();
+const DATA = "satchel-data.0";
+/** The data cookies' Set-Cookie lines of a response. */
+const dataLines = (res: Response) => setCookies(res).filter((l) => l.startsWith("satchel-data."));
 
 /**
  * A SessionStore whose every call is one real request: the handler runs the
@@ -44,7 +48,9 @@ function throughRequests(store: CookieStore): SessionStore {
     const n = String(++counter);
     ops.set(n, op);
     const res = await jar.fetch(`/op/${n}`);
-    assert.ok(setCookies(res).length <= 1, "a response carries at most one data cookie");
+    const lines = setCookies(res);
+    assert.ok(lines.length <= 3, "a response carries at most one line per data cookie");
+    for (const l of lines) assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `a line of ${l.length} bytes`);
     const r = results.get(n)!;
     ops.delete(n);
     results.delete(n);
@@ -107,7 +113,7 @@ test("CookieStore keeps the session in a sealed second cookie, through app.reque
   const jar = new CookieJar(app);
   const first = await jar.fetch("/inc");
   assert.equal(await first.text(), "1");
-  const data = setCookies(first).map(parseSetCookie).find((c) => c.name === "satchel-data")!;
+  const data = setCookies(first).map(parseSetCookie).find((c) => c.name === DATA)!;
   assert.equal(data.attrs["httponly"], true);
   assert.equal(data.attrs["samesite"], "Lax");
   assert.equal(data.attrs["path"], "/");
@@ -115,7 +121,7 @@ test("CookieStore keeps the session in a sealed second cookie, through app.reque
   assert.doesNotMatch(data.value, /count/, "the data is not readable in the cookie");
   assert.equal(await jar.text("/inc"), "2");
   assert.equal(await jar.text("/inc"), "3");
-  assert.deepEqual([...jar.cookies.keys()].sort(), ["satchel", "satchel-data"]);
+  assert.deepEqual([...jar.cookies.keys()].sort(), ["satchel", DATA]);
 });
 
 test("CookieStore treats a tampered data cookie as no session: a fresh one, never a 500", async () => {
@@ -123,15 +129,15 @@ test("CookieStore treats a tampered data cookie as no session: a fresh one, neve
   const jar = new CookieJar(app);
   await jar.text("/inc");
   await jar.text("/inc");
-  const value = jar.cookies.get("satchel-data")!;
+  const value = jar.cookies.get(DATA)!;
   const i = Math.floor(value.length / 2);
-  jar.cookies.set("satchel-data", value.slice(0, i) + (value[i] === "A" ? "B" : "A") + value.slice(i + 1));
+  jar.cookies.set(DATA, value.slice(0, i) + (value[i] === "A" ? "B" : "A") + value.slice(i + 1));
   const res = await jar.fetch("/inc");
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "1");
   assert.deepEqual(invalid, ["unknown"]);
   for (const junk of ["", "x", "%%%", "A".repeat(5000)]) {
-    jar.cookies.set("satchel-data", junk);
+    jar.cookies.set(DATA, junk);
     assert.equal((await jar.fetch("/read")).status, 200);
   }
 });
@@ -176,22 +182,24 @@ test("CookieStore checks the expiry sealed in the value, not the cookie's Max-Ag
   assert.deepEqual(invalid, ["unknown"]);
 });
 
-test("CookieStore throws SessionTooLargeError before a cookie would pass 4096 bytes, and the client keeps its data", async () => {
-  const { app, errors } = counterApp();
+test("CookieStore throws SessionTooLargeError before its cookies would overflow, and the client keeps its data", async () => {
+  const { app, errors, store } = counterApp();
   const jar = new CookieJar(app);
   await jar.text("/inc");
-  const before = jar.cookies.get("satchel-data");
-  const res = await jar.fetch("/blob/5000");
+  const before = new Map(jar.cookies);
+  const res = await jar.fetch(`/blob/${store.maxPayloadBytes + 1}`);
   assert.equal(res.status, 500);
   assert.ok(errors[0] instanceof SessionTooLargeError, String(errors[0]));
-  assert.deepEqual(setCookies(res).filter((l) => l.startsWith("satchel-data=")), []);
-  assert.equal(jar.cookies.get("satchel-data"), before);
+  assert.deepEqual(dataLines(res), []);
+  assert.deepEqual(jar.cookies, before);
   assert.equal(await jar.text("/read"), "1");
-  // The largest blob that fits gives a cookie within the limit.
-  const fits = await jar.fetch("/blob/2800");
+  // The largest blob that fits (the rest of the payload is superjson's wrapping) gives three lines under 4096 bytes.
+  const fits = await jar.fetch(`/blob/${store.maxPayloadBytes - 60}`);
   assert.equal(fits.status, 200);
-  const line = setCookies(fits).find((l) => l.startsWith("satchel-data="))!;
-  assert.ok(line.split(";")[0]!.length <= MAX_COOKIE_BYTES, `${line.split(";")[0]!.length} bytes`);
+  const lines = dataLines(fits);
+  assert.equal(lines.length, 3);
+  for (const l of lines) assert.ok(l.length < MAX_COOKIE_BYTES, `${l.length} bytes`);
+  assert.equal(await jar.text("/read"), "1");
 });
 
 test("CookieStore.forRequest() set() refuses a session whose cookie would be too large, naming the size", async () => {
@@ -211,10 +219,10 @@ test("CookieStore.forRequest() set() refuses a session whose cookie would be too
   });
   await app.request("http://localhost/");
   assert.ok(error instanceof SessionTooLargeError);
-  assert.equal(error.limit, MAX_COOKIE_BYTES);
-  // One byte over the most that fits: the cookie is one or two characters over the limit.
-  assert.ok(error.size > MAX_COOKIE_BYTES && error.size <= MAX_COOKIE_BYTES + 2, `size ${error.size}`);
-  assert.match(error.message, /Cannot store session: its sealed cookie would be \d+ bytes, over the 4096 bytes browsers keep/);
+  // One byte over the most that fits: the sealed value is one or two characters over what three cookies hold.
+  assert.ok(error.size > error.limit && error.size <= error.limit + 2, `size ${error.size}, limit ${error.limit}`);
+  assert.ok(error.limit > 3 * 4000 && error.limit < 3 * MAX_COOKIE_BYTES, `limit ${error.limit}`);
+  assert.match(error.message, /Cannot store session: sealed, it is \d+ bytes, over the \d+ bytes that 3 cookies of under 4096 bytes hold/);
 });
 
 test("CookieStore does not open a data cookie moved next to another session's id", async () => {
@@ -223,7 +231,7 @@ test("CookieStore does not open a data cookie moved next to another session's id
   const mallory = new CookieJar(app);
   for (let i = 0; i < 5; i++) await alice.text("/inc");
   await mallory.text("/inc");
-  mallory.cookies.set("satchel-data", alice.cookies.get("satchel-data")!);
+  mallory.cookies.set(DATA, alice.cookies.get(DATA)!);
   assert.equal(await mallory.text("/read"), "0");
   assert.deepEqual(invalid, ["unknown"]);
   assert.equal(await alice.text("/read"), "5");
@@ -235,22 +243,22 @@ test("CookieStore moves the data to the new id on regenerate and clears it on de
   await jar.text("/inc");
   const oldId = jar.cookies.get("satchel")!.split(".")[0];
   const login = await jar.fetch("/login");
-  const dataLines = setCookies(login).filter((l) => l.startsWith("satchel-data="));
+  const dataLines = setCookies(login).filter((l) => l.startsWith(`${DATA}=`));
   assert.equal(dataLines.length, 1);
   assert.notEqual(jar.cookies.get("satchel")!.split(".")[0], oldId);
   assert.equal(await jar.text("/read"), "1");
   const logout = await jar.fetch("/logout");
-  const cleared = setCookies(logout).filter((l) => l.startsWith("satchel-data="));
+  const cleared = setCookies(logout).filter((l) => l.startsWith(`${DATA}=`));
   assert.equal(cleared.length, 1);
   assert.equal(parseSetCookie(cleared[0]!).attrs["max-age"], "0");
-  assert.equal(jar.cookies.has("satchel-data"), false);
+  assert.equal(jar.cookies.has(DATA), false);
   assert.equal(await jar.text("/read"), "0");
 });
 
 test("CookieStore takes the data cookie's attributes and name", async () => {
   const { app } = counterApp({ cookie: { name: "d", sameSite: "Strict", secure: true } });
   const res = await new CookieJar(app).fetch("/inc");
-  const data = setCookies(res).map(parseSetCookie).find((c) => c.name === "d")!;
+  const data = setCookies(res).map(parseSetCookie).find((c) => c.name === "d.0")!;
   assert.equal(data.attrs["samesite"], "Strict");
   assert.equal(data.attrs["secure"], true);
 });
@@ -291,7 +299,248 @@ test("CookieStore writes with the response even when the handler asks for lateSt
   });
   const jar = new CookieJar(app);
   assert.equal(await jar.text("/late"), "1");
-  assert.ok(jar.cookies.has("satchel-data"), "the sealed data left with the response");
+  assert.ok(jar.cookies.has(DATA), "the sealed data left with the response");
   assert.equal(await jar.text("/late"), "2");
   assert.equal(await jar.text("/read"), "2");
+});
+
+test("CookieStore marks every response that sets or clears the data cookie Cache-Control: no-store", async () => {
+  const clock = new FakeClock();
+  const { app } = counterApp({}, clock, 600);
+  app.get("/cached", (c) => {
+    c.header("Cache-Control", "private, max-age=5");
+    return c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1)));
+  });
+  const jar = new CookieJar(app);
+  await jar.text("/inc");
+  const write = await jar.fetch("/inc"); // a data write: the id cookie stays as it is
+  assert.ok(dataLines(write).length > 0);
+  assert.equal(write.headers.get("cache-control"), "no-store");
+  clock.advance(590);
+  const refresh = await jar.fetch("/read"); // a refresh: only the data cookie's expiry moves
+  assert.ok(dataLines(refresh).length > 0);
+  assert.equal(refresh.headers.get("cache-control"), "no-store");
+  const own = await jar.fetch("/cached");
+  assert.ok(dataLines(own).length > 0);
+  assert.equal(own.headers.get("cache-control"), "private, max-age=5", "the app's own Cache-Control stays");
+  const read = await jar.fetch("/read");
+  assert.equal(read.headers.get("cache-control"), null, "a response that sets no cookie is left alone");
+  const logout = await jar.fetch("/logout");
+  assert.equal(logout.headers.get("cache-control"), "no-store");
+});
+
+test("CookieStore leaves the data cookie alone when a regenerate fails: the client keeps its session", async () => {
+  const { app, errors } = counterApp();
+  app.get("/login-big", (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.setUser("u".repeat(20_000)); // the user id is sealed with the data: the cookie would be too large
+    return c.text("ok");
+  });
+  const jar = new CookieJar(app);
+  await jar.text("/inc");
+  await jar.text("/inc");
+  const res = await jar.fetch("/login-big");
+  assert.equal(res.status, 500);
+  assert.ok(errors[0] instanceof SessionTooLargeError, String(errors[0]));
+  assert.deepEqual(dataLines(res), []);
+  assert.equal(await jar.text("/read"), "2");
+});
+
+test("CookieStore refuses an oversized or malformed data cookie before any decoding or crypto", async () => {
+  const { app, invalid } = counterApp();
+  const jar = new CookieJar(app);
+  await jar.text("/inc");
+  const good = jar.cookies.get(DATA)!;
+  const sent = new Map(jar.cookies);
+  const open = Sealer.prototype.open;
+  let opened = 0;
+  Sealer.prototype.open = function (this: Sealer, ...args: Parameters<Sealer["open"]>) {
+    opened++;
+    return open.apply(this, args);
+  } as Sealer["open"];
+  try {
+    for (const junk of ["A".repeat(60_000), good + "A".repeat(4096), "%%%", good.slice(0, -1) + "!", "AAAAA", "1AAAAA", "1" + "A".repeat(40), good + "=", "9" + good.slice(1)]) {
+      jar.cookies.set(DATA, junk);
+      const res = await jar.fetch("/read");
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "0");
+      jar.cookies = new Map(sent);
+    }
+    assert.equal(opened, 0, "nothing reached the sealer");
+    assert.equal(await jar.text("/read"), "1");
+    assert.equal(opened, 1);
+  } finally {
+    Sealer.prototype.open = open;
+  }
+  assert.ok(invalid.every((r) => r === "unknown"));
+});
+
+/** An app whose /big/:n route stores n bytes of data; the data cookies' parts are in the jar. */
+function bigApp(options: Partial<CookieStoreOptions> = {}) {
+  const ctx = counterApp(options);
+  ctx.app.get("/big/:n", (c) => {
+    c.get("session").set("blob", "b".repeat(Number(c.req.param("n"))));
+    return c.text("ok");
+  });
+  ctx.app.get("/blob", (c) => c.text(String(c.get("session").get("blob")?.length ?? 0)));
+  return ctx;
+}
+const parts = (jar: CookieJar) => [...jar.cookies.keys()].filter((k) => k.startsWith("satchel-data.")).sort();
+
+test("CookieStore splits a large session over satchel-data.0, .1, .2, each Set-Cookie line under 4096 bytes", async () => {
+  const { app } = bigApp();
+  const jar = new CookieJar(app);
+  const res = await jar.fetch("/big/8000");
+  assert.equal(res.status, 200);
+  const lines = dataLines(res);
+  assert.deepEqual(lines.map((l) => parseSetCookie(l).name), ["satchel-data.0", "satchel-data.1", "satchel-data.2"]);
+  for (const l of lines) {
+    assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `${l.length} bytes`);
+    assert.equal(parseSetCookie(l).attrs["httponly"], true);
+    assert.equal(parseSetCookie(l).attrs["max-age"], "3600");
+  }
+  assert.equal(await jar.text("/blob"), "8000");
+  assert.equal(await jar.text("/inc"), "1");
+  assert.equal(await jar.text("/blob"), "8000");
+});
+
+test("CookieStore clears the parts a smaller session no longer needs", async () => {
+  const { app } = bigApp();
+  const jar = new CookieJar(app);
+  await jar.text("/big/8000");
+  assert.deepEqual(parts(jar), ["satchel-data.0", "satchel-data.1", "satchel-data.2"]);
+  const res = await jar.fetch("/big/10");
+  const cleared = dataLines(res).map(parseSetCookie).filter((c) => c.attrs["max-age"] === "0").map((c) => c.name);
+  assert.deepEqual(cleared, ["satchel-data.1", "satchel-data.2"]);
+  assert.deepEqual(parts(jar), ["satchel-data.0"]);
+  assert.equal(await jar.text("/blob"), "10");
+  // A leftover part the client kept anyway is ignored: the first part says how many belong together.
+  jar.cookies.set("satchel-data.2", "A".repeat(100));
+  assert.equal(await jar.text("/blob"), "10");
+  const logout = await jar.fetch("/logout");
+  assert.deepEqual(dataLines(logout).map((l) => parseSetCookie(l).name).sort(), ["satchel-data.0", "satchel-data.2"]);
+  assert.deepEqual(parts(jar), []);
+});
+
+test("CookieStore refuses a set of parts with one missing, reordered, changed or taken from another session: a fresh session, never a 500", async () => {
+  const { app, invalid } = bigApp();
+  const alice = new CookieJar(app);
+  await alice.text("/big/8000");
+  const bob = new CookieJar(app);
+  await bob.text("/big/8000");
+  const good = new Map(alice.cookies);
+  const flip = (v: string, at: number) => v.slice(0, at) + (v[at] === "A" ? "B" : "A") + v.slice(at + 1);
+  const broken: Array<(m: Map<string, string>) => void> = [
+    (m) => m.delete("satchel-data.1"),
+    (m) => m.delete("satchel-data.2"),
+    (m) => {
+      const [one, two] = [m.get("satchel-data.1")!, m.get("satchel-data.2")!];
+      m.set("satchel-data.1", two);
+      m.set("satchel-data.2", one);
+    },
+    (m) => m.set("satchel-data.1", flip(m.get("satchel-data.1")!, 100)),
+    (m) => m.set("satchel-data.2", flip(m.get("satchel-data.2")!, 5)),
+    (m) => m.set("satchel-data.0", "2" + m.get("satchel-data.0")!.slice(1)),
+    (m) => m.set("satchel-data.2", bob.cookies.get("satchel-data.2")!),
+  ];
+  for (const [i, breakIt] of broken.entries()) {
+    alice.cookies = new Map(good);
+    breakIt(alice.cookies);
+    const res = await alice.fetch("/blob");
+    assert.equal(res.status, 200, `case ${i}`);
+    assert.equal(await res.text(), "0", `case ${i}`);
+  }
+  assert.deepEqual(invalid, broken.map(() => "unknown"));
+  alice.cookies = new Map(good);
+  assert.equal(await alice.text("/blob"), "8000");
+});
+
+test("CookieStore's maxCookies sets how many cookies a session may span, and maxPayloadBytes follows", async () => {
+  const one = store({ maxCookies: 1 });
+  const three = store();
+  assert.ok(one.maxPayloadBytes > 2800 && one.maxPayloadBytes < 3000, String(one.maxPayloadBytes));
+  assert.ok(three.maxPayloadBytes > 3 * one.maxPayloadBytes, String(three.maxPayloadBytes));
+  assert.ok(store({ maxCookies: 5 }).maxPayloadBytes > 5 * one.maxPayloadBytes);
+  const { app, errors } = bigApp({ maxCookies: 1 });
+  const jar = new CookieJar(app);
+  assert.equal((await jar.fetch("/big/2000")).status, 200);
+  assert.deepEqual(parts(jar), ["satchel-data.0"]);
+  assert.equal((await jar.fetch("/big/4000")).status, 500);
+  assert.ok(errors[0] instanceof SessionTooLargeError);
+  assert.equal(await jar.text("/blob"), "2000");
+});
+
+test("CookieStore rejects unknown options and bad maxCookies at setup", () => {
+  assert.throws(() => new CookieStore({ secret: KEY_A, password: KEY_A } as CookieStoreOptions), {
+    name: "TypeError",
+    message: /Cannot create CookieStore: unknown option "password" \(use secret\); known options are secret, cookie, state, maxCookies, clock/,
+  });
+  assert.throws(() => new CookieStore({ secret: KEY_A, ttl: 60 } as CookieStoreOptions), { name: "TypeError", message: /unknown option "ttl"/ });
+  for (const bad of [0, 10, 1.5, "3"]) {
+    assert.throws(() => store({ maxCookies: bad as number }), { name: "RangeError", message: /maxCookies must be an integer from 1 to 9/ });
+  }
+  assert.throws(() => new CookieStore({ secret: KEY_A, state: new CookieState({ name: "d" }), maxCookies: 2 }), { name: "TypeError" });
+});
+
+test("CookieStore.forRequest() is synchronous and commits a batch's cookies only when the whole batch succeeds", async () => {
+  const s = store();
+  const app = new Hono();
+  const now = Date.now();
+  const small: StoredSession = { payload: "p", expiresAt: now + 60_000, createdAt: now, userId: null };
+  const huge: StoredSession = { ...small, payload: "x".repeat(s.maxPayloadBytes + 1) };
+  const [oldId, newId] = [generateId(), generateId()];
+  app.get("/seed", (c) => {
+    s.forRequest(c).set(oldId, small);
+    return c.text("ok");
+  });
+  app.get("/fail", async (c) => {
+    const view = s.forRequest(c);
+    assert.ok(isSynchronousStore(view) && hasGroupCommit(view));
+    await assert.rejects(view.batch(() => {
+      view.update(oldId, () => null); // today's regenerate: the old one goes first
+      view.set(newId, huge);
+    }), SessionTooLargeError);
+    assert.throws(() => view.set(newId, huge), SessionTooLargeError);
+    assert.equal(view.get(oldId)?.payload, "p", "nothing was written");
+    return c.text("ok");
+  });
+  app.get("/move", async (c) => {
+    const view = s.forRequest(c);
+    await view.batch(() => {
+      view.set(newId, view.get(oldId)!); // the new one first, then the old one goes
+      view.delete(oldId);
+    });
+    return c.text("ok");
+  });
+  app.get("/read/:id", (c) => c.text(s.forRequest(c).get(c.req.param("id"))?.payload ?? "none"));
+  const jar = new CookieJar(app);
+  await jar.fetch("/seed");
+  const failed = await jar.fetch("/fail");
+  assert.deepEqual(dataLines(failed), []);
+  assert.equal(failed.headers.get("cache-control"), null);
+  const moved = await jar.fetch("/move");
+  assert.equal(dataLines(moved).length, 1);
+  assert.equal(await jar.text(`/read/${newId}`), "p");
+  assert.equal(await jar.text(`/read/${oldId}`), "none");
+});
+
+test("CookieStore keeps every Set-Cookie line under 4096 bytes with long attributes, https and a long Max-Age", async () => {
+  const clock = new FakeClock();
+  const cookie = { domain: `${"sub".repeat(60)}.example.com`, path: "/a/rather/long/path/for/the/data/cookies", secure: true } as const;
+  const s = new CookieStore({ secret: KEY_A, clock: clock.fn, cookie });
+  const app = new Hono<SessionEnv<Data>>();
+  app.use(session({ secret: SECRET, store: s, clock: clock.fn, expires: 9_999_999 }));
+  app.get("/a/rather/long/path/for/the/data/cookies/fill", (c) => {
+    c.get("session").set("blob", "b".repeat(s.maxPayloadBytes - 60));
+    return c.text("ok");
+  });
+  const res = await app.request("https://localhost/a/rather/long/path/for/the/data/cookies/fill");
+  assert.equal(res.status, 200);
+  const lines = dataLines(res);
+  assert.equal(lines.length, 3);
+  for (const l of lines) {
+    assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `${l.length} bytes`);
+    assert.match(l, /; Secure$/);
+  }
 });

@@ -89,7 +89,7 @@ const stores: StoreCase[] = [
   {
     name: "CookieStore (data in a cookie)",
     make: async () => ({ store: new CookieStore({ secret: DATA_KEY }) }),
-    cookies: ["satchel-data"],
+    cookies: ["satchel-data.0"],
   },
 ];
 if (REDIS_URL !== undefined) {

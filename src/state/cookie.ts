@@ -188,6 +188,15 @@ export class CookieState implements SessionState {
     addResponseHeader(c, "Set-Cookie", cookie, true);
   }
 
+  /**
+   * Bytes of the longest `Set-Cookie` line {@linkcode CookieState.write}
+   * makes for a value of `valueBytes` bytes: with `Secure` and a ten-digit
+   * `Max-Age`. CookieStore sizes its cookies with it.
+   */
+  maxLineBytes(valueBytes: number): number {
+    return this.name.length + 1 + valueBytes + this.#attrs.length + "; Max-Age=9999999999; Secure".length;
+  }
+
   /** Expires the cookie in the browser. */
   clear(c: Context): void {
     let cookie = `${this.name}=${this.#attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;

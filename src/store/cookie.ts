@@ -1,53 +1,69 @@
 /**
- * Sessions kept by the client: the whole session sealed (AES-256-GCM) in a
- * second cookie next to the id cookie. No server state, nothing to share
- * between processes or machines, nothing to sweep.
+ * Sessions kept by the client: the whole session sealed (XChaCha20-Poly1305)
+ * into one to `maxCookies` cookies next to the id cookie. No server state,
+ * nothing to share between processes or machines, nothing to sweep.
  * @module
  */
 import type { Context } from "hono";
+import { isThenable } from "../awaitable.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { base64urlLength, SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
 import { SessionTooLargeError } from "../errors.ts";
-import { CookieState, type CookieStateOptions } from "../state/cookie.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
+import { addResponseHeader, CookieState, type CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
 
 /** Options of {@linkcode CookieStore}. */
 export interface CookieStoreOptions {
   /**
-   * Secret(s) the AES-256-GCM keys are derived from (HKDF-SHA256), each at
-   * least 32 bytes. An array rotates: the first seals, all open. Keep a
-   * retired secret in the list for one idle lifetime (`expires`): every
-   * session in use is sealed again with the first secret when it is next
-   * written or refreshed.
+   * Secret(s) the encryption keys are derived from (HKDF-SHA256, once per
+   * secret), each at least 32 bytes. An array rotates: the first seals, all
+   * open. Keep a retired secret in the list for one idle lifetime
+   * (`expires`): every session in use is sealed again with the first secret
+   * when it is next written or refreshed.
    */
   secret: string | readonly string[];
   /**
-   * Attributes of the data cookie, as for the id cookie. It always carries
-   * `Max-Age` = the session's remaining life, but expiry is checked inside
-   * the sealed value, never trusted to the browser.
+   * Attributes of the data cookies, as for the id cookie; the cookies are
+   * named `<name>.0`, `<name>.1`, … They always carry `Max-Age` = the
+   * session's remaining life, but expiry is checked inside the sealed value,
+   * never trusted to the browser.
    * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure on https)
    */
   cookie?: Omit<CookieStateOptions, "persistent">;
   /**
-   * Carry the sealed data some other way than a cookie, e.g.
+   * Carry the sealed data some other way than cookies, e.g.
    * `new HeaderState({ name: "X-Session-Data" })` for API clients that send
-   * their id in a header. Not together with `cookie`.
-   * @default a CookieState built from `cookie`
+   * their id in a header. The value then travels whole, in one piece of at
+   * most 4096 bytes. Not together with `cookie` or `maxCookies`.
+   * @default cookies built from `cookie`
    */
   state?: SessionState;
+  /**
+   * How many cookies one session may span, from 1 to 9. Each `Set-Cookie`
+   * line stays under 4096 bytes, so each cookie adds about 3 KB of room
+   * (`maxPayloadBytes` says exactly), and as much to every request's
+   * `Cookie` header: check your proxies' header limits before raising it.
+   * @default 3
+   */
+  maxCookies?: number;
   /** Time source for the expiry sealed in the value. @default Date.now */
   clock?: Clock;
 }
 
-/** Browsers drop a cookie whose name and value exceed 4096 bytes (RFC 6265bis). */
+const KNOWN_OPTIONS = ["secret", "cookie", "state", "maxCookies", "clock"] as const;
+/** Browsers keep a cookie only when its name and value fit in 4096 bytes (RFC 6265bis); each line stays under that. */
 export const MAX_COOKIE_BYTES = 4096;
+/** Most cookies one session may span: the part number is one digit. */
+const MOST_COOKIES = 9;
 /** Longest header line of the sealed plaintext: `[expiresAt,createdAt,null]` with 13-digit times. */
 const HEADER_BYTES = "[9999999999999,9999999999999,null]\n".length;
+const B64URL = /^[A-Za-z0-9_-]+$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-function encode(s: StoredSession): Uint8Array<ArrayBuffer> {
+function encode(s: StoredSession): Uint8Array {
   return encoder.encode(`${JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])}\n${s.payload}`);
 }
 
@@ -73,33 +89,123 @@ function decode(bytes: Uint8Array): StoredSession | null {
   return { payload: text.slice(nl + 1), expiresAt, createdAt, userId };
 }
 
+/**
+ * Where the sealed value travels: numbered slots (cookies `<name>.0`, `.1`,
+ * …, or one slot of a custom state), each holding at most `partChars`.
+ */
+interface Slots {
+  readonly count: number;
+  readonly partChars: number;
+  read(c: Context, i: number): string | undefined;
+  write(c: Context, i: number, value: string, maxAge: number): void;
+  clear(c: Context, i: number): void;
+  /** Remove the lines this response already carries for these slots, so it ends with one per slot. */
+  dropWritten(c: Context): void;
+}
+
+/** Drop the `Set-Cookie` lines of `c`'s response that set any of `names`. */
+function dropCookieLines(c: Context, names: readonly string[]): void {
+  const prefixes = names.map((n) => `${n}=`);
+  const lines = c.res.headers.getSetCookie();
+  const ours = (l: string) => prefixes.some((p) => l.startsWith(p));
+  if (!lines.some(ours)) return;
+  c.header("Set-Cookie", undefined);
+  for (const l of lines) if (!ours(l)) c.header("Set-Cookie", l, { append: true });
+}
+
+function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slots {
+  const base = { name: "satchel-data", ...options };
+  const states = Array.from({ length: count }, (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }));
+  const names = states.map((s) => s.name);
+  // Every line under 4096 bytes, whatever its Max-Age and Secure.
+  const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.map((s) => s.maxLineBytes(0)));
+  if (partChars < 256) {
+    throw new RangeError(`Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`);
+  }
+  return {
+    count,
+    partChars,
+    read: (c, i) => states[i]!.read(c),
+    write: (c, i, value, maxAge) => states[i]!.write(c, value, maxAge),
+    clear: (c, i) => states[i]!.clear(c),
+    dropWritten: (c) => dropCookieLines(c, names),
+  };
+}
+
+function stateSlots(state: SessionState): Slots {
+  const name = (state as { name?: unknown }).name;
+  // A cookie's whole line stays under 4096 bytes; another carrier is held to a cookie's name and value.
+  const partChars = state instanceof CookieState
+    ? MAX_COOKIE_BYTES - 1 - state.maxLineBytes(0)
+    : MAX_COOKIE_BYTES - (typeof name === "string" ? name.length : 0) - 1;
+  return {
+    count: 1,
+    partChars,
+    read: (c) => state.read(c),
+    write: (c, _i, value, maxAge) => state.write(c, value, maxAge),
+    clear: (c) => state.clear(c),
+    dropWritten: (c) => {
+      if (state instanceof CookieState) dropCookieLines(c, [state.name]);
+    },
+  };
+}
+
+/**
+ * CookieStore's view of one request ({@linkcode CookieStore.forRequest}):
+ * every method answers synchronously, and {@linkcode GroupCommit.batch}
+ * puts a commit's cookies on the response only when all of it succeeded.
+ */
+export interface CookieRequestStore extends SessionStore, SynchronousStore, GroupCommit {
+  get(id: string): StoredSession | null;
+  set(id: string, session: StoredSession): void;
+  delete(id: string): void;
+  touch(id: string, expiresAt: number): void;
+  update(id: string, fn: UpdateFn): StoredSession | null;
+  deleteExpired(now?: number): number;
+}
+
 /** What the per-request views share. */
 interface Shared {
   sealer: Sealer;
-  state: SessionState;
-  name: string;
+  slots: Slots;
   clock: Clock;
+  /** Most characters of a sealed value, its part-count digit included. */
+  capacity: number;
   maxPayloadBytes: number;
 }
 
 /**
- * A {@linkcode SessionStore} that keeps each session in the client's cookie,
- * sealed with AES-256-GCM (Web Crypto) under a key derived by HKDF from the
- * secret, with a fresh salt and IV per seal.
+ * A {@linkcode SessionStore} that keeps each session in the client's
+ * cookies, sealed with XChaCha20-Poly1305 under a key derived once per
+ * secret (HKDF-SHA256), with a fresh random 24-byte nonce per seal. All of
+ * it is synchronous JavaScript (no Web Crypto), so the store declares
+ * {@linkcode SynchronousStore}.
  *
  * - The sealed value is bound to the session id (authenticated associated
- *   data): a data cookie copied next to another id cookie opens as nothing.
+ *   data): data cookies copied next to another id cookie open as nothing.
+ * - A large session is one sealed value split over up to `maxCookies`
+ *   cookies (`satchel-data.0`, `.1`, …), each `Set-Cookie` line under 4096
+ *   bytes; parts left over from a larger earlier session are cleared. A set
+ *   with a part missing, reordered or changed does not authenticate and is
+ *   refused whole: the client gets a fresh session.
+ * - Data cookies longer than this configuration ever writes, or not
+ *   base64url, are refused before any decoding or decryption.
  * - Expiry is sealed inside the value and checked on every read.
- * - A session whose cookie would pass 4096 bytes (name and value) throws
- *   {@linkcode SessionTooLargeError} before any `Set-Cookie` is written: the
- *   client keeps its previous cookie. About 2.9 KB of serialized data fit.
+ * - A session that would not fit throws {@linkcode SessionTooLargeError}
+ *   before any `Set-Cookie` is written: the client keeps its previous cookies.
+ * - The middleware commits through {@linkcode GroupCommit}: the cookies a
+ *   commit writes reach the response only when the whole commit succeeded,
+ *   so a failed commit (a regenerate whose new session is too large) leaves
+ *   the client's cookies as they were. Every response that sets or clears a
+ *   data cookie gets `Cache-Control: no-store` unless the app set
+ *   `Cache-Control` itself.
  * - `update` is last write wins: two requests of one session that run at the
- *   same time each start from the cookie they were sent, and the response
+ *   same time each start from the cookies they were sent, and the response
  *   that arrives last decides what the browser keeps. There is nothing
  *   shared to merge with; use a server-side store when that matters.
  * - `deleteByUser` is not offered (the data lives in browsers), and
- *   `deleteExpired` has nothing to do. Logging out is clearing the cookie;
- *   a copy of an old cookie stays valid until its sealed expiry, so keep
+ *   `deleteExpired` has nothing to do. Logging out is clearing the cookies;
+ *   a copy of old cookies stays valid until its sealed expiry, so keep
  *   `expires` short, or rotate the secret to end every session at once.
  * - Do not use `lateStore` with it: the data must leave with the response.
  *
@@ -118,40 +224,49 @@ interface Shared {
  * }));
  * ```
  */
-export class CookieStore implements SessionStore {
-  /** The largest serialized session that fits in the cookie (with no user id). */
+export class CookieStore implements SessionStore, SynchronousStore {
+  /** Every method answers synchronously (the ones here throw; see {@linkcode CookieStore.forRequest}). */
+  readonly synchronous = true;
+  /** The largest serialized session that fits in `maxCookies` cookies (with no user id). */
   readonly maxPayloadBytes: number;
   #shared: Shared;
 
   /**
-   * A store that seals each session into an encrypted cookie with keys derived from `secret`.
-   * @throws {TypeError} on a missing secret, a bad cookie option, or both `cookie` and `state`.
-   * @throws {RangeError} when a secret is shorter than 32 bytes.
+   * A store that seals each session into encrypted cookies with keys derived from `secret`.
+   * @throws {TypeError} on a missing secret, an unknown option, a bad cookie option, or `state` with `cookie` or `maxCookies`.
+   * @throws {RangeError} when a secret is shorter than 32 bytes, or `maxCookies` is not an integer from 1 to 9.
    */
   constructor(options: CookieStoreOptions) {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create CookieStore: options are required, at least { secret }");
     }
-    if (options.state !== undefined && options.cookie !== undefined) {
-      throw new TypeError("Cannot create CookieStore: give either state or cookie options, not both (cookie configures the data cookie)");
+    rejectUnknownKeys("CookieStore", options, KNOWN_OPTIONS);
+    if (options.state !== undefined && (options.cookie !== undefined || options.maxCookies !== undefined)) {
+      throw new TypeError(
+        "Cannot create CookieStore: give either state or cookie options, not both (cookie and maxCookies configure the data cookies; " +
+          "with state the sealed value travels whole)",
+      );
+    }
+    const maxCookies = options.maxCookies ?? 3;
+    if (!Number.isInteger(maxCookies) || maxCookies < 1 || maxCookies > MOST_COOKIES) {
+      throw new RangeError(`Cannot create CookieStore: maxCookies must be an integer from 1 to ${MOST_COOKIES}: received ${maxCookies}`);
     }
     const sealer = new Sealer(options.secret, "CookieStore");
-    const state = options.state ?? new CookieState({ name: "satchel-data", ...options.cookie, persistent: true });
-    const name = (state as { name?: unknown }).name;
-    const nameBytes = typeof name === "string" ? name.length : 0;
-    const room = Math.floor(((MAX_COOKIE_BYTES - nameBytes - 1) * 3) / 4);
-    this.maxPayloadBytes = room - SEAL_OVERHEAD - HEADER_BYTES;
-    this.#shared = { sealer, state, name: typeof name === "string" ? name : "", clock: options.clock ?? systemClock, maxPayloadBytes: this.maxPayloadBytes };
+    const slots = options.state === undefined ? cookieSlots(options.cookie, maxCookies) : stateSlots(options.state);
+    const capacity = slots.count * slots.partChars;
+    // One character of the capacity holds the part count; the rest is base64url of the sealed bytes.
+    this.maxPayloadBytes = Math.floor(((capacity - 1) * 3) / 4) - SEAL_OVERHEAD - HEADER_BYTES;
+    this.#shared = { sealer, slots, clock: options.clock ?? systemClock, capacity, maxPayloadBytes: this.maxPayloadBytes };
   }
 
-  /** The view of this store for one request: reads the request's data cookie, writes `Set-Cookie`. */
-  forRequest(c: Context): SessionStore {
+  /** The view of this store for one request: reads the request's data cookies, writes `Set-Cookie`. */
+  forRequest(c: Context): CookieRequestStore {
     return new CookieSessions(this.#shared, c);
   }
 
   #outside(method: string): never {
     throw new TypeError(
-      `Cannot use CookieStore.${method}() outside a request: the data lives in each request's cookie; ` +
+      `Cannot use CookieStore.${method}() outside a request: the data lives in each request's cookies; ` +
         "use the session middleware, or call store.forRequest(c) in a handler",
     );
   }
@@ -182,13 +297,34 @@ export class CookieStore implements SessionStore {
   }
 }
 
-/** One request's data cookie. */
-class CookieSessions implements SessionStore {
+/** What a request wrote for one id: its session sealed into `sealed`, or nothing (`null`: cleared). */
+interface Written {
+  id: string;
+  session: StoredSession | null;
+  sealed: string | null;
+  maxAge: number;
+}
+
+/**
+ * One request's data cookies. Writes made inside {@linkcode CookieSessions.batch}
+ * reach the response when the batch returns; writes outside one, at once.
+ */
+class CookieSessions implements CookieRequestStore {
+  readonly synchronous = true;
   readonly maxPayloadBytes: number;
   #s: Shared;
   #c: Context;
-  /** What this request wrote last: the response's cookie now holds this id's session (or nothing). */
-  #written: { id: string; session: StoredSession | null } | undefined;
+  /** What the response carries: undefined until this request writes, and then the request's cookies no longer count. */
+  #committed: Written | undefined;
+  /** Inside a batch: what the response will carry if the batch succeeds. */
+  #pending: Written | undefined;
+  #inBatch = false;
+  /** Whether this view already put data cookie lines on the response. */
+  #emitted = false;
+  /** The request's sealed value (parts joined), null when absent or malformed; undefined until read. */
+  #raw: string | null | undefined;
+  /** The request's session opened for one id, so a request decrypts once. */
+  #opened: { id: string; session: StoredSession | null } | undefined;
 
   constructor(shared: Shared, c: Context) {
     this.#s = shared;
@@ -196,79 +332,162 @@ class CookieSessions implements SessionStore {
     this.maxPayloadBytes = shared.maxPayloadBytes;
   }
 
-  /** The session the request's cookie holds for `id`, expired or not; null when there is none for that id. */
-  async #fromRequest(id: string): Promise<StoredSession | null> {
-    const raw = this.#s.state.read(this.#c);
-    if (raw === undefined || raw === "") return null;
-    const opened = await this.#s.sealer.open(raw, encoder.encode(id));
-    return opened === null ? null : decode(opened.plaintext);
+  /**
+   * The sealed value the request carries, or null. Its shape (part count,
+   * lengths, alphabet) is checked before anything is decoded: a cookie
+   * longer than this store ever writes costs no decoding and no crypto.
+   */
+  #requestValue(): string | null {
+    if (this.#raw !== undefined) return this.#raw;
+    this.#raw = null;
+    const { slots } = this.#s;
+    const first = slots.read(this.#c, 0);
+    if (first === undefined || first.length < 2) return null;
+    const n = first.charCodeAt(0) - 48;
+    if (n < 1 || n > slots.count) return null;
+    const parts = [first.slice(1)];
+    for (let i = 1; i < n; i++) {
+      const part = slots.read(this.#c, i);
+      if (part === undefined) return null;
+      parts.push(part);
+    }
+    // Every part but the last is full; none is longer than a part can be.
+    for (let i = 0; i < n; i++) {
+      const chars = parts[i]!.length + (i === 0 ? 1 : 0);
+      if (chars > slots.partChars || (i < n - 1 && chars !== slots.partChars) || !B64URL.test(parts[i]!)) return null;
+    }
+    const raw = parts.join("");
+    // Not a length base64url has, or too short to hold a seal: malformed, refused undecoded.
+    if (raw.length % 4 === 1 || raw.length < base64urlLength(SEAL_OVERHEAD)) return null;
+    this.#raw = raw;
+    return raw;
+  }
+
+  /** The session the request's cookies hold for `id`, expired or not; null when there is none for that id. */
+  #fromRequest(id: string): StoredSession | null {
+    if (this.#opened?.id === id) return this.#opened.session;
+    const raw = this.#requestValue();
+    const opened = raw === null ? null : this.#s.sealer.open(raw, encoder.encode(id));
+    const session = opened === null ? null : decode(opened.plaintext);
+    this.#opened = { id, session };
+    return session;
   }
 
   #live(s: StoredSession | null): StoredSession | null {
     return s !== null && s.expiresAt > this.#s.clock() ? { ...s } : null;
   }
 
-  /** Remove the data cookie lines this response already carries, so it ends with one. */
-  #dropEarlier(): void {
-    if (this.#s.name === "" || !(this.#s.state instanceof CookieState)) return;
-    const prefix = `${this.#s.name}=`;
-    const lines = this.#c.res.headers.getSetCookie();
-    if (!lines.some((l) => l.startsWith(prefix))) return;
-    this.#c.header("Set-Cookie", undefined);
-    for (const l of lines) if (!l.startsWith(prefix)) this.#c.header("Set-Cookie", l, { append: true });
+  /** What the response will carry at the end of the current write, or undefined when this request wrote nothing yet. */
+  #current(): Written | undefined {
+    return this.#inBatch && this.#pending !== undefined ? this.#pending : this.#committed;
   }
 
-  async get(id: string): Promise<StoredSession | null> {
-    if (this.#written !== undefined) return this.#written.id === id ? this.#live(this.#written.session) : null;
-    return this.#live(await this.#fromRequest(id));
-  }
-
-  async set(id: string, session: StoredSession): Promise<void> {
-    const now = this.#s.clock();
-    if (session.expiresAt <= now) return await this.#clear(id);
-    const plain = encode(session);
-    // The sealed length is known before sealing: refuse without spending the encryption.
-    const size = this.#s.name.length + 1 + base64urlLength(plain.length + SEAL_OVERHEAD);
-    if (size > MAX_COOKIE_BYTES) {
-      const e = new SessionTooLargeError(size, MAX_COOKIE_BYTES);
-      e.message = `Cannot store session: its sealed cookie would be ${size} bytes, over the ${MAX_COOKIE_BYTES} bytes browsers keep; ` +
-        `keep less in the session (about ${this.maxPayloadBytes} bytes of serialized data fit) or use a server-side store`;
-      throw e;
-    }
-    const value = await this.#s.sealer.seal(plain, encoder.encode(id));
-    this.#dropEarlier();
-    this.#s.state.write(this.#c, value, Math.max(1, Math.ceil((session.expiresAt - now) / 1000)));
-    this.#written = { id, session: { ...session } };
-  }
-
-  async #clear(id: string): Promise<void> {
-    this.#dropEarlier();
-    this.#s.state.clear(this.#c);
-    this.#written = { id, session: null };
-  }
-
-  async delete(id: string): Promise<void> {
-    if (this.#written !== undefined) {
-      if (this.#written.id === id && this.#written.session !== null) await this.#clear(id);
+  #write(w: Written): void {
+    if (this.#inBatch) {
+      this.#pending = w;
       return;
     }
-    // Clear the client's cookie only when it holds this id's session, live or expired.
-    if ((await this.#fromRequest(id)) !== null) await this.#clear(id);
+    this.#committed = w;
+    this.#emit(w);
   }
 
-  async touch(id: string, expiresAt: number): Promise<void> {
-    const cur = await this.get(id);
-    if (cur !== null) await this.set(id, { ...cur, expiresAt });
+  /** Put `w` on the response: its parts, clears for the request's other parts, and no-store. */
+  #emit(w: Written): void {
+    const { slots } = this.#s;
+    const c = this.#c;
+    if (this.#emitted) slots.dropWritten(c);
+    this.#emitted = true;
+    let lines = 0;
+    const parts = w.sealed === null ? 0 : Math.ceil(w.sealed.length / slots.partChars);
+    for (let i = 0; i < parts; i++) {
+      slots.write(c, i, w.sealed!.slice(i * slots.partChars, (i + 1) * slots.partChars), w.maxAge);
+      lines++;
+    }
+    // Parts of a larger earlier session (or all of a cleared one) that the client holds.
+    for (let i = parts; i < slots.count; i++) {
+      if (slots.read(c, i) === undefined) continue;
+      slots.clear(c, i);
+      lines++;
+    }
+    // A response carrying someone's sealed session must never be cached for someone else.
+    if (lines > 0 && !c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
-  async update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    const cur = await this.get(id);
-    const next = fn(cur);
+  #tooLarge(chars: number): SessionTooLargeError {
+    const { capacity, slots } = this.#s;
+    const e = new SessionTooLargeError(chars, capacity);
+    e.message = `Cannot store session: sealed, it is ${chars} bytes, over the ${capacity} bytes that ${slots.count} ` +
+      `cookie${slots.count > 1 ? "s" : ""} of under ${MAX_COOKIE_BYTES} bytes hold; keep less in the session ` +
+      `(about ${this.maxPayloadBytes} bytes of serialized data fit), raise maxCookies, or use a server-side store`;
+    return e;
+  }
+
+  /**
+   * Run `work`, which calls this view's methods synchronously, and put the
+   * cookies it wrote on the response only when it returns: work that throws
+   * leaves the response's cookies as they were.
+   * @throws {TypeError} (as a rejection) when `work` returns a promise.
+   */
+  batch<T>(work: () => T): Promise<T> {
+    if (this.#inBatch) return Promise.resolve(work());
+    this.#inBatch = true;
+    this.#pending = undefined;
+    try {
+      const result = work();
+      if (isThenable(result)) {
+        Promise.resolve(result).catch(() => {});
+        throw new TypeError("Cannot commit to CookieStore: batch work must be synchronous, its writes go into this response");
+      }
+      if (this.#pending !== undefined) {
+        this.#committed = this.#pending;
+        this.#emit(this.#pending);
+      }
+      return Promise.resolve(result);
+    } catch (e) {
+      return Promise.reject(e);
+    } finally {
+      this.#inBatch = false;
+      this.#pending = undefined;
+    }
+  }
+
+  get(id: string): StoredSession | null {
+    const w = this.#current();
+    if (w !== undefined) return w.id === id ? this.#live(w.session) : null;
+    return this.#live(this.#fromRequest(id));
+  }
+
+  set(id: string, session: StoredSession): void {
+    const now = this.#s.clock();
+    if (session.expiresAt <= now) return this.#write({ id, session: null, sealed: null, maxAge: 0 });
+    const plain = encode(session);
+    // The sealed length is known before sealing: refuse without spending the encryption.
+    const chars = 1 + base64urlLength(plain.length + SEAL_OVERHEAD);
+    if (chars > this.#s.capacity) throw this.#tooLarge(chars);
+    const parts = Math.ceil(chars / this.#s.slots.partChars);
+    const sealed = `${parts}${this.#s.sealer.seal(plain, encoder.encode(id))}`;
+    this.#write({ id, session: { ...session }, sealed, maxAge: Math.max(1, Math.ceil((session.expiresAt - now) / 1000)) });
+  }
+
+  delete(id: string): void {
+    const w = this.#current();
+    // Clear the client's cookies only when they hold this id's session (live or expired), or this request wrote it.
+    const holds = w !== undefined ? w.id === id && w.session !== null : this.#fromRequest(id) !== null;
+    if (holds) this.#write({ id, session: null, sealed: null, maxAge: 0 });
+  }
+
+  touch(id: string, expiresAt: number): void {
+    const cur = this.get(id);
+    if (cur !== null) this.set(id, { ...cur, expiresAt });
+  }
+
+  update(id: string, fn: UpdateFn): StoredSession | null {
+    const next = fn(this.get(id));
     if (next === null) {
-      await this.delete(id);
+      this.delete(id);
       return null;
     }
-    await this.set(id, next);
+    this.set(id, next);
     return next;
   }
 
