@@ -1,0 +1,19 @@
+/**
+ * `[Symbol.dispose]` without naming `Symbol.dispose` in the published types:
+ * a consumer whose TypeScript lib predates it (ES2022, no `@types/node`, as
+ * Workers projects are set up) would fail on `SymbolConstructor.dispose`
+ * (TS2550) even with skipLibCheck off. The method is typed through a key
+ * that is `typeof Symbol.dispose` where the consumer's lib declares it, and
+ * nothing where it does not, so `using store = new SqliteStore()` still
+ * type-checks wherever `using` does.
+ * @module
+ */
+
+/** `typeof Symbol.dispose` where the lib declares it (ES2025/ESNext, @types/node), never elsewhere. */
+type DisposeKey = SymbolConstructor extends { readonly dispose: infer K extends symbol } ? K : never;
+
+/** What an interface merged with a class extends to be `Disposable` where the lib has it. */
+export type Disposer = { [K in DisposeKey]: () => void };
+
+/** `Symbol.dispose`, or the well-known key polyfills use on runtimes that lack it. */
+export const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
