@@ -132,6 +132,23 @@ function positive(name: string, value: number | undefined, allowZero = false): v
 }
 
 /**
+ * Runs `work` after the response is handed back: through the context's
+ * `executionCtx.waitUntil` where the runtime has one (Cloudflare Workers
+ * drops a plain timer's work once the response is sent), else on a timer.
+ */
+function runLate(c: Context, work: () => Promise<unknown>): void {
+  let waitUntil: ((promise: Promise<unknown>) => void) | undefined;
+  try {
+    const ctx = c.executionCtx; // Hono's getter throws where there is no execution context
+    waitUntil = ctx.waitUntil.bind(ctx);
+  } catch {
+    waitUntil = undefined;
+  }
+  if (waitUntil === undefined) setTimeout(work, 0);
+  else waitUntil(new Promise((resolve) => setTimeout(resolve, 0)).then(work));
+}
+
+/**
  * The session middleware.
  *
  * @typeParam T The shape of the session's data.
@@ -360,9 +377,7 @@ export function session<T extends object = Record<string, unknown>>(
     // so its commit cannot wait until after the response: lateStore is moot there.
     if (core.options.lateStore && !isRequestBound(baseStore)) {
       deliver(c, outcome, now);
-      setTimeout(() => {
-        Promise.resolve().then(() => commit(store, core, now)).catch(onLateError);
-      }, 0);
+      runLate(c, () => Promise.resolve().then(() => commit(store, core, now)).catch(onLateError));
       return;
     }
     if ((await commit(store, core, now)) === "clear") outcome = token !== undefined ? "clear" : "keep";
