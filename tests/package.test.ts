@@ -18,8 +18,10 @@
  * once, in its Node run.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import process from "node:process";
 import { after, before, test } from "node:test";
 import { BIN, type PackedConsumer, packedConsumer, run } from "./fixtures/packed.ts";
 import { ROOT, runtime } from "./fixtures/worker-harness.ts";
@@ -223,4 +225,13 @@ test("examples/workers, bundled by wrangler from the packed package, runs in wor
   const variants: [string, string[]][] = [["plain", []], ["nodejs_compat", ["nodejs_compat"]]];
   const outs = await Promise.all(variants.map(([name, flags]) => bundle(name, flags)));
   for (const [i, [name, flags]] of variants.entries()) await walk(name, flags, outs[i]!);
+});
+
+test("deno publish --dry-run reports no warning (JSR scores packages on them)", { skip, timeout: 60_000 }, async () => {
+  // deno prints its report on stderr.
+  const report = await new Promise<string>((resolve) => {
+    execFile(join(BIN, "deno"), ["publish", "--dry-run", "--allow-dirty"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
+  });
+  assert.match(report, /Dry run complete/, report);
+  assert.doesNotMatch(report, /warning/i, report);
 });
