@@ -105,7 +105,20 @@ test("the packed .d.ts files type-check without @types/node, lib ES2022 + DOM, s
     }),
   );
   copyExample();
-  await run(join(BIN, "tsc"), ["-p", "tsconfig.json"], consumer.dir);
+  // Where the lib has Disposable, SqliteStore is one (its types never name Symbol.dispose themselves).
+  writeFileSync(
+    join(consumer.dir, "tsconfig.esnext.json"),
+    JSON.stringify({
+      extends: "./tsconfig.json",
+      compilerOptions: { target: "ESNext", lib: ["ESNext", "DOM"] },
+      files: ["using.ts"],
+    }),
+  );
+  writeFileSync(
+    join(consumer.dir, "using.ts"),
+    `import { SqliteStore } from "satchel";\nexport function open(): Disposable {\n  using store = new SqliteStore({ path: ":memory:" });\n  return store;\n}\n`,
+  );
+  await Promise.all(["tsconfig.json", "tsconfig.esnext.json"].map((config) => run(join(BIN, "tsc"), ["-p", config], consumer.dir)));
 });
 
 /** The Worker the tests bundle: the example app, plus a MemoryStore app for lateStore and a SqliteStore probe. */

@@ -15,5 +15,10 @@ type DisposeKey = SymbolConstructor extends { readonly dispose: infer K extends 
 /** What an interface merged with a class extends to be `Disposable` where the lib has it. */
 export type Disposer = { [K in DisposeKey]: () => void };
 
-/** `Symbol.dispose`, or the well-known key polyfills use on runtimes that lack it. */
-export const disposeSymbol: symbol = (Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose");
+/**
+ * `Symbol.dispose`, or the key polyfills use on runtimes that lack it. Typed
+ * as a symbol of its own: a method named by a plain `symbol` is emitted as a
+ * property TypeScript 5.7 and 5.8 refuse (TS1166); the `Disposer` type gives
+ * the method its real key.
+ */
+export const disposeSymbol: unique symbol = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose")) as never;
