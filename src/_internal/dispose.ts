@@ -9,11 +9,13 @@
  * @module
  */
 
-/** `typeof Symbol.dispose` where the lib declares it (ES2025/ESNext, @types/node), never elsewhere. */
-type DisposeKey = SymbolConstructor extends { readonly dispose: infer K extends symbol } ? K : never;
-
-/** What an interface merged with a class extends to be `Disposable` where the lib has it. */
-export type Disposer = { [K in DisposeKey]: () => void };
+/**
+ * `Disposable` where the TypeScript lib declares `Symbol.dispose` (ES2025,
+ * ESNext, @types/node), and no member elsewhere. Classes that close a
+ * resource merge it in (`interface SqliteStore extends Disposer {}`).
+ */
+export type Disposer = SymbolConstructor extends { readonly dispose: infer K extends symbol } ? { [P in K]: () => void }
+  : Record<never, never>;
 
 /**
  * `Symbol.dispose`, or the key polyfills use on runtimes that lack it. Typed
