@@ -136,7 +136,7 @@ function host(): Host {
   const sqlite = bun !== undefined ? { bun } : node?.DatabaseSync !== undefined ? { node } : undefined;
   if (fs === undefined || os === undefined || path === undefined || sqlite === undefined) {
     throw new StoreUnavailableError(
-      `Cannot open SqliteStore: ${runtimeName()} has no SQLite (bun:sqlite or node:sqlite) and file system; ` +
+      `Cannot open SqliteStore: ${runtimeName()} has no SQLite module (bun:sqlite, node:sqlite) or no file system; ` +
         `give session() a store that runs here: store: new CookieStore(...) (no server state), ` +
         `RedisStore, D1Store (Cloudflare Workers), DenoKvStore (Deno) or MemoryStore (tests)`,
     );
