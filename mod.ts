@@ -40,6 +40,7 @@ export {
   type UserSessionListing,
 } from "./src/store/types.ts";
 export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
+export type { Disposer } from "./src/_internal/dispose.ts";
 export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
 export type { SweepEvent } from "./src/store/sweeper.ts";
 export { type RedisClientLike, type RedisCommander, RedisStore, type RedisStoreOptions } from "./src/store/redis.ts";

@@ -49,7 +49,11 @@ export type SessionEnv<T extends object = Record<string, unknown>> = {
 };
 
 
-/** Run `work` after the response is handed back: through `waitUntil` where the runtime keeps such work alive (Workers). */
+/**
+ * Run `work` after the response is handed back: through the context's
+ * `executionCtx.waitUntil` where the runtime has one (Cloudflare Workers drops
+ * a plain timer's work once the response is sent), else on a timer.
+ */
 function runLate(c: Context, work: () => Promise<unknown>): void {
   let waitUntil: ((p: Promise<unknown>) => void) | undefined;
   try {

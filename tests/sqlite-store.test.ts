@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { test } from "node:test";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
@@ -149,7 +149,14 @@ test("SqliteStore rejects a table name that is not an identifier, at setup", () 
 });
 
 test("SqliteStore throws StoreUnavailableError when its file cannot be opened", () => {
-  assert.throws(() => new SqliteStore({ path: "/nonexistent-dir/x/s.sqlite" }), StoreUnavailableError);
+  const tmp = tempDir();
+  try {
+    // Missing folders are made; a folder that is a file cannot be.
+    writeFileSync(tmp.file("plain"), "");
+    assert.throws(() => new SqliteStore({ path: tmp.file("plain/x/s.sqlite") }), StoreUnavailableError);
+  } finally {
+    tmp.cleanup();
+  }
 });
 
 test("SqliteStore throws StoreUnavailableError after close()", () => {

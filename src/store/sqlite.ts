@@ -6,11 +6,12 @@
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { defaultDatabasePath, defer, fileExists, openSqlite, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
+import { defaultDatabasePath, defer, fileExists, openShared, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
 import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 import { withDefaults } from "../defaults.ts";
 import { isThenable } from "../awaitable.ts";
+import { disposeSymbol, type Disposer } from "../_internal/dispose.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -106,6 +107,16 @@ function retryBusy<T>(fn: () => T, budgetMs: number): T {
   }
 }
 
+/** Runs `open`, turning a failure into a StoreUnavailableError that names `what` (Satchel's own errors pass as they are). */
+function opening<T>(what: string, open: () => T): T {
+  try {
+    return open();
+  } catch (cause) {
+    if (cause instanceof SessionError) throw cause;
+    throw new StoreUnavailableError(`Cannot open SqliteStore: ${what} could not be opened`, { cause });
+  }
+}
+
 /** Pragmas and schema; idempotent, and writes the header only when a value differs. */
 function setupSchema(db: SqliteDriver, t: string, synchronous: string, mmapSize: number, journalSizeLimit: number): void {
   const pragma = (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
@@ -135,6 +146,9 @@ function setupSchema(db: SqliteDriver, t: string, synchronous: string, mmapSize:
     CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
   );
 }
+
+/** Declared apart from the class so the published types never name `Symbol.dispose` (see ../_internal/dispose.ts). */
+export interface SqliteStore extends Disposer {}
 
 /**
  * Sessions in one SQLite file (bun:sqlite on Bun, node:sqlite on Deno and Node).
@@ -222,16 +236,14 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
         throw new RangeError(`Cannot create SqliteStore: ${key} must be a non-negative integer: received ${v}`);
       }
     }
-    this.path = o.path ?? defaultDatabasePath(o.name);
+    this.path = o.path ?? opening("the default folder", () => defaultDatabasePath(o.name));
     this.table = o.table;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#clock = o.clock;
     this.#batch = o.sweepBatchSize;
-    try {
-      this.#db = openSqlite(this.path);
-    } catch (cause) {
-      throw new StoreUnavailableError(`Cannot open SqliteStore: ${this.path} could not be opened`, { cause });
-    }
+    // Stores of one process on one file with the same pragmas share a connection (a dev server's reloads).
+    const settings = [o.busyTimeout, o.synchronous, o.mmapSize, o.journalSizeLimit, o.maxSizeBytes].join();
+    this.#db = opening(this.path, () => openShared(this.path, settings));
     const db = this.#db;
     const t = this.table;
     let autoVacuum = 0;
@@ -700,7 +712,7 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   }
 
   /** Closes the store, for `using store = new SqliteStore()`. */
-  [Symbol.dispose](): void {
+  [disposeSymbol](): void {
     this.close();
   }
 }

@@ -2,12 +2,15 @@
  * The one file that knows which runtime runs Satchel's SQLite store:
  * `bun:sqlite` on Bun, `node:sqlite` on Deno and Node 24+. Each adapter is a
  * few lines over the same small {@linkcode SqliteDriver} interface.
+ *
+ * Nothing here runs at import: the SQLite module and `node:fs`/`node:os`/
+ * `node:path` are loaded, synchronously, through `process.getBuiltinModule`
+ * the first time a store opens, so `import "satchel"` evaluates on runtimes
+ * that have none of them (Cloudflare Workers without `nodejs_compat`), and a
+ * CommonJS `require()` of the package works (no top-level await).
  * @module
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
-import process from "node:process";
-import { join } from "node:path";
+import { StoreUnavailableError } from "../../errors.ts";
 
 /** A prepared statement. Parameters are positional. */
 export interface SqliteStatement {
@@ -54,6 +57,7 @@ export function sqliteErrorCode(err: unknown): number | undefined {
 }
 
 interface BunStatement {
+  finalize(): void;
   get(...p: SqliteValue[]): Record<string, SqliteValue> | null;
   all(...p: SqliteValue[]): Record<string, SqliteValue>[];
   run(...p: SqliteValue[]): { changes: number };
@@ -71,18 +75,86 @@ interface NodeDatabase {
   close(): void;
 }
 
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-// Top-level await: the module for this runtime is loaded once, before any store opens.
-const bunSqlite = isBun ? await import("bun:sqlite" as string) : undefined;
-const nodeSqlite = isBun ? undefined : await import("node:sqlite");
+type Fs = typeof import("node:fs");
+type Os = typeof import("node:os");
+type Path = typeof import("node:path");
+type BunSqlite = { Database: new (path: string, options: object) => BunDatabase };
+type NodeSqlite = { DatabaseSync: new (path: string, options: object) => NodeDatabase };
 
-function openBun(path: string, readonly: boolean): SqliteDriver {
+/** What a store needs from the runtime, loaded once by {@linkcode host}. */
+interface Host {
+  fs: Fs;
+  os: Os;
+  path: Path;
+  sqlite: { bun: BunSqlite } | { node: NodeSqlite };
+}
+
+interface RuntimeGlobals {
+  process?: { getBuiltinModule?: (id: string) => unknown; getuid?: () => number; versions?: { node?: string } };
+  Bun?: { version?: string };
+  Deno?: { version?: { deno?: string } };
+  navigator?: { userAgent?: string };
+}
+const runtime = globalThis as RuntimeGlobals;
+
+/** A built-in module by id, or undefined where the runtime has none (or no `process.getBuiltinModule`). */
+function builtin<T>(id: string): T | undefined {
+  try {
+    const mod = runtime.process?.getBuiltinModule?.(id);
+    if (mod !== undefined) return mod as T;
+    // Bun versions whose getBuiltinModule does not know "bun:*" ids still have import.meta.require.
+    return runtime.Bun ? (import.meta as { require?: (id: string) => T }).require?.(id) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The runtime's name, for the message that says it has no SQLite. */
+function runtimeName(): string {
+  const ua = runtime.navigator?.userAgent;
+  if (runtime.Bun) return `Bun ${runtime.Bun.version ?? ""}`.trim();
+  if (runtime.Deno) return `Deno ${runtime.Deno.version?.deno ?? ""}`.trim();
+  // Workers with nodejs_compat also have process.versions.node: ask the user agent first.
+  if (ua === "Cloudflare-Workers") return "Cloudflare Workers (workerd)";
+  if (runtime.process?.versions?.node) return `Node ${runtime.process.versions.node}`;
+  return ua ? `this runtime (${ua})` : "this runtime";
+}
+
+let loaded: Host | undefined;
+
+/**
+ * The runtime's file system and SQLite modules, loaded on first use.
+ * @throws {StoreUnavailableError} naming the runtime and the stores that run there, when it has no SQLite.
+ */
+function host(): Host {
+  if (loaded !== undefined) return loaded;
+  const fs = builtin<Fs>("node:fs");
+  const os = builtin<Os>("node:os");
+  const path = builtin<Path>("node:path");
+  const bun = runtime.Bun ? builtin<BunSqlite>("bun:sqlite") : undefined;
+  const node = bun === undefined ? builtin<NodeSqlite>("node:sqlite") : undefined;
+  const sqlite = bun !== undefined ? { bun } : node?.DatabaseSync !== undefined ? { node } : undefined;
+  if (fs === undefined || os === undefined || path === undefined || sqlite === undefined) {
+    throw new StoreUnavailableError(
+      `Cannot open SqliteStore: ${runtimeName()} has no SQLite module (bun:sqlite, node:sqlite) or no file system; ` +
+        `give session() a store that runs here: store: new CookieStore(...) (no server state), ` +
+        `RedisStore, D1Store (Cloudflare Workers), DenoKvStore (Deno) or MemoryStore (tests)`,
+    );
+  }
+  loaded = { fs, os, path, sqlite: sqlite as Host["sqlite"] };
+  return loaded;
+}
+
+function openBun(bunSqlite: BunSqlite, path: string, readonly: boolean): SqliteDriver {
   const db: BunDatabase = new bunSqlite.Database(path, readonly ? { readonly: true } : { create: true, readwrite: true });
+  // bun:sqlite closes the file only once every statement is finalized (else at garbage collection).
+  const statements: BunStatement[] = [];
   return {
     name: "bun:sqlite",
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const st = db.prepare(sql);
+      statements.push(st);
       return {
         get: (...p) => st.get(...p) ?? undefined,
         all: (...p) => st.all(...p),
@@ -90,7 +162,10 @@ function openBun(path: string, readonly: boolean): SqliteDriver {
       };
     },
     inTransaction: () => db.inTransaction,
-    close: () => db.close(),
+    close() {
+      for (const st of statements) st.finalize();
+      db.close();
+    },
   };
 }
 
@@ -127,8 +202,8 @@ function nodeStatement(st: NodeStatement): SqliteStatement {
   };
 }
 
-function openNode(path: string, readonly: boolean): SqliteDriver {
-  const db = new nodeSqlite!.DatabaseSync(path, { readOnly: readonly }) as unknown as NodeDatabase;
+function openNode(nodeSqlite: NodeSqlite, path: string, readonly: boolean): SqliteDriver {
+  const db = new nodeSqlite.DatabaseSync(path, { readOnly: readonly });
   return {
     name: "node:sqlite",
     exec: (sql) => db.exec(sql),
@@ -138,18 +213,125 @@ function openNode(path: string, readonly: boolean): SqliteDriver {
   };
 }
 
+
+/** Where `path`'s runtime modules live: `node:sqlite` or `bun:sqlite`, opened read-write or read-only. */
+function openRaw(path: string, readonly: boolean): SqliteDriver {
+  const { sqlite } = host();
+  return "bun" in sqlite ? openBun(sqlite.bun, path, readonly) : openNode(sqlite.node, path, readonly);
+}
+
+/** The database file and the two SQLite writes beside it, which must all be private. */
+function databaseFiles(path: string): string[] {
+  return [path, `${path}-wal`, `${path}-shm`];
+}
+
+/** An errno-style code of a file system error, or undefined. */
+function errorCode(err: unknown): string | undefined {
+  return typeof err === "object" && err !== null && typeof (err as { code?: unknown }).code === "string"
+    ? (err as { code: string }).code
+    : undefined;
+}
+
 /**
- * Open (creating with mode 0600 when missing, unless `readonly`) the database at `path`.
+ * Makes `path`'s folder (0700, parents included) and the file itself (0600)
+ * when missing, and takes group and other access away from the database and
+ * its `-wal`/`-shm` files when they have it (SQLite gives new `-wal`/`-shm`
+ * files the database's mode, so a 0666 file left by someone else would
+ * spread).
+ */
+function prepareFiles(path: string): void {
+  const { fs, path: paths } = host();
+  fs.mkdirSync(paths.dirname(path), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(path, "a", 0o600));
+  for (const file of databaseFiles(path)) {
+    let mode: number;
+    try {
+      mode = fs.statSync(file).mode;
+    } catch {
+      continue; // -wal and -shm appear later, with the database's mode
+    }
+    if ((mode & 0o077) === 0) continue;
+    try {
+      fs.chmodSync(file, 0o600);
+    } catch (e) {
+      // Another user's file, which we may still open through its group: theirs to restrict.
+      if (errorCode(e) !== "EPERM") throw e;
+    }
+  }
+}
+
+/**
+ * Open (creating with mode 0600, and its missing folders with 0700, unless
+ * `readonly`) the database at `path`: a connection of its own, never shared
+ * (see {@linkcode openShared}).
+ * @throws {StoreUnavailableError} when the runtime has no SQLite.
  */
 export function openSqlite(path: string, options: { readonly?: boolean } = {}): SqliteDriver {
   const readonly = options.readonly ?? false;
-  if (!readonly && path !== ":memory:") {
-    // Create the file ourselves so its mode is 0600 (SQLite gives -wal and
-    // -shm the same mode). An existing file is left as it is.
-    const fd = openSync(path, "a", 0o600);
-    closeSync(fd);
+  host();
+  if (!readonly && path !== ":memory:") prepareFiles(path);
+  return openRaw(path, readonly);
+}
+
+/** One connection shared by the stores of this process that open the same file with the same settings. */
+interface SharedConnection {
+  driver: SqliteDriver;
+  refs: number;
+  /** The file's identity when opened: a file deleted and made again is a new database. */
+  dev: number;
+  ino: number;
+}
+
+/**
+ * Process-wide, on globalThis rather than in this module: a dev server that
+ * evaluates the module graph again on each edit (bun --hot, Vite) gets a
+ * fresh copy of this module but must find the connections of the last one.
+ */
+function connections(): Map<string, SharedConnection> {
+  const key = Symbol.for("satchel.sqlite.connections");
+  const g = globalThis as { [key]?: Map<string, SharedConnection> };
+  return (g[key] ??= new Map());
+}
+
+/**
+ * Opens `path` like {@linkcode openSqlite}, but through one connection per
+ * file per process: a second store on the same file with the same
+ * `settings` (its connection pragmas) reuses the first one's connection,
+ * and the connection closes when the last store using it does. A dev
+ * server that re-creates its app on every edit, without closing the old
+ * store, so holds one connection, not one per edit. Every call of the
+ * store is synchronous, so stores sharing a connection never interleave
+ * inside a transaction.
+ */
+export function openShared(path: string, settings: string): SqliteDriver {
+  if (path === ":memory:") return openSqlite(path);
+  const { fs } = host();
+  prepareFiles(path);
+  const real = fs.realpathSync(path);
+  const { dev, ino } = fs.statSync(real);
+  const key = `${real}\0${settings}`;
+  const pool = connections();
+  let entry = pool.get(key);
+  if (entry === undefined || entry.dev !== dev || entry.ino !== ino) {
+    entry = { driver: openRaw(path, false), refs: 0, dev, ino };
+    pool.set(key, entry);
   }
-  return isBun ? openBun(path, readonly) : openNode(path, readonly);
+  const shared = entry;
+  shared.refs++;
+  let released = false;
+  return {
+    name: shared.driver.name,
+    exec: (sql) => shared.driver.exec(sql),
+    prepare: (sql) => shared.driver.prepare(sql),
+    inTransaction: () => shared.driver.inTransaction(),
+    close() {
+      if (released) return;
+      released = true;
+      if (--shared.refs > 0) return;
+      if (pool.get(key) === shared) pool.delete(key);
+      shared.driver.close();
+    },
+  };
 }
 
 /**
@@ -163,20 +345,64 @@ export function defer(fn: () => void): void {
 
 /** Whether a file exists at `path` (the store refuses writes once its file was deleted). */
 export function fileExists(path: string): boolean {
-  return existsSync(path);
+  return host().fs.existsSync(path);
 }
 
-/** Make an existing file private to its owner. */
-export function restrictMode(path: string): void {
-  chmodSync(path, 0o600);
+/**
+ * This process's user id, or undefined where there is none (Windows). Deno
+ * asks for `--allow-sys=uid` before `process.getuid()`; the owner of a
+ * folder it just made is the same number and needs only the read and write
+ * access the store needs anyway.
+ */
+function currentUid({ fs, os, path }: Host): number | undefined {
+  if (os.platform() === "win32") return undefined;
+  if (!runtime.Deno) return runtime.process?.getuid?.();
+  const probe = fs.mkdtempSync(path.join(os.tmpdir(), "satchel-uid-"));
+  try {
+    return fs.statSync(probe).uid;
+  } finally {
+    fs.rmdirSync(probe);
+  }
 }
 
-/** The default database file: `<os temp dir>/satchel-<uid>/<name>.sqlite`. */
+/**
+ * The default database file: `<os temp dir>/satchel-<uid>/<name>.sqlite`.
+ * A folder per OS user, mode 0700, so two users' apps never share a file.
+ * The temp dir is shared: a folder or file there that another user made
+ * first (who could then read and rewrite every session) is refused, never
+ * used; our own folder with too open a mode is made 0700.
+ * @throws {StoreUnavailableError} when the folder or a database file in it belongs to another user.
+ */
 export function defaultDatabasePath(name: string): string {
-  // A directory per OS user, mode 0700: two users' apps never share (or fight
-  // over the mode of) one file, and nobody else can list the sessions file.
-  const uid = typeof process.getuid === "function" ? String(process.getuid()) : userInfo().username;
-  const dir = join(tmpdir(), `satchel-${uid}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return join(dir, `${name}.sqlite`);
+  const h = host();
+  const { fs, os, path } = h;
+  const uid = currentUid(h);
+  const dir = path.join(os.tmpdir(), `satchel-${uid ?? os.userInfo().username}`);
+  const file = path.join(dir, `${name}.sqlite`);
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if (errorCode(e) !== "EEXIST") throw e;
+  }
+  if (uid === undefined) return file;
+  const refuse = (what: string, why: string) =>
+    new StoreUnavailableError(
+      `Cannot open SqliteStore: the default ${what} ${why}; another user could read and rewrite its sessions. ` +
+        `Remove it, or give SqliteStore a path in a folder of your own`,
+    );
+  const folder = fs.lstatSync(dir);
+  if (!folder.isDirectory()) throw refuse(`folder ${dir}`, "is not a folder (a link?)");
+  if (folder.uid !== uid) throw refuse(`folder ${dir}`, `belongs to uid ${folder.uid}, not to this process's uid ${uid}`);
+  if ((folder.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+  for (const f of databaseFiles(file)) {
+    let st;
+    try {
+      st = fs.lstatSync(f);
+    } catch {
+      continue;
+    }
+    if (!st.isFile()) throw refuse(`file ${f}`, "is not a regular file (a link?)");
+    if (st.uid !== uid) throw refuse(`file ${f}`, `belongs to uid ${st.uid}, not to this process's uid ${uid}`);
+  }
+  return file;
 }
