@@ -20,7 +20,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { Hono } from "hono";
 import { Miniflare } from "miniflare";
 import { type D1DatabaseLike, D1Store, type DenoKvLike, DenoKvStore, session, type SessionEnv, type SessionStore, SqliteStore, type StoredSession } from "../mod.ts";
@@ -106,14 +106,6 @@ export default {
   },
 };`;
 
-const stubRuntimeModules: Plugin = {
-  name: "runtime-modules",
-  setup(b) {
-    b.onResolve({ filter: /^(node|bun):/ }, (a) => ({ path: a.path, namespace: "stub" }));
-    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "module.exports = {};", loader: "js" }));
-  },
-};
-
 async function d1InWorker(): Promise<{ get: number; update: number }> {
   const bundle = await build({
     stdin: { contents: WORKER, resolveDir: join(import.meta.dirname ?? ".", ".."), loader: "js" },
@@ -122,7 +114,6 @@ async function d1InWorker(): Promise<{ get: number; update: number }> {
     platform: "neutral",
     write: false,
     logLevel: "silent",
-    plugins: [stubRuntimeModules],
   });
   const mf = new Miniflare({ modules: true, script: bundle.outputFiles[0]!.text, d1Databases: ["DB"], compatibilityDate: "2025-06-01" });
   try {

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { Hono } from "hono";
 import { Miniflare } from "miniflare";
 import { SessionTooLargeError, StoreUnavailableError } from "../src/errors.ts";
@@ -266,20 +266,6 @@ test("session() on a D1Store counts, regenerates on login, ends sessions by user
 
 // ---- examples/workers-d1 as a Worker in workerd ------------------------------
 
-/**
- * The root import still pulls SqliteStore's driver, with `node:*` imports and
- * a top-level await of `node:sqlite` (shared/DESIGN.md: "the root import is
- * edge-safe" is being done in parallel). Until then the bundle gets empty
- * stand-ins for those modules, which a Worker on D1Store never calls.
- */
-const runtimeModules: Plugin = {
-  name: "runtime-modules",
-  setup(b) {
-    b.onResolve({ filter: /^(node|bun):/ }, (a) => ({ path: a.path, namespace: "runtime-module" }));
-    b.onLoad({ filter: /.*/, namespace: "runtime-module" }, () => ({ contents: "module.exports = {};", loader: "js" }));
-  },
-};
-
 async function startWorker(): Promise<{ origin: URL; mf: Miniflare }> {
   const bundle = await build({
     entryPoints: [`${EXAMPLE}src/worker.ts`],
@@ -290,7 +276,6 @@ async function startWorker(): Promise<{ origin: URL; mf: Miniflare }> {
     conditions: ["workerd", "worker", "import"],
     write: false,
     logLevel: "silent",
-    plugins: [runtimeModules],
   });
   const mf = new Miniflare({
     modules: true,
