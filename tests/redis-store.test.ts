@@ -127,6 +127,10 @@ if (REDIS_URL === undefined) {
       name: "RangeError",
       message: /commandTimeout must be an integer of at least 1: received 0/,
     });
+    assert.throws(() => new RedisStore({ client: { command: async () => null }, ttl: 60 } as never), {
+      name: "TypeError",
+      message: /^Cannot create RedisStore: unknown option "ttl" \(the session's lifetime is the session option expires; Redis's TTL follows it\); known options are client, prefix/,
+    });
   });
 
   test("RedisStore.deleteExpired() returns 0: Redis expires keys itself", async () => {
@@ -356,6 +360,48 @@ if (REDIS_URL === undefined) {
     }
   });
 
+  test("RedisStore.update(): with Redis paused (SIGSTOP), each of 8 queued updates of one session fails within its own commandTimeout", async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    const c = await connect(CLIENTS[0]!, `redis://127.0.0.1:${port}`);
+    const timeout = 400;
+    try {
+      const store = new RedisStore({ client: c.client, commandTimeout: timeout });
+      const id = generateId();
+      await store.set(id, stored("0"));
+      await store.get(id); // the middleware's load: the first update then sends its write at once
+      server.kill("SIGSTOP");
+      const start = performance.now();
+      const settled = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
+          () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
+          (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
+        )
+      ));
+      for (const r of settled) {
+        assert.equal(r.ok, false);
+        assert.ok(r.e instanceof StoreUnavailableError, String(r.e));
+        assert.match((r.e as Error).message, /^Cannot update session: Redis did not answer within 400 ms \(commandTimeout\); the outcome is unknown/);
+      }
+      // Before the fix the k-th failed after k × timeout (3.2 s for the 8th).
+      const slowest = Math.max(...settled.map((r) => r.ms));
+      assert.ok(slowest < 3 * timeout, `the slowest update failed after ${Math.round(slowest)} ms`);
+      server.kill("SIGCONT");
+      // The first update was already sent: Redis applies it when it resumes (the 503 did not undo it);
+      // the others never left the process.
+      const after = await eventually(async () => {
+        const s = await store.get(id);
+        if (s?.payload === "0") throw new Error("not applied yet");
+        return s;
+      });
+      assert.equal(after?.payload, "1");
+    } finally {
+      server.kill("SIGCONT");
+      await c.close();
+      await stopRedis(server);
+    }
+  });
+
   test("session() counts through app.request() on RedisStore, and concurrent requests lose nothing", async () => {
     const f = await fixture(url);
     try {
@@ -462,6 +508,9 @@ if (REDIS_URL === undefined) {
       await assert.rejects(store.update(id, (cur) => ({ ...cur!, payload: "x".repeat(100_000) })), (e) => {
         assert.ok(e instanceof StoreFullError, String(e));
         assert.match(e.message, /Cannot update session: Redis is out of memory/);
+        // Never advice to evict: an evicting policy drops user indexes first, and sign-out-everywhere then ends nothing.
+        assert.doesNotMatch(e.message, /use an eviction policy/);
+        assert.match(e.message, /keep maxmemory-policy noeviction/);
         return true;
       });
       await c.cmd(["CONFIG", "SET", "maxmemory", "0"]);
