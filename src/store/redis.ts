@@ -43,7 +43,8 @@
  * trips, not three. No WATCH,
  * no MULTI: the client's connection can be shared by every request. Updates
  * of one id from this store instance are queued in process, so contention
- * only ever comes from other processes.
+ * only ever comes from other processes; the wait in that queue counts
+ * against the update's `commandTimeout`.
  *
  * @module
  */
@@ -51,7 +52,7 @@ import { rejectUnknownKeys } from "../_internal/options.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { base64url } from "../id.ts";
-import { type RedisClientLike, type RedisCommander, toCommander } from "./redis/commander.ts";
+import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
 import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
@@ -68,9 +69,12 @@ export interface RedisStoreOptions {
   /** Prepended to every key. @default "satchel:" */
   prefix?: string;
   /**
-   * How long one Redis command may take before the request fails with
-   * {@linkcode StoreUnavailableError}, in ms. Clients queue commands while
-   * reconnecting; without this a Redis outage would hang every request.
+   * How long one store call may take, in ms, before it fails with
+   * {@linkcode StoreUnavailableError}: all its commands and its wait behind
+   * other updates of the same session in this process. Clients queue
+   * commands while reconnecting; without this a Redis outage would hang
+   * every request. A write that timed out may still be applied later (Redis
+   * runs what it received once it resumes): its outcome is unknown.
    * @default 5000
    */
   commandTimeout?: number;
@@ -161,11 +165,17 @@ async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
  *   an out-of-memory refusal is a {@linkcode StoreFullError}. The client
  *   reconnects by itself and later requests succeed.
  *
+ * Keep Redis's `maxmemory-policy` at `noeviction`: an evicting policy drops
+ * sessions and, first, user indexes, and sign-out-everywhere then ends
+ * nothing. A write that timed out may still be applied when Redis resumes.
+ *
  * Clients, and the settings that make them fail fast while Redis is down
  * (otherwise a request waits `commandTimeout`):
  * - ioredis: `new Redis(url, { maxRetriesPerRequest: 1 })`
  * - node-redis: `await createClient({ url, disableOfflineQueue: true }).on("error", log).connect()`
- * - Bun: `new RedisClient(url, { enableOfflineQueue: false })`
+ * - node-redis Sentinel: `await createSentinel({ name, sentinelRootNodes }).on("error", log).connect()`
+ * - Bun: `new RedisClient(url, { enableOfflineQueue: false })`, one standalone
+ *   server only (refused on a cluster or sentinel node: use ioredis or node-redis)
  *
  * See the module documentation for the key layout on Redis Cluster.
  *
@@ -248,6 +258,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
 
   #wrap(action: string, cause: unknown): Error {
     if (cause instanceof SessionError) return cause;
+    if (cause instanceof UnsupportedClientError) return new StoreUnavailableError(cause.message, { cause });
     const message = cause instanceof Error ? cause.message : String(cause);
     if (message.startsWith("OOM")) {
       return new StoreFullError(
