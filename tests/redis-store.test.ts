@@ -373,7 +373,8 @@ if (REDIS_URL === undefined) {
       const id = generateId();
       await store.set(id, stored("0"));
       await store.get(id); // the middleware's load: the first update then sends its write at once
-      server.kill("SIGSTOP");
+      // process.kill, not server.kill: Deno's ChildProcess.kill does not deliver SIGCONT.
+      process.kill(server.pid!, "SIGSTOP");
       const start = performance.now();
       const settled = await Promise.all(Array.from({ length: 8 }, (_, i) =>
         store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
@@ -389,7 +390,7 @@ if (REDIS_URL === undefined) {
       // Before the fix the k-th failed after k × timeout (3.2 s for the 8th).
       const slowest = Math.max(...settled.map((r) => r.ms));
       assert.ok(slowest < 3 * timeout, `the slowest update failed after ${Math.round(slowest)} ms`);
-      server.kill("SIGCONT");
+      process.kill(server.pid!, "SIGCONT");
       // The first update was already sent: Redis applies it when it resumes (the 503 did not undo it);
       // the others never left the process.
       const after = await eventually(async () => {
@@ -399,7 +400,7 @@ if (REDIS_URL === undefined) {
       });
       assert.equal(after?.payload, "1");
     } finally {
-      server.kill("SIGCONT");
+      process.kill(server.pid!, "SIGCONT");
       await c.close();
       await stopRedis(server);
     }
