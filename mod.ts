@@ -57,7 +57,7 @@ export { NullStore } from "./src/store/null.ts";
 export type { SessionState } from "./src/state/types.ts";
 export { CookieState, type CookieStateOptions } from "./src/state/cookie.ts";
 export { HeaderState, type HeaderStateOptions } from "./src/state/header.ts";
-export { jsonSerializer, type Serializer, superjsonSerializer } from "./src/serializer.ts";
+export { jsonSerializer, type RoundTripCheck, type Serializer, superjsonSerializer } from "./src/serializer.ts";
 export { type Clock, systemClock } from "./src/clock.ts";
 export { generateId, isValidId } from "./src/id.ts";
 export { MAX_DEPTH } from "./src/value-guard.ts";

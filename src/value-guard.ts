@@ -18,6 +18,19 @@ export const MAX_DEPTH = 64;
 /** Keys refused at any depth: they reach prototypes, and superjson refuses to write them anyway. */
 export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
+/**
+ * Why a serializer would not give `value` back exactly, or `undefined` when
+ * it would. It judges one value, not its contents: the guard walks into
+ * arrays, plain objects, maps and sets itself and asks again for each value
+ * inside, except strings, booleans and `null` (every serializer keeps them).
+ */
+export type RoundTripCheck = (value: unknown) => string | undefined;
+
+/** What the guard needs from a serializer: its {@linkcode RoundTripCheck}, when it declares one. */
+export interface CheckedSerializer {
+  check?: RoundTripCheck;
+}
+
 /** Objects stored as one leaf (their serializer writes them whole). */
 function isLeafObject(v: object): boolean {
   return v instanceof Date || v instanceof RegExp || v instanceof URL || v instanceof Error ||
@@ -33,6 +46,8 @@ function describe(key: string, trail: readonly (string | number)[]): string {
 /** State of one check; module functions instead of closures keep `set()` cheap (about 1 µs for a small object). */
 interface Walk {
   key: string;
+  /** The serializer's round-trip check, if it declares one. */
+  check: RoundTripCheck | undefined;
   maxValues: number;
   /** Objects seen: -1 while on the current path (a cycle if met again), else their packed result. */
   seen: Map<object, number>;
@@ -46,9 +61,24 @@ function fail(w: Walk, why: string): never {
   throw new SessionDataError(`Cannot store session value at ${describe(w.key, w.trail)}: ${why}`);
 }
 
+/** Whether every serializer keeps `x` as it is: the common case, checked without a call. */
+function isKept(x: unknown): boolean {
+  return x === null || typeof x === "string" || typeof x === "boolean";
+}
+
+/** Refuse a primitive the serializer would change (NaN in JSON, a BigInt JSON cannot write, …). */
+function checkPrimitive(w: Walk, k: string | number, x: unknown): void {
+  const why = w.check!(x);
+  if (why === undefined) return;
+  w.trail.push(k);
+  fail(w, why);
+}
+
 function visitChild(w: Walk, k: string | number, x: unknown, depth: number, acc: number): number {
   // Primitives are the common case: no trail bookkeeping for them.
-  if (x === null || (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol")) {
+  if (isKept(x)) return acc + PACK;
+  if (typeof x !== "object" && typeof x !== "function" && typeof x !== "symbol") {
+    if (w.check !== undefined) checkPrimitive(w, k, x);
     return acc + PACK;
   }
   w.trail.push(k);
@@ -65,7 +95,10 @@ function visitChild(w: Walk, k: string | number, x: unknown, depth: number, acc:
 function visit(w: Walk, v: unknown, depth: number): number {
   if (typeof v === "function") return fail(w, "functions cannot be stored; store plain data");
   if (typeof v === "symbol") return fail(w, "symbols cannot be stored; store plain data");
-  if (typeof v !== "object" || v === null || isLeafObject(v)) return PACK; // one value, no nesting
+  if (typeof v !== "object" || v === null) return PACK;
+  const why = w.check?.(v);
+  if (why !== undefined) return fail(w, why);
+  if (isLeafObject(v)) return PACK; // one value, no nesting
   const known = w.seen.get(v);
   if (known === -1) return fail(w, "it holds a circular reference");
   if (known !== undefined) return depth + (known % PACK) > MAX_DEPTH ? fail(w, `nested more than ${MAX_DEPTH} levels deep`) : known;
@@ -86,6 +119,7 @@ function visit(w: Walk, v: unknown, depth: number): number {
     let i = 0;
     for (const x of v) acc = visitChild(w, `<set item ${i++}>`, x, d, acc);
   } else {
+    if (Object.getOwnPropertySymbols(v).length > 0) fail(w, "it has a symbol key, which no serializer writes; use a string key");
     for (const k of Object.keys(v)) {
       if (FORBIDDEN_KEYS.has(k)) {
         w.trail.push(k);
@@ -105,13 +139,26 @@ function visit(w: Walk, v: unknown, depth: number): number {
  *   shared (not circular) references are written out in full at every use,
  *   so a small graph can serialize to an exponential size. Each value takes
  *   at least a byte, so the session's `maxPayloadBytes` is a safe bound.
+ * @param serializer The session's serializer: when it declares a
+ *   {@linkcode RoundTripCheck} (`check`), every value it would not give back
+ *   exactly is refused too (NaN, Map or Date under JSON; an ArrayBuffer, a
+ *   class instance or an invalid Date under superjson).
  * @throws {SessionDataError} when the value holds a function or a symbol
- *   (no serializer keeps them: they would vanish without a word), a key
- *   `__proto__`, `constructor` or `prototype` at any depth, a circular
- *   reference, more than {@linkcode MAX_DEPTH} levels of nesting, or more
- *   than `maxValues` values once written out.
+ *   (no serializer keeps them: they would vanish without a word), a symbol
+ *   key, a key `__proto__`, `constructor` or `prototype` at any depth, a
+ *   circular reference, more than {@linkcode MAX_DEPTH} levels of nesting,
+ *   more than `maxValues` values once written out, or a value the
+ *   serializer's check refuses. The message names the path and why.
  */
-export function checkValue(key: string, value: unknown, maxValues = Infinity): void {
-  if (value === null || (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol")) return;
-  visit({ key, maxValues, seen: new Map(), trail: [] }, value, 0);
+export function checkValue(key: string, value: unknown, maxValues = Infinity, serializer?: CheckedSerializer): void {
+  if (isKept(value)) return;
+  const w: Walk = { key, check: serializer?.check, maxValues, seen: new Map(), trail: [] };
+  if (typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol") {
+    if (w.check !== undefined) {
+      const why = w.check(value);
+      if (why !== undefined) fail(w, why);
+    }
+    return;
+  }
+  visit(w, value, 0);
 }

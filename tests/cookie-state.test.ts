@@ -124,12 +124,35 @@ test("new CookieState() refuses names and attributes that would inject into Set-
     { path: "relative" },
     { domain: "example.com; Secure" },
     { domain: "exa mple.com" },
-    { sameSite: "lax" as "Lax" },
+    { sameSite: "LAX" as "Lax" },
     { secure: "yes" as unknown as boolean },
     { trustProxy: "true" as unknown as boolean },
     { hostPrefix: 1 as unknown as boolean },
   ];
   for (const options of bad) assert.throws(() => new CookieState(options), { name: "TypeError", message: /^Cannot create session cookie: / }, JSON.stringify(options));
+});
+
+test("CookieState accepts lowercase sameSite as hono/cookie does, and writes the canonical attribute", async () => {
+  for (const [given, written] of [["lax", "Lax"], ["strict", "Strict"], ["none", "None"]] as const) {
+    const c = await cookieOf({ sameSite: given }, "http://localhost/write");
+    assert.equal(c.attrs.samesite, written);
+    if (given === "none") assert.equal(c.attrs.secure, true);
+  }
+  assert.throws(() => new CookieState({ sameSite: "none", secure: false }), { name: "TypeError", message: /sameSite "None" needs Secure/ });
+});
+
+test("new CookieState() and session({ cookie }) refuse unknown options, with a hint for other libraries' names", () => {
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ maxAge: 3600 }, /^Cannot create session cookie: unknown option "maxAge" \(use persistent: true; Max-Age follows the session's expires\); known options are name, path/],
+    [{ expires: new Date() }, /unknown option "expires" \(use persistent: true/],
+    [{ sessionCookieName: "sid" }, /unknown option "sessionCookieName" \(use cookie: \{ name \}\)/],
+    [{ nmae: "sid", secrue: true }, /unknown options "nmae", "secrue"/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new CookieState(options as CookieStateOptions), { name: "TypeError", message });
+    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options as CookieStateOptions }), { name: "TypeError", message });
+  }
+  assert.throws(() => new CookieState(null as unknown as CookieStateOptions), { name: "TypeError", message: /options must be an object: received null/ });
 });
 
 test("CookieState __Secure- names are always sent with Secure", async () => {

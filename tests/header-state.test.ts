@@ -195,3 +195,11 @@ test("HeaderState rejects a header name that is not a token or that HTTP already
     assert.throws(() => new HeaderState({ name }), { name: "TypeError", message: new RegExp(`the ${name} header already means something to HTTP`) });
   }
 });
+
+test("new HeaderState() refuses unknown options and a non-boolean expose", () => {
+  assert.throws(() => new HeaderState({ header: "X-Token" } as never), {
+    name: "TypeError",
+    message: 'Cannot create HeaderState: unknown option "header" (use name); known options are name, expose',
+  });
+  assert.throws(() => new HeaderState({ expose: "yes" } as never), { name: "TypeError", message: /expose must be a boolean: received string/ });
+});

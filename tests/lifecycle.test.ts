@@ -6,9 +6,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Hono } from "hono";
 import {
+  jsonSerializer,
   MemoryStore,
   type Session,
   session,
+  SessionDataError,
   SessionError,
   type SessionEnv,
   type SessionOptions,
@@ -270,4 +272,29 @@ test("session() refuses unknown option keys with a hint", () => {
     () => session({ secret: SECRET, store: new MemoryStore(), cookieOptions: {} } as unknown as SessionOptions),
     (e: unknown) => e instanceof TypeError && /cookie/.test(e.message),
   );
+});
+
+test("Session.set() refuses a value the serializer would give back changed, and nothing is stored", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  for (const [serializer, value, why] of [
+    [undefined, new ArrayBuffer(8), /ArrayBuffer/],
+    [jsonSerializer, new Date(0), /Date/],
+    [jsonSerializer, new Map([["a", 1]]), /Map/],
+  ] as const) {
+    const a = new Hono<SessionEnv<{ v: unknown; count: number }>>();
+    a.use(session({ secret: SECRET, store, clock: clock.fn, ...(serializer ? { serializer } : {}) }));
+    let seen: unknown;
+    a.onError((e, c) => ((seen = e), c.text("error", 500)));
+    a.get("/set", (c) => {
+      c.get("session").set("count", 1);
+      c.get("session").set("v", value);
+      return c.text("ok");
+    });
+    const res = await a.request("http://localhost/set");
+    assert.equal(res.status, 500);
+    assert.ok(seen instanceof SessionDataError && why.test(seen.message), String(seen));
+    assert.deepEqual(setCookies(res), []);
+  }
+  assert.equal(store.size, 0);
 });

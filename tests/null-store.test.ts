@@ -78,3 +78,9 @@ test("NullStore through the middleware still refuses an oversized session with S
   assert.equal(res.status, 500);
   assert.ok(errors[0] instanceof SessionTooLargeError, String(errors[0]));
 });
+
+test("new NullStore() takes no options and refuses any", () => {
+  assert.doesNotThrow(() => new NullStore());
+  assert.doesNotThrow(() => new NullStore({}));
+  assert.throws(() => new NullStore({ ttl: 1 } as never), { name: "TypeError", message: 'Cannot create NullStore: it takes no options: received "ttl"' });
+});

@@ -23,9 +23,12 @@ import {
   connect,
   dropPrefix,
   freePort,
+  isBun,
   REDIS_URL,
+  canRunSentinel,
   startCluster,
   startRedis,
+  startSentinel,
   stopRedis,
   type TestClient,
 } from "./fixtures/redis-clients.ts";
@@ -126,6 +129,10 @@ if (REDIS_URL === undefined) {
     assert.throws(() => new RedisStore({ client: { command: async () => null }, commandTimeout: 0 }), {
       name: "RangeError",
       message: /commandTimeout must be an integer of at least 1: received 0/,
+    });
+    assert.throws(() => new RedisStore({ client: { command: async () => null }, ttl: 60 } as never), {
+      name: "TypeError",
+      message: /^Cannot create RedisStore: unknown option "ttl" \(the session's lifetime is the session option expires; Redis's TTL follows it\); known options are client, prefix/,
     });
   });
 
@@ -356,6 +363,49 @@ if (REDIS_URL === undefined) {
     }
   });
 
+  test("RedisStore.update(): with Redis paused (SIGSTOP), each of 8 queued updates of one session fails within its own commandTimeout", async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    const c = await connect(CLIENTS[0]!, `redis://127.0.0.1:${port}`);
+    const timeout = 400;
+    try {
+      const store = new RedisStore({ client: c.client, commandTimeout: timeout });
+      const id = generateId();
+      await store.set(id, stored("0"));
+      await store.get(id); // the middleware's load: the first update then sends its write at once
+      // process.kill, not server.kill: Deno's ChildProcess.kill does not deliver SIGCONT.
+      process.kill(server.pid!, "SIGSTOP");
+      const start = performance.now();
+      const settled = await Promise.all(Array.from({ length: 8 }, (_, i) =>
+        store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
+          () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
+          (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
+        )
+      ));
+      for (const r of settled) {
+        assert.equal(r.ok, false);
+        assert.ok(r.e instanceof StoreUnavailableError, String(r.e));
+        assert.match((r.e as Error).message, /^Cannot update session: Redis did not answer within 400 ms \(commandTimeout\); the outcome is unknown/);
+      }
+      // Before the fix the k-th failed after k × timeout (3.2 s for the 8th).
+      const slowest = Math.max(...settled.map((r) => r.ms));
+      assert.ok(slowest < 3 * timeout, `the slowest update failed after ${Math.round(slowest)} ms`);
+      process.kill(server.pid!, "SIGCONT");
+      // The first update was already sent: Redis applies it when it resumes (the 503 did not undo it);
+      // the others never left the process.
+      const after = await eventually(async () => {
+        const s = await store.get(id);
+        if (s?.payload === "0") throw new Error("not applied yet");
+        return s;
+      });
+      assert.equal(after?.payload, "1");
+    } finally {
+      process.kill(server.pid!, "SIGCONT");
+      await c.close();
+      await stopRedis(server);
+    }
+  });
+
   test("session() counts through app.request() on RedisStore, and concurrent requests lose nothing", async () => {
     const f = await fixture(url);
     try {
@@ -462,6 +512,9 @@ if (REDIS_URL === undefined) {
       await assert.rejects(store.update(id, (cur) => ({ ...cur!, payload: "x".repeat(100_000) })), (e) => {
         assert.ok(e instanceof StoreFullError, String(e));
         assert.match(e.message, /Cannot update session: Redis is out of memory/);
+        // Never advice to evict: an evicting policy drops user indexes first, and sign-out-everywhere then ends nothing.
+        assert.doesNotMatch(e.message, /use an eviction policy/);
+        assert.match(e.message, /keep maxmemory-policy noeviction/);
         return true;
       });
       await c.cmd(["CONFIG", "SET", "maxmemory", "0"]);
@@ -544,6 +597,107 @@ if (REDIS_URL === undefined) {
       tmp.cleanup();
     }
   });
+
+  test("RedisStore runs on Sentinel (1 primary, 1 replica, 3 sentinels) through node-redis createSentinel and ioredis, and across a failover", { timeout: 90_000 }, async (t) => {
+    if (!(await canRunSentinel())) return t.skip("redis-server cannot run as a sentinel (redis-server --sentinel, Redis 6+)");
+    const tmp = tempDir("satchel-sentinel-");
+    const setup = await startSentinel(tmp.dir);
+    const sentinels = setup.sentinels.map((port) => ({ host: "127.0.0.1", port }));
+    const clients: { kind: string; client: object; close: () => Promise<void> }[] = [];
+    try {
+      const { createSentinel } = await import("redis");
+      const nr = createSentinel({ name: "satchel", sentinelRootNodes: sentinels });
+      nr.on("error", () => {});
+      await nr.connect();
+      clients.push({ kind: "node-redis createSentinel", client: nr, close: async () => void (await nr.destroy()) });
+      const { Redis } = await import("ioredis");
+      const io = new Redis({ sentinels, name: "satchel", maxRetriesPerRequest: 1 });
+      io.on("error", () => {});
+      clients.push({ kind: "ioredis (sentinels)", client: io, close: async () => void io.disconnect() });
+
+      const kept: [RedisStore, string, string][] = [];
+      for (const { kind, client } of clients) {
+        const store = new RedisStore({ client, prefix: uniquePrefix(), commandTimeout: 2000 });
+        const ids = [generateId(), generateId(), generateId()];
+        for (const [i, id] of ids.entries()) await store.set(id, stored(`p${i}`, 60_000, i < 2 ? "ada" : "bob"));
+        assert.equal((await store.get(ids[0]!))?.payload, "p0", kind);
+        await Promise.all(Array.from({ length: 10 }, () => store.update(ids[0]!, (cur) => ({ ...cur!, payload: cur!.payload + "+" }))));
+        assert.equal((await store.get(ids[0]!))?.payload, "p0" + "+".repeat(10), kind);
+        assert.deepEqual((await store.listByUser("ada")).map((e) => e.id).sort(), ids.slice(0, 2).sort(), kind);
+        assert.equal(await store.deleteByUser("ada"), 2, kind);
+        assert.equal(await store.get(ids[0]!), null, kind);
+        kept.push([store, ids[2]!, kind]);
+      }
+
+      // Failover: the replica (in sync: WAIT) becomes primary; both clients follow it.
+      const primary = await connect("ioredis", `redis://127.0.0.1:${setup.primary}`);
+      assert.equal(await primary.cmd(["WAIT", "1", "5000"]), 1);
+      await primary.close();
+      const sentinel = await connect("ioredis", `redis://127.0.0.1:${setup.sentinels[0]}`);
+      await sentinel.cmd(["SENTINEL", "FAILOVER", "satchel"]);
+      await eventually(async () => {
+        const [, port] = (await sentinel.cmd(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "satchel"])) as string[];
+        assert.equal(Number(port), setup.replica);
+      }, 30_000);
+      await sentinel.close();
+      for (const [store, id, kind] of kept) {
+        // Writes reach the new primary once the client has switched (a 503 meanwhile is expected).
+        await eventually(() => store.update(id, (cur) => ({ ...cur!, payload: "after failover" })), 30_000);
+        assert.equal((await store.get(id))?.payload, "after failover", kind);
+      }
+      const replica = await connect("ioredis", `redis://127.0.0.1:${setup.replica}`);
+      assert.match(String(await replica.cmd(["INFO", "replication"])), /role:master/);
+      await replica.close();
+    } finally {
+      for (const c of clients) await c.close().catch(() => {});
+      await setup.stop();
+      tmp.cleanup();
+    }
+  });
+
+  test("RedisStore refuses Bun's RedisClient on a cluster or sentinel node with a message naming the clients that work", async () => {
+    // A stand-in with the shape of Bun's client (the real one, on Bun, is tested against a real cluster below).
+    for (const mode of ["cluster", "sentinel"]) {
+      const sent: string[][] = [];
+      const fake = {
+        connected: true,
+        hmget() {},
+        async connect() {},
+        async send(command: string, args: string[]) {
+          sent.push([command, ...args]);
+          return command === "INFO" ? `# Server\r\nredis_version:7.0.15\r\nredis_mode:${mode}\r\n` : null;
+        },
+      };
+      const store = new RedisStore({ client: fake });
+      for (let i = 0; i < 2; i++) {
+        await assert.rejects(store.get(generateId()), {
+          name: "StoreUnavailableError",
+          message: `Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel (the server runs in ${mode} mode); ` +
+            "use ioredis (new Cluster(nodes), or new Redis({ sentinels, name })) or node-redis (createCluster(), createSentinel())",
+        });
+      }
+      assert.deepEqual(sent, [["INFO", "server"]]); // asked once, and no session command was sent
+    }
+  });
+
+  if (isBun) {
+    test("RedisStore refuses Bun's own RedisClient connected to a real Redis Cluster node", { timeout: 60_000 }, async () => {
+      const tmp = tempDir("satchel-cluster-bun-");
+      const cluster = await startCluster(tmp.dir);
+      const c = await connect("bun", `redis://127.0.0.1:${cluster.ports[0]}`);
+      try {
+        const store = new RedisStore({ client: c.client });
+        await assert.rejects(store.set(generateId(), stored("x", 60_000, "ada")), {
+          name: "StoreUnavailableError",
+          message: /^Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel \(the server runs in cluster mode\)/,
+        });
+      } finally {
+        await c.close();
+        await cluster.stop();
+        tmp.cleanup();
+      }
+    });
+  }
 
   for (const name of CLIENTS) {
     test(`RedisStore (${name}) throws StoreUnavailableError while Redis is down and works again after it restarts`, async () => {

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { jsonSerializer, superjsonSerializer } from "../src/serializer.ts";
+import { isDeepStrictEqual } from "node:util";
+import fc from "fast-check";
+import { SessionDataError } from "../src/errors.ts";
+import { jsonSerializer, type Serializer, superjsonSerializer } from "../src/serializer.ts";
 import { generateId, isValidId } from "../src/id.ts";
+import { checkValue } from "../src/value-guard.ts";
 
 test("superjsonSerializer round-trips Date, Map, Set, BigInt, undefined and nesting", () => {
   const value = {
@@ -16,9 +20,80 @@ test("superjsonSerializer round-trips Date, Map, Set, BigInt, undefined and nest
   assert.deepEqual(back, value);
 });
 
-test("jsonSerializer round-trips plain data and turns Dates into strings", () => {
-  const back = jsonSerializer.parse(jsonSerializer.stringify({ a: [1, "x"], d: new Date(0) }));
-  assert.deepEqual(back, { a: [1, "x"], d: "1970-01-01T00:00:00.000Z" });
+test("jsonSerializer round-trips plain data; checkValue() refuses a Date, which JSON gives back as a string", () => {
+  const back = jsonSerializer.parse(jsonSerializer.stringify({ a: [1, "x"], n: null, t: true }));
+  assert.deepEqual(back, { a: [1, "x"], n: null, t: true });
+  assert.throws(() => checkValue("when", { at: new Date(0) }, Infinity, jsonSerializer), {
+    name: "SessionDataError",
+    message: /^Cannot store session value at "when"\.at: a Date comes back from JSON as a string/,
+  });
+});
+
+const SERIALIZERS: [string, Serializer][] = [["superjsonSerializer", superjsonSerializer], ["jsonSerializer", jsonSerializer]];
+
+/** What the session writes: the data under `d`. */
+function roundTrip(serializer: Serializer, value: unknown): unknown {
+  return (serializer.parse(serializer.stringify({ d: { v: value } })) as { d: { v: unknown } }).d.v;
+}
+
+for (const [name, serializer] of SERIALIZERS) {
+  test(`checkValue() with ${name}: every value either comes back exactly or is refused with SessionDataError (property)`, () => {
+    const value = fc.anything({
+      withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withTypedArray: true,
+      withSparseArray: true, withNullPrototype: false, withObjectString: false, withUnicodeString: true, maxDepth: 3,
+    });
+    const extra = fc.constantFrom<unknown>(
+      new ArrayBuffer(4), new DataView(new ArrayBuffer(2)), new Date(NaN), new (class Point { x = 1 })(), new Error("e"),
+      new BigInt64Array([1n]), [undefined], { u: undefined }, NaN, -0, Infinity, 10n, /re/g, new URL("https://x.test/"),
+    );
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(value, extra, fc.array(extra, { maxLength: 3 })), (v) => {
+        try {
+          checkValue("k", v, Infinity, serializer);
+        } catch (e) {
+          assert.ok(e instanceof SessionDataError, String(e));
+          assert.match(e.message, /^Cannot store session value at "k"/);
+          refused++;
+          return;
+        }
+        const back = roundTrip(serializer, v);
+        assert.ok(isDeepStrictEqual(back, v), `changed: ${String(v)} came back as ${String(back)}`);
+      }),
+      { numRuns: 600 },
+    );
+    assert.ok(refused > 0);
+  });
+}
+
+test("checkValue() names the path and the reason of each change a serializer would make", () => {
+  const cases: [Serializer, unknown, RegExp][] = [
+    [superjsonSerializer, { buf: new ArrayBuffer(8) }, /"k"\.buf: superjson writes an ArrayBuffer as \{\}/],
+    [superjsonSerializer, [new (class Cart { items = [] })()], /"k"\[0\]: Cart instance comes back from superjson as a plain object/],
+    [superjsonSerializer, { when: new Date("nope") }, /"k"\.when: an invalid Date comes back from superjson as null/],
+    [superjsonSerializer, new Map([["a", new Error("x")]]), /"k"\.a: an Error comes back/],
+    [jsonSerializer, { tags: new Set(["a"]) }, /"k"\.tags: a Set comes back from JSON as \{\}/],
+    [jsonSerializer, new Map(), /"k": a Map comes back from JSON as \{\}/],
+    [jsonSerializer, { score: NaN }, /"k"\.score: NaN comes back from JSON as null/],
+    [jsonSerializer, [1, Infinity], /"k"\[1\]: Infinity comes back from JSON as null/],
+    [jsonSerializer, [undefined], /"k"\[0\]: JSON drops undefined/],
+    [jsonSerializer, 10n, /"k": JSON cannot write a BigInt/],
+    [jsonSerializer, { [Symbol("s")]: 1 }, /"k": it has a symbol key/],
+  ];
+  for (const [serializer, value, message] of cases) {
+    assert.throws(() => checkValue("k", value, Infinity, serializer), (e) => {
+      assert.ok(e instanceof SessionDataError);
+      assert.match(e.message, message);
+      return true;
+    });
+  }
+  // What survives is accepted: superjson's rich types, a null-prototype object (it comes back plain, same keys).
+  const rich = { d: new Date(0), m: new Map([[1, new Set([2n])]]), r: /x/g, u: new URL("https://x.test/"), b: new Uint8Array([1]), n: NaN, z: -0, v: undefined };
+  checkValue("k", rich, Infinity, superjsonSerializer);
+  assert.ok(isDeepStrictEqual(roundTrip(superjsonSerializer, rich), rich));
+  const bare = Object.assign(Object.create(null), { a: 1 });
+  checkValue("k", bare, Infinity, jsonSerializer);
+  assert.deepEqual({ ...(roundTrip(jsonSerializer, bare) as object) }, { a: 1 });
 });
 
 test("generateId() makes distinct 32-character base64url ids that isValidId() accepts", () => {

@@ -156,38 +156,76 @@ test("Signer cache: holds at most cacheSize entries, and refused tokens are neve
   );
 });
 
-test("Signer cache: evicts the oldest entry first (first in, first out), through thousands of evictions", async () => {
-  // Count the HMAC verifications: a token answered from the cache needs none.
+/** Count the HMACs (and the bytes they cover) made while `fn` runs. */
+async function countHmacs(fn: () => Promise<void> | void): Promise<{ count: number; longest: number }> {
   const proto = HmacSha256.prototype;
   const original = proto.mac;
-  let hmacs = 0;
+  const seen = { count: 0, longest: 0 };
   proto.mac = function (this: HmacSha256, message: string | Uint8Array) {
-    hmacs++;
+    seen.count++;
+    seen.longest = Math.max(seen.longest, typeof message === "string" ? new TextEncoder().encode(message).length : message.length);
     return original.call(this, message);
   };
   try {
-    const size = 3;
-    const signer = new Signer(SECRET, size);
-    const tokens: string[] = [];
-    for (let i = 0; i < 6; i++) tokens.push(signer.sign(generateId()));
-    // The model: a queue of the last `size` tokens signed or verified by HMAC; hits do not reorder.
-    const model = tokens.slice(-size);
-    let seed = 7;
-    for (let step = 0; step < 3000; step++) {
-      seed = (seed * 1103515245 + 12345) % 2147483648;
-      const t = tokens[seed % tokens.length]!;
-      const before = hmacs;
-      assert.equal(typeof (await signer.verify(t)), "object");
-      const expected = model.includes(t) ? 0 : 1;
-      if (expected === 1) {
-        model.push(t);
-        if (model.length > size) model.shift();
-      }
-      assert.equal(hmacs - before, expected, `step ${step}`);
-    }
+    await fn();
   } finally {
     proto.mac = original;
   }
+  return seen;
+}
+
+test("Signer cache: keeps two generations of size/2, and a hit in the older one gives the entry a second chance", async () => {
+  const size = 4;
+  const signer = new Signer(SECRET, size);
+  const tokens: string[] = [];
+  for (let i = 0; i < 8; i++) tokens.push(signer.sign(generateId()));
+  // The model: a young and an old generation of size / 2; a miss (one HMAC) goes young,
+  // a hit in the old generation is copied young; a full young generation becomes the old one.
+  let young = tokens.slice(6);
+  let old = tokens.slice(4, 6);
+  const insert = (t: string) => {
+    if (young.length >= size / 2) [old, young] = [young, []];
+    young.push(t);
+  };
+  let seed = 7;
+  for (let step = 0; step < 3000; step++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const t = tokens[(seed >>> 16) % tokens.length]!; // the high bits: the low ones of this generator cycle
+    const expected = young.includes(t) ? 0 : old.includes(t) ? 0 : 1;
+    if (expected === 1 || !young.includes(t)) insert(t);
+    const { count } = await countHmacs(() => void assert.equal(typeof signer.verify(t), "object"));
+    assert.equal(count, expected, `step ${step}`);
+  }
+});
+
+test("Signer.sign() of an id already cached (a rolling cookie re-sent on every response) keeps it cached", async () => {
+  const signer = new Signer(SECRET, 4);
+  const ids = Array.from({ length: 3 }, () => generateId());
+  for (const id of ids) signer.sign(id);
+  // Re-signing the same id many times must not push the others out.
+  for (let i = 0; i < 100; i++) signer.sign(ids[0]!);
+  const tokens = ids.map((id) => signer.sign(id));
+  const { count } = await countHmacs(() => {
+    for (const t of tokens) assert.equal(typeof signer.verify(t), "object");
+  });
+  assert.equal(count, 0);
+});
+
+test("Signer.bindTag() and checkBindTag() MAC at most about 1 KB, however long the bound values (a 16 KB User-Agent)", async () => {
+  const signer = new Signer(SECRET);
+  const long = JSON.stringify(["Mozilla/5.0 " + "x".repeat(16 * 1024), "203.0.113.7"]);
+  let tag = "";
+  const made = await countHmacs(() => void (tag = signer.bindTag(long)));
+  assert.ok(made.longest <= 1100, `MACed ${made.longest} bytes`);
+  const checked = await countHmacs(() => void assert.equal(new Signer(SECRET).checkBindTag(long, tag), "ok"));
+  assert.ok(checked.longest <= 1100, `MACed ${checked.longest} bytes`);
+  // The cut keeps both ends and the length: another address, or one more character, is refused.
+  assert.equal(signer.checkBindTag(long.replace("203.0.113.7", "198.51.100.9"), tag), false);
+  assert.equal(signer.checkBindTag(long.replace("Mozilla/5.0 x", "Mozilla/5.0 xx"), tag), false);
+  assert.equal(signer.checkBindTag(long.replace("Mozilla", "Chrome!"), tag), false);
+  // Values up to the limit are MACed whole, as before (tags already in stores stay valid).
+  const short = JSON.stringify(["Firefox", null]);
+  assert.equal(signer.bindTag(short), base64url(new HmacSha256(new TextEncoder().encode(SECRET)).mac("satchel/bind/1:" + short)));
 });
 
 test("new Signer() refuses a secret shorter than 32 bytes, with how to make one", () => {

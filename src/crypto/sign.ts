@@ -42,8 +42,10 @@
  *   session: every request still asks the store, so a destroyed, expired or
  *   regenerated session's token gets a fresh session even on a cache hit.
  * - **Memory.** At most `cacheSize` entries in each map (default 10 000: about 2.5 MB
- *   for tokens, measured on Node), oldest evicted first; the size must be a
- *   finite integer, checked at setup. Binding entries also hold the bound
+ *   for tokens, measured on Node), in two generations: the older half is
+ *   dropped whole when the younger fills, and an entry hit in the older half
+ *   moves to the younger one; the size must be a finite integer, checked at
+ *   setup. Binding entries also hold the bound
  *   values, which the client partly chooses (its user agent): values over 512
  *   characters are never cached, so that map stays under about 11 MB
  *   (10 000 values of 512 characters, measured on Node).
@@ -65,6 +67,12 @@ export const TOKEN_LENGTH = ID_LENGTH + 1 + SIG_LENGTH;
 export const MIN_SECRET_BYTES = 32;
 /** Longest bound values remembered: a request's user agent is the client's to choose, and must not fill memory. */
 const MAX_CACHED_VALUES = 512;
+/**
+ * Longest bound values MACed whole. The user agent is the client's to choose
+ * (a 16 KB one made every request hash 16 KB, uncached: issue 15); longer
+ * values are cut to their first and last halves of this and their length.
+ */
+export const MAX_BOUND_VALUES = 1024;
 const ID_CONTEXT = "satchel/id/1:";
 const BIND_CONTEXT = "satchel/bind/1:";
 
@@ -95,31 +103,59 @@ function decodeMac(mac: string): Uint8Array<ArrayBuffer> | null {
 }
 
 /**
- * Where eviction stands in each bounded map: an iterator kept across calls.
- * `map.keys().next()` from the start would step over every hole that
- * evictions left at the front of the map on each call (about 25 µs per
- * insert at 10 000 entries, on Bun and V8 alike); a kept iterator passes
- * each hole once. Map iterators stay valid across deletes and inserts.
+ * A bounded map in two generations: inserts go to the young map, and when it
+ * holds half the size the old map is dropped whole and the young one takes
+ * its place. A hit in the old map is copied into the young one (a second
+ * chance), so a client in use is never evicted while it keeps coming back.
+ * No entry is ever deleted one by one: deleting and re-inserting keys of a
+ * large `Map` leaves holes that later inserts and iterations pay for
+ * (issue 15), and re-signing a cached id (a rolling cookie) did exactly that.
  */
-const cursors = new WeakMap<Map<string, unknown>, Iterator<string>>();
+class Generations<V> {
+  #young = new Map<string, V>();
+  #old = new Map<string, V>();
+  #half: number;
 
-/** Insert into a map holding at most `size` entries, evicting the oldest. */
-function bounded<V>(map: Map<string, V>, size: number, key: string, value: V): void {
-  if (size === 0) return;
-  // Re-inserting moves the key to the young end; the oldest entry goes first.
-  map.delete(key);
-  if (map.size >= size) {
-    // Every key the cursor has passed was evicted, so its next key is the oldest.
-    let cursor = cursors.get(map) ?? map.keys();
-    let next = cursor.next();
-    if (next.done) {
-      cursor = map.keys();
-      next = cursor.next();
-    }
-    cursors.set(map, cursor);
-    map.delete(next.value!);
+  /** @param size At most this many entries (rounded up to even); 0 remembers nothing. */
+  constructor(size: number) {
+    this.#half = Math.ceil(size / 2);
   }
-  map.set(key, value);
+
+  get(key: string): V | undefined {
+    const young = this.#young.get(key);
+    if (young !== undefined) return young;
+    const old = this.#old.get(key);
+    if (old !== undefined) this.#insert(key, old);
+    return old;
+  }
+
+  /** Remember `value` under `key`; an equal entry already young is left where it is. */
+  set(key: string, value: V): void {
+    if (this.#half === 0) return;
+    if (this.#young.has(key)) this.#young.set(key, value); // in place: no hole, no move
+    else this.#insert(key, value);
+  }
+
+  #insert(key: string, value: V): void {
+    if (this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, value);
+  }
+}
+
+/**
+ * `values`, or for longer ones their first and last 512 characters and their
+ * length: the work per request is bounded whatever the client sends. The
+ * short form is longer than any uncut value, so it can never equal one; two
+ * long values agree only if they share the cut parts and the length: a
+ * thief must still send the victim's user agent, as for any binding.
+ */
+function boundedValues(values: string): string {
+  if (values.length <= MAX_BOUND_VALUES) return values;
+  const half = MAX_BOUND_VALUES / 2;
+  return `${values.slice(0, half)}\u0000${values.length}\u0000${values.slice(-half)}`;
 }
 
 /** Compare two MACs without stopping at the first difference. */
@@ -146,10 +182,9 @@ function equalConstantTime(a: string, b: string): boolean {
 export class Signer {
   #keys: HmacSha256[];
   /** id → the signature last verified or made for it (see the module doc). */
-  #cache = new Map<string, Unsigned & { sig: string }>();
+  #cache: Generations<Unsigned & { sig: string }>;
   /** Binding tag → the values it was verified (or made) for; the same rules as #cache. */
-  #bindCache = new Map<string, { values: string; stale: boolean }>();
-  #cacheSize: number;
+  #bindCache: Generations<{ values: string; stale: boolean }>;
 
   /**
    * @param secrets One secret or several; the first signs, all verify.
@@ -180,12 +215,16 @@ export class Signer {
         `Cannot create session signer: verifiedTokenCache must be a non-negative integer: received ${cacheSize}`,
       );
     }
-    this.#cacheSize = cacheSize;
+    this.#cache = new Generations(cacheSize);
+    this.#bindCache = new Generations(cacheSize);
     this.#keys = list.map((s) => new HmacSha256(encoder.encode(s)));
   }
 
   #remember(id: string, sig: string, stale: boolean): void {
-    bounded(this.#cache, this.#cacheSize, id, { id, sig, stale });
+    const hit = this.#cache.get(id);
+    // Re-signing a cached id (a rolling cookie) writes nothing.
+    if (hit !== undefined && hit.sig === sig && hit.stale === stale) return;
+    this.#cache.set(id, { id, sig, stale });
   }
 
   /**
@@ -240,8 +279,9 @@ export class Signer {
    * address nor the user agent, nor a plain hash one could brute-force.
    */
   bindTag(values: string): string {
-    const tag = base64url(this.#keys[0]!.mac(BIND_CONTEXT + values));
-    if (values.length <= MAX_CACHED_VALUES) bounded(this.#bindCache, this.#cacheSize, tag, { values, stale: false });
+    const bound = boundedValues(values);
+    const tag = base64url(this.#keys[0]!.mac(BIND_CONTEXT + bound));
+    if (bound.length <= MAX_CACHED_VALUES) this.#bindCache.set(tag, { values: bound, stale: false });
     return tag;
   }
 
@@ -251,14 +291,15 @@ export class Signer {
    */
   checkBindTag(values: string, tag: unknown): "ok" | "stale" | false {
     if (typeof tag !== "string") return false;
+    const bound = boundedValues(values);
     // The tag comes from the store (only the server writes it); the values from the request.
     const hit = this.#bindCache.get(tag);
-    if (hit !== undefined && equalConstantTime(hit.values, values)) return hit.stale ? "stale" : "ok";
+    if (hit !== undefined && equalConstantTime(hit.values, bound)) return hit.stale ? "stale" : "ok";
     const mac = decodeMac(tag);
     if (mac === null) return false;
-    const index = this.#verifyMac(BIND_CONTEXT + values, mac);
+    const index = this.#verifyMac(BIND_CONTEXT + bound, mac);
     if (index === -1) return false;
-    if (values.length <= MAX_CACHED_VALUES) bounded(this.#bindCache, this.#cacheSize, tag, { values, stale: index > 0 });
+    if (bound.length <= MAX_CACHED_VALUES) this.#bindCache.set(tag, { values: bound, stale: index > 0 });
     return index === 0 ? "ok" : "stale";
   }
 }

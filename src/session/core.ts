@@ -242,7 +242,7 @@ export class SessionCore {
   set(key: string, value: unknown): void {
     checkKey(key);
     this.#mutable();
-    checkValue(key, value, this.config.maxPayloadBytes);
+    checkValue(key, value, this.config.maxPayloadBytes, this.config.serializer);
     this.#data.set(key, value);
     (this.#ops ??= new Map()).set(key, { t: "set", v: value });
     this.#changed();
@@ -268,7 +268,7 @@ export class SessionCore {
     checkKey(key);
     this.#mutable();
     const v = fn(this.#data.get(key));
-    checkValue(key, v, this.config.maxPayloadBytes);
+    checkValue(key, v, this.config.maxPayloadBytes, this.config.serializer);
     this.#data.set(key, v);
     const ops = (this.#ops ??= new Map());
     const op = ops.get(key);
@@ -282,7 +282,7 @@ export class SessionCore {
   writeFlash(key: string, value: unknown): void {
     checkKey(key);
     this.#mutable();
-    checkValue(key, value, this.config.maxPayloadBytes);
+    checkValue(key, value, this.config.maxPayloadBytes, this.config.serializer);
     (this.#flashOut ??= new Map()).set(key, value);
     this.#changed();
   }

@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { SessionState } from "./types.ts";
 import { withDefaults } from "../defaults.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode CookieState}. */
 export interface CookieStateOptions {
@@ -18,8 +19,11 @@ export interface CookieStateOptions {
   domain?: string;
   /** The `HttpOnly` attribute: scripts in the page cannot read the cookie. @default true */
   httpOnly?: boolean;
-  /** The `SameSite` attribute; `"None"` forces `Secure`. @default "Lax" */
-  sameSite?: "Strict" | "Lax" | "None";
+  /**
+   * The `SameSite` attribute; `"None"` forces `Secure`. Lowercase is
+   * accepted too, as in `hono/cookie`. @default "Lax"
+   */
+  sameSite?: "Strict" | "Lax" | "None" | "strict" | "lax" | "none";
   /**
    * `true`, `false`, or `"auto"`: Secure when the request came over https
    * (or, with `trustProxy`, when `X-Forwarded-Proto` says https).
@@ -39,6 +43,17 @@ export interface CookieStateOptions {
   hostPrefix?: boolean;
 }
 
+/** The option keys of {@linkcode CookieStateOptions}. */
+const KNOWN = ["name", "path", "domain", "httpOnly", "sameSite", "secure", "trustProxy", "partitioned", "persistent", "hostPrefix"];
+/** Cookie options of other libraries (express-session, hono/cookie) and what CookieState calls them. */
+const HINTS: Readonly<Record<string, string>> = {
+  maxAge: "use persistent: true; Max-Age follows the session's expires",
+  expires: "use persistent: true; the lifetime is the session option expires",
+  prefix: 'use hostPrefix: true for "host"; a __Secure- name for "secure"',
+  signed: "the session token is always signed; drop signed",
+  priority: "not supported; drop priority",
+};
+const SAME_SITE: Readonly<Record<string, "Strict" | "Lax" | "None">> = { strict: "Strict", lax: "Lax", none: "None" };
 const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
 /** Characters of a token Satchel issues (and of none that Hono's cookie parse would change or refuse). */
@@ -89,11 +104,15 @@ export class CookieState implements SessionState {
    * @throws {TypeError} on a bad name, attribute, or a combination browsers reject.
    */
   constructor(options: CookieStateOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Cannot create session cookie: options must be an object: received ${options === null ? "null" : typeof options}`);
+    }
+    rejectUnknownKeys("session cookie", options, KNOWN, HINTS);
     const o = withDefaults({
       name: "satchel",
       path: "/",
       httpOnly: true,
-      sameSite: "Lax" as const,
+      sameSite: "Lax" as CookieStateOptions["sameSite"] & string,
       secure: "auto" as const,
       trustProxy: false,
       partitioned: false,
@@ -106,7 +125,10 @@ export class CookieState implements SessionState {
     if (!NAME.test(o.name)) fail(`name must be a cookie token: received ${JSON.stringify(o.name)}`);
     if (!ATTR.test(o.path) || !o.path.startsWith("/")) fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
     if (o.domain !== undefined && !ATTR.test(o.domain)) fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
-    if (!["Strict", "Lax", "None"].includes(o.sameSite)) fail(`sameSite must be "Strict", "Lax" or "None": received ${JSON.stringify(o.sameSite)}`);
+    const sameSite = typeof o.sameSite === "string" ? SAME_SITE[o.sameSite.toLowerCase()] : undefined;
+    if (sameSite === undefined || !(o.sameSite === sameSite || o.sameSite === sameSite.toLowerCase())) {
+      fail(`sameSite must be "Strict", "Lax" or "None" (or lowercase): received ${JSON.stringify(o.sameSite)}`);
+    }
     if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
     if (typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" || typeof o.hostPrefix !== "boolean") {
       fail("trustProxy, persistent, partitioned and hostPrefix must be booleans");
@@ -129,16 +151,16 @@ export class CookieState implements SessionState {
       o.secure = true;
     }
     if (o.partitioned && o.secure === false) fail("partitioned needs Secure; remove secure: false");
-    if (o.sameSite === "None" && o.secure === false) fail('sameSite "None" needs Secure; remove secure: false');
+    if (sameSite === "None" && o.secure === false) fail('sameSite "None" needs Secure; remove secure: false');
     this.name = o.hostPrefix ? `__Host-${o.name}` : o.name;
     let attrs = `; Path=${o.path}`;
     if (o.domain !== undefined) attrs += `; Domain=${o.domain}`;
     if (o.httpOnly) attrs += "; HttpOnly";
-    attrs += `; SameSite=${o.sameSite}`;
+    attrs += `; SameSite=${sameSite}`;
     if (o.partitioned) attrs += "; Partitioned";
     this.#attrs = attrs;
     // Partitioned and SameSite=None cookies are dropped by browsers without Secure.
-    this.#secure = o.partitioned || o.sameSite === "None" ? true : o.secure;
+    this.#secure = o.partitioned || sameSite === "None" ? true : o.secure;
     this.#trustProxy = o.trustProxy;
     this.persistent = o.persistent;
   }

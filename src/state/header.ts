@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { SessionState } from "./types.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode HeaderState}. */
 export interface HeaderStateOptions {
@@ -59,6 +60,10 @@ export class HeaderState implements SessionState {
    * @throws {TypeError} when the header name is not a valid token, or one HTTP gives another meaning.
    */
   constructor(options: HeaderStateOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Cannot create HeaderState: options must be an object: received ${options === null ? "null" : typeof options}`);
+    }
+    rejectUnknownKeys("HeaderState", options, ["name", "expose"], { header: "use name", headerName: "use name" });
     const name = options.name ?? "X-Session-Id";
     if (typeof name !== "string" || !TOKEN.test(name)) {
       throw new TypeError(`Cannot create HeaderState: name must be an HTTP header name: received ${JSON.stringify(name)}`);
@@ -69,7 +74,9 @@ export class HeaderState implements SessionState {
       );
     }
     this.name = name;
-    this.#expose = options.expose ?? true;
+    const expose = options.expose ?? true;
+    if (typeof expose !== "boolean") throw new TypeError(`Cannot create HeaderState: expose must be a boolean: received ${typeof expose}`);
+    this.#expose = expose;
   }
 
   /** The token in the request's header, or `undefined`. */

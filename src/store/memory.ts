@@ -4,6 +4,7 @@
  * on every read; nothing is ever evicted while it is live.
  * @module
  */
+import { rejectUnknownKeys } from "../_internal/options.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import type { SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
@@ -46,6 +47,10 @@ export class MemoryStore implements SessionStore, SynchronousStore, UserSessionL
    * @throws {RangeError} on a bad `sweepInterval`.
    */
   constructor(options: MemoryStoreOptions = {}) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`);
+    }
+    rejectUnknownKeys("MemoryStore", options, ["clock", "maxPayloadBytes", "sweepInterval", "onSweep"]);
     checkSweepInterval("MemoryStore", options.sweepInterval);
     this.#clock = options.clock ?? systemClock;
     this.maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;

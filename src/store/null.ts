@@ -24,6 +24,17 @@ import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
  * ```
  */
 export class NullStore implements SessionStore {
+  /**
+   * A store that keeps nothing; it takes no options.
+   * @throws {TypeError} when given any option.
+   */
+  constructor(options: Record<never, never> = {}) {
+    const keys = typeof options === "object" && options !== null ? Object.keys(options) : [String(options)];
+    if (keys.length > 0) {
+      throw new TypeError(`Cannot create NullStore: it takes no options: received ${keys.map((k) => JSON.stringify(k)).join(", ")}`);
+    }
+  }
+
   /** Always `null`: nothing was kept. */
   get(_id: string): null {
     return null;

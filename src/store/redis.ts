@@ -43,16 +43,18 @@
  * trips, not three. No WATCH,
  * no MULTI: the client's connection can be shared by every request. Updates
  * of one id from this store instance are queued in process, so contention
- * only ever comes from other processes.
+ * only ever comes from other processes; the wait in that queue counts
+ * against the update's `commandTimeout`.
  *
  * @module
  */
+import { rejectUnknownKeys } from "../_internal/options.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { base64url } from "../id.ts";
-import { type RedisClientLike, type RedisCommander, toCommander } from "./redis/commander.ts";
+import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
 import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 export type { RedisClientLike, RedisCommander } from "./redis/commander.ts";
 
@@ -67,9 +69,12 @@ export interface RedisStoreOptions {
   /** Prepended to every key. @default "satchel:" */
   prefix?: string;
   /**
-   * How long one Redis command may take before the request fails with
-   * {@linkcode StoreUnavailableError}, in ms. Clients queue commands while
-   * reconnecting; without this a Redis outage would hang every request.
+   * How long one store call may take, in ms, before it fails with
+   * {@linkcode StoreUnavailableError}: all its commands and its wait behind
+   * other updates of the same session in this process. Clients queue
+   * commands while reconnecting; without this a Redis outage would hang
+   * every request. A write that timed out may still be applied later (Redis
+   * runs what it received once it resumes): its outcome is unknown.
    * @default 5000
    */
   commandTimeout?: number;
@@ -128,6 +133,23 @@ class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
 
+/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed; a late failure is swallowed. */
+async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  promise.catch(() => {}); // a late failure after the timeout must not go unhandled
+  if (ms <= 0) throw new CommandTimeout();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CommandTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * A {@linkcode SessionStore} in Redis (7 or later) or Valkey.
  *
@@ -143,11 +165,17 @@ class CommandTimeout extends Error {
  *   an out-of-memory refusal is a {@linkcode StoreFullError}. The client
  *   reconnects by itself and later requests succeed.
  *
+ * Keep Redis's `maxmemory-policy` at `noeviction`: an evicting policy drops
+ * sessions and, first, user indexes, and sign-out-everywhere then ends
+ * nothing. A write that timed out may still be applied when Redis resumes.
+ *
  * Clients, and the settings that make them fail fast while Redis is down
  * (otherwise a request waits `commandTimeout`):
  * - ioredis: `new Redis(url, { maxRetriesPerRequest: 1 })`
  * - node-redis: `await createClient({ url, disableOfflineQueue: true }).on("error", log).connect()`
- * - Bun: `new RedisClient(url, { enableOfflineQueue: false })`
+ * - node-redis Sentinel: `await createSentinel({ name, sentinelRootNodes }).on("error", log).connect()`
+ * - Bun: `new RedisClient(url, { enableOfflineQueue: false })`, one standalone
+ *   server only (refused on a cluster or sentinel node: use ioredis or node-redis)
  *
  * See the module documentation for the key layout on Redis Cluster.
  *
@@ -162,7 +190,7 @@ class CommandTimeout extends Error {
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store }));
  * ```
  */
-export class RedisStore implements SessionStore {
+export class RedisStore implements SessionStore, UserSessionListing {
   /** The prefix of every key this store writes. */
   readonly prefix: string;
   /** Largest payload accepted, in bytes. */
@@ -185,6 +213,10 @@ export class RedisStore implements SessionStore {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create RedisStore: options are required, at least { client }");
     }
+    rejectUnknownKeys("RedisStore", options, ["client", "prefix", "commandTimeout", "maxUpdateRetries", "maxPayloadBytes", "clock"], {
+      ttl: "the session's lifetime is the session option expires; Redis's TTL follows it",
+      redis: "use client",
+    });
     const o = {
       client: options.client,
       prefix: options.prefix ?? "satchel:",
@@ -226,59 +258,64 @@ export class RedisStore implements SessionStore {
 
   #wrap(action: string, cause: unknown): Error {
     if (cause instanceof SessionError) return cause;
+    if (cause instanceof UnsupportedClientError) return new StoreUnavailableError(cause.message, { cause });
     const message = cause instanceof Error ? cause.message : String(cause);
     if (message.startsWith("OOM")) {
-      return new StoreFullError(`Cannot ${action} session: Redis is out of memory (maxmemory); raise it or use an eviction policy`, { cause });
+      return new StoreFullError(
+        `Cannot ${action} session: Redis is out of memory (maxmemory); raise maxmemory or free memory ` +
+          "(keep maxmemory-policy noeviction: an evicting policy drops sessions and user indexes silently)",
+        { cause },
+      );
     }
     if (cause instanceof CommandTimeout) {
-      return new StoreUnavailableError(`Cannot ${action} session: Redis did not answer within ${this.#timeout} ms (commandTimeout)`, { cause });
+      return new StoreUnavailableError(
+        `Cannot ${action} session: Redis did not answer within ${this.#timeout} ms (commandTimeout)` +
+          (action === "load" ? "" : "; the outcome is unknown: Redis may still apply the write when it resumes"),
+        { cause },
+      );
     }
     const why = /^[A-Z]+ /.test(message) ? `Redis refused the command (${message.slice(0, 200)})` : `Redis is unreachable (${message.slice(0, 200)})`;
     return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
   }
 
-  /** One command, bounded by commandTimeout; errors are the client's own. */
-  async #raw(args: string[], key: string): Promise<unknown> {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use RedisStore: it was closed");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const reply = Promise.resolve().then(() => this.#redis.command(args, key));
-    reply.catch(() => {}); // a late failure after the timeout must not go unhandled
-    try {
-      return await Promise.race([
-        reply,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CommandTimeout()), this.#timeout);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** When an operation starting now must have finished: each store call gets `commandTimeout` in all. */
+  #deadline(): number {
+    return performance.now() + this.#timeout;
   }
 
-  async #send(action: string, args: string[], key: string): Promise<unknown> {
+  /** One command, bounded by the operation's deadline; errors are the client's own. */
+  async #raw(args: string[], key: string, deadline: number): Promise<unknown> {
+    if (this.#closed) throw new StoreUnavailableError("Cannot use RedisStore: it was closed");
+    const left = deadline - performance.now();
+    if (left <= 0) throw new CommandTimeout();
+    const reply = Promise.resolve().then(() => this.#redis.command(args, key));
+    return await beforeDeadline(reply, left);
+  }
+
+  async #send(action: string, args: string[], key: string, deadline: number): Promise<unknown> {
     try {
-      return await this.#raw(args, key);
+      return await this.#raw(args, key, deadline);
     } catch (cause) {
       throw this.#wrap(action, cause);
     }
   }
 
   /** Run a script by SHA, loading it with EVAL when Redis does not know it (first use, restart, failover). */
-  async #script(action: string, s: Script, key: string, args: string[]): Promise<unknown> {
+  async #script(action: string, s: Script, key: string, args: string[], deadline: number): Promise<unknown> {
     try {
       try {
-        return await this.#raw(["EVALSHA", await s.sha, "1", key, ...args], key);
+        return await this.#raw(["EVALSHA", await s.sha, "1", key, ...args], key, deadline);
       } catch (e) {
         if (!isNoScript(e)) throw e;
-        return await this.#raw(["EVAL", s.source, "1", key, ...args], key);
+        return await this.#raw(["EVAL", s.source, "1", key, ...args], key, deadline);
       }
     } catch (cause) {
       throw this.#wrap(action, cause);
     }
   }
 
-  async #read(id: string, action: string): Promise<Read> {
-    const raw = (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id))) as Raw;
+  async #read(id: string, action: string, deadline: number): Promise<Read> {
+    const raw = (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
     const [p, c, e, u, v, i] = raw;
     const expiresAt = Number(e);
     const live = p === null || e === null || expiresAt <= this.#clock()
@@ -304,8 +341,8 @@ export class RedisStore implements SessionStore {
   }
 
   /** Add (or raise) `id` in `userId`'s index so it lasts until `score`. */
-  async #index(userId: string, id: string, score: number, action: string): Promise<void> {
-    await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id]);
+  async #index(userId: string, id: string, score: number, action: string, deadline: number): Promise<void> {
+    await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id], deadline);
   }
 
   /** How far to make the index cover a session expiring at `expiresAt`: one more lifetime, so it is extended once per lifetime. */
@@ -315,12 +352,12 @@ export class RedisStore implements SessionStore {
   }
 
   /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
-  async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string): Promise<boolean> {
+  async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string, deadline: number): Promise<boolean> {
     const key = this.sessionKey(id);
     const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
     if (s === null || ttl <= 0) {
-      if (expected !== "*") return (await this.#script(action, DEL, key, [expected])) === 1;
-      await this.#send(action, ["DEL", key], key);
+      if (expected !== "*") return (await this.#script(action, DEL, key, [expected], deadline)) === 1;
+      await this.#send(action, ["DEL", key], key, deadline);
       return true;
     }
     const user = s.userId ?? null;
@@ -335,24 +372,35 @@ export class RedisStore implements SessionStore {
       String(user === null ? 0 : cover),
       String(ttl),
     ];
-    return (await this.#script(action, SET, key, args)) === 1;
+    return (await this.#script(action, SET, key, args, deadline)) === 1;
   }
 
-  /** Run `fn` after every earlier queued operation on `id` in this instance has finished. */
-  #queue<R>(id: string, fn: () => Promise<R>): Promise<R> {
+  /**
+   * Run `fn` after every earlier queued operation on `id` in this instance
+   * has finished, within `deadline` all told: waiting in the queue counts, so
+   * while Redis hangs the k-th queued update fails at its own deadline, not
+   * after k of them, and one whose deadline passed in the queue never runs.
+   */
+  #queue<R>(id: string, deadline: number, fn: () => Promise<R>): Promise<R> {
     const prev = this.#queues.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    let abandoned = false;
+    const turn = () => abandoned ? Promise.reject(new CommandTimeout()) : fn();
+    const run = prev.then(turn, turn);
     const tail = run.then(() => {}, () => {});
     this.#queues.set(id, tail);
     void tail.then(() => {
       if (this.#queues.get(id) === tail) this.#queues.delete(id);
     });
-    return run;
+    return beforeDeadline(run, deadline - performance.now()).catch((cause) => {
+      abandoned = true;
+      // The caller's own errors (from its update function) pass through unchanged.
+      throw cause instanceof CommandTimeout ? this.#wrap("update", cause) : cause;
+    });
   }
 
   /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
-    const read = await this.#read(id, "load");
+    const read = await this.#read(id, "load", this.#deadline());
     this.#remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
@@ -360,35 +408,37 @@ export class RedisStore implements SessionStore {
   /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
     this.#seen.delete(id);
+    const deadline = this.#deadline();
     const user = session.userId ?? null;
     const cover = this.#coverFor(session.expiresAt);
-    if (user !== null && session.expiresAt > this.#clock()) await this.#index(user, id, cover, "store");
-    await this.#write(id, session, "*", cover, "store");
+    if (user !== null && session.expiresAt > this.#clock()) await this.#index(user, id, cover, "store", deadline);
+    await this.#write(id, session, "*", cover, "store", deadline);
   }
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
     this.#seen.delete(id);
     const key = this.sessionKey(id);
-    await this.#send("delete", ["DEL", key], key);
+    await this.#send("delete", ["DEL", key], key, this.#deadline());
   }
 
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
     this.#seen.delete(id);
+    const deadline = this.#deadline();
     const key = this.sessionKey(id);
     let cover = "";
     let coverUser = "";
     for (let attempt = 0; attempt < this.#retries; attempt++) {
       const now = this.#clock();
       const ttl = Math.ceil(expiresAt - now);
-      if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key));
-      const r = await this.#script("touch", TOUCH, key, [String(now), String(expiresAt), String(ttl), cover, coverUser]);
+      if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key, deadline));
+      const r = await this.#script("touch", TOUCH, key, [String(now), String(expiresAt), String(ttl), cover, coverUser], deadline);
       if (!Array.isArray(r)) return;
       // The session is bound to a user whose index does not reach the new expiry: extend it first.
       coverUser = String(r[0]);
       const score = this.#coverFor(expiresAt);
-      await this.#index(coverUser, id, score, "touch");
+      await this.#index(coverUser, id, score, "touch", deadline);
       cover = String(score);
     }
     throw new StoreUnavailableError(`Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`);
@@ -396,22 +446,23 @@ export class RedisStore implements SessionStore {
 
   /** Atomic read-modify-write by compare-and-set, retried when another process wrote first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    return this.#queue(id, () => this.#update(id, fn));
+    const deadline = this.#deadline();
+    return this.#queue(id, deadline, () => this.#update(id, fn, deadline));
   }
 
-  async #update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+  async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
     for (let attempt = 1; ; attempt++) {
       // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
-      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update");
+      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
       const next = fn(read.live); // the caller's errors pass through unchanged
       if (next === null && read.state === "|") return null; // nothing there, nothing to delete
       let cover = read.cover;
       const user = next?.userId ?? null;
       if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {
         cover = this.#coverFor(next.expiresAt);
-        await this.#index(user, id, cover, "update");
+        await this.#index(user, id, cover, "update", deadline);
       }
-      if (await this.#write(id, next, read.state, cover, "update")) return next;
+      if (await this.#write(id, next, read.state, cover, "update", deadline)) return next;
       if (attempt >= this.#retries) {
         throw new StoreUnavailableError(
           `Cannot update session: other writers changed it ${attempt} times in a row; ` +
@@ -437,21 +488,41 @@ export class RedisStore implements SessionStore {
    */
   async deleteByUser(userId: string): Promise<number> {
     const ukey = this.userKey(userId);
-    const ids = (await this.#send("delete", ["ZRANGE", ukey, "0", "-1"], ukey)) as string[];
+    const ids = (await this.#send("delete", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
     const deleted: string[] = [];
     for (let i = 0; i < ids.length; i += BATCH) {
       const batch = ids.slice(i, i + BATCH);
       const results = await Promise.all(
-        batch.map((id) => this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId])),
+        batch.map((id) => this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId], this.#deadline())),
       );
       results.forEach((r, j) => r === 1 && deleted.push(batch[j]!));
     }
     // Only the entries of sessions deleted here: an id whose session is not
     // written yet may belong to a login in flight, and must stay indexed.
     for (let i = 0; i < deleted.length; i += BATCH) {
-      await this.#send("delete", ["ZREM", ukey, ...deleted.slice(i, i + BATCH)], ukey);
+      await this.#send("delete", ["ZREM", ukey, ...deleted.slice(i, i + BATCH)], ukey, this.#deadline());
     }
     return deleted.length;
+  }
+
+  /**
+   * The live sessions bound to `userId`, oldest first: each id in the
+   * user's index is read (`HMGET`, in batches) and kept only if its session
+   * is live and still names the user (the index is a superset: see the
+   * module documentation).
+   */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const ukey = this.userKey(userId);
+    const ids = (await this.#send("list", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
+    const out: UserSessionEntry[] = [];
+    for (let i = 0; i < ids.length; i += BATCH) {
+      const batch = ids.slice(i, i + BATCH);
+      const reads = await Promise.all(batch.map((id) => this.#read(id, "list", this.#deadline())));
+      reads.forEach((r, j) => {
+        if (r.live !== null && r.live.userId === userId) out.push({ id: batch[j]!, session: r.live });
+      });
+    }
+    return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
   }
 
   /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (close it yourself). */

@@ -30,12 +30,20 @@ export interface RedisCommander {
   command(args: string[], key: string): Promise<unknown>;
 }
 
+/**
+ * A client that cannot serve this server (Bun's `RedisClient` on a Cluster
+ * or a Sentinel): not an outage, so RedisStore reports it with this message.
+ */
+export class UnsupportedClientError extends Error {
+  override name = "UnsupportedClientError";
+}
+
 /** What the `client` option of RedisStore accepts. */
 export type RedisClientLike = RedisCommander | object;
 
 /**
  * The commander for `client`: an ioredis `Redis`/`Cluster`, a node-redis
- * client or cluster, Bun's `RedisClient`, or an object that already has
+ * client, cluster or sentinel, Bun's `RedisClient`, or an object that already has
  * `command(args, key)`. `null` when the object is none of these.
  */
 export function toCommander(client: unknown): RedisCommander | null {

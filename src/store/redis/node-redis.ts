@@ -1,7 +1,9 @@
 /**
- * Adapter for node-redis (`createClient()` or `createCluster()` from the
- * `redis` package): `sendCommand`, which on a cluster takes the key to route by.
- * The client must be connected (`await client.connect()`) before use.
+ * Adapter for node-redis (`createClient()`, `createCluster()` or
+ * `createSentinel()` from the `redis` package): `sendCommand`, whose
+ * arguments differ for each (a cluster takes the key to route by, a
+ * sentinel whether the command only reads). The client must be connected
+ * (`await client.connect()`) before use.
  * @module
  */
 import type { RedisCommander } from "./commander.ts";
@@ -18,14 +20,25 @@ interface NodeRedisClusterLike {
   masters: unknown;
 }
 
-/** Whether `client` looks like a node-redis client or cluster. */
+/** The part of a node-redis sentinel client the store uses. */
+interface NodeRedisSentinelLike {
+  sendCommand(isReadonly: boolean, args: string[]): Promise<unknown>;
+  getMasterNode: unknown;
+}
+
+/** Whether `client` looks like a node-redis client, cluster or sentinel. */
 export function isNodeRedis(client: object): client is NodeRedisLike {
   const c = client as Partial<NodeRedisLike>;
   return typeof c.sendCommand === "function" && typeof c.isOpen === "boolean";
 }
 
-/** Wrap a node-redis client or cluster. */
+/** Wrap a node-redis client, cluster or sentinel. */
 export function fromNodeRedis(client: NodeRedisLike): RedisCommander {
+  if (typeof (client as { getMasterNode?: unknown }).getMasterNode === "function") {
+    // Every command goes to the primary: scripts write, and a replica may lag behind.
+    const sentinel = client as unknown as NodeRedisSentinelLike;
+    return { command: (args) => sentinel.sendCommand(false, args) };
+  }
   if ("masters" in client) {
     const cluster = client as unknown as NodeRedisClusterLike;
     return { command: (args, key) => cluster.sendCommand(key, false, args) };
