@@ -156,11 +156,17 @@ function stateSlots(state: SessionState): Slots {
  * puts a commit's cookies on the response only when all of it succeeded.
  */
 export interface CookieRequestStore extends SessionStore, SynchronousStore, GroupCommit {
+  /** The session the request's data cookies hold for `id`, or `null`. */
   get(id: string): StoredSession | null;
+  /** Seal `session` into the response's data cookies. */
   set(id: string, session: StoredSession): void;
+  /** Clear the data cookies when they hold `id`'s session. */
   delete(id: string): void;
+  /** Seal the session again with a new expiry. */
   touch(id: string, expiresAt: number): void;
+  /** Read, change and seal again (last write wins: there is nothing shared to merge with). */
   update(id: string, fn: UpdateFn): StoredSession | null;
+  /** Always 0: nothing is kept on the server. */
   deleteExpired(now?: number): number;
 }
 
