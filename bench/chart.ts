@@ -193,7 +193,9 @@ export function ratios(run: Run): string {
       const byCpu = empty.cpu && bare.cpu ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)` : "–";
       out.push(`| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${pct(empty.rps / bare.rps)} (${fmt(empty.rps)} / ${fmt(bare.rps)}) | ${byCpu} | – |`);
     }
-    const apps = scenarios(run.rows).filter((s) => s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no "));
+    const apps = scenarios(run.rows).filter((s) =>
+      s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no ") && !s.app.endsWith("(baseline)")
+    );
     for (const app of apps.map((s) => s.app)) {
       const goals: [Route, number][] = [["plain", 0.95], ["read", 0.6], ["inc", 0.35], ["new", 0.35]];
       for (const [route, goal] of goals) {
@@ -207,6 +209,12 @@ export function ratios(run: Run): string {
           const label = route === "signed" ? "/plain signed in" : "/plain";
           if (r !== undefined) check(`${app} · ${runtime} ${label} vs Hono + one empty middleware /plain`, r, empty, 0.9);
         }
+      }
+      // Against the same app from another checkout (BASELINE=… bash bench/http.sh), measured in this run.
+      for (const route of ["read", "inc", "new"] as const) {
+        const r = find(run.rows, app, runtime, route);
+        const before = find(run.rows, `${app} (baseline)`, runtime, route);
+        if (r !== undefined && before !== undefined) check(`${app} · ${runtime} /${route} vs the baseline checkout`, r, before, 1, true);
       }
       const peer = find(run.rows, "@hono/session", runtime, "signed") ?? find(run.rows, "@hono/session", "Bun", "signed");
       const mine = find(run.rows, app, runtime, "signed");

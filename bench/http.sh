@@ -17,7 +17,8 @@
 #   ROUNDS (1: with more, the whole list runs again, backwards in even rounds,
 #   and the tables keep each scenario's best round; the lost-update check must
 #   pass in every round),
-#   ONLY (regex on "app runtime"), NO_WRITE=1 (leave RESULTS.md and chart.svg alone).
+#   ONLY (regex on "app runtime"), NO_WRITE=1 (leave RESULTS.md and chart.svg alone),
+#   BASELINE (a checkout to measure beside this one, as "(baseline)" scenarios).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -97,6 +98,16 @@ SCENARIOS+=(
   "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain signed read inc new"
 )
 [ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
+# BASELINE=<another checkout> (e.g. `git worktree add /tmp/base <commit>`): the same app from that
+# checkout, measured in the same run, to compare a change against what came before.
+if [ -n "${BASELINE:-}" ]; then
+  SCENARIOS+=(
+    "Satchel SqliteStore (baseline)|Bun|bun $BASELINE/bench/app.ts|STORE=sqlite|plain signed read inc new"
+    "Satchel MemoryStore (baseline)|Bun|bun $BASELINE/bench/app.ts|STORE=memory|plain signed read inc new"
+    "Satchel SqliteStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=sqlite|plain signed read inc new"
+    "Satchel MemoryStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=memory|plain signed read inc new"
+  )
+fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 {
