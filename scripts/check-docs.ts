@@ -81,6 +81,8 @@ function lintPublicApi(entries: string[]): void {
     console.error(`check-docs: Cannot run ${DENO}: ${run.error.message} (run npm install first)`);
     process.exit(2);
   }
+  // NO_COLOR is set, but strip colour codes anyway so the diagnostics parse.
+  // deno-lint-ignore no-control-regex
   const output = `${run.stdout}${run.stderr}`.replace(/\x1b\[[0-9;]*m/g, "");
   const blocks = output.split(/\n(?=(?:error|warning)\[)/).filter((b) => /^(error|warning)\[/.test(b.trimStart()));
   if (run.status !== 0 && blocks.length === 0) {
@@ -219,7 +221,8 @@ function optionsOf(name: string): string[] | undefined {
   const m = new RegExp(`export interface ${name}\\b([^{]*)\\{([\\s\\S]*?)\\n\\}`).exec(allCode);
   if (m === null) return undefined;
   const own = [...m[2]!.matchAll(/^\s+(?:readonly\s+)?(\w+)\??:/gm)].map((x) => x[1]!);
-  const parents = /extends\s+([\w\s,]+)/.exec(m[1]!)?.[1]!.split(",").map((p) => p.trim()).filter(Boolean) ?? [];
+  const heritage = /extends\s+([\w\s,]+)/.exec(m[1]!)?.[1] ?? "";
+  const parents = heritage.split(",").map((p) => p.trim()).filter(Boolean);
   return [...own, ...parents.flatMap((p) => optionsOf(p) ?? [])];
 }
 
