@@ -298,3 +298,44 @@ test("Session.set() refuses a value the serializer would give back changed, and 
   }
   assert.equal(store.size, 0);
 });
+
+/** MemoryStore behind promises: a store that answers asynchronously, as RedisStore does. */
+class AsyncMemory implements SessionStore {
+  readonly inner: MemoryStore;
+  touches = 0;
+  constructor(inner: MemoryStore) {
+    this.inner = inner;
+  }
+  get(id: string) {
+    return Promise.resolve(this.inner.get(id));
+  }
+  set(id: string, s: StoredSession) {
+    return Promise.resolve(this.inner.set(id, s));
+  }
+  delete(id: string) {
+    return Promise.resolve(this.inner.delete(id));
+  }
+  touch(id: string, e: number) {
+    this.touches++;
+    return Promise.resolve(this.inner.touch(id, e));
+  }
+  update(id: string, fn: UpdateFn) {
+    return Promise.resolve(this.inner.update(id, fn));
+  }
+  deleteExpired(now?: number) {
+    return Promise.resolve(this.inner.deleteExpired(now));
+  }
+}
+
+test("session() on an asynchronous store: a request that never touches the session does not slide it", async () => {
+  const clock = new FakeClock();
+  const store = new AsyncMemory(new MemoryStore({ clock: clock.fn }));
+  const jar = new CookieJar(app(store, clock));
+  assert.equal(await jar.text("/inc"), "1");
+  clock.advance(3590);
+  const res = await jar.fetch("/plain");
+  assert.deepEqual(setCookies(res), []);
+  assert.equal(store.touches, 0, "the session was loaded before the handler, but not used: no touch");
+  assert.equal(await jar.text("/read"), "1", "a touched request still slides it");
+  assert.equal(store.touches, 1);
+});

@@ -97,6 +97,8 @@ export class SessionCore {
   readonly config: CoreConfig;
   #c: Context;
   #loaded: Loaded | undefined;
+  /** The handler (or the middleware, for `touch: "always"`) used the session. */
+  #used = false;
   #id: string | undefined;
   #status: SessionStatus = "unchanged";
   #data!: Map<string, unknown>;
@@ -130,14 +132,15 @@ export class SessionCore {
     this.#take(loaded);
   }
 
-  /** Load on first access; later calls do nothing. */
+  /** Mark the session used, and load it on first use. */
   ensure(): void {
+    this.#used = true;
     if (this.#loaded === undefined) this.#take(this.config.load(this.#c, this.store));
   }
 
-  /** Whether the session was loaded (touched by the handler, or preloaded). */
+  /** Whether the session was used: a preloaded session nobody touched counts as unused. */
   get accessed(): boolean {
-    return this.#loaded !== undefined;
+    return this.#used;
   }
 
   #take(loaded: Loaded): void {
@@ -371,14 +374,14 @@ export class SessionCore {
     const loaded = this.#loaded ?? NOT_LOADED;
     const live = loaded.kind === "live" ? loaded : undefined;
     return {
-      accessed: this.#loaded !== undefined,
+      accessed: this.#used,
       hadToken: loaded.kind !== "none",
       tokenInvalid: loaded.kind === "refused" && loaded.invalid,
       stale: live?.stale ?? false,
       row: live && { expiresAt: live.stored.expiresAt, createdAt: live.stored.createdAt },
       status: this.#status,
       renewed: this.#renewedFrom !== undefined,
-      dirty: this.#loaded !== undefined && this.dirty,
+      dirty: this.#used && this.dirty,
       lifetime: this.#lifetime,
       lifetimeChanged: this.#lifetimeChanged,
       noStore: this.#options?.noStore ?? false,
