@@ -15,7 +15,8 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { openSqlite, type SqliteDriver } from "./store/sqlite/driver.ts";
-import { APPLICATION_ID, SqliteStore } from "./store/sqlite.ts";
+import { SqliteStore } from "./store/sqlite.ts";
+import { APPLICATION_ID } from "./store/sqlite/schema.ts";
 
 const USAGE = `Usage: satchel <command> --db FILE [options]
 

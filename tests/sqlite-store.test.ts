@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
-import { APPLICATION_ID, SqliteStore } from "../src/store/sqlite.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+import { APPLICATION_ID } from "../src/store/sqlite/schema.ts";
 import { FakeClock, tempDir, truncateWal, walFrames } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
