@@ -149,6 +149,22 @@ test("SqliteStore rejects a table name that is not an identifier, at setup", () 
   });
 });
 
+test("SqliteStore rejects an unknown option key and a number option out of range, at setup", () => {
+  assert.throws(() => new SqliteStore({ path: ":memory:", file: "x.sqlite" } as never), {
+    name: "TypeError",
+    message: /^Cannot create SqliteStore: unknown option "file" \(use path\); known options are path, name, table, /,
+  });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ sweepBatchSize: 0 }, /sweepBatchSize must be an integer of at least 1: received 0/],
+    [{ journalSizeLimit: -2 }, /journalSizeLimit must be an integer of at least -1: received -2/],
+    [{ maxSizeBytes: 0 }, /maxSizeBytes must be an integer of at least 1: received 0/],
+    [{ busyTimeout: 1.5 }, /busyTimeout must be an integer of at least 0: received 1.5/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new SqliteStore({ path: ":memory:", ...options }), { name: "RangeError", message });
+  }
+});
+
 test("SqliteStore throws StoreUnavailableError when its file cannot be opened", () => {
   const tmp = tempDir();
   try {

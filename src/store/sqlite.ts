@@ -10,6 +10,7 @@ import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.t
 import { withDefaults } from "../defaults.ts";
 import { disposeSymbol, type Disposer } from "../_internal/dispose.ts";
 import { checkInteger } from "../_internal/optimistic.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
 import { defaultDatabasePath, fileExists, openShared, type SqliteDriver, sqliteErrorCode } from "./sqlite/driver.ts";
 import { GroupCommitter, transaction } from "./sqlite/group-commit.ts";
 import {
@@ -96,8 +97,25 @@ function opening<T>(what: string, open: () => T): T {
   }
 }
 
+const OPTION_KEYS = [
+  "path",
+  "name",
+  "table",
+  "mmapSize",
+  "synchronous",
+  "busyTimeout",
+  "maxSizeBytes",
+  "journalSizeLimit",
+  "maxPayloadBytes",
+  "sweepBatchSize",
+  "sweepInterval",
+  "onSweep",
+  "clock",
+] as const satisfies readonly (keyof SqliteStoreOptions)[];
+
 /** The options resolved over their defaults, checked. */
 function resolveOptions(options: SqliteStoreOptions) {
+  rejectUnknownKeys("SqliteStore", options, OPTION_KEYS, { file: "use path", filename: "use path" });
   const o = withDefaults({
     name: "app",
     table: DEFAULT_TABLE,
