@@ -18,7 +18,7 @@ import type { StoredSession } from "../src/store/types.ts";
 import { CookieJar, SECRET, tempDir } from "./helpers.ts";
 
 const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const CLI = join(ROOT, "src", "cli.ts");
+const CLI = join(ROOT, "src", "store", "sqlite", "cli.ts");
 const NODE24 = join(ROOT, "node_modules", ".bin", "node");
 
 /** The command line that runs the CLI on this runtime. */
@@ -88,7 +88,7 @@ test("satchel --help prints the usage and exits 0", async () => {
   const results = await Promise.all(argsList.map((args) => satchel(args)));
   for (const [i, r] of results.entries()) {
     assert.equal(r.code, 0, argsList[i]!.join(" "));
-    assert.match(r.stdout, /^Usage: satchel <command> --db FILE/);
+    assert.match(r.stdout, /^Usage: satchel <command> FILE \[options\]\n/);
     assert.match(r.stdout, /sweep .*\n[\s\S]*stats /);
     assert.equal(r.stderr, "");
   }
@@ -98,14 +98,14 @@ test("satchel answers bad usage with a message, the usage, and exit 2", async ()
   const cases: [string[], RegExp][] = [
     [[], /no command given/],
     [["vacuum", "--db", "x"], /unknown command "vacuum"/],
-    [["sweep"], /sweep needs --db FILE/],
+    [["sweep"], /sweep needs the database FILE/],
     [["stats", "--db"], /--db/],
     [["sweep", "--db", "x", "--frobnicate"], /Unknown option '--frobnicate'/i],
     [["sweep", "--db", "x", "--batch", "0"], /--batch must be an integer from 1 to 1000000: received "0"/],
     [["sweep", "--db", "x", "--batch", "ten"], /--batch must be an integer/],
     [["stats", "--db", "x", "--batch", "5"], /--batch is an option of sweep/],
     [["sweep", "--db", "x", "--table", "a;drop"], /--table must be letters/],
-    [["sweep", "extra", "--db", "x"], /unexpected argument "extra"/],
+    [["sweep", "a.sqlite", "extra"], /unexpected argument "extra"/],
   ];
   const results = await Promise.all(cases.map(([args]) => satchel(args)));
   for (const [i, [args, message]] of cases.entries()) {
@@ -220,6 +220,25 @@ test("satchel stats of an empty Satchel database says so", async () => {
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
     assert.deepEqual([s.live, s.expired, s.oldest, s.newest, s.payloadBytes], [0, 0, null, null, { total: 0, p50: null, p99: null }]);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("satchel takes the database file as the argument after the command, as well as --db", async () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    makeDatabase(path, 4, 3);
+    const stats = await satchel(["stats", path, "--json"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.deepEqual([JSON.parse(stats.stdout).live, JSON.parse(stats.stdout).expired], [3, 4]);
+    const swept = await satchel(["sweep", "--json", path]);
+    assert.equal(swept.code, 0, swept.stderr);
+    assert.equal(JSON.parse(swept.stdout).removed, 4);
+    const both = await satchel(["stats", path, "--db", path]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^satchel: give the database file once, as an argument or with --db\n/);
   } finally {
     tmp.cleanup();
   }

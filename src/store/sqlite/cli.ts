@@ -1,24 +1,23 @@
 /**
- * `satchel`: maintenance of a Satchel SQLite file from the command line.
+ * `satchel sweep|stats FILE`: maintenance of a {@linkcode SqliteStore} file
+ * from the command line, on Node 24+, Bun and Deno. It never creates a
+ * database; a file it cannot use exits 1, bad usage exits 2.
  *
+ * @example
  * ```sh
- * satchel sweep --db ./sessions.sqlite [--batch 100] [--table satchel_sessions] [--json]
- * satchel stats --db ./sessions.sqlite [--table satchel_sessions] [--json]
+ * npx satchel stats ./sessions.sqlite
+ * deno run --allow-read --allow-write jsr:@satchel/satchel/cli sweep ./sessions.sqlite
  * ```
- *
- * Runs on Node 24+ (through bin/satchel.js), Bun and Deno. It never creates
- * a database: a missing, unreadable or foreign file is refused with a message
- * and exit status 1; a usage error exits 2.
  * @module
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { openSqlite, type SqliteDriver } from "./store/sqlite/driver.ts";
-import { SqliteStore } from "./store/sqlite.ts";
-import { APPLICATION_ID } from "./store/sqlite/schema.ts";
+import { SqliteStore } from "../sqlite.ts";
+import { openSqlite, type SqliteDriver } from "./driver.ts";
+import { APPLICATION_ID, DEFAULT_TABLE, TABLE_NAME } from "./schema.ts";
 
-const USAGE = `Usage: satchel <command> --db FILE [options]
+const USAGE = `Usage: satchel <command> FILE [options]
 
 Maintenance of a Satchel session database (SQLite). Never creates a file.
 
@@ -28,8 +27,8 @@ Commands:
           database and WAL size. Read-only.
 
 Options:
-  --db FILE      The database file (required).
-  --table NAME   The sessions table. Default: satchel_sessions
+  --db FILE      The database file, if not given after the command.
+  --table NAME   The sessions table. Default: ${DEFAULT_TABLE}
   --batch N      sweep: rows deleted per transaction. Default: 100
   --json         Print one JSON object instead of text.
   -h, --help     Show this help.
@@ -38,11 +37,10 @@ Exit status: 0 done, 1 the file cannot be used (missing, unreadable, not
 Satchel's), 2 bad usage.
 
 Examples:
-  satchel sweep --db /var/lib/app/sessions.sqlite
-  satchel stats --db /var/lib/app/sessions.sqlite --json
+  satchel sweep /var/lib/app/sessions.sqlite
+  satchel stats --json /var/lib/app/sessions.sqlite
 `;
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const SQLITE_HEADER = "SQLite format 3\0";
 const REQUIRED_COLUMNS = ["id", "payload", "expires_at", "created_at"];
 
@@ -55,14 +53,17 @@ class CliError extends Error {
   }
 }
 
-interface Io {
+/** Where {@linkcode main} prints. */
+export interface CliIo {
+  /** Writes to standard output. */
   out: (s: string) => void;
+  /** Writes to standard error. */
   err: (s: string) => void;
   /** True when stdout is a terminal: progress is shown only then. */
   tty: boolean;
 }
 
-const defaultIo: Io = {
+const defaultIo: CliIo = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   tty: process.stdout.isTTY === true,
@@ -182,7 +183,7 @@ interface SweepResult {
   longestBatchMs: number;
 }
 
-async function sweep(path: string, table: string, batch: number, json: boolean, io: Io): Promise<void> {
+async function sweep(path: string, table: string, batch: number, json: boolean, io: CliIo): Promise<void> {
   checkDatabase("sweep", path, table, true);
   let store: SqliteStore;
   try {
@@ -314,12 +315,12 @@ function collectStats(path: string, table: string, now: number): Stats {
   }
 }
 
-function printStats(s: Stats, now: number, io: Io): void {
+function printStats(s: Stats, now: number, io: CliIo): void {
   const ago = (iso: string | null) => (iso === null ? "none" : `${iso} (${duration(now - Date.parse(iso))} ago)`);
   const p = s.payloadBytes;
   const rows: [string, string][] = [
     ["live sessions", int(s.live)],
-    ["expired, not swept", int(s.expired) + (s.expired > 0 ? `  (satchel sweep --db ${s.file} removes them)` : "")],
+    ["expired, not swept", int(s.expired) + (s.expired > 0 ? `  (satchel sweep ${s.file} removes them)` : "")],
     ["oldest live session", ago(s.oldest)],
     ["newest live session", ago(s.newest)],
     ["payload bytes", s.live === 0 ? "none" : `total ${bytes(p.total)}, p50 ${bytes(p.p50!)}, p99 ${bytes(p.p99!)}`],
@@ -333,10 +334,13 @@ function printStats(s: Stats, now: number, io: Io): void {
 /**
  * Runs the CLI with `argv` (without the runtime and script) and resolves to
  * the exit status. Prints through `io` (stdout, stderr by default).
+ * @param argv The arguments, e.g. `["stats", "./sessions.sqlite", "--json"]`.
+ * @param io Where to print.
+ * @returns 0 done, 1 the file cannot be used, 2 bad usage.
  */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   if (io === defaultIo) {
-    // `satchel stats --db f | head -3`: a reader that left is not an error.
+    // `satchel stats f | head -3`: a reader that left is not an error.
     process.stdout.on("error", (e: { code?: string }) => {
       if (e.code === "EPIPE") process.exit(0);
       throw e;
@@ -371,9 +375,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   if (command === undefined) return usageError("no command given");
   if (command !== "sweep" && command !== "stats") return usageError(`unknown command "${command}"`);
-  if (positionals.length > 1) return usageError(`unexpected argument "${positionals[1]}"`);
-  if (values.db === undefined || values.db === "") return usageError(`${command} needs --db FILE`);
-  const table = values.table ?? "satchel_sessions";
+  if (positionals.length > 2) return usageError(`unexpected argument "${positionals[2]}"`);
+  if (positionals[1] !== undefined && values.db !== undefined) return usageError("give the database file once, as an argument or with --db");
+  const file = positionals[1] ?? values.db;
+  if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
+  const table = values.table ?? DEFAULT_TABLE;
   if (!TABLE_NAME.test(table)) return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
   let batch = 100;
   if (values.batch !== undefined) {
@@ -385,10 +391,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   try {
     if (command === "sweep") {
-      await sweep(values.db, table, batch, values.json === true, io);
+      await sweep(file, table, batch, values.json === true, io);
     } else {
       const now = Date.now();
-      const stats = collectStats(values.db, table, now);
+      const stats = collectStats(file, table, now);
       if (values.json) io.out(`${JSON.stringify(stats)}\n`);
       else printStats(stats, now, io);
     }
@@ -398,7 +404,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`satchel: ${e.message}\n`);
       return e.code;
     }
-    io.err(`satchel: Cannot ${command} ${values.db}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    io.err(`satchel: Cannot ${command} ${file}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;
   }
 }
