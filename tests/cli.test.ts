@@ -2,19 +2,21 @@
  * The `satchel` CLI as a real child process (on the runtime running the
  * tests) against real files: the happy paths, each bad input, a sweep in
  * another process while this one serves requests on the same file, and the
- * bin/satchel.js launcher.
+ * bin/satchel.js launcher of the packed package.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { Hono } from "hono";
 import { session, type SessionEnv, SqliteStore } from "../mod.ts";
 import { generateId } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import type { StoredSession } from "../src/store/types.ts";
+import { type PackedConsumer, packedConsumer } from "./fixtures/packed.ts";
+import { runtime } from "./fixtures/worker-harness.ts";
 import { CookieJar, SECRET, tempDir } from "./helpers.ts";
 
 const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
@@ -383,24 +385,90 @@ test("satchel sweep in another process while this one serves requests on the sam
   }
 });
 
-test("bin/satchel.js runs the CLI on Node 24, and hands over from an older Node", { skip: existsSync(NODE24) ? false : "needs node_modules/.bin/node" }, async () => {
+// The launcher is tested where users meet it: in the packed package (dist/ only, no src/). Packing builds
+// dist/, and what runs is the same whatever runtime runs the suite: once, in its Node run.
+const packSkip = runtime !== "node" && "packs the package and runs Node 24, Bun and Deno as child processes: once, in the suite's Node run";
+let packed: PackedConsumer | undefined;
+after(() => packed?.cleanup());
+
+/** bin/satchel.js of the packed package, installed into a scratch project (packed once for this file). */
+function installedLauncher(): string {
+  if (packed === undefined) {
+    packed = packedConsumer();
+    // As in a project that installed it: Deno resolves the package's own imports (hono) through this.
+    writeFileSync(join(packed.dir, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }));
+  }
+  return join(packed.dir, "node_modules", "satchel", "bin", "satchel.js");
+}
+
+/** A Node older than 24 on this machine (the system's node, on PATH or in /usr), or undefined. */
+function oldNode(): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/bin", "/usr/bin"];
+  return dirs.map((dir) => join(dir, "node")).find((p) => {
+    if (!existsSync(p)) return false;
+    const v = spawnSync(p, ["--version"], { encoding: "utf8" }).stdout?.trim();
+    return v !== undefined && /^v(1\d|2[0-3])\./.test(v);
+  });
+}
+
+test("bin/satchel.js is an executable plain-JavaScript entry with a node shebang", () => {
   const launcher = join(ROOT, "bin", "satchel.js");
   assert.match(readFileSync(launcher, "utf8"), /^#!\/usr\/bin\/env node\n/);
   assert.ok((statSync(launcher).mode & 0o111) !== 0, "the launcher is executable");
+});
+
+test("bin/satchel.js of the packed package runs the compiled CLI on Node 24, Bun and Deno: --help, stats FILE, sweep --db FILE", { skip: packSkip, timeout: 120_000 }, async () => {
+  const launcher = installedLauncher();
+  assert.ok(packed!.files.includes("dist/src/store/sqlite/cli.js"), "the compiled CLI ships");
+  assert.ok(!packed!.files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript source ships");
+  const tmp = tempDir();
+  try {
+    const runtimes: [string, string, string[]][] = [
+      ["node 24", NODE24, []],
+      ["bun", join(ROOT, "node_modules", ".bin", "bun"), []],
+      ["deno", join(ROOT, "node_modules", ".bin", "deno"), ["run", "--allow-read", "--allow-write"]],
+    ];
+    for (const [name, cmd, pre] of runtimes) {
+      const path = tmp.file(`${name.replace(" ", "")}.sqlite`);
+      makeDatabase(path, 5, 2);
+      const help = await run(cmd, [...pre, launcher, "--help"], packed!.dir);
+      assert.equal(help.code, 0, `${name}: ${help.stderr}`);
+      assert.match(help.stdout, /^Usage: satchel <command> FILE/, name);
+      const stats = await run(cmd, [...pre, launcher, "stats", path, "--json"], packed!.dir);
+      assert.equal(stats.code, 0, `${name}: ${stats.stderr}`);
+      assert.equal(JSON.parse(stats.stdout).live, 2, name);
+      const swept = await run(cmd, [...pre, launcher, "sweep", "--db", path, "--json"], packed!.dir);
+      assert.equal(swept.code, 0, `${name}: ${swept.stderr}`);
+      assert.equal(JSON.parse(swept.stdout).removed, 5, name);
+      const bad = await run(cmd, [...pre, launcher, "frobnicate"], packed!.dir);
+      assert.equal(bad.code, 2, name);
+      assert.match(bad.stderr, /^satchel: unknown command "frobnicate"/, name);
+    }
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+const old = runtime === "node" ? oldNode() : undefined;
+
+test("bin/satchel.js of the packed package on Node older than 24 says what it needs, and still prints the help", {
+  skip: packSkip || (old === undefined && "needs a Node older than 24 on this machine"),
+  timeout: 120_000,
+}, async () => {
+  const launcher = installedLauncher();
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");
-    makeDatabase(path, 5, 2);
-    const r = await run(NODE24, [launcher, "sweep", "--db", path, "--json"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).removed, 5);
-    const bad = await run(NODE24, [launcher, "frobnicate"]);
-    assert.equal(bad.code, 2);
-    const oldNode = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout < "v24");
-    if (oldNode !== undefined) {
-      const handed = await run(oldNode, [launcher, "stats", "--db", path, "--json"]);
-      assert.equal(handed.code, 0, handed.stderr);
-      assert.equal(JSON.parse(handed.stdout).live, 2);
+    makeDatabase(path, 1, 1);
+    const version = spawnSync(old!, ["--version"], { encoding: "utf8" }).stdout.trim();
+    const refused = await run(old!, [launcher, "stats", path], packed!.dir);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, "");
+    assert.match(refused.stderr, new RegExp(`^satchel: Cannot start: satchel needs Node 24 or newer \\(node:sqlite\\); you have ${version.replaceAll(".", "\\.")}\\. .*bun.*deno`));
+    for (const args of [["--help"], ["sweep", "-h"], ["help"]]) {
+      const help = await run(old!, [launcher, ...args], packed!.dir);
+      assert.equal(help.code, 0, `${args.join(" ")}: ${help.stderr}`);
+      assert.match(help.stdout, /^Usage: satchel <command> FILE/);
     }
   } finally {
     tmp.cleanup();

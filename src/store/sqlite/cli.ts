@@ -238,19 +238,25 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
 
 /** Statistics of a session table, as `satchel stats --json` prints them. */
 export interface Stats {
+  /** The database file, as given. */
   file: string;
+  /** The sessions table. */
   table: string;
   /** The time the counts refer to (ISO 8601). */
   now: string;
+  /** Sessions not yet expired. */
   live: number;
   /** Expired rows still in the table: what `satchel sweep` would delete. */
   expired: number;
-  /** Creation time of the oldest and newest live session (ISO 8601), or null. */
+  /** Creation time of the oldest live session (ISO 8601), or null. */
   oldest: string | null;
+  /** Creation time of the newest live session (ISO 8601), or null. */
   newest: string | null;
   /** UTF-8 size of the live sessions' payloads. */
   payloadBytes: { total: number; p50: number | null; p99: number | null };
+  /** Size of the database file. */
   databaseBytes: number;
+  /** Size of its `-wal` file (0 when there is none). */
   walBytes: number;
 }
 
@@ -409,6 +415,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
+// Run as a program (node/bun/deno cli.ts, deno run jsr:…/cli); no top-level await, so require() of the module works.
 if ((import.meta as ImportMeta & { main?: boolean }).main) {
-  process.exitCode = await main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
