@@ -352,24 +352,15 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   }
 
   /**
-   * Group commit: runs `work` (synchronous calls to this store's `get`, `set`,
-   * `update`, `touch`, `delete`) together with the work other requests gave
-   * it, at the next turn of the event loop, in one `BEGIN IMMEDIATE`
-   * transaction, each inside its own savepoint. Resolves with what `work`
-   * returned once that transaction committed; `work` that throws rolls back
-   * only its own writes and rejects only its own promise. The middleware
-   * commits sessions through it: concurrent requests then share one commit
-   * (one WAL append, one lock) instead of paying one each.
-   *
-   * Each piece of work is atomic: all of its writes or none (a regenerate's
-   * delete and insert land together). When the lock cannot be had within
-   * `busyTimeout`, every piece of the flush fails at once with
-   * {@linkcode StoreUnavailableError}. When SQLite ends the shared
-   * transaction under one piece (a full database does), that piece gets its
-   * error and the others run again, each in a transaction of its own; when
-   * the `COMMIT` fails, they all do. One request's failure never becomes
-   * another's. Work must not catch this store's errors and go on writing:
-   * after SQLite ended the transaction, those writes would be its own.
+   * Group commit: runs `work` (synchronous calls to this store's methods) at
+   * the next turn of the event loop, in one `BEGIN IMMEDIATE` transaction
+   * shared with the other work queued meanwhile, each piece in its own
+   * savepoint; resolves with its value once that transaction committed.
+   * Each piece is atomic, and one piece's failure (it threw, or SQLite ended
+   * the transaction under it) never becomes another's: the others commit,
+   * or run again alone. A lock not had within `busyTimeout` fails every
+   * piece of the turn with {@linkcode StoreUnavailableError}. Work must not
+   * catch this store's errors and go on writing.
    * @throws {TypeError} (as a rejection) when `work` returns a promise: it must be synchronous.
    */
   batch<T>(work: () => T): Promise<T> {
