@@ -155,10 +155,11 @@ test("SqliteStore rejects an unknown option key and a number option out of range
     message: /^Cannot create SqliteStore: unknown option "file" \(use path\); known options are path, name, table, /,
   });
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ sweepBatchSize: 0 }, /sweepBatchSize must be an integer of at least 1: received 0/],
+    [{ sweepBatchSize: 0 }, /sweepBatchSize must be a positive integer: received 0/],
     [{ journalSizeLimit: -2 }, /journalSizeLimit must be an integer of at least -1: received -2/],
-    [{ maxSizeBytes: 0 }, /maxSizeBytes must be an integer of at least 1: received 0/],
-    [{ busyTimeout: 1.5 }, /busyTimeout must be an integer of at least 0: received 1.5/],
+    [{ maxSizeBytes: 0 }, /maxSizeBytes must be a positive integer: received 0/],
+    [{ busyTimeout: 1.5 }, /busyTimeout must be a non-negative integer: received 1.5/],
+    [{ mmapSize: "1" }, /mmapSize must be a non-negative integer: received "1"/],
   ];
   for (const [options, message] of cases) {
     assert.throws(() => new SqliteStore({ path: ":memory:", ...options }), { name: "RangeError", message });

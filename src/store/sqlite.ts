@@ -9,7 +9,6 @@ import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { withDefaults } from "../defaults.ts";
 import { disposeSymbol, type Disposer } from "../_internal/dispose.ts";
-import { checkInteger } from "../_internal/optimistic.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 import { defaultDatabasePath, fileExists, openShared, type SqliteDriver, sqliteErrorCode } from "./sqlite/driver.ts";
 import { GroupCommitter, transaction } from "./sqlite/group-commit.ts";
@@ -97,6 +96,16 @@ function opening<T>(what: string, open: () => T): T {
   }
 }
 
+/**
+ * Throws unless `value` is a safe integer of at least `rule.min`. A private stand-in, with the same
+ * signature and messages, for `checkNumber` of src/_internal/numbers.ts (branch `internal`): use that once merged.
+ */
+function checkNumber(what: string, name: string, value: unknown, rule: { integer: true; min: number }): asserts value is number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= rule.min) return;
+  const must = rule.min === 0 ? "a non-negative integer" : rule.min === 1 ? "a positive integer" : `an integer of at least ${rule.min}`;
+  throw new RangeError(`Cannot create ${what}: ${name} must be ${must}: received ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+}
+
 const OPTION_KEYS = [
   "path",
   "name",
@@ -137,12 +146,12 @@ function resolveOptions(options: SqliteStoreOptions) {
   if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
     throw new TypeError(`Cannot create ${what}: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`);
   }
-  if (o.maxSizeBytes !== undefined) checkInteger(what, "maxSizeBytes", o.maxSizeBytes, 1);
-  checkInteger(what, "journalSizeLimit", o.journalSizeLimit, -1);
-  checkInteger(what, "mmapSize", o.mmapSize, 0);
-  checkInteger(what, "busyTimeout", o.busyTimeout, 0);
-  checkInteger(what, "maxPayloadBytes", o.maxPayloadBytes, 0);
-  checkInteger(what, "sweepBatchSize", o.sweepBatchSize, 1);
+  if (o.maxSizeBytes !== undefined) checkNumber(what, "maxSizeBytes", o.maxSizeBytes, { integer: true, min: 1 });
+  checkNumber(what, "journalSizeLimit", o.journalSizeLimit, { integer: true, min: -1 });
+  checkNumber(what, "mmapSize", o.mmapSize, { integer: true, min: 0 });
+  checkNumber(what, "busyTimeout", o.busyTimeout, { integer: true, min: 0 });
+  checkNumber(what, "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 0 });
+  checkNumber(what, "sweepBatchSize", o.sweepBatchSize, { integer: true, min: 1 });
   checkSweepInterval(what, o.sweepInterval);
   return o;
 }
