@@ -42,7 +42,11 @@ function satchel(args: string[], cwd = ROOT): Promise<Result> {
 }
 
 function run(cmd: string, argv: string[], cwd = ROOT, env: Record<string, string> = {}): Promise<Result> {
-  const child = spawn(cmd, argv, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+  const child = spawn(cmd, argv, {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -59,12 +63,19 @@ function run(cmd: string, argv: string[], cwd = ROOT, env: Record<string, string
 const HOUR = 3600_000;
 
 /** A Satchel file with `expired` expired and `live` live sessions; returns the live ids. */
-function makeDatabase(path: string, expired: number, live: number, payload = (i: number) => `{"json":{"d":{"i":${i}}}}`): string[] {
+function makeDatabase(
+  path: string,
+  expired: number,
+  live: number,
+  payload = (i: number) => `{"json":{"d":{"i":${i}}}}`,
+): string[] {
   const store = new SqliteStore({ path });
   const now = Date.now();
   const rows: [string, StoredSession][] = [];
   const liveIds: string[] = [];
-  for (let i = 0; i < expired; i++) rows.push([generateId(), { payload: "{}", expiresAt: now - HOUR + i, createdAt: now - 2 * HOUR }]);
+  for (let i = 0; i < expired; i++) {
+    rows.push([generateId(), { payload: "{}", expiresAt: now - HOUR + i, createdAt: now - 2 * HOUR }]);
+  }
   for (let i = 0; i < live; i++) {
     const id = generateId();
     liveIds.push(id);
@@ -152,7 +163,13 @@ test("satchel sweep --json prints one JSON object", async () => {
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.deepEqual(
-      { removed: result.removed, batches: result.batches, batchSize: result.batchSize, table: result.table, file: result.file },
+      {
+        removed: result.removed,
+        batches: result.batches,
+        batchSize: result.batchSize,
+        table: result.table,
+        file: result.file,
+      },
       { removed: 250, batches: 3, batchSize: 100, table: "satchel_sessions", file: path },
     );
     assert.ok(result.ms > 0 && result.longestBatchMs > 0 && result.rowsPerSecond > 0);
@@ -163,7 +180,9 @@ test("satchel sweep --json prints one JSON object", async () => {
 
 const hasScript = spawnSync("script", ["--version"]).status === 0;
 
-test("satchel sweep shows batches, rows and rate while it runs on a terminal", { skip: hasScript ? false : "needs script(1) for a pseudo-terminal" }, async () => {
+test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
+  skip: hasScript ? false : "needs script(1) for a pseudo-terminal",
+}, async () => {
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");
@@ -173,8 +192,15 @@ test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
     // script(1) gives the child a pseudo-terminal as its stdout.
     const r = await run("script", ["-q", "-e", "-c", line, "/dev/null"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The progress line is redrawn with "\r" + ESC [2K (erase the line), a control character on purpose.
+    // deno-lint-ignore no-control-regex
     assert.match(r.stdout, /\r\x1b\[2Ksweeping: [\d,]+ batches, [\d,]+ rows, [\d,]+ rows\/s/);
-    assert.match(r.stdout, /\r\x1b\[2Kswept 20,000 expired sessions /, "the progress line is cleared before the summary");
+    // deno-lint-ignore no-control-regex
+    assert.match(
+      r.stdout,
+      /\r\x1b\[2Kswept 20,000 expired sessions /,
+      "the progress line is cleared before the summary",
+    );
     assert.equal(count(path), 10);
   } finally {
     tmp.cleanup();
@@ -221,7 +247,11 @@ test("satchel stats of an empty Satchel database says so", async () => {
     const r = await satchel(["stats", "--db", path, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual([s.live, s.expired, s.oldest, s.newest, s.payloadBytes], [0, 0, null, null, { total: 0, p50: null, p99: null }]);
+    assert.deepEqual([s.live, s.expired, s.oldest, s.newest, s.payloadBytes], [0, 0, null, null, {
+      total: 0,
+      p50: null,
+      p99: null,
+    }]);
   } finally {
     tmp.cleanup();
   }
@@ -256,7 +286,12 @@ test("satchel refuses a missing file with exit 1 and creates nothing", async () 
       for (const path of [tmp.file("nope.sqlite"), tmp.file("no-dir/nope.sqlite")]) {
         const r = await satchel([command, "--db", path]);
         assert.equal(r.code, 1);
-        assert.equal(r.stderr, `satchel: Cannot ${command === "sweep" ? "sweep" : "read"} ${path}: no such file; check the path (satchel never creates a database)\n`);
+        assert.equal(
+          r.stderr,
+          `satchel: Cannot ${
+            command === "sweep" ? "sweep" : "read"
+          } ${path}: no such file; check the path (satchel never creates a database)\n`,
+        );
         assert.deepEqual(listing(tmp.dir), []);
       }
     }
@@ -305,7 +340,10 @@ test("satchel refuses an SQLite file that is not Satchel's, and a Satchel file w
     for (const command of ["sweep", "stats"]) {
       const r = await satchel([command, "--db", other]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /not a Satchel database \(PRAGMA application_id is 0x00000000, Satchel's is 0x53415443\); check the path\n$/);
+      assert.match(
+        r.stderr,
+        /not a Satchel database \(PRAGMA application_id is 0x00000000, Satchel's is 0x53415443\); check the path\n$/,
+      );
     }
     const check = openSqlite(other, { readonly: true });
     const tables = check.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name);
@@ -376,7 +414,10 @@ test("satchel sweep in another process while this one serves requests on the sam
     const r = await sweeper;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).removed, EXPIRED);
-    assert.ok([...expiredSeen].some((n) => n > 0 && n < EXPIRED), `requests ran while the sweep was half done: ${[...expiredSeen].slice(0, 5)}`);
+    assert.ok(
+      [...expiredSeen].some((n) => n > 0 && n < EXPIRED),
+      `requests ran while the sweep was half done: ${[...expiredSeen].slice(0, 5)}`,
+    );
     for (const [i, jar] of jars.entries()) assert.equal(await jar.text("/read"), String(expected[i]));
     assert.equal(count(path), jars.length);
     store.close();
@@ -387,7 +428,8 @@ test("satchel sweep in another process while this one serves requests on the sam
 
 // The launcher is tested where users meet it: in the packed package (dist/ only, no src/). Packing builds
 // dist/, and what runs is the same whatever runtime runs the suite: once, in its Node run.
-const packSkip = runtime !== "node" && "packs the package and runs Node 24, Bun and Deno as child processes: once, in the suite's Node run";
+const packSkip = runtime !== "node" &&
+  "packs the package and runs Node 24, Bun and Deno as child processes: once, in the suite's Node run";
 let packed: PackedConsumer | undefined;
 after(() => packed?.cleanup());
 
@@ -396,7 +438,10 @@ function installedLauncher(): string {
   if (packed === undefined) {
     packed = packedConsumer();
     // As in a project that installed it: Deno resolves the package's own imports (hono) through this.
-    writeFileSync(join(packed.dir, "package.json"), JSON.stringify({ private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }));
+    writeFileSync(
+      join(packed.dir, "package.json"),
+      JSON.stringify({ private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }),
+    );
   }
   return join(packed.dir, "node_modules", "satchel", "bin", "satchel.js");
 }
@@ -417,37 +462,41 @@ test("bin/satchel.js is an executable plain-JavaScript entry with a node shebang
   assert.ok((statSync(launcher).mode & 0o111) !== 0, "the launcher is executable");
 });
 
-test("bin/satchel.js of the packed package runs the compiled CLI on Node 24, Bun and Deno: --help, stats FILE, sweep --db FILE", { skip: packSkip, timeout: 120_000 }, async () => {
-  const launcher = installedLauncher();
-  assert.ok(packed!.files.includes("dist/src/store/sqlite/cli.js"), "the compiled CLI ships");
-  assert.ok(!packed!.files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript source ships");
-  const tmp = tempDir();
-  try {
-    const runtimes: [string, string, string[]][] = [
-      ["node 24", NODE24, []],
-      ["bun", join(ROOT, "node_modules", ".bin", "bun"), []],
-      ["deno", join(ROOT, "node_modules", ".bin", "deno"), ["run", "--allow-read", "--allow-write"]],
-    ];
-    for (const [name, cmd, pre] of runtimes) {
-      const path = tmp.file(`${name.replace(" ", "")}.sqlite`);
-      makeDatabase(path, 5, 2);
-      const help = await run(cmd, [...pre, launcher, "--help"], packed!.dir);
-      assert.equal(help.code, 0, `${name}: ${help.stderr}`);
-      assert.match(help.stdout, /^Usage: satchel <command> FILE/, name);
-      const stats = await run(cmd, [...pre, launcher, "stats", path, "--json"], packed!.dir);
-      assert.equal(stats.code, 0, `${name}: ${stats.stderr}`);
-      assert.equal(JSON.parse(stats.stdout).live, 2, name);
-      const swept = await run(cmd, [...pre, launcher, "sweep", "--db", path, "--json"], packed!.dir);
-      assert.equal(swept.code, 0, `${name}: ${swept.stderr}`);
-      assert.equal(JSON.parse(swept.stdout).removed, 5, name);
-      const bad = await run(cmd, [...pre, launcher, "frobnicate"], packed!.dir);
-      assert.equal(bad.code, 2, name);
-      assert.match(bad.stderr, /^satchel: unknown command "frobnicate"/, name);
+test(
+  "bin/satchel.js of the packed package runs the compiled CLI on Node 24, Bun and Deno: --help, stats FILE, sweep --db FILE",
+  { skip: packSkip, timeout: 120_000 },
+  async () => {
+    const launcher = installedLauncher();
+    assert.ok(packed!.files.includes("dist/src/store/sqlite/cli.js"), "the compiled CLI ships");
+    assert.ok(!packed!.files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript source ships");
+    const tmp = tempDir();
+    try {
+      const runtimes: [string, string, string[]][] = [
+        ["node 24", NODE24, []],
+        ["bun", join(ROOT, "node_modules", ".bin", "bun"), []],
+        ["deno", join(ROOT, "node_modules", ".bin", "deno"), ["run", "--allow-read", "--allow-write"]],
+      ];
+      for (const [name, cmd, pre] of runtimes) {
+        const path = tmp.file(`${name.replace(" ", "")}.sqlite`);
+        makeDatabase(path, 5, 2);
+        const help = await run(cmd, [...pre, launcher, "--help"], packed!.dir);
+        assert.equal(help.code, 0, `${name}: ${help.stderr}`);
+        assert.match(help.stdout, /^Usage: satchel <command> FILE/, name);
+        const stats = await run(cmd, [...pre, launcher, "stats", path, "--json"], packed!.dir);
+        assert.equal(stats.code, 0, `${name}: ${stats.stderr}`);
+        assert.equal(JSON.parse(stats.stdout).live, 2, name);
+        const swept = await run(cmd, [...pre, launcher, "sweep", "--db", path, "--json"], packed!.dir);
+        assert.equal(swept.code, 0, `${name}: ${swept.stderr}`);
+        assert.equal(JSON.parse(swept.stdout).removed, 5, name);
+        const bad = await run(cmd, [...pre, launcher, "frobnicate"], packed!.dir);
+        assert.equal(bad.code, 2, name);
+        assert.match(bad.stderr, /^satchel: unknown command "frobnicate"/, name);
+      }
+    } finally {
+      tmp.cleanup();
     }
-  } finally {
-    tmp.cleanup();
-  }
-});
+  },
+);
 
 const old = runtime === "node" ? oldNode() : undefined;
 
@@ -464,7 +513,14 @@ test("bin/satchel.js of the packed package on Node older than 24 says what it ne
     const refused = await run(old!, [launcher, "stats", path], packed!.dir);
     assert.equal(refused.code, 1);
     assert.equal(refused.stdout, "");
-    assert.match(refused.stderr, new RegExp(`^satchel: Cannot start: satchel needs Node 24 or newer \\(node:sqlite\\); you have ${version.replaceAll(".", "\\.")}\\. .*bun.*deno`));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^satchel: Cannot start: satchel needs Node 24 or newer \\(node:sqlite\\); you have ${
+          version.replaceAll(".", "\\.")
+        }\\. .*bun.*deno`,
+      ),
+    );
     for (const args of [["--help"], ["sweep", "-h"], ["help"]]) {
       const help = await run(old!, [launcher, ...args], packed!.dir);
       assert.equal(help.code, 0, `${args.join(" ")}: ${help.stderr}`);

@@ -188,7 +188,9 @@ test("SqliteStore.deleteExpired() sweeps in batches and reports each one", async
   const clock = new FakeClock();
   try {
     const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn, sweepBatchSize: 10 });
-    for (let i = 0; i < 35; i++) store.set(generateId(), { payload: "x", expiresAt: clock.now + 10, createdAt: clock.now });
+    for (let i = 0; i < 35; i++) {
+      store.set(generateId(), { payload: "x", expiresAt: clock.now + 10, createdAt: clock.now });
+    }
     const live = generateId();
     store.set(live, { payload: "live", expiresAt: clock.now + 10_000_000, createdAt: clock.now });
     clock.advance(1);
@@ -258,7 +260,10 @@ test("SqliteStore.batch(): work that throws rolls back only its own writes and r
     assert.deepEqual(results[0], { status: "fulfilled", value: "a done" });
     assert.deepEqual(results[1], { status: "rejected", reason: boom });
     assert.equal(results[2]!.status, "rejected");
-    assert.match(String((results[2] as PromiseRejectedResult).reason), /TypeError: SqliteStore.batch\(\): work must be synchronous/);
+    assert.match(
+      String((results[2] as PromiseRejectedResult).reason),
+      /TypeError: SqliteStore.batch\(\): work must be synchronous/,
+    );
     assert.deepEqual(results[3], { status: "fulfilled", value: "a+1" });
     assert.equal(store.get(a)!.payload, "a+1");
     assert.equal(store.get(b), null);
@@ -284,7 +289,10 @@ test("SqliteStore.batch(): when another process holds the write lock past busyTi
     ]);
     for (const r of results) {
       assert.equal(r.status, "rejected");
-      assert.ok((r as PromiseRejectedResult).reason instanceof StoreUnavailableError, String((r as PromiseRejectedResult).reason));
+      assert.ok(
+        (r as PromiseRejectedResult).reason instanceof StoreUnavailableError,
+        String((r as PromiseRejectedResult).reason),
+      );
       assert.match((r as PromiseRejectedResult).reason.message, /held the write lock past busyTimeout/);
     }
     other.exec("ROLLBACK");
@@ -348,7 +356,9 @@ test("SqliteStore.batch(): a lock held past busyTimeout is waited for once per f
   try {
     other.exec("BEGIN IMMEDIATE");
     const started = performance.now();
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.batch(() => store.set(generateId(), fresh("x")))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => store.batch(() => store.set(generateId(), fresh("x")))),
+    );
     const waited = performance.now() - started;
     assert.ok(results.every((r) => r.status === "rejected" && r.reason instanceof StoreUnavailableError));
     // One wait of 300 ms for the flush; ten more (3.3 s in all) if each work waited on its own.

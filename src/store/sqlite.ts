@@ -8,7 +8,7 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { withDefaults } from "../defaults.ts";
-import { disposeSymbol, type Disposer } from "../_internal/dispose.ts";
+import { type Disposer, disposeSymbol } from "../_internal/dispose.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 import { defaultDatabasePath, fileExists, openShared, type SqliteDriver, sqliteErrorCode } from "./sqlite/driver.ts";
 import { GroupCommitter, transaction } from "./sqlite/group-commit.ts";
@@ -24,8 +24,16 @@ import {
   TABLE_NAME,
   toStored,
 } from "./sqlite/schema.ts";
-import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
-import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
+import type {
+  GroupCommit,
+  SessionStore,
+  StoredSession,
+  SynchronousStore,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -86,7 +94,7 @@ export interface SqliteStoreOptions {
   clock?: Clock;
 }
 
-/** Runs `open`, turning a failure into a StoreUnavailableError that names `what` (Satchel's own errors pass as they are). */
+/** Runs `open`; a failure becomes a StoreUnavailableError naming `what` (Satchel's own errors pass as they are). */
 function opening<T>(what: string, open: () => T): T {
   try {
     return open();
@@ -100,10 +108,23 @@ function opening<T>(what: string, open: () => T): T {
  * Throws unless `value` is a safe integer of at least `rule.min`. A private stand-in, with the same
  * signature and messages, for `checkNumber` of src/_internal/numbers.ts (branch `internal`): use that once merged.
  */
-function checkNumber(what: string, name: string, value: unknown, rule: { integer: true; min: number }): asserts value is number {
+function checkNumber(
+  what: string,
+  name: string,
+  value: unknown,
+  rule: { integer: true; min: number },
+): asserts value is number {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= rule.min) return;
-  const must = rule.min === 0 ? "a non-negative integer" : rule.min === 1 ? "a positive integer" : `an integer of at least ${rule.min}`;
-  throw new RangeError(`Cannot create ${what}: ${name} must be ${must}: received ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  const must = rule.min === 0
+    ? "a non-negative integer"
+    : rule.min === 1
+    ? "a positive integer"
+    : `an integer of at least ${rule.min}`;
+  throw new RangeError(
+    `Cannot create ${what}: ${name} must be ${must}: received ${
+      typeof value === "string" ? JSON.stringify(value) : String(value)
+    }`,
+  );
 }
 
 const OPTION_KEYS = [
@@ -141,10 +162,14 @@ function resolveOptions(options: SqliteStoreOptions) {
     throw new TypeError(`Cannot create ${what}: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
   }
   if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
-    throw new TypeError(`Cannot create ${what}: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`);
+    throw new TypeError(
+      `Cannot create ${what}: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`,
+    );
   }
   if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
-    throw new TypeError(`Cannot create ${what}: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`);
+    throw new TypeError(
+      `Cannot create ${what}: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`,
+    );
   }
   if (o.maxSizeBytes !== undefined) checkNumber(what, "maxSizeBytes", o.maxSizeBytes, { integer: true, min: 1 });
   checkNumber(what, "journalSizeLimit", o.journalSizeLimit, { integer: true, min: -1 });
@@ -274,7 +299,9 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
     // Inside a batch the flush checked the file once, before its transaction began.
     if (this.#group.running) return;
     if (this.path !== ":memory:" && !fileExists(this.path)) {
-      throw new StoreUnavailableError(`Cannot ${action} session: the database file ${this.path} was deleted while open; restore it or restart the process`);
+      throw new StoreUnavailableError(
+        `Cannot ${action} session: the database file ${this.path} was deleted while open; restore it or restart the process`,
+      );
     }
   }
 

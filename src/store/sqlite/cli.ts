@@ -126,7 +126,11 @@ function checkDatabase(action: string, path: string, table: string, write: boole
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "EACCES" || code === "EPERM") {
-      throw new CliError(`${what}: permission denied ${write ? "reading and writing" : "reading"} it; run as the user that owns the file`);
+      throw new CliError(
+        `${what}: permission denied ${
+          write ? "reading and writing" : "reading"
+        } it; run as the user that owns the file`,
+      );
     }
     throw new CliError(`${what}: it cannot be opened (${(e as Error).message})`);
   }
@@ -155,12 +159,18 @@ function checkDatabase(action: string, path: string, table: string, write: boole
     if (appId !== APPLICATION_ID) {
       const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
       throw new CliError(
-        `${what}: not a Satchel database (PRAGMA application_id is ${hex(appId)}, Satchel's is ${hex(APPLICATION_ID)}); check the path`,
+        `${what}: not a Satchel database (PRAGMA application_id is ${hex(appId)}, Satchel's is ${
+          hex(APPLICATION_ID)
+        }); check the path`,
       );
     }
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => String(r.name));
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) =>
+      String(r.name)
+    );
     if (!tables.includes(table)) {
-      throw new CliError(`${what}: it has no table "${table}" (tables: ${tables.join(", ") || "none"}); pass --table NAME`);
+      throw new CliError(
+        `${what}: it has no table "${table}" (tables: ${tables.join(", ") || "none"}); pass --table NAME`,
+      );
     }
     const columns = db.prepare(`PRAGMA table_info(${table})`).all().map((r) => String(r.name));
     const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
@@ -205,7 +215,7 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
     await store.deleteExpired(Date.now(), (removed, ms) => {
       batches++;
       rows += removed;
-      if (ms !== undefined && ms > longest) longest = ms;
+      if (ms > longest) longest = ms;
       if (progress && performance.now() - shown > 100) {
         shown = performance.now();
         io.out(`\r\x1b[2K${line()}`);
@@ -231,7 +241,9 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
   if (json) return io.out(`${JSON.stringify(result)}\n`);
   io.out(
     `swept ${int(rows)} expired session${rows === 1 ? "" : "s"} from ${path} in ${duration(ms)} ` +
-      `(${int(batches)} batch${batches === 1 ? "" : "es"} of up to ${int(batch)}, ${int(result.rowsPerSecond)} rows/s, ` +
+      `(${int(batches)} batch${batches === 1 ? "" : "es"} of up to ${int(batch)}, ${
+        int(result.rowsPerSecond)
+      } rows/s, ` +
       `longest batch ${duration(longest)})\n`,
   );
 }
@@ -286,7 +298,9 @@ function collectStats(path: string, table: string, now: number): Stats {
     const t = table;
     const live = Number(scalar(db, `SELECT count(*) FROM ${t} WHERE expires_at > ?`, now));
     const expired = Number(scalar(db, `SELECT count(*) FROM ${t} WHERE expires_at <= ?`, now));
-    const span = db.prepare(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${t} WHERE expires_at > ?`).get(now);
+    const span = db.prepare(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${t} WHERE expires_at > ?`).get(
+      now,
+    );
     // One scan: a histogram of payload sizes, from which total and percentiles follow.
     const hist = db.prepare(
       `SELECT length(CAST(payload AS BLOB)) AS n, count(*) AS c FROM ${t} WHERE expires_at > ? GROUP BY n ORDER BY n`,
@@ -382,11 +396,15 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (command === undefined) return usageError("no command given");
   if (command !== "sweep" && command !== "stats") return usageError(`unknown command "${command}"`);
   if (positionals.length > 2) return usageError(`unexpected argument "${positionals[2]}"`);
-  if (positionals[1] !== undefined && values.db !== undefined) return usageError("give the database file once, as an argument or with --db");
+  if (positionals[1] !== undefined && values.db !== undefined) {
+    return usageError("give the database file once, as an argument or with --db");
+  }
   const file = positionals[1] ?? values.db;
   if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
   const table = values.table ?? DEFAULT_TABLE;
-  if (!TABLE_NAME.test(table)) return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
+  if (!TABLE_NAME.test(table)) {
+    return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
+  }
   let batch = 100;
   if (values.batch !== undefined) {
     if (command !== "sweep") return usageError("--batch is an option of sweep");

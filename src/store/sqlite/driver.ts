@@ -139,7 +139,10 @@ function host(): Host {
 }
 
 function openBun(bunSqlite: BunSqlite, path: string, readonly: boolean): SqliteDriver {
-  const db: BunDatabase = new bunSqlite.Database(path, readonly ? { readonly: true } : { create: true, readwrite: true });
+  const db: BunDatabase = new bunSqlite.Database(
+    path,
+    readonly ? { readonly: true } : { create: true, readwrite: true },
+  );
   // bun:sqlite closes the file only once every statement is finalized (else at garbage collection).
   const statements: BunStatement[] = [];
   return {
@@ -379,7 +382,9 @@ export function defaultDatabasePath(name: string): string {
     );
   const folder = fs.lstatSync(dir);
   if (!folder.isDirectory()) throw refuse(`folder ${dir}`, "is not a folder (a link?)");
-  if (folder.uid !== uid) throw refuse(`folder ${dir}`, `belongs to uid ${folder.uid}, not to this process's uid ${uid}`);
+  if (folder.uid !== uid) {
+    throw refuse(`folder ${dir}`, `belongs to uid ${folder.uid}, not to this process's uid ${uid}`);
+  }
   if ((folder.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
   for (const f of databaseFiles(file)) {
     let st;

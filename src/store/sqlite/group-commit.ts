@@ -132,7 +132,9 @@ export class GroupCommitter {
     this.#running = true;
     try {
       const value = work();
-      if (isThenable(value)) throw new TypeError("SqliteStore.batch(): work must be synchronous; it returned a promise");
+      if (isThenable(value)) {
+        throw new TypeError("SqliteStore.batch(): work must be synchronous; it returned a promise");
+      }
       return value;
     } finally {
       this.#running = false;

@@ -146,7 +146,9 @@ export function prepareStatements(db: SqliteDriver, t: string): Statements {
   const cols = "payload, expires_at, created_at, user_id";
   // By rowid, which the expiry index holds; a WITHOUT ROWID table (earlier versions) has none: by id.
   const sweepBy = (key: string) =>
-    db.prepare(`DELETE FROM ${t} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`);
+    db.prepare(
+      `DELETE FROM ${t} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    );
   let sweep: SqliteStatement;
   try {
     sweep = sweepBy("rowid");
