@@ -391,7 +391,7 @@ async function orchestrate(): Promise<void> {
   const alone: Record<string, unknown>[] = [];
   for (const batch of opts.batches!.split(",").filter(Boolean).map(Number)) {
     fresh();
-    const out = await outputOf(startChild([join(ROOT, "src", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"]));
+    const out = await outputOf(startChild([join(ROOT, "src", "store", "sqlite", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"]));
     const r = JSON.parse(out);
     alone.push({ batch, removed: r.removed, seconds: r.ms / 1000, rowsPerSecond: r.rowsPerSecond, longestBatchMs: r.longestBatchMs, batches: r.batches });
     log(`sweep alone, batch ${batch}: ${r.removed} rows in ${(r.ms / 1000).toFixed(2)} s, longest batch ${r.longestBatchMs} ms`);
@@ -412,7 +412,7 @@ async function orchestrate(): Promise<void> {
     let cliResult: { ms: number; longestBatchMs: number; removed: number } | undefined;
     const cross = await measure(port, tokensFile, samples, async () => {
       const from = Date.now();
-      cliResult = JSON.parse(await outputOf(startChild([join(ROOT, "src", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"])));
+      cliResult = JSON.parse(await outputOf(startChild([join(ROOT, "src", "store", "sqlite", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"])));
       return [from, Date.now()];
     });
     log(`batch ${batch}: /read during satchel sweep (other process, ${(cliResult!.ms / 1000).toFixed(1)} s) p50 ${cross.p50.toFixed(2)} ms p99 ${cross.p99.toFixed(2)} ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`);

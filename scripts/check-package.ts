@@ -7,7 +7,9 @@
  * - every dist/ module has its `.d.ts`;
  * - a consumer project with the tarball in node_modules type-checks against
  *   the `.d.ts` files (strict, no skipLibCheck) and runs on Node 24, Bun and
- *   Deno: a typed app counts over two requests with the cookie it was given.
+ *   Deno: a typed app counts over two requests with the cookie it was given;
+ * - the `satchel` command (bin/satchel.js → the compiled CLI) prints its help
+ *   on each of them.
  *
  * Offline: the consumer's hono and superjson are links into this repo's
  * node_modules. Usage: node scripts/check-package.ts
@@ -117,6 +119,16 @@ app.get("/", (c) => (c.get("session").set("count", "one"), c.text("")));
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       problems.push(`the installed package fails on ${name}: ${err.stderr || err.message}`);
+    }
+    const launcher = join(modules, "satchel", "bin", "satchel.js");
+    const cliArgs = name === "deno" ? ["run", "--allow-read", "--allow-write", launcher, "--help"] : [launcher, "--help"];
+    try {
+      const help = run(cmd!, cliArgs, app);
+      if (!help.startsWith("Usage: satchel ")) problems.push(`on ${name} "satchel --help" printed ${JSON.stringify(help.slice(0, 80))}`);
+      else console.log(`ok   "satchel --help" runs on ${name}`);
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      problems.push(`"satchel --help" fails on ${name}: ${err.stderr || err.message}`);
     }
   }
   // The consumer saw only dist/ (no .ts besides .d.ts) in the package.

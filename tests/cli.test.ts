@@ -2,23 +2,25 @@
  * The `satchel` CLI as a real child process (on the runtime running the
  * tests) against real files: the happy paths, each bad input, a sweep in
  * another process while this one serves requests on the same file, and the
- * bin/satchel.js launcher.
+ * bin/satchel.js launcher of the packed package.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { Hono } from "hono";
 import { session, type SessionEnv, SqliteStore } from "../mod.ts";
 import { generateId } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import type { StoredSession } from "../src/store/types.ts";
+import { type PackedConsumer, packedConsumer } from "./fixtures/packed.ts";
+import { runtime } from "./fixtures/worker-harness.ts";
 import { CookieJar, SECRET, tempDir } from "./helpers.ts";
 
 const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
-const CLI = join(ROOT, "src", "cli.ts");
+const CLI = join(ROOT, "src", "store", "sqlite", "cli.ts");
 const NODE24 = join(ROOT, "node_modules", ".bin", "node");
 
 /** The command line that runs the CLI on this runtime. */
@@ -40,7 +42,11 @@ function satchel(args: string[], cwd = ROOT): Promise<Result> {
 }
 
 function run(cmd: string, argv: string[], cwd = ROOT, env: Record<string, string> = {}): Promise<Result> {
-  const child = spawn(cmd, argv, { cwd, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1", ...env } });
+  const child = spawn(cmd, argv, {
+    cwd,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -57,12 +63,19 @@ function run(cmd: string, argv: string[], cwd = ROOT, env: Record<string, string
 const HOUR = 3600_000;
 
 /** A Satchel file with `expired` expired and `live` live sessions; returns the live ids. */
-function makeDatabase(path: string, expired: number, live: number, payload = (i: number) => `{"json":{"d":{"i":${i}}}}`): string[] {
+function makeDatabase(
+  path: string,
+  expired: number,
+  live: number,
+  payload = (i: number) => `{"json":{"d":{"i":${i}}}}`,
+): string[] {
   const store = new SqliteStore({ path });
   const now = Date.now();
   const rows: [string, StoredSession][] = [];
   const liveIds: string[] = [];
-  for (let i = 0; i < expired; i++) rows.push([generateId(), { payload: "{}", expiresAt: now - HOUR + i, createdAt: now - 2 * HOUR }]);
+  for (let i = 0; i < expired; i++) {
+    rows.push([generateId(), { payload: "{}", expiresAt: now - HOUR + i, createdAt: now - 2 * HOUR }]);
+  }
   for (let i = 0; i < live; i++) {
     const id = generateId();
     liveIds.push(id);
@@ -88,7 +101,7 @@ test("satchel --help prints the usage and exits 0", async () => {
   const results = await Promise.all(argsList.map((args) => satchel(args)));
   for (const [i, r] of results.entries()) {
     assert.equal(r.code, 0, argsList[i]!.join(" "));
-    assert.match(r.stdout, /^Usage: satchel <command> --db FILE/);
+    assert.match(r.stdout, /^Usage: satchel <command> FILE \[options\]\n/);
     assert.match(r.stdout, /sweep .*\n[\s\S]*stats /);
     assert.equal(r.stderr, "");
   }
@@ -98,14 +111,14 @@ test("satchel answers bad usage with a message, the usage, and exit 2", async ()
   const cases: [string[], RegExp][] = [
     [[], /no command given/],
     [["vacuum", "--db", "x"], /unknown command "vacuum"/],
-    [["sweep"], /sweep needs --db FILE/],
+    [["sweep"], /sweep needs the database FILE/],
     [["stats", "--db"], /--db/],
     [["sweep", "--db", "x", "--frobnicate"], /Unknown option '--frobnicate'/i],
     [["sweep", "--db", "x", "--batch", "0"], /--batch must be an integer from 1 to 1000000: received "0"/],
     [["sweep", "--db", "x", "--batch", "ten"], /--batch must be an integer/],
     [["stats", "--db", "x", "--batch", "5"], /--batch is an option of sweep/],
     [["sweep", "--db", "x", "--table", "a;drop"], /--table must be letters/],
-    [["sweep", "extra", "--db", "x"], /unexpected argument "extra"/],
+    [["sweep", "a.sqlite", "extra"], /unexpected argument "extra"/],
   ];
   const results = await Promise.all(cases.map(([args]) => satchel(args)));
   for (const [i, [args, message]] of cases.entries()) {
@@ -150,7 +163,13 @@ test("satchel sweep --json prints one JSON object", async () => {
     assert.equal(r.code, 0, r.stderr);
     const result = JSON.parse(r.stdout);
     assert.deepEqual(
-      { removed: result.removed, batches: result.batches, batchSize: result.batchSize, table: result.table, file: result.file },
+      {
+        removed: result.removed,
+        batches: result.batches,
+        batchSize: result.batchSize,
+        table: result.table,
+        file: result.file,
+      },
       { removed: 250, batches: 3, batchSize: 100, table: "satchel_sessions", file: path },
     );
     assert.ok(result.ms > 0 && result.longestBatchMs > 0 && result.rowsPerSecond > 0);
@@ -161,7 +180,9 @@ test("satchel sweep --json prints one JSON object", async () => {
 
 const hasScript = spawnSync("script", ["--version"]).status === 0;
 
-test("satchel sweep shows batches, rows and rate while it runs on a terminal", { skip: hasScript ? false : "needs script(1) for a pseudo-terminal" }, async () => {
+test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
+  skip: hasScript ? false : "needs script(1) for a pseudo-terminal",
+}, async () => {
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");
@@ -171,8 +192,15 @@ test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
     // script(1) gives the child a pseudo-terminal as its stdout.
     const r = await run("script", ["-q", "-e", "-c", line, "/dev/null"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    // The progress line is redrawn with "\r" + ESC [2K (erase the line), a control character on purpose.
+    // deno-lint-ignore no-control-regex
     assert.match(r.stdout, /\r\x1b\[2Ksweeping: [\d,]+ batches, [\d,]+ rows, [\d,]+ rows\/s/);
-    assert.match(r.stdout, /\r\x1b\[2Kswept 20,000 expired sessions /, "the progress line is cleared before the summary");
+    // deno-lint-ignore no-control-regex
+    assert.match(
+      r.stdout,
+      /\r\x1b\[2Kswept 20,000 expired sessions /,
+      "the progress line is cleared before the summary",
+    );
     assert.equal(count(path), 10);
   } finally {
     tmp.cleanup();
@@ -219,7 +247,30 @@ test("satchel stats of an empty Satchel database says so", async () => {
     const r = await satchel(["stats", "--db", path, "--json"]);
     assert.equal(r.code, 0, r.stderr);
     const s = JSON.parse(r.stdout);
-    assert.deepEqual([s.live, s.expired, s.oldest, s.newest, s.payloadBytes], [0, 0, null, null, { total: 0, p50: null, p99: null }]);
+    assert.deepEqual([s.live, s.expired, s.oldest, s.newest, s.payloadBytes], [0, 0, null, null, {
+      total: 0,
+      p50: null,
+      p99: null,
+    }]);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("satchel takes the database file as the argument after the command, as well as --db", async () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    makeDatabase(path, 4, 3);
+    const stats = await satchel(["stats", path, "--json"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    assert.deepEqual([JSON.parse(stats.stdout).live, JSON.parse(stats.stdout).expired], [3, 4]);
+    const swept = await satchel(["sweep", "--json", path]);
+    assert.equal(swept.code, 0, swept.stderr);
+    assert.equal(JSON.parse(swept.stdout).removed, 4);
+    const both = await satchel(["stats", path, "--db", path]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /^satchel: give the database file once, as an argument or with --db\n/);
   } finally {
     tmp.cleanup();
   }
@@ -235,7 +286,12 @@ test("satchel refuses a missing file with exit 1 and creates nothing", async () 
       for (const path of [tmp.file("nope.sqlite"), tmp.file("no-dir/nope.sqlite")]) {
         const r = await satchel([command, "--db", path]);
         assert.equal(r.code, 1);
-        assert.equal(r.stderr, `satchel: Cannot ${command === "sweep" ? "sweep" : "read"} ${path}: no such file; check the path (satchel never creates a database)\n`);
+        assert.equal(
+          r.stderr,
+          `satchel: Cannot ${
+            command === "sweep" ? "sweep" : "read"
+          } ${path}: no such file; check the path (satchel never creates a database)\n`,
+        );
         assert.deepEqual(listing(tmp.dir), []);
       }
     }
@@ -284,7 +340,10 @@ test("satchel refuses an SQLite file that is not Satchel's, and a Satchel file w
     for (const command of ["sweep", "stats"]) {
       const r = await satchel([command, "--db", other]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /not a Satchel database \(PRAGMA application_id is 0x00000000, Satchel's is 0x53415443\); check the path\n$/);
+      assert.match(
+        r.stderr,
+        /not a Satchel database \(PRAGMA application_id is 0x00000000, Satchel's is 0x53415443\); check the path\n$/,
+      );
     }
     const check = openSqlite(other, { readonly: true });
     const tables = check.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all().map((r) => r.name);
@@ -355,7 +414,10 @@ test("satchel sweep in another process while this one serves requests on the sam
     const r = await sweeper;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).removed, EXPIRED);
-    assert.ok([...expiredSeen].some((n) => n > 0 && n < EXPIRED), `requests ran while the sweep was half done: ${[...expiredSeen].slice(0, 5)}`);
+    assert.ok(
+      [...expiredSeen].some((n) => n > 0 && n < EXPIRED),
+      `requests ran while the sweep was half done: ${[...expiredSeen].slice(0, 5)}`,
+    );
     for (const [i, jar] of jars.entries()) assert.equal(await jar.text("/read"), String(expected[i]));
     assert.equal(count(path), jars.length);
     store.close();
@@ -364,24 +426,105 @@ test("satchel sweep in another process while this one serves requests on the sam
   }
 });
 
-test("bin/satchel.js runs the CLI on Node 24, and hands over from an older Node", { skip: existsSync(NODE24) ? false : "needs node_modules/.bin/node" }, async () => {
+// The launcher is tested where users meet it: in the packed package (dist/ only, no src/). Packing builds
+// dist/, and what runs is the same whatever runtime runs the suite: once, in its Node run.
+const packSkip = runtime !== "node" &&
+  "packs the package and runs Node 24, Bun and Deno as child processes: once, in the suite's Node run";
+let packed: PackedConsumer | undefined;
+after(() => packed?.cleanup());
+
+/** bin/satchel.js of the packed package, installed into a scratch project (packed once for this file). */
+function installedLauncher(): string {
+  if (packed === undefined) {
+    packed = packedConsumer();
+    // As in a project that installed it: Deno resolves the package's own imports (hono) through this.
+    writeFileSync(
+      join(packed.dir, "package.json"),
+      JSON.stringify({ private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }),
+    );
+  }
+  return join(packed.dir, "node_modules", "satchel", "bin", "satchel.js");
+}
+
+/** A Node older than 24 on this machine (the system's node, on PATH or in /usr), or undefined. */
+function oldNode(): string | undefined {
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/local/bin", "/usr/bin"];
+  return dirs.map((dir) => join(dir, "node")).find((p) => {
+    if (!existsSync(p)) return false;
+    const v = spawnSync(p, ["--version"], { encoding: "utf8" }).stdout?.trim();
+    return v !== undefined && /^v(1\d|2[0-3])\./.test(v);
+  });
+}
+
+test("bin/satchel.js is an executable plain-JavaScript entry with a node shebang", () => {
   const launcher = join(ROOT, "bin", "satchel.js");
   assert.match(readFileSync(launcher, "utf8"), /^#!\/usr\/bin\/env node\n/);
   assert.ok((statSync(launcher).mode & 0o111) !== 0, "the launcher is executable");
+});
+
+test(
+  "bin/satchel.js of the packed package runs the compiled CLI on Node 24, Bun and Deno: --help, stats FILE, sweep --db FILE",
+  { skip: packSkip, timeout: 120_000 },
+  async () => {
+    const launcher = installedLauncher();
+    assert.ok(packed!.files.includes("dist/src/store/sqlite/cli.js"), "the compiled CLI ships");
+    assert.ok(!packed!.files.some((f) => f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript source ships");
+    const tmp = tempDir();
+    try {
+      const runtimes: [string, string, string[]][] = [
+        ["node 24", NODE24, []],
+        ["bun", join(ROOT, "node_modules", ".bin", "bun"), []],
+        ["deno", join(ROOT, "node_modules", ".bin", "deno"), ["run", "--allow-read", "--allow-write"]],
+      ];
+      for (const [name, cmd, pre] of runtimes) {
+        const path = tmp.file(`${name.replace(" ", "")}.sqlite`);
+        makeDatabase(path, 5, 2);
+        const help = await run(cmd, [...pre, launcher, "--help"], packed!.dir);
+        assert.equal(help.code, 0, `${name}: ${help.stderr}`);
+        assert.match(help.stdout, /^Usage: satchel <command> FILE/, name);
+        const stats = await run(cmd, [...pre, launcher, "stats", path, "--json"], packed!.dir);
+        assert.equal(stats.code, 0, `${name}: ${stats.stderr}`);
+        assert.equal(JSON.parse(stats.stdout).live, 2, name);
+        const swept = await run(cmd, [...pre, launcher, "sweep", "--db", path, "--json"], packed!.dir);
+        assert.equal(swept.code, 0, `${name}: ${swept.stderr}`);
+        assert.equal(JSON.parse(swept.stdout).removed, 5, name);
+        const bad = await run(cmd, [...pre, launcher, "frobnicate"], packed!.dir);
+        assert.equal(bad.code, 2, name);
+        assert.match(bad.stderr, /^satchel: unknown command "frobnicate"/, name);
+      }
+    } finally {
+      tmp.cleanup();
+    }
+  },
+);
+
+const old = runtime === "node" ? oldNode() : undefined;
+
+test("bin/satchel.js of the packed package on Node older than 24 says what it needs, and still prints the help", {
+  skip: packSkip || (old === undefined && "needs a Node older than 24 on this machine"),
+  timeout: 120_000,
+}, async () => {
+  const launcher = installedLauncher();
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");
-    makeDatabase(path, 5, 2);
-    const r = await run(NODE24, [launcher, "sweep", "--db", path, "--json"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).removed, 5);
-    const bad = await run(NODE24, [launcher, "frobnicate"]);
-    assert.equal(bad.code, 2);
-    const oldNode = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p) && spawnSync(p, ["--version"], { encoding: "utf8" }).stdout < "v24");
-    if (oldNode !== undefined) {
-      const handed = await run(oldNode, [launcher, "stats", "--db", path, "--json"]);
-      assert.equal(handed.code, 0, handed.stderr);
-      assert.equal(JSON.parse(handed.stdout).live, 2);
+    makeDatabase(path, 1, 1);
+    const version = spawnSync(old!, ["--version"], { encoding: "utf8" }).stdout.trim();
+    const refused = await run(old!, [launcher, "stats", path], packed!.dir);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stdout, "");
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^satchel: Cannot start: satchel needs Node 24 or newer \\(node:sqlite\\); you have ${
+          version.replaceAll(".", "\\.")
+        }\\. .*bun.*deno`,
+      ),
+    );
+    for (const args of [["--help"], ["sweep", "-h"], ["help"]]) {
+      const help = await run(old!, [launcher, ...args], packed!.dir);
+      assert.equal(help.code, 0, `${args.join(" ")}: ${help.stderr}`);
+      assert.match(help.stdout, /^Usage: satchel <command> FILE/);
     }
   } finally {
     tmp.cleanup();

@@ -4,7 +4,8 @@ import { test } from "node:test";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
-import { APPLICATION_ID, SqliteStore } from "../src/store/sqlite.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+import { APPLICATION_ID } from "../src/store/sqlite/schema.ts";
 import { FakeClock, tempDir, truncateWal, walFrames } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
@@ -148,6 +149,23 @@ test("SqliteStore rejects a table name that is not an identifier, at setup", () 
   });
 });
 
+test("SqliteStore rejects an unknown option key and a number option out of range, at setup", () => {
+  assert.throws(() => new SqliteStore({ path: ":memory:", file: "x.sqlite" } as never), {
+    name: "TypeError",
+    message: /^Cannot create SqliteStore: unknown option "file" \(use path\); known options are path, name, table, /,
+  });
+  const cases: [Record<string, unknown>, RegExp][] = [
+    [{ sweepBatchSize: 0 }, /sweepBatchSize must be a positive integer: received 0/],
+    [{ journalSizeLimit: -2 }, /journalSizeLimit must be an integer of at least -1: received -2/],
+    [{ maxSizeBytes: 0 }, /maxSizeBytes must be a positive integer: received 0/],
+    [{ busyTimeout: 1.5 }, /busyTimeout must be a non-negative integer: received 1.5/],
+    [{ mmapSize: "1" }, /mmapSize must be a non-negative integer: received "1"/],
+  ];
+  for (const [options, message] of cases) {
+    assert.throws(() => new SqliteStore({ path: ":memory:", ...options }), { name: "RangeError", message });
+  }
+});
+
 test("SqliteStore throws StoreUnavailableError when its file cannot be opened", () => {
   const tmp = tempDir();
   try {
@@ -170,7 +188,9 @@ test("SqliteStore.deleteExpired() sweeps in batches and reports each one", async
   const clock = new FakeClock();
   try {
     const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn, sweepBatchSize: 10 });
-    for (let i = 0; i < 35; i++) store.set(generateId(), { payload: "x", expiresAt: clock.now + 10, createdAt: clock.now });
+    for (let i = 0; i < 35; i++) {
+      store.set(generateId(), { payload: "x", expiresAt: clock.now + 10, createdAt: clock.now });
+    }
     const live = generateId();
     store.set(live, { payload: "live", expiresAt: clock.now + 10_000_000, createdAt: clock.now });
     clock.advance(1);
@@ -240,7 +260,10 @@ test("SqliteStore.batch(): work that throws rolls back only its own writes and r
     assert.deepEqual(results[0], { status: "fulfilled", value: "a done" });
     assert.deepEqual(results[1], { status: "rejected", reason: boom });
     assert.equal(results[2]!.status, "rejected");
-    assert.match(String((results[2] as PromiseRejectedResult).reason), /TypeError: SqliteStore.batch\(\): work must be synchronous/);
+    assert.match(
+      String((results[2] as PromiseRejectedResult).reason),
+      /TypeError: SqliteStore.batch\(\): work must be synchronous/,
+    );
     assert.deepEqual(results[3], { status: "fulfilled", value: "a+1" });
     assert.equal(store.get(a)!.payload, "a+1");
     assert.equal(store.get(b), null);
@@ -266,7 +289,10 @@ test("SqliteStore.batch(): when another process holds the write lock past busyTi
     ]);
     for (const r of results) {
       assert.equal(r.status, "rejected");
-      assert.ok((r as PromiseRejectedResult).reason instanceof StoreUnavailableError, String((r as PromiseRejectedResult).reason));
+      assert.ok(
+        (r as PromiseRejectedResult).reason instanceof StoreUnavailableError,
+        String((r as PromiseRejectedResult).reason),
+      );
       assert.match((r as PromiseRejectedResult).reason.message, /held the write lock past busyTimeout/);
     }
     other.exec("ROLLBACK");
@@ -330,7 +356,9 @@ test("SqliteStore.batch(): a lock held past busyTimeout is waited for once per f
   try {
     other.exec("BEGIN IMMEDIATE");
     const started = performance.now();
-    const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.batch(() => store.set(generateId(), fresh("x")))));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => store.batch(() => store.set(generateId(), fresh("x")))),
+    );
     const waited = performance.now() - started;
     assert.ok(results.every((r) => r.status === "rejected" && r.reason instanceof StoreUnavailableError));
     // One wait of 300 ms for the flush; ten more (3.3 s in all) if each work waited on its own.

@@ -1,17 +1,39 @@
 /**
  * The default store: one SQLite file in WAL mode with mmap, shared safely by
- * every worker process on the machine. Expiry lives in its own indexed
- * column, so a sweep is an indexed DELETE and a refresh never rewrites data.
+ * every worker process on the machine. Expiry has its own indexed column, so
+ * a sweep is an indexed DELETE and a refresh never rewrites the payload.
+ * Layout in ./sqlite/schema.ts, transactions in ./sqlite/group-commit.ts.
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { defaultDatabasePath, defer, fileExists, openShared, type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./sqlite/driver.ts";
-import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
-import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
 import { withDefaults } from "../defaults.ts";
-import { isThenable } from "../awaitable.ts";
-import { disposeSymbol, type Disposer } from "../_internal/dispose.ts";
+import { type Disposer, disposeSymbol } from "../_internal/dispose.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
+import { defaultDatabasePath, fileExists, openShared, type SqliteDriver, sqliteErrorCode } from "./sqlite/driver.ts";
+import { GroupCommitter, transaction } from "./sqlite/group-commit.ts";
+import {
+  DEFAULT_TABLE,
+  prepareStatements,
+  refuseAutoVacuum,
+  type Row,
+  setUpSchema,
+  SQLITE_BUSY,
+  SQLITE_FULL,
+  type Statements,
+  TABLE_NAME,
+  toStored,
+} from "./sqlite/schema.ts";
+import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
+import type {
+  GroupCommit,
+  SessionStore,
+  StoredSession,
+  SynchronousStore,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 /** Options of {@linkcode SqliteStore}. */
 export interface SqliteStoreOptions {
@@ -22,7 +44,7 @@ export interface SqliteStoreOptions {
   path?: string;
   /** Names the default file. @default "app" */
   name?: string;
-  /** Table name: letters, digits and `_`. @default "satchel_sessions" */
+  /** Table name: a letter or `_`, then letters, digits and `_`, at most 63. @default "satchel_sessions" */
   table?: string;
   /** `PRAGMA mmap_size` in bytes; 0 turns mmap off. @default 268435456 (256 MiB) */
   mmapSize?: number;
@@ -54,11 +76,9 @@ export interface SqliteStoreOptions {
   maxPayloadBytes?: number;
   /**
    * Rows deleted per transaction by {@linkcode SqliteStore.deleteExpired}.
-   * A batch holds the write lock (and, in-process, the event loop) for its
-   * duration: each deleted row dirties its own page, so about 60 µs a row on
-   * the benchmark machine, WAL checkpoints included. At 100, an in-process sweep
-   * of 1,000,000 rows raised /read's p50 from 1.5 to 3.5 ms; at 1000, to
-   * 58 ms, for a sweep only 15 % faster (bench/sweep-results.md). @default 100
+   * A batch holds the write lock (and, in-process, the event loop) while it
+   * runs: larger batches sweep little faster but stall requests far longer
+   * (bench/sweep-results.md). @default 100
    */
   sweepBatchSize?: number;
   /**
@@ -74,40 +94,7 @@ export interface SqliteStoreOptions {
   clock?: Clock;
 }
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
-const SQLITE_BUSY = 5;
-const SQLITE_FULL = 13;
-/** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
-export const APPLICATION_ID = 0x53415443;
-
-type Row = { payload: string; expires_at: number; created_at: number; user_id: string | null };
-
-/** A piece of work given to {@linkcode SqliteStore.batch}, and how to answer it. */
-interface QueuedWork {
-  work: () => unknown;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-function toStored(row: Row): StoredSession {
-  return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
-}
-
-/** Runs `fn`, retrying it for up to `budgetMs` while SQLite answers SQLITE_BUSY (sleeping 1, 2, 4 … 50 ms). */
-function retryBusy<T>(fn: () => T, budgetMs: number): T {
-  const deadline = Date.now() + budgetMs;
-  const cell = new Int32Array(new SharedArrayBuffer(4));
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      return fn();
-    } catch (e) {
-      if (sqliteErrorCode(e) !== SQLITE_BUSY || Date.now() >= deadline) throw e;
-      Atomics.wait(cell, 0, 0, wait); // a synchronous sleep: the constructor cannot await
-    }
-  }
-}
-
-/** Runs `open`, turning a failure into a StoreUnavailableError that names `what` (Satchel's own errors pass as they are). */
+/** Runs `open`; a failure becomes a StoreUnavailableError naming `what` (Satchel's own errors pass as they are). */
 function opening<T>(what: string, open: () => T): T {
   try {
     return open();
@@ -117,34 +104,81 @@ function opening<T>(what: string, open: () => T): T {
   }
 }
 
-/** Pragmas and schema; idempotent, and writes the header only when a value differs. */
-function setupSchema(db: SqliteDriver, t: string, synchronous: string, mmapSize: number, journalSizeLimit: number): void {
-  const pragma = (name: string) => Object.values(db.prepare(`PRAGMA ${name}`).get() ?? {})[0];
-  if (String(pragma("journal_mode")).toLowerCase() !== "wal") db.exec("PRAGMA journal_mode = WAL");
-  db.exec(`PRAGMA synchronous = ${synchronous}`);
-  db.exec(`PRAGMA mmap_size = ${mmapSize}`);
-  db.exec(`PRAGMA journal_size_limit = ${journalSizeLimit}`);
-  if (Number(pragma("application_id")) !== APPLICATION_ID) db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
-  // Never shrink the file: another process may have it mapped (mmap), and a
-  // page it maps past a new end of file is a SIGBUS. Takes effect on a new file.
-  if (Number(pragma("auto_vacuum")) !== 0) db.exec("PRAGMA auto_vacuum = NONE");
-  // A rowid table, not WITHOUT ROWID: session ids are random, and a ~500-byte
-  // row inserted at a random place in the primary key's B-tree splits pages
-  // that hold 7 rows; here the row is appended and only the small id index
-  // takes the random insert. Measured (bench/RESULTS.md): inserts 40% and
-  // updates 15% less CPU, reads the same, a smaller file. Tables made
-  // WITHOUT ROWID by earlier versions keep working unchanged.
-  db.exec(
-    `CREATE TABLE IF NOT EXISTS ${t} (
-      id         TEXT PRIMARY KEY,
-      payload    TEXT NOT NULL,
-      expires_at INTEGER NOT NULL,
-      created_at INTEGER NOT NULL,
-      user_id    TEXT
-    );
-    CREATE INDEX IF NOT EXISTS ${t}_expires_at ON ${t} (expires_at);
-    CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`,
+/**
+ * Throws unless `value` is a safe integer of at least `rule.min`. A private stand-in, with the same
+ * signature and messages, for `checkNumber` of src/_internal/numbers.ts (branch `internal`): use that once merged.
+ */
+function checkNumber(
+  what: string,
+  name: string,
+  value: unknown,
+  rule: { integer: true; min: number },
+): asserts value is number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= rule.min) return;
+  const must = rule.min === 0
+    ? "a non-negative integer"
+    : rule.min === 1
+    ? "a positive integer"
+    : `an integer of at least ${rule.min}`;
+  throw new RangeError(
+    `Cannot create ${what}: ${name} must be ${must}: received ${
+      typeof value === "string" ? JSON.stringify(value) : String(value)
+    }`,
   );
+}
+
+const OPTION_KEYS = [
+  "path",
+  "name",
+  "table",
+  "mmapSize",
+  "synchronous",
+  "busyTimeout",
+  "maxSizeBytes",
+  "journalSizeLimit",
+  "maxPayloadBytes",
+  "sweepBatchSize",
+  "sweepInterval",
+  "onSweep",
+  "clock",
+] as const satisfies readonly (keyof SqliteStoreOptions)[];
+
+/** The options resolved over their defaults, checked. */
+function resolveOptions(options: SqliteStoreOptions) {
+  rejectUnknownKeys("SqliteStore", options, OPTION_KEYS, { file: "use path", filename: "use path" });
+  const o = withDefaults({
+    name: "app",
+    table: DEFAULT_TABLE,
+    mmapSize: 256 * 1024 * 1024,
+    synchronous: "NORMAL" as const,
+    busyTimeout: 5000,
+    journalSizeLimit: 64 * 1024 * 1024,
+    maxPayloadBytes: 1024 * 1024,
+    sweepBatchSize: 100,
+    clock: systemClock,
+  }, options);
+  const what = "SqliteStore";
+  if (!TABLE_NAME.test(o.table)) {
+    throw new TypeError(`Cannot create ${what}: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
+  }
+  if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
+    throw new TypeError(
+      `Cannot create ${what}: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`,
+    );
+  }
+  if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
+    throw new TypeError(
+      `Cannot create ${what}: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`,
+    );
+  }
+  if (o.maxSizeBytes !== undefined) checkNumber(what, "maxSizeBytes", o.maxSizeBytes, { integer: true, min: 1 });
+  checkNumber(what, "journalSizeLimit", o.journalSizeLimit, { integer: true, min: -1 });
+  checkNumber(what, "mmapSize", o.mmapSize, { integer: true, min: 0 });
+  checkNumber(what, "busyTimeout", o.busyTimeout, { integer: true, min: 0 });
+  checkNumber(what, "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 0 });
+  checkNumber(what, "sweepBatchSize", o.sweepBatchSize, { integer: true, min: 1 });
+  checkSweepInterval(what, o.sweepInterval);
+  return o;
 }
 
 /** Declared apart from the class so the published types never name `Symbol.dispose` (see ../_internal/dispose.ts). */
@@ -169,29 +203,10 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   /** Largest payload accepted, in bytes. */
   readonly maxPayloadBytes: number;
   #db: SqliteDriver;
+  #sql: Statements;
   #clock: Clock;
-  #batch: number;
-  #get: SqliteStatement;
-  #peek: SqliteStatement;
-  #dropExpired: SqliteStatement;
-  #upsert: SqliteStatement;
-  #setPayload: SqliteStatement;
-  #delete: SqliteStatement;
-  #touch: SqliteStatement;
-  #sweep: SqliteStatement;
-  #byUser: SqliteStatement;
-  #listByUser: SqliteStatement;
-  #begin: SqliteStatement;
-  #commit: SqliteStatement;
-  #rollback: SqliteStatement;
-  #savepoint: SqliteStatement;
-  #release: SqliteStatement;
-  #rollbackTo: SqliteStatement;
-  /** Work given to {@linkcode SqliteStore.batch}, waiting for the next flush. */
-  #queue: QueuedWork[] = [];
-  #flushScheduled = false;
-  /** True while a flush runs work inside its shared transaction (methods then open none of their own). */
-  #inBatch = false;
+  #sweepBatchSize: number;
+  #group: GroupCommitter;
   #closed = false;
   /** The sweep in progress, so sweeps of this store run one after another. */
   #sweeping: Promise<unknown> = Promise.resolve();
@@ -199,104 +214,42 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
 
   /**
    * Opens the database file (creating it when missing) and prepares the table and statements.
-   * @throws {TypeError} on a bad table name or option.
+   * @throws {TypeError} on a bad table name or option, or a file with auto_vacuum on while mmap is used.
+   * @throws {RangeError} on a number option out of range.
    * @throws {StoreUnavailableError} when the file cannot be opened.
    */
   constructor(options: SqliteStoreOptions = {}) {
-    const o = withDefaults({
-      name: "app",
-      table: "satchel_sessions",
-      mmapSize: 256 * 1024 * 1024,
-      synchronous: "NORMAL" as const,
-      busyTimeout: 5000,
-      journalSizeLimit: 64 * 1024 * 1024,
-      maxPayloadBytes: 1024 * 1024,
-      sweepBatchSize: 100,
-      clock: systemClock,
-    }, options);
-    if (!TABLE_NAME.test(o.table)) {
-      throw new TypeError(`Cannot create SqliteStore: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
-    }
-    if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
-      throw new TypeError(`Cannot create SqliteStore: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`);
-    }
-    if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
-      throw new TypeError(`Cannot create SqliteStore: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`);
-    }
-    if (o.maxSizeBytes !== undefined && (!Number.isSafeInteger(o.maxSizeBytes) || o.maxSizeBytes <= 0)) {
-      throw new RangeError(`Cannot create SqliteStore: maxSizeBytes must be a positive integer: received ${o.maxSizeBytes}`);
-    }
-    checkSweepInterval("SqliteStore", o.sweepInterval);
-    if (!Number.isSafeInteger(o.journalSizeLimit) || o.journalSizeLimit < -1) {
-      throw new RangeError(`Cannot create SqliteStore: journalSizeLimit must be -1 or a non-negative integer: received ${o.journalSizeLimit}`);
-    }
-    for (const key of ["mmapSize", "busyTimeout", "maxPayloadBytes", "sweepBatchSize"] as const) {
-      const v = o[key];
-      if (!Number.isSafeInteger(v) || v < 0 || (key === "sweepBatchSize" && v === 0)) {
-        throw new RangeError(`Cannot create SqliteStore: ${key} must be a non-negative integer: received ${v}`);
-      }
-    }
+    const o = resolveOptions(options);
     this.path = o.path ?? opening("the default folder", () => defaultDatabasePath(o.name));
     this.table = o.table;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#clock = o.clock;
-    this.#batch = o.sweepBatchSize;
+    this.#sweepBatchSize = o.sweepBatchSize;
     // Stores of one process on one file with the same pragmas share a connection (a dev server's reloads).
     const settings = [o.busyTimeout, o.synchronous, o.mmapSize, o.journalSizeLimit, o.maxSizeBytes].join();
-    this.#db = opening(this.path, () => openShared(this.path, settings));
-    const db = this.#db;
-    const t = this.table;
-    let autoVacuum = 0;
+    const db = opening(this.path, () => openShared(this.path, settings));
+    let autoVacuum: number;
     try {
-      db.exec(`PRAGMA busy_timeout = ${o.busyTimeout}`);
-      // Workers starting together on a new file race to switch it to WAL and
-      // write its header; SQLite answers some of those races with SQLITE_BUSY
-      // at once, without its busy handler, so setup retries them itself.
-      retryBusy(() => setupSchema(db, t, o.synchronous, o.mmapSize, o.journalSizeLimit), o.busyTimeout);
-      autoVacuum = Number(Object.values(db.prepare("PRAGMA auto_vacuum").get()!)[0]);
-      if (o.maxSizeBytes !== undefined) {
-        const pageSize = Number(Object.values(db.prepare("PRAGMA page_size").get()!)[0]);
-        db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(o.maxSizeBytes / pageSize))}`);
-      }
-      const cols = "payload, expires_at, created_at, user_id";
-      this.#get = db.prepare(`SELECT ${cols} FROM ${t} WHERE id = ? AND expires_at > ?`);
-      this.#peek = db.prepare(`SELECT ${cols} FROM ${t} WHERE id = ?`);
-      this.#dropExpired = db.prepare(`DELETE FROM ${t} WHERE id = ? AND expires_at <= ?`);
-      this.#setPayload = db.prepare(`UPDATE ${t} SET payload = ? WHERE id = ?`);
-      this.#upsert = db.prepare(
-        `INSERT INTO ${t} (id, payload, expires_at, created_at, user_id) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
-           created_at = excluded.created_at, user_id = excluded.user_id`,
-      );
-      this.#delete = db.prepare(`DELETE FROM ${t} WHERE id = ?`);
-      this.#touch = db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`);
-      // By rowid, which the expiry index holds; a WITHOUT ROWID table (earlier versions) has none: by id.
-      const sweepBy = (key: string) =>
-        db.prepare(`DELETE FROM ${t} WHERE ${key} IN (SELECT ${key} FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`);
-      try {
-        this.#sweep = sweepBy("rowid");
-      } catch {
-        this.#sweep = sweepBy("id");
-      }
-      this.#byUser = db.prepare(`DELETE FROM ${t} WHERE user_id = ?`);
-      this.#listByUser = db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`);
-      this.#begin = db.prepare("BEGIN IMMEDIATE");
-      this.#commit = db.prepare("COMMIT");
-      this.#rollback = db.prepare("ROLLBACK");
-      this.#savepoint = db.prepare("SAVEPOINT satchel_work");
-      this.#release = db.prepare("RELEASE satchel_work");
-      this.#rollbackTo = db.prepare("ROLLBACK TO satchel_work");
+      autoVacuum = setUpSchema(db, this.table, o);
+      this.#sql = prepareStatements(db, this.table);
     } catch (cause) {
       db.close();
       throw this.#wrap("open", cause);
     }
-    if (autoVacuum !== 0 && o.mmapSize > 0) {
+    try {
+      refuseAutoVacuum(this.path, autoVacuum, o.mmapSize);
+    } catch (error) {
       db.close();
-      throw new TypeError(
-        `Cannot open SqliteStore: ${this.path} has auto_vacuum on, which shrinks the file under the other workers' mmap (SIGBUS); ` +
-          `with every worker stopped run "PRAGMA auto_vacuum = NONE; VACUUM;" on it once, or set mmapSize: 0`,
-      );
+      throw error;
     }
+    this.#db = db;
+    this.#group = new GroupCommitter({
+      sql: this.#sql,
+      inTransaction: () => db.inTransaction(),
+      checkWrite: () => this.#checkWrite("store"),
+      wrap: (cause) => this.#wrap("store", cause),
+      ended: () => new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`),
+    });
     if (o.sweepInterval !== undefined) {
       this.#sweeper = new Sweeper(o.sweepInterval, () => this.deleteExpired(), o.onSweep);
     }
@@ -312,6 +265,26 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
     return new StoreUnavailableError(`Cannot ${action} session: ${why} (${this.path})`, { cause });
   }
 
+  /** Runs `statement`, reporting SQLite's error as `action`'s. */
+  #run<T>(action: string, statement: () => T): T {
+    try {
+      return statement();
+    } catch (cause) {
+      throw this.#wrap(action, cause);
+    }
+  }
+
+  /**
+   * Runs `work` in a transaction of its own; inside `batch` work, in the
+   * batch's (whose savepoint a failure rolls back). `work`'s error passes as is.
+   */
+  #transaction<T>(action: string, work: () => T): T {
+    if (this.#group.running) return work();
+    const outcome = transaction(this.#sql, work);
+    if (outcome.ok) return outcome.value;
+    throw outcome.step === "work" ? outcome.error : this.#wrap(action, outcome.error);
+  }
+
   #check(): void {
     if (this.#closed) throw new StoreUnavailableError("Cannot use SqliteStore: it was closed");
   }
@@ -319,14 +292,16 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   /**
    * SQLite keeps writing to a database file deleted while open (the WAL of an
    * unlinked inode), so every later write would vanish without a word:
-   * refuse writes once the file is gone (about 1 µs: one existsSync).
+   * refuse writes once the file is gone.
    */
   #checkWrite(action: string): void {
     this.#check();
     // Inside a batch the flush checked the file once, before its transaction began.
-    if (this.#inBatch) return;
+    if (this.#group.running) return;
     if (this.path !== ":memory:" && !fileExists(this.path)) {
-      throw new StoreUnavailableError(`Cannot ${action} session: the database file ${this.path} was deleted while open; restore it or restart the process`);
+      throw new StoreUnavailableError(
+        `Cannot ${action} session: the database file ${this.path} was deleted while open; restore it or restart the process`,
+      );
     }
   }
 
@@ -334,19 +309,14 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   get(id: string): StoredSession | null {
     this.#check();
     const now = this.#clock();
-    let row: Row | undefined;
-    try {
-      row = this.#peek.get(id) as Row | undefined;
-    } catch (cause) {
-      throw this.#wrap("load", cause);
-    }
+    const row = this.#run("load", () => this.#sql.peek.get(id) as Row | undefined);
     if (row === undefined) return null;
     if (row.expires_at > now) return toStored(row);
     // Inside a batch a failed statement could end the shared transaction: leave the row to the sweep.
-    if (this.#inBatch) return null;
+    if (this.#group.running) return null;
     try {
       // Only if still expired: another process may have written the id meanwhile.
-      this.#dropExpired.run(id, now);
+      this.#sql.dropExpired.run(id, now);
     } catch {
       // Best effort: the answer (no session) stands, and the next sweep removes the row.
     }
@@ -356,18 +326,17 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   /** Insert or replace the session (one upsert). */
   set(id: string, s: StoredSession): void {
     this.#checkWrite("store");
-    try {
-      this.#upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null);
-    } catch (cause) {
-      throw this.#wrap("store", cause);
-    }
+    this.#upsert(id, s);
+  }
+
+  #upsert(id: string, s: StoredSession): void {
+    this.#run("store", () => this.#sql.upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null));
   }
 
   /**
-   * Inserts or replaces many sessions in one transaction: imports,
-   * migrations and seeding, about 50 times faster than one `set` each. All or
-   * nothing. It holds the write lock throughout: on a live database, give it
-   * batches of some thousands.
+   * Inserts or replaces many sessions in one transaction (imports, migrations,
+   * seeding): far cheaper than one `set` each. All or nothing. It holds the
+   * write lock throughout: on a live database, give it batches of some thousands.
    * @example
    * ```ts
    * import { SqliteStore } from "satchel";
@@ -378,268 +347,60 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
    */
   setMany(entries: Iterable<readonly [string, StoredSession]>): void {
     this.#checkWrite("store");
-    if (this.#inBatch) {
-      // Already inside the batch's transaction (and its savepoint, which a failure rolls back).
-      try {
-        for (const [id, s] of entries) this.#upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null);
-      } catch (cause) {
-        throw this.#wrap("store", cause);
-      }
-      return;
-    }
-    try {
-      this.#begin.run();
-    } catch (cause) {
-      throw this.#wrap("store", cause);
-    }
-    let inSqlite = false;
-    try {
-      for (const [id, s] of entries) {
-        inSqlite = true;
-        this.#upsert.run(id, s.payload, s.expiresAt, s.createdAt, s.userId ?? null);
-        inSqlite = false;
-      }
-      inSqlite = true;
-      this.#commit.run();
-    } catch (cause) {
-      try {
-        this.#rollback.run();
-      } catch {
-        // Already rolled back by SQLite.
-      }
-      throw inSqlite ? this.#wrap("store", cause) : cause;
-    }
+    this.#transaction("store", () => {
+      for (const [id, s] of entries) this.#upsert(id, s);
+    });
   }
 
   /** Remove the session; a missing id is not an error. */
   delete(id: string): void {
     this.#checkWrite("delete");
-    try {
-      this.#delete.run(id);
-    } catch (cause) {
-      throw this.#wrap("delete", cause);
-    }
+    this.#run("delete", () => this.#sql.delete.run(id));
   }
 
   /** Move a live session's idle expiry; the payload is not rewritten. */
   touch(id: string, expiresAt: number): void {
     this.#checkWrite("touch");
-    try {
-      this.#touch.run(expiresAt, id, this.#clock());
-    } catch (cause) {
-      throw this.#wrap("touch", cause);
-    }
+    this.#run("touch", () => this.#sql.touch.run(expiresAt, id, this.#clock()));
   }
 
   /** Read, apply `fn` and write in one `BEGIN IMMEDIATE` transaction. */
   update(id: string, fn: UpdateFn): StoredSession | null {
     this.#checkWrite("update");
-    if (this.#inBatch) return this.#readApplyWrite(id, fn);
-    try {
-      this.#begin.run();
-    } catch (cause) {
-      throw this.#wrap("update", cause);
-    }
-    let next: StoredSession | null;
-    try {
-      next = this.#readApplyWrite(id, fn); // its errors are already typed, or the caller's own
-    } catch (e) {
-      this.#rollbackQuietly();
-      throw e;
-    }
-    try {
-      this.#commit.run();
-    } catch (cause) {
-      this.#rollbackQuietly();
-      throw this.#wrap("update", cause);
-    }
-    return next;
-  }
-
-  #rollbackQuietly(): void {
-    try {
-      this.#rollback.run();
-    } catch {
-      // The transaction is already gone (SQLite rolls back on some errors itself).
-    }
+    return this.#transaction("update", () => this.#readApplyWrite(id, fn));
   }
 
   /** The body of `update`, inside a transaction the caller holds. `fn`'s error passes through; SQLite's is typed. */
   #readApplyWrite(id: string, fn: UpdateFn): StoredSession | null {
-    let inFn = false;
-    try {
-      const row = this.#get.get(id, this.#clock()) as Row | undefined;
-      inFn = true;
-      const next = fn(row === undefined ? null : toStored(row));
-      inFn = false;
-      if (next === null) this.#delete.run(id);
+    const row = this.#run("update", () => this.#sql.get.get(id, this.#clock()) as Row | undefined);
+    const next = fn(row === undefined ? null : toStored(row));
+    this.#run("update", () => {
+      if (next === null) this.#sql.delete.run(id);
       else if (
         row !== undefined && next.expiresAt === row.expires_at && next.createdAt === row.created_at &&
         (next.userId ?? null) === row.user_id
       ) {
-        // Only the data changed (the middleware keeps the expiry until a refresh is due):
-        // no index entry moves, about a third less work than the upsert.
-        if (next.payload !== row.payload) this.#setPayload.run(next.payload, id);
-      } else this.#upsert.run(id, next.payload, next.expiresAt, next.createdAt, next.userId ?? null);
-      return next;
-    } catch (cause) {
-      // The caller's own error passes through unchanged; SQLite's is typed.
-      throw inFn ? cause : this.#wrap("update", cause);
-    }
+        // Only the data changed (the middleware keeps the expiry until a refresh is due): no index entry moves.
+        if (next.payload !== row.payload) this.#sql.setPayload.run(next.payload, id);
+      } else this.#sql.upsert.run(id, next.payload, next.expiresAt, next.createdAt, next.userId ?? null);
+    });
+    return next;
   }
 
   /**
-   * Group commit: runs `work` (synchronous calls to this store's `get`, `set`,
-   * `update`, `touch`, `delete`) together with the work other requests gave
-   * it, at the next turn of the event loop, in one `BEGIN IMMEDIATE`
-   * transaction, each inside its own savepoint. Resolves with what `work`
-   * returned once that transaction committed; `work` that throws rolls back
-   * only its own writes and rejects only its own promise. The middleware
-   * commits sessions through it: concurrent requests then share one commit
-   * (one WAL append, one lock) instead of paying one each.
-   *
-   * Each piece of work is atomic: all of its writes or none (a regenerate's
-   * delete and insert land together). When the lock cannot be had within
-   * `busyTimeout`, every piece of the flush fails at once with
-   * {@linkcode StoreUnavailableError}. When SQLite ends the shared
-   * transaction under one piece (a full database does), that piece gets its
-   * error and the others run again, each in a transaction of its own; when
-   * the `COMMIT` fails, they all do. One request's failure never becomes
-   * another's. Work must not catch this store's errors and go on writing:
-   * after SQLite ended the transaction, those writes would be its own.
+   * Group commit: runs `work` (synchronous calls to this store's methods) at
+   * the next turn of the event loop, in one `BEGIN IMMEDIATE` transaction
+   * shared with the other work queued meanwhile, each piece in its own
+   * savepoint; resolves with its value once that transaction committed.
+   * Each piece is atomic, and one piece's failure (it threw, or SQLite ended
+   * the transaction under it) never becomes another's: the others commit,
+   * or run again alone. A lock not had within `busyTimeout` fails every
+   * piece of the turn with {@linkcode StoreUnavailableError}. Work must not
+   * catch this store's errors and go on writing.
    * @throws {TypeError} (as a rejection) when `work` returns a promise: it must be synchronous.
    */
   batch<T>(work: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        defer(() => this.#flush());
-      }
-    });
-  }
-
-  /** Runs every queued piece of work: together in one transaction, or each in its own when that fails or it is alone. */
-  #flush(): void {
-    this.#flushScheduled = false;
-    const items = this.#queue;
-    this.#queue = [];
-    if (items.length === 0) return;
-    if (this.#closed) {
-      for (const item of items) item.reject(new StoreUnavailableError("Cannot use SqliteStore: it was closed"));
-      return;
-    }
-    try {
-      this.#checkWrite("store");
-    } catch (error) {
-      for (const item of items) item.reject(error);
-      return;
-    }
-    if (items.length > 1 && this.#runShared(items)) return;
-    for (const item of items) this.#runAlone(item);
-  }
-
-  /** Runs `work` with this store in batch mode (no transactions of its own); a promise is refused. */
-  #runWork(work: () => unknown): unknown {
-    this.#inBatch = true;
-    try {
-      const value = work();
-      if (isThenable(value)) throw new TypeError("SqliteStore.batch(): work must be synchronous; it returned a promise");
-      return value;
-    } finally {
-      this.#inBatch = false;
-    }
-  }
-
-  /** One piece of work in its own transaction: all of its writes or none. */
-  #runAlone(item: QueuedWork): void {
-    try {
-      this.#begin.run();
-    } catch (cause) {
-      item.reject(this.#wrap("store", cause));
-      return;
-    }
-    let value: unknown;
-    try {
-      value = this.#runWork(item.work);
-      this.#stillInTransaction();
-    } catch (error) {
-      this.#rollbackQuietly();
-      item.reject(error);
-      return;
-    }
-    try {
-      this.#commit.run();
-    } catch (cause) {
-      this.#rollbackQuietly();
-      item.reject(this.#wrap("store", cause));
-      return;
-    }
-    item.resolve(value);
-  }
-
-  /**
-   * Runs `items` in one transaction, each in a savepoint, and settles them;
-   * false (having settled none and left nothing written) when the
-   * transaction failed as a whole, so that each runs again on its own.
-   */
-  #runShared(items: QueuedWork[]): boolean {
-    try {
-      this.#begin.run();
-    } catch (cause) {
-      // Nothing ran. Each piece alone would wait for the same lock again (busyTimeout each,
-      // blocking this event loop): tell them all now.
-      const error = this.#wrap("store", cause);
-      for (const item of items) item.reject(error);
-      return true;
-    }
-    const outcomes: (() => void)[] = [];
-    for (const item of items) {
-      try {
-        this.#savepoint.run();
-      } catch {
-        this.#rollbackQuietly();
-        return false;
-      }
-      let value: unknown;
-      let failed = false;
-      try {
-        value = this.#runWork(item.work);
-      } catch (error) {
-        failed = true;
-        value = error;
-      }
-      if (!this.#db.inTransaction()) {
-        // SQLite ended the whole transaction under this work (a full database does, and I/O errors),
-        // so the work is answered with its error and not run again: had it gone on after the failed
-        // statement, what it did next was written on its own. The others were rolled back with the
-        // transaction and run again, each alone.
-        item.reject(failed ? value : new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`));
-        for (const other of items) if (other !== item) this.#runAlone(other);
-        return true;
-      }
-      try {
-        if (failed) this.#rollbackTo.run();
-        this.#release.run();
-      } catch {
-        this.#rollbackQuietly();
-        return false;
-      }
-      outcomes.push(failed ? () => item.reject(value) : () => item.resolve(value));
-    }
-    try {
-      this.#commit.run();
-    } catch {
-      this.#rollbackQuietly();
-      return false;
-    }
-    for (const settle of outcomes) settle();
-    return true;
-  }
-
-  /** Throws when SQLite has ended the transaction this store opened (see #runShared). */
-  #stillInTransaction(): void {
-    if (!this.#db.inTransaction()) throw new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`);
+    return this.#group.enqueue(work);
   }
 
   /**
@@ -661,51 +422,38 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
 
   async #sweepBatches(now: number, onBatch: ((removed: number, ms: number) => void) | undefined): Promise<number> {
     let total = 0;
-    for (;;) {
-      if (this.#closed) return total;
-      let removed: number;
+    while (!this.#closed) {
       const start = performance.now();
-      try {
-        removed = this.#sweep.run(now, this.#batch).changes;
-      } catch (cause) {
-        throw this.#wrap("sweep", cause);
-      }
+      const removed = this.#run("sweep", () => this.#sql.sweep.run(now, this.#sweepBatchSize).changes);
       const ms = performance.now() - start;
       total += removed;
       onBatch?.(removed, ms);
-      if (removed < this.#batch) return total;
-      // Rest as long as the batch took: the sweep then holds the lock (and this event loop) at most
-      // half the time, so a writer of another process, whose busy handler retries after 1 to 100 ms,
-      // gets in at once instead of starving behind back-to-back batches (bench/sweep-results.md).
+      if (removed < this.#sweepBatchSize) break;
+      // Rest as long as the batch took, so another process's writer (whose busy handler
+      // retries after 1 to 100 ms) gets in instead of starving (bench/sweep-results.md).
       await new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(ms))));
     }
+    return total;
   }
 
   /** Remove every session of `userId`; returns how many. */
   deleteByUser(userId: string): number {
     this.#check();
-    try {
-      return this.#byUser.run(userId).changes;
-    } catch (cause) {
-      throw this.#wrap("delete", cause);
-    }
+    return this.#run("delete", () => this.#sql.deleteByUser.run(userId).changes);
   }
 
   /** The live sessions of `userId`, oldest first (through the partial index on `user_id`). */
   listByUser(userId: string): UserSessionEntry[] {
     this.#check();
-    try {
-      return this.#listByUser.all(userId, this.#clock()).map((row) => ({ id: row.id as string, session: toStored(row as unknown as Row) }));
-    } catch (cause) {
-      throw this.#wrap("load", cause);
-    }
+    const rows = this.#run("load", () => this.#sql.listByUser.all(userId, this.#clock()));
+    return rows.map((row) => ({ id: row.id as string, session: toStored(row as unknown as Row) }));
   }
 
   /** Stops the sweeper and closes the database. Later calls throw {@linkcode StoreUnavailableError}. */
   close(): void {
     if (this.#closed) return;
     // Work already handed to batch() is committed, not dropped.
-    this.#flush();
+    this.#group.flush();
     this.#closed = true;
     this.#sweeper?.stop();
     this.#db.close();

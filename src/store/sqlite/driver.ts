@@ -1,13 +1,8 @@
 /**
- * The one file that knows which runtime runs Satchel's SQLite store:
- * `bun:sqlite` on Bun, `node:sqlite` on Deno and Node 24+. Each adapter is a
- * few lines over the same small {@linkcode SqliteDriver} interface.
- *
- * Nothing here runs at import: the SQLite module and `node:fs`/`node:os`/
- * `node:path` are loaded, synchronously, through `process.getBuiltinModule`
- * the first time a store opens, so `import "satchel"` evaluates on runtimes
- * that have none of them (Cloudflare Workers without `nodejs_compat`), and a
- * CommonJS `require()` of the package works (no top-level await).
+ * The one file that knows the runtime: `bun:sqlite` on Bun, `node:sqlite` on
+ * Deno and Node 24+, each a few lines over {@linkcode SqliteDriver}. Runtime
+ * modules load through `process.getBuiltinModule` when a store first opens,
+ * so `import "satchel"` still evaluates where they don't exist (edge runtimes).
  * @module
  */
 import { StoreUnavailableError } from "../../errors.ts";
@@ -30,8 +25,6 @@ export interface SqliteDriver {
   /** Whether a transaction is open (false once SQLite rolled one back on its own after an error). */
   inTransaction(): boolean;
   close(): void;
-  /** Which library is underneath, for messages and benchmarks. */
-  readonly name: "bun:sqlite" | "node:sqlite";
 }
 
 // SQLite's own messages for the result codes the store acts on; Deno's
@@ -146,11 +139,13 @@ function host(): Host {
 }
 
 function openBun(bunSqlite: BunSqlite, path: string, readonly: boolean): SqliteDriver {
-  const db: BunDatabase = new bunSqlite.Database(path, readonly ? { readonly: true } : { create: true, readwrite: true });
+  const db: BunDatabase = new bunSqlite.Database(
+    path,
+    readonly ? { readonly: true } : { create: true, readwrite: true },
+  );
   // bun:sqlite closes the file only once every statement is finalized (else at garbage collection).
   const statements: BunStatement[] = [];
   return {
-    name: "bun:sqlite",
     exec: (sql) => db.exec(sql),
     prepare(sql) {
       const st = db.prepare(sql);
@@ -175,11 +170,9 @@ interface NodeStatement extends SqliteStatement {
 }
 
 /**
- * node:sqlite builds each result row as an object through V8's API, one
- * property at a time; returning arrays and building the object here costs
- * less (a 4-column SELECT by id: 6.6 → 4.8 µs on Deno 2.9, 4.2 → 3.2 µs on
- * Node 24, best of 5). Statements without result columns, and runtimes
- * without `setReturnArrays`/`columns`, keep the driver's own rows.
+ * Rows as arrays, made into objects here: cheaper than node:sqlite building
+ * each object through V8's API (bench/RESULTS.md#what-was-changed-for-speed-and-measured).
+ * Statements without result columns, and runtimes without `setReturnArrays`, keep the driver's rows.
  */
 function nodeStatement(st: NodeStatement): SqliteStatement {
   if (typeof st.setReturnArrays !== "function" || typeof st.columns !== "function") return st;
@@ -205,14 +198,12 @@ function nodeStatement(st: NodeStatement): SqliteStatement {
 function openNode(nodeSqlite: NodeSqlite, path: string, readonly: boolean): SqliteDriver {
   const db = new nodeSqlite.DatabaseSync(path, { readOnly: readonly });
   return {
-    name: "node:sqlite",
     exec: (sql) => db.exec(sql),
     prepare: (sql) => nodeStatement(db.prepare(sql) as NodeStatement),
     inTransaction: () => db.isTransaction,
     close: () => db.close(),
   };
 }
-
 
 /** Where `path`'s runtime modules live: `node:sqlite` or `bun:sqlite`, opened read-write or read-only. */
 function openRaw(path: string, readonly: boolean): SqliteDriver {
@@ -320,7 +311,6 @@ export function openShared(path: string, settings: string): SqliteDriver {
   shared.refs++;
   let released = false;
   return {
-    name: shared.driver.name,
     exec: (sql) => shared.driver.exec(sql),
     prepare: (sql) => shared.driver.prepare(sql),
     inTransaction: () => shared.driver.inTransaction(),
@@ -392,7 +382,9 @@ export function defaultDatabasePath(name: string): string {
     );
   const folder = fs.lstatSync(dir);
   if (!folder.isDirectory()) throw refuse(`folder ${dir}`, "is not a folder (a link?)");
-  if (folder.uid !== uid) throw refuse(`folder ${dir}`, `belongs to uid ${folder.uid}, not to this process's uid ${uid}`);
+  if (folder.uid !== uid) {
+    throw refuse(`folder ${dir}`, `belongs to uid ${folder.uid}, not to this process's uid ${uid}`);
+  }
   if ((folder.mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
   for (const f of databaseFiles(file)) {
     let st;

@@ -1,23 +1,23 @@
 /**
- * `satchel`: maintenance of a Satchel SQLite file from the command line.
+ * `satchel sweep|stats FILE`: maintenance of a {@linkcode SqliteStore} file
+ * from the command line, on Node 24+, Bun and Deno. It never creates a
+ * database; a file it cannot use exits 1, bad usage exits 2.
  *
+ * @example
  * ```sh
- * satchel sweep --db ./sessions.sqlite [--batch 100] [--table satchel_sessions] [--json]
- * satchel stats --db ./sessions.sqlite [--table satchel_sessions] [--json]
+ * npx satchel stats ./sessions.sqlite
+ * deno run --allow-read --allow-write jsr:@satchel/satchel/cli sweep ./sessions.sqlite
  * ```
- *
- * Runs on Node 24+ (through bin/satchel.js), Bun and Deno. It never creates
- * a database: a missing, unreadable or foreign file is refused with a message
- * and exit status 1; a usage error exits 2.
  * @module
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { openSqlite, type SqliteDriver } from "./store/sqlite/driver.ts";
-import { APPLICATION_ID, SqliteStore } from "./store/sqlite.ts";
+import { SqliteStore } from "../sqlite.ts";
+import { openSqlite, type SqliteDriver } from "./driver.ts";
+import { APPLICATION_ID, DEFAULT_TABLE, TABLE_NAME } from "./schema.ts";
 
-const USAGE = `Usage: satchel <command> --db FILE [options]
+const USAGE = `Usage: satchel <command> FILE [options]
 
 Maintenance of a Satchel session database (SQLite). Never creates a file.
 
@@ -27,8 +27,8 @@ Commands:
           database and WAL size. Read-only.
 
 Options:
-  --db FILE      The database file (required).
-  --table NAME   The sessions table. Default: satchel_sessions
+  --db FILE      The database file, if not given after the command.
+  --table NAME   The sessions table. Default: ${DEFAULT_TABLE}
   --batch N      sweep: rows deleted per transaction. Default: 100
   --json         Print one JSON object instead of text.
   -h, --help     Show this help.
@@ -37,11 +37,10 @@ Exit status: 0 done, 1 the file cannot be used (missing, unreadable, not
 Satchel's), 2 bad usage.
 
 Examples:
-  satchel sweep --db /var/lib/app/sessions.sqlite
-  satchel stats --db /var/lib/app/sessions.sqlite --json
+  satchel sweep /var/lib/app/sessions.sqlite
+  satchel stats --json /var/lib/app/sessions.sqlite
 `;
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 const SQLITE_HEADER = "SQLite format 3\0";
 const REQUIRED_COLUMNS = ["id", "payload", "expires_at", "created_at"];
 
@@ -54,14 +53,17 @@ class CliError extends Error {
   }
 }
 
-interface Io {
+/** Where {@linkcode main} prints. */
+export interface CliIo {
+  /** Writes to standard output. */
   out: (s: string) => void;
+  /** Writes to standard error. */
   err: (s: string) => void;
   /** True when stdout is a terminal: progress is shown only then. */
   tty: boolean;
 }
 
-const defaultIo: Io = {
+const defaultIo: CliIo = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   tty: process.stdout.isTTY === true,
@@ -124,7 +126,11 @@ function checkDatabase(action: string, path: string, table: string, write: boole
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === "EACCES" || code === "EPERM") {
-      throw new CliError(`${what}: permission denied ${write ? "reading and writing" : "reading"} it; run as the user that owns the file`);
+      throw new CliError(
+        `${what}: permission denied ${
+          write ? "reading and writing" : "reading"
+        } it; run as the user that owns the file`,
+      );
     }
     throw new CliError(`${what}: it cannot be opened (${(e as Error).message})`);
   }
@@ -153,12 +159,18 @@ function checkDatabase(action: string, path: string, table: string, write: boole
     if (appId !== APPLICATION_ID) {
       const hex = (n: number) => `0x${(n >>> 0).toString(16).padStart(8, "0")}`;
       throw new CliError(
-        `${what}: not a Satchel database (PRAGMA application_id is ${hex(appId)}, Satchel's is ${hex(APPLICATION_ID)}); check the path`,
+        `${what}: not a Satchel database (PRAGMA application_id is ${hex(appId)}, Satchel's is ${
+          hex(APPLICATION_ID)
+        }); check the path`,
       );
     }
-    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) => String(r.name));
+    const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").all().map((r) =>
+      String(r.name)
+    );
     if (!tables.includes(table)) {
-      throw new CliError(`${what}: it has no table "${table}" (tables: ${tables.join(", ") || "none"}); pass --table NAME`);
+      throw new CliError(
+        `${what}: it has no table "${table}" (tables: ${tables.join(", ") || "none"}); pass --table NAME`,
+      );
     }
     const columns = db.prepare(`PRAGMA table_info(${table})`).all().map((r) => String(r.name));
     const missing = REQUIRED_COLUMNS.filter((c) => !columns.includes(c));
@@ -181,7 +193,7 @@ interface SweepResult {
   longestBatchMs: number;
 }
 
-async function sweep(path: string, table: string, batch: number, json: boolean, io: Io): Promise<void> {
+async function sweep(path: string, table: string, batch: number, json: boolean, io: CliIo): Promise<void> {
   checkDatabase("sweep", path, table, true);
   let store: SqliteStore;
   try {
@@ -203,7 +215,7 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
     await store.deleteExpired(Date.now(), (removed, ms) => {
       batches++;
       rows += removed;
-      if (ms !== undefined && ms > longest) longest = ms;
+      if (ms > longest) longest = ms;
       if (progress && performance.now() - shown > 100) {
         shown = performance.now();
         io.out(`\r\x1b[2K${line()}`);
@@ -229,26 +241,34 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
   if (json) return io.out(`${JSON.stringify(result)}\n`);
   io.out(
     `swept ${int(rows)} expired session${rows === 1 ? "" : "s"} from ${path} in ${duration(ms)} ` +
-      `(${int(batches)} batch${batches === 1 ? "" : "es"} of up to ${int(batch)}, ${int(result.rowsPerSecond)} rows/s, ` +
+      `(${int(batches)} batch${batches === 1 ? "" : "es"} of up to ${int(batch)}, ${
+        int(result.rowsPerSecond)
+      } rows/s, ` +
       `longest batch ${duration(longest)})\n`,
   );
 }
 
 /** Statistics of a session table, as `satchel stats --json` prints them. */
 export interface Stats {
+  /** The database file, as given. */
   file: string;
+  /** The sessions table. */
   table: string;
   /** The time the counts refer to (ISO 8601). */
   now: string;
+  /** Sessions not yet expired. */
   live: number;
   /** Expired rows still in the table: what `satchel sweep` would delete. */
   expired: number;
-  /** Creation time of the oldest and newest live session (ISO 8601), or null. */
+  /** Creation time of the oldest live session (ISO 8601), or null. */
   oldest: string | null;
+  /** Creation time of the newest live session (ISO 8601), or null. */
   newest: string | null;
   /** UTF-8 size of the live sessions' payloads. */
   payloadBytes: { total: number; p50: number | null; p99: number | null };
+  /** Size of the database file. */
   databaseBytes: number;
+  /** Size of its `-wal` file (0 when there is none). */
   walBytes: number;
 }
 
@@ -278,7 +298,9 @@ function collectStats(path: string, table: string, now: number): Stats {
     const t = table;
     const live = Number(scalar(db, `SELECT count(*) FROM ${t} WHERE expires_at > ?`, now));
     const expired = Number(scalar(db, `SELECT count(*) FROM ${t} WHERE expires_at <= ?`, now));
-    const span = db.prepare(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${t} WHERE expires_at > ?`).get(now);
+    const span = db.prepare(`SELECT min(created_at) AS lo, max(created_at) AS hi FROM ${t} WHERE expires_at > ?`).get(
+      now,
+    );
     // One scan: a histogram of payload sizes, from which total and percentiles follow.
     const hist = db.prepare(
       `SELECT length(CAST(payload AS BLOB)) AS n, count(*) AS c FROM ${t} WHERE expires_at > ? GROUP BY n ORDER BY n`,
@@ -313,12 +335,12 @@ function collectStats(path: string, table: string, now: number): Stats {
   }
 }
 
-function printStats(s: Stats, now: number, io: Io): void {
+function printStats(s: Stats, now: number, io: CliIo): void {
   const ago = (iso: string | null) => (iso === null ? "none" : `${iso} (${duration(now - Date.parse(iso))} ago)`);
   const p = s.payloadBytes;
   const rows: [string, string][] = [
     ["live sessions", int(s.live)],
-    ["expired, not swept", int(s.expired) + (s.expired > 0 ? `  (satchel sweep --db ${s.file} removes them)` : "")],
+    ["expired, not swept", int(s.expired) + (s.expired > 0 ? `  (satchel sweep ${s.file} removes them)` : "")],
     ["oldest live session", ago(s.oldest)],
     ["newest live session", ago(s.newest)],
     ["payload bytes", s.live === 0 ? "none" : `total ${bytes(p.total)}, p50 ${bytes(p.p50!)}, p99 ${bytes(p.p99!)}`],
@@ -332,10 +354,13 @@ function printStats(s: Stats, now: number, io: Io): void {
 /**
  * Runs the CLI with `argv` (without the runtime and script) and resolves to
  * the exit status. Prints through `io` (stdout, stderr by default).
+ * @param argv The arguments, e.g. `["stats", "./sessions.sqlite", "--json"]`.
+ * @param io Where to print.
+ * @returns 0 done, 1 the file cannot be used, 2 bad usage.
  */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   if (io === defaultIo) {
-    // `satchel stats --db f | head -3`: a reader that left is not an error.
+    // `satchel stats f | head -3`: a reader that left is not an error.
     process.stdout.on("error", (e: { code?: string }) => {
       if (e.code === "EPIPE") process.exit(0);
       throw e;
@@ -370,10 +395,16 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   if (command === undefined) return usageError("no command given");
   if (command !== "sweep" && command !== "stats") return usageError(`unknown command "${command}"`);
-  if (positionals.length > 1) return usageError(`unexpected argument "${positionals[1]}"`);
-  if (values.db === undefined || values.db === "") return usageError(`${command} needs --db FILE`);
-  const table = values.table ?? "satchel_sessions";
-  if (!TABLE_NAME.test(table)) return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
+  if (positionals.length > 2) return usageError(`unexpected argument "${positionals[2]}"`);
+  if (positionals[1] !== undefined && values.db !== undefined) {
+    return usageError("give the database file once, as an argument or with --db");
+  }
+  const file = positionals[1] ?? values.db;
+  if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
+  const table = values.table ?? DEFAULT_TABLE;
+  if (!TABLE_NAME.test(table)) {
+    return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
+  }
   let batch = 100;
   if (values.batch !== undefined) {
     if (command !== "sweep") return usageError("--batch is an option of sweep");
@@ -384,10 +415,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   }
   try {
     if (command === "sweep") {
-      await sweep(values.db, table, batch, values.json === true, io);
+      await sweep(file, table, batch, values.json === true, io);
     } else {
       const now = Date.now();
-      const stats = collectStats(values.db, table, now);
+      const stats = collectStats(file, table, now);
       if (values.json) io.out(`${JSON.stringify(stats)}\n`);
       else printStats(stats, now, io);
     }
@@ -397,11 +428,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       io.err(`satchel: ${e.message}\n`);
       return e.code;
     }
-    io.err(`satchel: Cannot ${command} ${values.db}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    io.err(`satchel: Cannot ${command} ${file}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
     return 1;
   }
 }
 
+// Run as a program (node/bun/deno cli.ts, deno run jsr:…/cli); no top-level await, so require() of the module works.
 if ((import.meta as ImportMeta & { main?: boolean }).main) {
-  process.exitCode = await main(process.argv.slice(2));
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }
