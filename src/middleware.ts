@@ -7,7 +7,11 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { describeError } from "./_internal/errors.ts";
+import { addResponseHeader } from "./_internal/http.ts";
+import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
 import { after, isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
@@ -27,7 +31,7 @@ import {
 } from "./session/options.ts";
 import { decodePayload } from "./session/payload.ts";
 import { Session } from "./session/session.ts";
-import { addResponseHeader, CookieState } from "./state/cookie.ts";
+import { CookieState } from "./state/cookie.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import {
   type Awaitable,
@@ -113,10 +117,8 @@ export function session<T extends object = Record<string, unknown>>(
   }
   if (options.store !== undefined) checkStoreShape(options.store);
   const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
-  const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
-  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
-    throw new RangeError(`Cannot create session middleware: maxPayloadBytes must be a positive integer: received ${maxPayloadBytes}`);
-  }
+  const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  checkNumber("session middleware", "maxPayloadBytes", maxPayloadBytes, { integer: true, min: 1 });
   if (baseStore.maxPayloadBytes !== undefined && maxPayloadBytes > baseStore.maxPayloadBytes) {
     throw new RangeError(
       `Cannot create session middleware: maxPayloadBytes (${maxPayloadBytes}) exceeds what the store accepts ` +
@@ -128,7 +130,7 @@ export function session<T extends object = Record<string, unknown>>(
   const persistent = state.persistent === true;
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
-    ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
+    ((e: unknown) => console.error(`satchel: late store failed: ${describeError(e)}`));
 
   const NONE: Loaded = { kind: "none" };
   const INVALID: Loaded = { kind: "refused", invalid: true };

@@ -1,23 +1,12 @@
 /**
- * XChaCha20-Poly1305 (ChaCha20 and Poly1305 from RFC 8439; the extended
- * 192-bit nonce from draft-irtf-cfrg-xchacha) in plain JavaScript, for
- * CookieStore's sealing.
- *
- * Why not Web Crypto: it has no ChaCha, and its AES-GCM is only reachable
- * through awaited calls, which cost more than the cipher for a cookie-sized
- * value (bench/RESULTS.md#cookiestore). A synchronous AEAD also lets the
- * store answer synchronously, so the middleware can load a session lazily.
- *
- * Why XChaCha: a 24-byte random nonce never repeats under one key in
- * practice (2^96 birthday bound), so the key can be derived once per secret;
- * RFC 8439's 12-byte nonce is safe for about 2^32 random nonces per key.
- *
- * Side channels: ChaCha20 is add-rotate-xor on 32-bit words and Poly1305 is
- * schoolbook multiplication on 13-bit limbs (the layout of poly1305-donna-16
- * and TweetNaCl); neither has a table lookup or a branch that depends on the
- * key or the data, and the tag is compared without an early exit. Checked
- * against RFC 8439's vectors, libsodium's HChaCha20 vectors, and node:crypto's
- * chacha20-poly1305 on random inputs (tests/chacha.test.ts).
+ * XChaCha20-Poly1305 (RFC 8439, with the 24-byte nonce of
+ * draft-irtf-cfrg-xchacha) in plain JavaScript, for CookieStore: Web Crypto
+ * has no ChaCha and only an awaited AES-GCM (bench/RESULTS.md#cookiestore),
+ * and a synchronous cipher lets the store answer synchronously. A random
+ * 24-byte nonce does not repeat under one key in practice, so one key per
+ * secret suffices. No table lookup or branch depends on the key or the data,
+ * and the tag is compared without an early exit. Checked against RFC 8439,
+ * libsodium's HChaCha20 vectors and node:crypto (tests/chacha.test.ts).
  * @module
  */
 

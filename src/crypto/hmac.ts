@@ -1,18 +1,10 @@
 /**
- * HMAC-SHA256 (RFC 2104, FIPS 180-4) for short messages, in plain JavaScript.
- *
- * Why not `crypto.subtle.sign`: every Web Crypto call is a promise settled
- * from a worker thread, and on the benchmark machine that hand-off, not the
- * hash, cost 30 to 45 µs of CPU per new session on Bun (two SHA-256 block
- * compressions take about 1 µs). Web Crypto has no synchronous HMAC, so the
- * session token's MAC is computed here: the key's inner and outer pad states
- * are hashed once at setup, and a MAC then costs two or three compressions.
- *
- * Correctness is checked against Web Crypto (RFC 4231 vectors and thousands
- * of random keys and messages in tests/hmac.test.ts). The code has no branch
- * or table lookup that depends on the key or the message, only 32-bit adds,
- * xors and rotations, so its timing does not depend on secret data.
- * Comparing a MAC (constant time) is the caller's job.
+ * HMAC-SHA256 (RFC 2104, FIPS 180-4) for short messages, in plain JavaScript:
+ * Web Crypto's HMAC is only awaited, and its hand-off to a worker thread costs
+ * more than the hash (bench/RESULTS.md#what-was-changed-for-speed-and-measured).
+ * The key's pads are hashed once at setup. No branch or table lookup depends
+ * on the key or the message; comparing MACs in constant time is the caller's
+ * job. Checked against RFC 4231 and Web Crypto (tests/hmac.test.ts).
  * @module
  */
 

@@ -3,6 +3,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { checkNumber } from "../_internal/numbers.ts";
 import type { Clock } from "../clock.ts";
 import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
@@ -138,20 +139,16 @@ export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => st
 /** Longest token read: an id, a dot and a signature are 76 characters. */
 export const MAX_TOKEN = 128;
 
-function nonNegative(name: string, value: number | undefined, allowZero = false): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(
-      `Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`,
-    );
-  }
+/** Check a number of seconds: positive, or non-negative where 0 means something. */
+function seconds(name: string, value: number | undefined, allowZero = false): void {
+  if (value !== undefined) checkNumber("session middleware", name, value, { min: 0, above: !allowZero, unit: "seconds" });
 }
 
 /** The expiry settings in ms, checked. */
 export function policyOf(options: SessionOptions): ExpiryPolicy {
-  nonNegative("expires", options.expires);
-  nonNegative("absoluteTimeout", options.absoluteTimeout);
-  nonNegative("refreshThreshold", options.refreshThreshold, true);
+  seconds("expires", options.expires);
+  seconds("absoluteTimeout", options.absoluteTimeout);
+  seconds("refreshThreshold", options.refreshThreshold, true);
   const expires = options.expires ?? 3600;
   const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
   if (threshold > expires) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { sha256 } from "../crypto/hmac.ts";
-import { base64url } from "../id.ts";
+import { encodeBase64url } from "../_internal/base64url.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 
 /** The opaque handle of a session id: a one-way digest, so it reveals nothing that opens the session. */
 function handleOf(id: string): string {
-  return base64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
+  return encodeBase64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
 }
 
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */

@@ -5,6 +5,7 @@
  */
 import type { Context } from "hono";
 import type { SessionState } from "./types.ts";
+import { HTTP_TOKEN } from "../_internal/http.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode HeaderState}. */
@@ -19,7 +20,6 @@ export interface HeaderStateOptions {
   expose?: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers that mean something else to HTTP, cookies or caches. */
 const RESERVED = new Set([
   "cookie",
@@ -65,7 +65,7 @@ export class HeaderState implements SessionState {
     }
     rejectUnknownKeys("HeaderState", options, ["name", "expose"], { header: "use name", headerName: "use name" });
     const name = options.name ?? "X-Session-Id";
-    if (typeof name !== "string" || !TOKEN.test(name)) {
+    if (typeof name !== "string" || !HTTP_TOKEN.test(name)) {
       throw new TypeError(`Cannot create HeaderState: name must be an HTTP header name: received ${JSON.stringify(name)}`);
     }
     if (RESERVED.has(name.toLowerCase())) {

@@ -13,7 +13,10 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
-import { backoff, checkInteger, KeyedQueue, messageOf } from "../_internal/optimistic.ts";
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
+import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 /** What D1 says about a statement that ran (the part of `D1Result` the store reads). */
@@ -160,14 +163,14 @@ export class D1Store implements SessionStore, UserSessionListing {
       throw new TypeError("Cannot create D1Store: options are required, at least { db } (the Worker's D1 binding)");
     }
     rejectUnknownKeys("D1Store", options, KNOWN);
-    const o = { table: "satchel_sessions", maxPayloadBytes: 1024 * 1024, maxUpdateRetries: 50, clock: systemClock, ...options };
+    const o = { table: "satchel_sessions", maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES, maxUpdateRetries: 50, clock: systemClock, ...options };
     const db = o.db as Partial<D1DatabaseLike> | undefined;
     if (typeof db?.prepare !== "function" || typeof db.batch !== "function") {
       throw new TypeError("Cannot create D1Store: db must be a D1 binding (env.DB in a Worker, or miniflare's getD1Database())");
     }
     checkTable(o.table);
-    checkInteger("D1Store", "maxPayloadBytes", o.maxPayloadBytes, 1, MAX_PAYLOAD);
-    checkInteger("D1Store", "maxUpdateRetries", o.maxUpdateRetries, 1);
+    checkNumber("D1Store", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
+    checkNumber("D1Store", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
     if (typeof o.clock !== "function") throw new TypeError("Cannot create D1Store: clock must be a function returning milliseconds");
     this.#db = o.db;
     this.table = o.table;

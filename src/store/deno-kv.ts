@@ -21,7 +21,9 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../errors.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
-import { backoff, checkInteger, KeyedQueue, messageOf } from "../_internal/optimistic.ts";
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 /** A Deno KV key (the subset of `Deno.KvKey` this store uses). */
@@ -167,8 +169,8 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     if (typeof o.prefix !== "string" || o.prefix === "" || encoder.encode(o.prefix).length > MAX_PREFIX_BYTES) {
       throw new RangeError(`Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`);
     }
-    checkInteger("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, 1, MAX_PAYLOAD);
-    checkInteger("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, 1);
+    checkNumber("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
+    checkNumber("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
     if (typeof o.clock !== "function") throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
     this.#kv = o.kv;
     this.prefix = o.prefix;
