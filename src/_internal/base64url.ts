@@ -17,7 +17,7 @@ const ascii = new TextDecoder();
 /**
  * Inputs up to this many bytes (ids, MACs) are made into a string from an
  * array of codes, longer ones (sealed cookies) by one native decode: each way
- * is the faster one for its size on V8 (bench/RESULTS.md#what-was-changed-for-speed-and-measured).
+ * is the faster one for its size on V8 (bench/base64url.ts).
  */
 const SHORT_INPUT = 64;
 
@@ -34,8 +34,8 @@ export function encodeBase64url(bytes: Uint8Array): string {
   return bytes.length <= SHORT_INPUT ? encodeShort(bytes) : encodeLong(bytes);
 }
 
-/** Collects character codes and makes the string once (`+=` per character also had to be flattened). */
-function encodeShort(bytes: Uint8Array): string {
+/** {@linkcode encodeBase64url} for short inputs: the string made once from collected character codes. */
+export function encodeShort(bytes: Uint8Array): string {
   const codes: number[] = [];
   let i = 0;
   for (; i + 2 < bytes.length; i += 3) {
@@ -53,8 +53,8 @@ function encodeShort(bytes: Uint8Array): string {
   return String.fromCharCode(...codes);
 }
 
-/** Writes the characters into bytes and decodes them natively, with no argument-list limit to mind. */
-function encodeLong(bytes: Uint8Array): string {
+/** {@linkcode encodeBase64url} for long inputs: the characters written as bytes and decoded natively once. */
+export function encodeLong(bytes: Uint8Array): string {
   const out = new Uint8Array(base64urlLength(bytes.length));
   let o = 0;
   let i = 0;
