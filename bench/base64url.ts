@@ -25,7 +25,9 @@ console.log("| input bytes | code array | TextDecoder | encodeBase64url |\n|---:
 for (const size of [12, 24, 32, 64, 96, 192, 3000]) {
   const bytes = crypto.getRandomValues(new Uint8Array(size));
   const want = encodeBase64url(bytes);
-  if (encodeShort(bytes) !== want || encodeLong(bytes) !== want) throw new Error(`the encoders disagree at ${size} bytes`);
+  if (encodeShort(bytes) !== want || encodeLong(bytes) !== want) {
+    throw new Error(`the encoders disagree at ${size} bytes`);
+  }
   const n = size > 100 ? 20_000 : 200_000;
   const row = [encodeShort, encodeLong, encodeBase64url].map((f) => nsPerCall(() => f(bytes), n).toFixed(0));
   console.log(`| ${size} | ${row.join(" | ")} |`);

@@ -46,7 +46,10 @@ test("checkNumber() refuses the rest with a RangeError saying what the option mu
     [INTEGER_1, Symbol("s"), "n must be a positive integer: received symbol"],
   ];
   for (const [rule, value, message] of cases) {
-    assert.throws(() => checkNumber("X", "n", value, rule), { name: "RangeError", message: `Cannot create X: ${message}` });
+    assert.throws(() => checkNumber("X", "n", value, rule), {
+      name: "RangeError",
+      message: `Cannot create X: ${message}`,
+    });
   }
 });
 
@@ -55,8 +58,14 @@ test("secretList() returns the secrets as a list, and names the one that is too 
   assert.deepEqual(secretList("X", ok), [ok]);
   assert.deepEqual(secretList("X", [ok, ok + "!"]), [ok, ok + "!"]);
   const how = "(generate one with: openssl rand -base64 48)";
-  assert.throws(() => secretList("X", "short"), { name: "RangeError", message: `Cannot create X: secret must be at least 32 bytes: received 5 ${how}` });
-  assert.throws(() => secretList("X", [ok, "é".repeat(15)]), { name: "RangeError", message: `Cannot create X: secret[1] must be at least 32 bytes: received 30 ${how}` });
+  assert.throws(() => secretList("X", "short"), {
+    name: "RangeError",
+    message: `Cannot create X: secret must be at least 32 bytes: received 5 ${how}`,
+  });
+  assert.throws(() => secretList("X", [ok, "é".repeat(15)]), {
+    name: "RangeError",
+    message: `Cannot create X: secret[1] must be at least 32 bytes: received 30 ${how}`,
+  });
   for (const bad of [undefined, [], [ok, 1], 42]) {
     assert.throws(() => secretList("X", bad), {
       name: "TypeError",
@@ -69,7 +78,14 @@ test("describeError() shows an Error's name and message, and anything else as a 
   assert.equal(describeError(new TypeError("bad")), "TypeError: bad");
   assert.equal(describeError("plain"), "plain");
   assert.equal(describeError(42), "42");
-  assert.equal(describeError({ toString: () => { throw new Error("no"); } }), "unknown error");
+  assert.equal(
+    describeError({
+      toString: () => {
+        throw new Error("no");
+      },
+    }),
+    "unknown error",
+  );
   assert.equal(messageOf(new Error("x".repeat(300))), "x".repeat(200));
 });
 

@@ -23,7 +23,11 @@ function describeRule(rule: NumberRule): string {
   const { min, max, above = false } = rule;
   const kind = `${rule.integer ? "integer" : "number"}${rule.unit === undefined ? "" : ` of ${rule.unit}`}`;
   if (rule.integer && max !== undefined) return `an ${kind} from ${above ? min + 1 : min} to ${max}`;
-  const sign = min === 0 ? (above ? "a positive" : "a non-negative") : rule.integer && min === 1 ? "a positive" : undefined;
+  const sign = min === 0
+    ? (above ? "a positive" : "a non-negative")
+    : rule.integer && min === 1
+    ? "a positive"
+    : undefined;
   const upTo = max === undefined ? "" : ` up to ${max}`;
   if (sign !== undefined) return `${sign} ${kind}${upTo}`;
   return `${rule.integer ? "an" : "a"} ${kind} ${above ? "greater than" : "of at least"} ${min}${upTo}`;
@@ -47,5 +51,7 @@ export function checkNumber(what: string, name: string, value: unknown, rule: Nu
   const { min, max, above = false } = rule;
   const ok = typeof value === "number" && (rule.integer ? Number.isSafeInteger(value) : Number.isFinite(value)) &&
     (above ? value > min : value >= min) && (max === undefined || value <= max);
-  if (!ok) throw new RangeError(`Cannot create ${what}: ${name} must be ${describeRule(rule)}: received ${shown(value)}`);
+  if (!ok) {
+    throw new RangeError(`Cannot create ${what}: ${name} must be ${describeRule(rule)}: received ${shown(value)}`);
+  }
 }

@@ -26,7 +26,9 @@ export function secretList(what: string, secrets: unknown): string[] {
     const size = encoder.encode(s).length;
     if (size < MIN_SECRET_BYTES) {
       const which = strings.length > 1 ? `secret[${i}]` : "secret";
-      throw new RangeError(`Cannot create ${what}: ${which} must be at least ${MIN_SECRET_BYTES} bytes: received ${size} ${HOW}`);
+      throw new RangeError(
+        `Cannot create ${what}: ${which} must be at least ${MIN_SECRET_BYTES} bytes: received ${size} ${HOW}`,
+      );
     }
   });
   return strings;

@@ -10,7 +10,7 @@
  */
 import { decodeBase64url, encodeBase64url } from "../_internal/base64url.ts";
 import { secretList } from "../_internal/secrets.ts";
-import { KEY_BYTES, TAG_BYTES, XNONCE_BYTES, xchacha20Poly1305Open, xchacha20Poly1305Seal } from "./chacha.ts";
+import { KEY_BYTES, TAG_BYTES, xchacha20Poly1305Open, xchacha20Poly1305Seal, XNONCE_BYTES } from "./chacha.ts";
 import { HmacSha256 } from "./hmac.ts";
 
 const encoder = new TextEncoder();

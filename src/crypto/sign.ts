@@ -168,7 +168,9 @@ export class Signer {
    * @throws {TypeError} when `id` is not the shape of an id Satchel issues.
    */
   sign(id: string): string {
-    if (!isValidId(id)) throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
+    if (!isValidId(id)) {
+      throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
+    }
     const mac = encodeBase64url(this.#keys[0]!.mac(ID_CONTEXT + id));
     this.#remember(id, mac, false);
     return `${id}.${mac}`;

@@ -21,7 +21,7 @@ export type InvalidTokenReason =
   | "binding"; // the session is bound (`bind`) to another user agent or address: it was ended
 
 /**
- * What a session is bound to (Catalyst's `verify_user_agent` / `verify_address`).
+ * What a session is bound to.
  * A request whose values differ from those the session was created with gets
  * a new, empty session; the old one is deleted, its data never reaches the
  * handler, and `onInvalidToken` hears `"binding"`. The store keeps only an
@@ -121,7 +121,6 @@ export const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
   "touch",
 ];
 
-
 /** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */
 export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) | undefined {
   if (bind === undefined) return undefined;
@@ -132,8 +131,11 @@ export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => st
   const { userAgent = false, address } = bind;
   if (typeof userAgent !== "boolean") fail(`bind.userAgent must be a boolean: received ${typeof userAgent}`);
   if (address !== undefined && typeof address !== "function") fail("bind.address must be a function (c) => string");
-  if (!userAgent && address === undefined) fail("bind needs userAgent: true, an address function, or both; or leave bind out");
-  return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
+  if (!userAgent && address === undefined) {
+    fail("bind needs userAgent: true, an address function, or both; or leave bind out");
+  }
+  return (c) =>
+    JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
 }
 
 /** Longest token read: an id, a dot and a signature are 76 characters. */
@@ -141,7 +143,9 @@ export const MAX_TOKEN = 128;
 
 /** Check a number of seconds: positive, or non-negative where 0 means something. */
 function seconds(name: string, value: number | undefined, allowZero = false): void {
-  if (value !== undefined) checkNumber("session middleware", name, value, { min: 0, above: !allowZero, unit: "seconds" });
+  if (value !== undefined) {
+    checkNumber("session middleware", name, value, { min: 0, above: !allowZero, unit: "seconds" });
+  }
 }
 
 /** The expiry settings in ms, checked. */
@@ -152,9 +156,10 @@ export function policyOf(options: SessionOptions): ExpiryPolicy {
   const expires = options.expires ?? 3600;
   const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
   if (threshold > expires) {
-    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`);
+    throw new RangeError(
+      `Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`,
+    );
   }
   const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
   return { ttl: expires * 1000, absolute, threshold: threshold * 1000 };
 }
-

@@ -75,9 +75,12 @@ export function encodePayload(serializer: Serializer, wire: Wire, maxPayloadByte
     payload = serializer.stringify(wire);
   } catch (cause) {
     // A value changed after set() (now circular or too deep), or one this serializer cannot write.
-    throw new SessionDataError(`Cannot store session: the serializer failed (${describeError(cause)}); keep plain, acyclic data in the session`, {
-      cause,
-    });
+    throw new SessionDataError(
+      `Cannot store session: the serializer failed (${describeError(cause)}); keep plain, acyclic data in the session`,
+      {
+        cause,
+      },
+    );
   }
   const size = byteLength(payload, maxPayloadBytes);
   if (size > maxPayloadBytes) throw new SessionTooLargeError(size, maxPayloadBytes);

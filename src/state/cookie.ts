@@ -45,7 +45,18 @@ export interface CookieStateOptions {
 }
 
 /** The option keys of {@linkcode CookieStateOptions}. */
-const KNOWN = ["name", "path", "domain", "httpOnly", "sameSite", "secure", "trustProxy", "partitioned", "persistent", "hostPrefix"];
+const KNOWN = [
+  "name",
+  "path",
+  "domain",
+  "httpOnly",
+  "sameSite",
+  "secure",
+  "trustProxy",
+  "partitioned",
+  "persistent",
+  "hostPrefix",
+];
 /** Cookie options of other libraries (express-session, hono/cookie) and what CookieState calls them. */
 const HINTS: Readonly<Record<string, string>> = {
   maxAge: "use persistent: true; Max-Age follows the session's expires",
@@ -85,7 +96,11 @@ export class CookieState implements SessionState {
    */
   constructor(options: CookieStateOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot create session cookie: options must be an object: received ${options === null ? "null" : typeof options}`);
+      throw new TypeError(
+        `Cannot create session cookie: options must be an object: received ${
+          options === null ? "null" : typeof options
+        }`,
+      );
     }
     rejectUnknownKeys("session cookie", options, KNOWN, HINTS);
     const o = withDefaults({
@@ -103,27 +118,40 @@ export class CookieState implements SessionState {
       throw new TypeError(`Cannot create session cookie: ${why}`);
     };
     if (!HTTP_TOKEN.test(o.name)) fail(`name must be a cookie token: received ${JSON.stringify(o.name)}`);
-    if (!ATTR.test(o.path) || !o.path.startsWith("/")) fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
-    if (o.domain !== undefined && !ATTR.test(o.domain)) fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
+    if (!ATTR.test(o.path) || !o.path.startsWith("/")) {
+      fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
+    }
+    if (o.domain !== undefined && !ATTR.test(o.domain)) {
+      fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
+    }
     const sameSite = typeof o.sameSite === "string" ? SAME_SITE[o.sameSite.toLowerCase()] : undefined;
     if (sameSite === undefined || !(o.sameSite === sameSite || o.sameSite === sameSite.toLowerCase())) {
       fail(`sameSite must be "Strict", "Lax" or "None" (or lowercase): received ${JSON.stringify(o.sameSite)}`);
     }
     if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
-    if (typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" || typeof o.hostPrefix !== "boolean") {
+    if (
+      typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" ||
+      typeof o.hostPrefix !== "boolean"
+    ) {
       fail("trustProxy, persistent, partitioned and hostPrefix must be booleans");
     }
     // Browsers match the prefixes case-insensitively and silently drop a
     // prefixed cookie that breaks their rules: refuse such a setup now.
     const lower = o.name.toLowerCase();
     if (lower.startsWith("__host-")) {
-      fail(`name ${JSON.stringify(o.name)} carries the __Host- prefix; use { hostPrefix: true, name: ${JSON.stringify(o.name.slice(7))} }`);
+      fail(
+        `name ${JSON.stringify(o.name)} carries the __Host- prefix; use { hostPrefix: true, name: ${
+          JSON.stringify(o.name.slice(7))
+        } }`,
+      );
     }
     if (o.hostPrefix) {
       if (o.secure === false) fail("hostPrefix (__Host-) needs Secure; remove secure: false");
       if (o.path !== "/") fail(`hostPrefix (__Host-) needs path "/": received ${JSON.stringify(o.path)}`);
       if (o.domain !== undefined) fail("hostPrefix (__Host-) forbids a domain; remove the domain option");
-      if (lower.startsWith("__secure-")) fail(`hostPrefix (__Host-) and a __Secure- name do not combine: received ${JSON.stringify(o.name)}`);
+      if (lower.startsWith("__secure-")) {
+        fail(`hostPrefix (__Host-) and a __Secure- name do not combine: received ${JSON.stringify(o.name)}`);
+      }
       o.secure = true;
     }
     if (lower.startsWith("__secure-")) {
@@ -183,7 +211,10 @@ export class CookieState implements SessionState {
     return getCookie(c, name);
   }
 
-  /** Sets the cookie (with `Max-Age` when persistent, or for a session with its own lifetime; `Secure` as configured). */
+  /**
+   * Sets the cookie: with `Max-Age` when persistent or for a session with its
+   * own lifetime, `Secure` as configured.
+   */
   write(c: Context, token: string, maxAge: number, persistent = this.persistent): void {
     let cookie = `${this.name}=${token}${this.#attrs}`;
     if (persistent) cookie += `; Max-Age=${maxAge}`;

@@ -117,12 +117,17 @@ function dropCookieLines(c: Context, names: readonly string[]): void {
 
 function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slots {
   const base = { name: "satchel-data", ...options };
-  const states = Array.from({ length: count }, (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }));
+  const states = Array.from(
+    { length: count },
+    (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }),
+  );
   const names = states.map((s) => s.name);
   // Every line under 4096 bytes, whatever its Max-Age and Secure.
   const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.map((s) => s.maxLineBytes(0)));
   if (partChars < 256) {
-    throw new RangeError(`Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`);
+    throw new RangeError(
+      `Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`,
+    );
   }
   return {
     count,
@@ -225,7 +230,8 @@ export class CookieStore implements SessionStore, SynchronousStore {
 
   /**
    * A store that seals each session into encrypted cookies with keys derived from `secret`.
-   * @throws {TypeError} on a missing secret, an unknown option, a bad cookie option, or `state` with `cookie` or `maxCookies`.
+   * @throws {TypeError} on a missing secret, an unknown option, a bad cookie option,
+   *   or `state` with `cookie` or `maxCookies`.
    * @throws {RangeError} when a secret is shorter than 32 bytes, or `maxCookies` is not an integer from 1 to 9.
    */
   constructor(options: CookieStoreOptions) {
@@ -235,8 +241,8 @@ export class CookieStore implements SessionStore, SynchronousStore {
     rejectUnknownKeys("CookieStore", options, KNOWN_OPTIONS);
     if (options.state !== undefined && (options.cookie !== undefined || options.maxCookies !== undefined)) {
       throw new TypeError(
-        "Cannot create CookieStore: give either state or cookie options, not both (cookie and maxCookies configure the data cookies; " +
-          "with state the sealed value travels whole)",
+        "Cannot create CookieStore: give either state or cookie options, not both " +
+          "(cookie and maxCookies configure the data cookies; with state the sealed value travels whole)",
       );
     }
     const maxCookies = options.maxCookies ?? 3;
@@ -246,7 +252,13 @@ export class CookieStore implements SessionStore, SynchronousStore {
     const capacity = slots.count * slots.partChars;
     // One character of the capacity holds the part count; the rest is base64url of the sealed bytes.
     this.maxPayloadBytes = Math.floor(((capacity - 1) * 3) / 4) - SEAL_OVERHEAD - HEADER_BYTES;
-    this.#shared = { sealer, slots, clock: options.clock ?? systemClock, capacity, maxPayloadBytes: this.maxPayloadBytes };
+    this.#shared = {
+      sealer,
+      slots,
+      clock: options.clock ?? systemClock,
+      capacity,
+      maxPayloadBytes: this.maxPayloadBytes,
+    };
   }
 
   /** The view of this store for one request: reads the request's data cookies, writes `Set-Cookie`. */
@@ -344,7 +356,9 @@ class CookieSessions implements CookieRequestStore {
     // Every part but the last is full; none is longer than a part can be.
     for (let i = 0; i < n; i++) {
       const chars = parts[i]!.length + (i === 0 ? 1 : 0);
-      if (chars > slots.partChars || (i < n - 1 && chars !== slots.partChars) || !BASE64URL.test(parts[i]!)) return null;
+      if (chars > slots.partChars || (i < n - 1 && chars !== slots.partChars) || !BASE64URL.test(parts[i]!)) {
+        return null;
+      }
     }
     const raw = parts.join("");
     // Not a length base64url has, or too short to hold a seal: malformed, refused undecoded.
@@ -426,7 +440,9 @@ class CookieSessions implements CookieRequestStore {
       const result = work();
       if (isThenable(result)) {
         Promise.resolve(result).catch(() => {});
-        throw new TypeError("Cannot commit to CookieStore: batch work must be synchronous, its writes go into this response");
+        throw new TypeError(
+          "Cannot commit to CookieStore: batch work must be synchronous, its writes go into this response",
+        );
       }
       if (this.#pending !== undefined) {
         this.#committed = this.#pending;
@@ -456,7 +472,12 @@ class CookieSessions implements CookieRequestStore {
     if (chars > this.#s.capacity) throw this.#tooLarge(chars);
     const parts = Math.ceil(chars / this.#s.slots.partChars);
     const sealed = `${parts}${this.#s.sealer.seal(plain, encoder.encode(id))}`;
-    this.#write({ id, session: { ...session }, sealed, maxAge: Math.max(1, Math.ceil((session.expiresAt - now) / 1000)) });
+    this.#write({
+      id,
+      session: { ...session },
+      sealed,
+      maxAge: Math.max(1, Math.ceil((session.expiresAt - now) / 1000)),
+    });
   }
 
   delete(id: string): void {

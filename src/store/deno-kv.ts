@@ -110,7 +110,8 @@ const decoder = new TextDecoder();
 
 function isRec(value: unknown): value is Rec {
   const v = value as Partial<Rec> | null;
-  return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" && typeof v.c === "number";
+  return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" &&
+    typeof v.c === "number";
 }
 
 /** A local KV file is SQLite: another process's write shows up as this error until its lock is released. */
@@ -167,11 +168,15 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
       throw new TypeError("Cannot create DenoKvStore: kv must be a Deno.Kv (await Deno.openKv())");
     }
     if (typeof o.prefix !== "string" || o.prefix === "" || encoder.encode(o.prefix).length > MAX_PREFIX_BYTES) {
-      throw new RangeError(`Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`);
+      throw new RangeError(
+        `Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`,
+      );
     }
     checkNumber("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
     checkNumber("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
-    if (typeof o.clock !== "function") throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
+    if (typeof o.clock !== "function") {
+      throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
+    }
     this.#kv = o.kv;
     this.prefix = o.prefix;
     this.maxPayloadBytes = o.maxPayloadBytes;
@@ -190,7 +195,7 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   /** One KV call, retried while the file is locked; any other failure becomes StoreUnavailableError. */
   async #call<T>(action: string, op: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError("Cannot use DenoKvStore: it was closed");
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       try {
         return await op();
       } catch (cause) {
@@ -218,7 +223,9 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     if (p.length > this.maxPayloadBytes) throw new SessionTooLargeError(p.length, this.maxPayloadBytes);
     const u = s.userId ?? null;
     if (u !== null && encoder.encode(u).length > MAX_USER_ID_BYTES) {
-      throw new SessionDataError(`Cannot store session: its user id is over ${MAX_USER_ID_BYTES} bytes, the most a Deno KV key leaves room for`);
+      throw new SessionDataError(
+        `Cannot store session: its user id is over ${MAX_USER_ID_BYTES} bytes, the most a Deno KV key leaves room for`,
+      );
     }
     return { p, c: s.createdAt, e: s.expiresAt, u };
   }
@@ -247,9 +254,13 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   }
 
   /** Read, decide, commit; re-read and decide again while other writers come first. */
-  #mutate<R>(id: string, action: string, decide: (read: Read) => { next: Rec | null; result: R } | null): Promise<R | null> {
+  #mutate<R>(
+    id: string,
+    action: string,
+    decide: (read: Read) => { next: Rec | null; result: R } | null,
+  ): Promise<R | null> {
     return this.#queue.run(id, async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1;; attempt++) {
         const read = await this.#read(id, action);
         const plan = decide(read);
         if (plan === null) return null;
@@ -316,7 +327,9 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
       }
     });
     let deleted = 0;
-    for (let i = 0; i < expired.length; i += SWEEP_BATCH) deleted += await this.#sweep(expired.slice(i, i + SWEEP_BATCH), now);
+    for (let i = 0; i < expired.length; i += SWEEP_BATCH) {
+      deleted += await this.#sweep(expired.slice(i, i + SWEEP_BATCH), now);
+    }
     return deleted;
   }
 
@@ -330,7 +343,11 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     if ((await this.#call("sweep", () => op.commit())).ok) return batch.length;
     let deleted = 0;
     for (const { id } of batch) {
-      const gone = await this.#mutate(id, "sweep", (read) => read.rec !== null && read.rec.e <= now ? { next: null, result: true } : null);
+      const gone = await this.#mutate(
+        id,
+        "sweep",
+        (read) => read.rec !== null && read.rec.e <= now ? { next: null, result: true } : null,
+      );
       if (gone) deleted++;
     }
     return deleted;
@@ -354,7 +371,11 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   async deleteByUser(userId: string): Promise<number> {
     let deleted = 0;
     for (const id of await this.#indexed(userId, "delete")) {
-      const gone = await this.#mutate(id, "delete", (read) => read.rec?.u === userId ? { next: null, result: true } : null);
+      const gone = await this.#mutate(
+        id,
+        "delete",
+        (read) => read.rec?.u === userId ? { next: null, result: true } : null,
+      );
       if (gone) deleted++;
     }
     return deleted;
@@ -372,7 +393,10 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     return out;
   }
 
-  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The `Deno.Kv` stays open (close it yourself). */
+  /**
+   * Stops the store: later calls throw {@linkcode StoreUnavailableError}.
+   * The `Deno.Kv` stays open (close it yourself).
+   */
   close(): void {
     this.#closed = true;
   }

@@ -8,8 +8,15 @@ import { checkNumber } from "../_internal/numbers.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import type { SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
-import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
+import type {
+  SessionStore,
+  StoredSession,
+  SynchronousStore,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
+import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -50,7 +57,9 @@ export class MemoryStore implements SessionStore, SynchronousStore, UserSessionL
    */
   constructor(options: MemoryStoreOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`);
+      throw new TypeError(
+        `Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`,
+      );
     }
     rejectUnknownKeys("MemoryStore", options, ["clock", "maxPayloadBytes", "sweepInterval", "onSweep"]);
     checkSweepInterval("MemoryStore", options.sweepInterval);

@@ -179,7 +179,14 @@ export class RedisStore implements SessionStore, UserSessionListing {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create RedisStore: options are required, at least { client }");
     }
-    rejectUnknownKeys("RedisStore", options, ["client", "prefix", "commandTimeout", "maxUpdateRetries", "maxPayloadBytes", "clock"], {
+    rejectUnknownKeys("RedisStore", options, [
+      "client",
+      "prefix",
+      "commandTimeout",
+      "maxUpdateRetries",
+      "maxPayloadBytes",
+      "clock",
+    ], {
       ttl: "the session's lifetime is the session option expires; Redis's TTL follows it",
       redis: "use client",
     });
@@ -195,7 +202,9 @@ export class RedisStore implements SessionStore, UserSessionListing {
     if (redis === null) {
       throw new TypeError(
         "Cannot create RedisStore: client must be an ioredis Redis/Cluster, a node-redis client/cluster, " +
-          `Bun's RedisClient, or an object with command(args, key): received ${o.client === null ? "null" : typeof o.client}`,
+          `Bun's RedisClient, or an object with command(args, key): received ${
+            o.client === null ? "null" : typeof o.client
+          }`,
       );
     }
     if (typeof o.prefix !== "string") {
@@ -240,7 +249,9 @@ export class RedisStore implements SessionStore, UserSessionListing {
         { cause },
       );
     }
-    const why = /^[A-Z]+ /.test(message) ? `Redis refused the command (${message})` : `Redis is unreachable (${message})`;
+    const why = /^[A-Z]+ /.test(message)
+      ? `Redis refused the command (${message})`
+      : `Redis is unreachable (${message})`;
     return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
   }
 
@@ -281,7 +292,8 @@ export class RedisStore implements SessionStore, UserSessionListing {
   }
 
   async #read(id: string, action: string, deadline: number): Promise<Read> {
-    const raw = (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
+    const raw =
+      (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
     const [p, c, e, u, v, i] = raw;
     const expiresAt = Number(e);
     const live = p === null || e === null || expiresAt <= this.#clock()
@@ -311,14 +323,24 @@ export class RedisStore implements SessionStore, UserSessionListing {
     await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id], deadline);
   }
 
-  /** How far to make the index cover a session expiring at `expiresAt`: one more lifetime, so it is extended once per lifetime. */
+  /**
+   * How far to make the index cover a session expiring at `expiresAt`: one
+   * more lifetime, so it is extended once per lifetime.
+   */
   #coverFor(expiresAt: number): number {
     const now = this.#clock();
     return expiresAt + Math.max(0, expiresAt - now);
   }
 
   /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
-  async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string, deadline: number): Promise<boolean> {
+  async #write(
+    id: string,
+    s: StoredSession | null,
+    expected: string,
+    cover: number,
+    action: string,
+    deadline: number,
+  ): Promise<boolean> {
     const key = this.sessionKey(id);
     const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
     if (s === null || ttl <= 0) {
@@ -399,7 +421,13 @@ export class RedisStore implements SessionStore, UserSessionListing {
       const now = this.#clock();
       const ttl = Math.ceil(expiresAt - now);
       if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key, deadline));
-      const r = await this.#script("touch", TOUCH, key, [String(now), String(expiresAt), String(ttl), cover, coverUser], deadline);
+      const r = await this.#script(
+        "touch",
+        TOUCH,
+        key,
+        [String(now), String(expiresAt), String(ttl), cover, coverUser],
+        deadline,
+      );
       if (!Array.isArray(r)) return;
       // The session is bound to a user whose index does not reach the new expiry: extend it first.
       coverUser = String(r[0]);
@@ -407,7 +435,9 @@ export class RedisStore implements SessionStore, UserSessionListing {
       await this.#index(coverUser, id, score, "touch", deadline);
       cover = String(score);
     }
-    throw new StoreUnavailableError(`Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`);
+    throw new StoreUnavailableError(
+      `Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`,
+    );
   }
 
   /** Atomic read-modify-write by compare-and-set, retried when another process wrote first. */
@@ -417,7 +447,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
   }
 
   async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
       const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
       const next = fn(read.live); // the caller's errors pass through unchanged
@@ -491,7 +521,10 @@ export class RedisStore implements SessionStore, UserSessionListing {
     return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
   }
 
-  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (close it yourself). */
+  /**
+   * Stops the store: later calls throw {@linkcode StoreUnavailableError}.
+   * The client stays open (close it yourself).
+   */
   close(): void {
     this.#closed = true;
   }

@@ -26,7 +26,12 @@ const MAX_DELAY = 2 ** 31 - 1;
  */
 export function checkSweepInterval(owner: string, seconds: number | undefined): void {
   if (seconds === undefined) return;
-  checkNumber(owner, "sweepInterval", seconds, { min: 0, above: true, max: Math.floor(MAX_DELAY / 1000), unit: "seconds" });
+  checkNumber(owner, "sweepInterval", seconds, {
+    min: 0,
+    above: true,
+    max: Math.floor(MAX_DELAY / 1000),
+    unit: "seconds",
+  });
 }
 
 function defaultOnSweep(event: SweepEvent): void {

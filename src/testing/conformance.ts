@@ -99,7 +99,9 @@ export function storeConformance(
     withStore(async (store, clock) => {
       const id = generateId();
       const text = "héllo wörld — 你好 — 🎒 \\u0000 ".repeat(10);
-      const fill = opts.maxPayloadBytes === undefined ? 512 * 1024 : opts.maxPayloadBytes - new TextEncoder().encode(text).length;
+      const fill = opts.maxPayloadBytes === undefined
+        ? 512 * 1024
+        : opts.maxPayloadBytes - new TextEncoder().encode(text).length;
       const payload = text + "x".repeat(fill);
       await store.set(id, session(clock, payload));
       assert.equal((await store.get(id))?.payload, payload);
@@ -132,7 +134,10 @@ export function storeConformance(
       const id = generateId();
       await store.set(id, session(clock, "kept"));
       const boom = new Error("boom");
-      await assert.rejects(async () => await store.update(id, () => { throw boom; }), (e) => e === boom);
+      await assert.rejects(async () =>
+        await store.update(id, () => {
+          throw boom;
+        }), (e) => e === boom);
       assert.equal((await store.get(id))?.payload, "kept");
     }));
 
@@ -141,19 +146,26 @@ export function storeConformance(
       withStore(async (store, clock) => {
         const id = generateId();
         await store.set(id, session(clock, "0"));
-        for (let i = 0; i < 20; i++) await store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }));
+        for (let i = 0; i < 20; i++) {
+          await store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }));
+        }
         assert.equal((await store.get(id))?.payload, "20");
       }));
-  } else test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
-    withStore(async (store, clock) => {
-      const id = generateId();
-      await store.set(id, session(clock, "0"));
-      await Promise.all(
-        Array.from({ length: 200 }, () =>
-          Promise.resolve().then(() => store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) })))),
-      );
-      assert.equal((await store.get(id))?.payload, "200");
-    }));
+  } else {test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
+      withStore(async (store, clock) => {
+        const id = generateId();
+        await store.set(id, session(clock, "0"));
+        await Promise.all(
+          Array.from(
+            { length: 200 },
+            () =>
+              Promise.resolve().then(() =>
+                store.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }))
+              ),
+          ),
+        );
+        assert.equal((await store.get(id))?.payload, "200");
+      }));}
 
   if (!opts.realTimeExpiry) {
     test(`${name}.get() returns null once the idle expiry has passed, before any sweep`, () =>
@@ -217,17 +229,17 @@ export function storeConformance(
       withStore(async (store) => {
         assert.equal(store.deleteByUser, undefined);
       }));
-  } else test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
-    withStore(async (store, clock) => {
-      if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
-      const mine = [generateId(), generateId(), generateId()];
-      const theirs = generateId();
-      for (const id of mine) await store.set(id, { ...session(clock), userId: "alice" });
-      await store.set(theirs, { ...session(clock), userId: "bob" });
-      assert.equal(await store.deleteByUser("alice"), 3);
-      for (const id of mine) assert.equal(await store.get(id), null);
-      assert.equal((await store.get(theirs))?.userId, "bob");
-    }));
+  } else {test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
+      withStore(async (store, clock) => {
+        if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
+        const mine = [generateId(), generateId(), generateId()];
+        const theirs = generateId();
+        for (const id of mine) await store.set(id, { ...session(clock), userId: "alice" });
+        await store.set(theirs, { ...session(clock), userId: "bob" });
+        assert.equal(await store.deleteByUser("alice"), 3);
+        for (const id of mine) assert.equal(await store.get(id), null);
+        assert.equal((await store.get(theirs))?.userId, "bob");
+      }));}
 
   if (opts.noListByUser || opts.noDeleteByUser) {
     test(`${name} has no listByUser`, () =>
