@@ -1,21 +1,13 @@
 /**
  * Sessions in Deno KV: a SQLite file under the Deno CLI, the hosted,
- * replicated database on Deno Deploy. Bring your own `Deno.Kv`
- * (`await Deno.openKv()`); nothing here touches the `Deno` global, so the
- * module imports on every runtime.
+ * replicated database on Deno Deploy. Bring your own `Deno.Kv`; nothing here
+ * touches the `Deno` global, so the module imports on every runtime.
  *
- * ## Key layout
- *
- * | key | value |
- * |---|---|
- * | `[prefix, "s", id]` | `{ p: Uint8Array (UTF-8 payload), c: createdAt, e: expiresAt, u: userId \| null }` |
- * | `[prefix, "u", userId, id]` | `expiresAt`: the user index, one key per session bound to a user |
- *
- * Every write of a session is one atomic operation that checks the
- * session's versionstamp and writes its index key with it, so the index
- * names exactly the sessions bound to each user. Both keys carry `expireIn`,
- * so KV drops idle sessions itself; as KV deletes late, every read also
- * checks `e` against the store's clock.
+ * A session is `[prefix, "s", id]`, and each session bound to a user also
+ * has `[prefix, "u", userId, id]`. Every write is one atomic operation that
+ * checks the session's versionstamp and writes both keys, so the index names
+ * exactly the sessions bound to each user. Both carry `expireIn`; KV deletes
+ * late, so reads also check the expiry against the store's clock.
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
@@ -84,11 +76,15 @@ const LOCK_RETRIES = 20;
 const SWEEP_BATCH = 10;
 const KNOWN = ["kv", "prefix", "maxPayloadBytes", "maxUpdateRetries", "clock"] as const;
 
-/** A session as the store keeps it in KV. */
+/** A session as the store keeps it in KV; its user index key holds `e`. */
 interface Rec {
+  /** The payload, UTF-8. */
   p: Uint8Array;
+  /** createdAt. */
   c: number;
+  /** expiresAt. */
   e: number;
+  /** userId, or null. */
   u: string | null;
 }
 

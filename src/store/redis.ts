@@ -1,16 +1,15 @@
 /**
  * Sessions in Redis 7 or Valkey, shared by every process and machine that
  * talks to the same server or cluster; bring your own client (ioredis,
- * node-redis, Bun's `RedisClient`). Key layout: docs/stores.md#key-layout.
- * A session is the hash `<prefix>s:{<id>}` (`p` payload, `c` createdAt,
- * `e` expiresAt, `u` userId, `v` version, `i` how far the user index covers it).
+ * node-redis, Bun's `RedisClient`). Key layout: docs/stores.md#key-layout;
+ * the hash fields: ./redis/scripts.ts.
  *
  * Every script names one key, so on a cluster each runs on the shard of that
- * key's hash tag. A session and its user's index (`<prefix>u:{<userId>}`)
- * cannot share a slot, so the index is kept a superset by write order: an
- * entry is added or raised before the session write that needs it. Stale
- * entries are harmless: `deleteByUser` deletes a session only while its `u`
- * still names the user.
+ * key's hash tag. A session (`<prefix>s:{<id>}`) and its user's index
+ * (`<prefix>u:{<userId>}`) cannot share a slot, so the index is kept a
+ * superset by write order: an entry is added or raised before the session
+ * write that needs it. Stale entries are harmless: `deleteByUser` deletes a
+ * session only while its `u` still names the user.
  *
  * `update` is a compare-and-set script on the version and expiry it read,
  * re-read on conflict; the read a `get` made just before stands in for its first.
