@@ -21,7 +21,13 @@
  * ```
  * @module
  */
-export { type InvalidTokenReason, session, type SessionBinding, type SessionEnv, type SessionOptions } from "./src/middleware.ts";
+export {
+  type InvalidTokenReason,
+  session,
+  type SessionBinding,
+  type SessionEnv,
+  type SessionOptions,
+} from "./src/middleware.ts";
 export { Session, type UserSession } from "./src/session/session.ts";
 export type { SessionRequestOptions, SessionStatus } from "./src/session/core.ts";
 export {
@@ -52,7 +58,13 @@ export {
   DenoKvStore,
   type DenoKvStoreOptions,
 } from "./src/store/deno-kv.ts";
-export { type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike, D1Store, type D1StoreOptions } from "./src/store/d1.ts";
+export {
+  type D1DatabaseLike,
+  type D1PreparedStatementLike,
+  type D1ResultLike,
+  D1Store,
+  type D1StoreOptions,
+} from "./src/store/d1.ts";
 export { NullStore } from "./src/store/null.ts";
 export type { SessionState } from "./src/state/types.ts";
 export { CookieState, type CookieStateOptions } from "./src/state/cookie.ts";

@@ -7,7 +7,7 @@
  */
 import type { Context } from "hono";
 import { CookieState } from "../src/state/cookie.ts";
-import { toBase64url, fromBase64url } from "../src/crypto/seal.ts";
+import { decodeBase64url as fromBase64url, encodeBase64url as toBase64url } from "../src/_internal/base64url.ts";
 import type { RequestBound, SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 
 const encoder = new TextEncoder();

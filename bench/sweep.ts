@@ -172,7 +172,7 @@ async function load(): Promise<void> {
 /** WITHOUT ROWID (the store's table) against a rowid table with a UNIQUE id index. */
 async function layout(): Promise<void> {
   const { openSqlite } = await import("../src/store/sqlite/driver.ts");
-  const { base64url } = await import("../src/id.ts");
+  const { encodeBase64url: base64url } = await import("../src/_internal/base64url.ts");
   const n = Number(opts.rows === "1000000" ? 400_000 : opts.rows);
   const payload = await payloadFor(0);
   const bytes = new Uint8Array(n * 24);
@@ -273,7 +273,7 @@ async function payloadFor(i: number): Promise<string> {
 /** Builds the base file: `rows` expired sessions (expired over the last hour) and `rows` live ones, ids random, interleaved. */
 async function buildBase(path: string, rows: number, tokenCount: number, tokensFile: string): Promise<void> {
   const { SqliteStore } = await import("../mod.ts");
-  const { base64url } = await import("../src/id.ts");
+  const { encodeBase64url: base64url } = await import("../src/_internal/base64url.ts");
   const { Signer } = await import("../src/crypto/sign.ts");
   removeDb(path);
   const store = new SqliteStore({ path });

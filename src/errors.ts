@@ -30,8 +30,7 @@ export class SessionTooLargeError extends SessionError {
    */
   constructor(size: number, limit: number) {
     super(500, {
-      message:
-        `Cannot store session: its payload is ${size} bytes, over the limit of ${limit} bytes; ` +
+      message: `Cannot store session: its payload is ${size} bytes, over the limit of ${limit} bytes; ` +
         `keep less in the session or raise maxPayloadBytes`,
     });
     this.size = size;

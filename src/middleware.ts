@@ -7,13 +7,17 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { describeError } from "./_internal/errors.ts";
+import { addResponseHeader } from "./_internal/http.ts";
+import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
 import { after, isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
 import { superjsonSerializer } from "./serializer.ts";
-import { apply, type Decision, decide, NOTHING } from "./session/commit.ts";
+import { apply, decide, type Decision, NOTHING } from "./session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
 import { pastDeadline } from "./session/expiry.ts";
 import {
@@ -27,7 +31,7 @@ import {
 } from "./session/options.ts";
 import { decodePayload } from "./session/payload.ts";
 import { Session } from "./session/session.ts";
-import { addResponseHeader, CookieState } from "./state/cookie.ts";
+import { CookieState } from "./state/cookie.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import {
   type Awaitable,
@@ -47,7 +51,6 @@ export type { InvalidTokenReason, SessionBinding, SessionOptions };
 export type SessionEnv<T extends object = Record<string, unknown>> = {
   Variables: { session: Session<T> };
 };
-
 
 /**
  * Run `work` after the response is handed back: through the context's
@@ -95,11 +98,14 @@ export function session<T extends object = Record<string, unknown>>(
   rejectUnknownKeys("session middleware", options, OPTION_KEYS);
   if (options.state !== undefined && options.cookie !== undefined) {
     throw new TypeError(
-      "Cannot create session middleware: give either state or cookie options, not both (cookie configures the default CookieState)",
+      "Cannot create session middleware: give either state or cookie options, not both " +
+        "(cookie configures the default CookieState)",
     );
   }
   if (options.touch !== undefined && options.touch !== "used" && options.touch !== "always") {
-    throw new TypeError(`Cannot create session middleware: touch must be "used" or "always": received ${String(options.touch)}`);
+    throw new TypeError(
+      `Cannot create session middleware: touch must be "used" or "always": received ${String(options.touch)}`,
+    );
   }
   const policy = policyOf(options);
   const signer = new Signer(options.secret ?? [], options.verifiedTokenCache);
@@ -108,15 +114,14 @@ export function session<T extends object = Record<string, unknown>>(
   const state = options.state ?? new CookieState(options.cookie);
   if (options.store !== undefined && options.name !== undefined) {
     throw new TypeError(
-      "Cannot create session middleware: name only names the default store's file; with your own store, drop name (give SqliteStore a path instead)",
+      "Cannot create session middleware: name only names the default store's file; " +
+        "with your own store, drop name (give SqliteStore a path instead)",
     );
   }
   if (options.store !== undefined) checkStoreShape(options.store);
   const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
-  const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? 1024 * 1024;
-  if (!Number.isSafeInteger(maxPayloadBytes) || maxPayloadBytes <= 0) {
-    throw new RangeError(`Cannot create session middleware: maxPayloadBytes must be a positive integer: received ${maxPayloadBytes}`);
-  }
+  const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  checkNumber("session middleware", "maxPayloadBytes", maxPayloadBytes, { integer: true, min: 1 });
   if (baseStore.maxPayloadBytes !== undefined && maxPayloadBytes > baseStore.maxPayloadBytes) {
     throw new RangeError(
       `Cannot create session middleware: maxPayloadBytes (${maxPayloadBytes}) exceeds what the store accepts ` +
@@ -128,7 +133,7 @@ export function session<T extends object = Record<string, unknown>>(
   const persistent = state.persistent === true;
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
-    ((e: unknown) => console.error(`satchel: late store failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`));
+    ((e: unknown) => console.error(`satchel: late store failed: ${describeError(e)}`));
 
   const NONE: Loaded = { kind: "none" };
   const INVALID: Loaded = { kind: "refused", invalid: true };
@@ -157,7 +162,13 @@ export function session<T extends object = Record<string, unknown>>(
   }
 
   /** The session made of what the store returned for a verified id. */
-  function open(c: Context, store: SessionStore, id: string, stale: boolean, stored: StoredSession | null): Awaitable<Loaded> {
+  function open(
+    c: Context,
+    store: SessionStore,
+    id: string,
+    stale: boolean,
+    stored: StoredSession | null,
+  ): Awaitable<Loaded> {
     if (stored === null) return refuse(c, "unknown");
     if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired");
     const decoded = decodePayload(serializer, stored.payload);
@@ -186,14 +197,21 @@ export function session<T extends object = Record<string, unknown>>(
   /** Commit through the store's group commit when it has one (SqliteStore), else directly. */
   function commit(store: SessionStore, decision: Decision, core: SessionCore, now: number): Awaitable<boolean> {
     // A store with batch answers synchronously, so apply does too (batch refuses a promise).
-    return hasGroupCommit(store) ? store.batch(() => apply(decision.store, core, store, now) as boolean) : apply(decision.store, core, store, now);
+    return hasGroupCommit(store)
+      ? store.batch(() => apply(decision.store, core, store, now) as boolean)
+      : apply(decision.store, core, store, now);
   }
 
   function deliver(c: Context, decision: Decision, core: SessionCore, now: number): void {
     const cookie = decision.cookie;
     if (cookie.op === "keep") return;
     if (cookie.op === "clear") state.clear(c);
-    else state.write(c, signer.sign(core.id), Math.ceil((cookie.expiresAt - now) / 1000), persistent || core.lifetime !== undefined);
+    else {state.write(
+        c,
+        signer.sign(core.id),
+        Math.ceil((cookie.expiresAt - now) / 1000),
+        persistent || core.lifetime !== undefined,
+      );}
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
@@ -214,7 +232,9 @@ export function session<T extends object = Record<string, unknown>>(
       core.ensure();
     }
     const failed = c.error !== undefined || c.res.status >= 500;
-    if (bindValues !== undefined && core.bindTag === undefined && core.dirty && !failed) core.bind(signer.bindTag(bindValues(c)));
+    if (bindValues !== undefined && core.bindTag === undefined && core.dirty && !failed) {
+      core.bind(signer.bindTag(bindValues(c)));
+    }
     const now = clock();
     const decision = decide(core.facts(), { now, policy, failed, persistent });
     if (decision === NOTHING || (decision.store.op === "none" && decision.cookie.op === "keep")) return;

@@ -28,7 +28,17 @@ export interface Serializer {
 
 /** Typed arrays that superjson writes and reads back as the same class (not the BigInt ones: it cannot write them). */
 const SUPERJSON_TYPED_ARRAYS: ReadonlySet<object> = new Set(
-  [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array]
+  [
+    Int8Array,
+    Uint8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+  ]
     .map((c) => c.prototype),
 );
 
@@ -43,7 +53,9 @@ function plainContainerWhy(value: object, proto: unknown, name: string): string 
   if (proto === Array.prototype) {
     const array = value as unknown[];
     for (let i = 0; i < array.length; i++) {
-      if (!(i in array)) return `the array has a hole at [${i}], which ${name} writes as a value; fill it (null or undefined)`;
+      if (!(i in array)) {
+        return `the array has a hole at [${i}], which ${name} writes as a value; fill it (null or undefined)`;
+      }
     }
     return undefined;
   }
@@ -70,11 +82,17 @@ export function jsonRoundTrip(value: unknown): string | undefined {
       const proto = Object.getPrototypeOf(value);
       const plain = plainContainerWhy(value, proto, "JSON");
       if (plain !== null) return plain;
-      if (value instanceof Date) return `a Date comes back from JSON as a string; store date.toISOString() or a number, or ${use}`;
-      if (value instanceof Map || value instanceof Set) {
-        return `a ${value instanceof Map ? "Map" : "Set"} comes back from JSON as {}; store an array or object, or ${use}`;
+      if (value instanceof Date) {
+        return `a Date comes back from JSON as a string; store date.toISOString() or a number, or ${use}`;
       }
-      return `${className(value)} instance comes back from JSON as a plain object or string (its class is lost); store plain data`;
+      if (value instanceof Map || value instanceof Set) {
+        return `a ${
+          value instanceof Map ? "Map" : "Set"
+        } comes back from JSON as {}; store an array or object, or ${use}`;
+      }
+      return `${
+        className(value)
+      } instance comes back from JSON as a plain object or string (its class is lost); store plain data`;
     }
     default:
       return undefined;
@@ -85,7 +103,9 @@ export function jsonRoundTrip(value: unknown): string | undefined {
 function floatsWhy(array: Float32Array | Float64Array): string | undefined {
   for (let i = 0; i < array.length; i++) {
     const x = array[i]!;
-    if (!Number.isFinite(x) || Object.is(x, -0)) return `superjson writes ${x} at [${i}] of a ${className(array)} as 0; store a plain array`;
+    if (!Number.isFinite(x) || Object.is(x, -0)) {
+      return `superjson writes ${x} at [${i}] of a ${className(array)} as 0; store a plain array`;
+    }
   }
   return undefined;
 }
@@ -96,17 +116,33 @@ export function superjsonRoundTrip(value: unknown): string | undefined {
   const proto = Object.getPrototypeOf(value);
   const plain = plainContainerWhy(value, proto, "superjson");
   if (plain !== null) return plain;
-  if (proto === Map.prototype || proto === Set.prototype || proto === RegExp.prototype || proto === URL.prototype) return undefined;
+  if (proto === Map.prototype || proto === Set.prototype || proto === RegExp.prototype || proto === URL.prototype) {
+    return undefined;
+  }
   if (proto === Date.prototype) {
-    return Number.isNaN((value as Date).getTime()) ? "an invalid Date comes back from superjson as null; store null" : undefined;
+    return Number.isNaN((value as Date).getTime())
+      ? "an invalid Date comes back from superjson as null; store null"
+      : undefined;
   }
-  if (SUPERJSON_TYPED_ARRAYS.has(proto)) return value instanceof Float32Array || value instanceof Float64Array ? floatsWhy(value) : undefined;
+  if (SUPERJSON_TYPED_ARRAYS.has(proto)) {
+    return value instanceof Float32Array || value instanceof Float64Array ? floatsWhy(value) : undefined;
+  }
   if (value instanceof ArrayBuffer || value instanceof DataView) {
-    return `superjson writes ${value instanceof DataView ? "a DataView" : "an ArrayBuffer"} as {}; store a Uint8Array of it`;
+    return `superjson writes ${
+      value instanceof DataView ? "a DataView" : "an ArrayBuffer"
+    } as {}; store a Uint8Array of it`;
   }
-  if (ArrayBuffer.isView(value)) return `superjson cannot write a ${className(value)} back as one; store a Uint8Array, or an array of strings for BigInts`;
-  if (value instanceof Error) return "an Error comes back from superjson without its class, stack or own properties; store its message";
-  return `${className(value)} instance comes back from superjson as a plain object (its class is lost); store plain data`;
+  if (ArrayBuffer.isView(value)) {
+    return `superjson cannot write a ${
+      className(value)
+    } back as one; store a Uint8Array, or an array of strings for BigInts`;
+  }
+  if (value instanceof Error) {
+    return "an Error comes back from superjson without its class, stack or own properties; store its message";
+  }
+  return `${
+    className(value)
+  } instance comes back from superjson as a plain object (its class is lost); store plain data`;
 }
 
 /**
@@ -139,7 +175,9 @@ function isPlainJson(value: unknown, seen: object[], depth: number): boolean {
       const keys = Object.keys(value);
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
-        if (FORBIDDEN_KEYS.has(key) || !isPlainJson((value as Record<string, unknown>)[key], seen, depth + 1)) return false;
+        if (FORBIDDEN_KEYS.has(key) || !isPlainJson((value as Record<string, unknown>)[key], seen, depth + 1)) {
+          return false;
+        }
       }
       return true;
     }

@@ -39,11 +39,13 @@ function isLeafObject(v: object): boolean {
 
 function describe(key: string, trail: readonly (string | number)[]): string {
   let path = JSON.stringify(key);
-  for (const k of trail) path += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  for (const k of trail) {
+    path += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
+  }
   return path;
 }
 
-/** State of one check; module functions instead of closures keep `set()` cheap (about 1 µs for a small object). */
+/** State of one check: module functions taking it, rather than closures, keep `set()` cheap. */
 interface Walk {
   key: string;
   /** The serializer's round-trip check, if it declares one. */
@@ -86,7 +88,11 @@ function visitChild(w: Walk, k: string | number, x: unknown, depth: number, acc:
   const height = Math.max(acc % PACK, r % PACK);
   const count = Math.floor(acc / PACK) + Math.floor(r / PACK);
   if (count > w.maxValues) {
-    fail(w, `it holds more than ${w.maxValues} values once written out (shared references are written at every use), over maxPayloadBytes`);
+    fail(
+      w,
+      `it holds more than ${w.maxValues} values once written out ` +
+        "(shared references are written at every use), over maxPayloadBytes",
+    );
   }
   w.trail.pop();
   return count * PACK + height;
@@ -101,7 +107,9 @@ function visit(w: Walk, v: unknown, depth: number): number {
   if (isLeafObject(v)) return PACK; // one value, no nesting
   const known = w.seen.get(v);
   if (known === -1) return fail(w, "it holds a circular reference");
-  if (known !== undefined) return depth + (known % PACK) > MAX_DEPTH ? fail(w, `nested more than ${MAX_DEPTH} levels deep`) : known;
+  if (known !== undefined) {
+    return depth + (known % PACK) > MAX_DEPTH ? fail(w, `nested more than ${MAX_DEPTH} levels deep`) : known;
+  }
   if (depth >= MAX_DEPTH) return fail(w, `nested more than ${MAX_DEPTH} levels deep`);
   w.seen.set(v, -1);
   let acc = PACK; // this object: one value, height so far 0 below it
@@ -119,7 +127,9 @@ function visit(w: Walk, v: unknown, depth: number): number {
     let i = 0;
     for (const x of v) acc = visitChild(w, `<set item ${i++}>`, x, d, acc);
   } else {
-    if (Object.getOwnPropertySymbols(v).length > 0) fail(w, "it has a symbol key, which no serializer writes; use a string key");
+    if (Object.getOwnPropertySymbols(v).length > 0) {
+      fail(w, "it has a symbol key, which no serializer writes; use a string key");
+    }
     for (const k of Object.keys(v)) {
       if (FORBIDDEN_KEYS.has(k)) {
         w.trail.push(k);

@@ -266,7 +266,7 @@ test("CookieStore takes the data cookie's attributes and name", async () => {
 test("CookieStore refuses a bad configuration at setup, saying how to fix it", () => {
   assert.throws(() => new CookieStore({ secret: "short" }), {
     name: "RangeError",
-    message: "Cannot create CookieStore: each secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
+    message: "Cannot create CookieStore: secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
   });
   assert.throws(() => new CookieStore({ secret: [] }), { name: "TypeError", message: /secret must be a string or a non-empty array/ });
   assert.throws(() => new CookieStore(undefined as unknown as CookieStoreOptions), { name: "TypeError" });

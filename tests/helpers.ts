@@ -6,19 +6,7 @@ import { openSqlite } from "../src/store/sqlite/driver.ts";
 
 export const SECRET = "test-secret-test-secret-test-secret-0123456789";
 
-/** A clock tests move by hand. */
-export class FakeClock {
-  now: number;
-  constructor(start = Date.UTC(2026, 0, 1)) {
-    this.now = start;
-  }
-  /** Move forward `seconds`. */
-  advance(seconds: number): void {
-    this.now += seconds * 1000;
-  }
-  /** The clock as a function, to pass as `clock`. */
-  readonly fn = (): number => this.now;
-}
+export { FakeClock } from "../src/testing/clock.ts";
 
 /** A temporary directory removed by `cleanup()`. */
 export function tempDir(prefix = "satchel-test-"): { dir: string; file: (name: string) => string; cleanup: () => void } {

@@ -5,6 +5,7 @@
  * - its root import's module graph names no `node:*` or `bun:*` module and no
  *   dynamic import (bundlers and `deno publish` can follow it);
  * - `require("satchel")` from a CommonJS file works on Node 24 (no top-level await);
+ * - `satchel/testing` runs the store conformance suite from the package, with its types;
  * - its `.d.ts` files type-check in a Workers-style project: no @types/node,
  *   lib ES2022 + DOM, skipLibCheck off;
  * - examples/workers/app.ts, bundled by wrangler's esbuild from the package,
@@ -85,6 +86,41 @@ app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 
   );
   const out = await run(join(BIN, "node"), ["--no-warnings", "count.cjs"], consumer.dir, { TMPDIR: consumer.dir });
   assert.equal(out.trim(), "1 2 function function");
+});
+
+test("satchel/testing from the packed package runs storeConformance on Node 24, and its .d.ts type-check", { skip }, async () => {
+  writeFileSync(
+    join(consumer.dir, "conformance.test.ts"),
+    `import { MemoryStore } from "satchel";
+import { FakeClock, storeConformance, type StoreFixture } from "satchel/testing";
+
+storeConformance("MemoryStore", (clock: FakeClock): StoreFixture => ({ store: new MemoryStore({ clock: clock.fn }) }));
+`,
+  );
+  writeFileSync(
+    join(consumer.dir, "tsconfig.testing.json"),
+    JSON.stringify({
+      compilerOptions: {
+        target: "ES2022",
+        lib: ["ES2022", "DOM"],
+        module: "ESNext",
+        moduleResolution: "Bundler",
+        types: [],
+        strict: true,
+        skipLibCheck: false,
+        noEmit: true,
+      },
+      files: ["conformance.test.ts"],
+    }),
+  );
+  await run(join(BIN, "tsc"), ["-p", "tsconfig.testing.json"], consumer.dir);
+  // Without the parent runner's NODE_TEST_CONTEXT, the child reports in TAP on its stdout instead of to this runner.
+  const args = ["--no-warnings", "--test", "--test-reporter=tap", "conformance.test.ts"];
+  const report = await run(join(BIN, "node"), args, consumer.dir, { NODE_TEST_CONTEXT: undefined });
+  assert.match(report, /^# fail 0$/m, report);
+  const passed = Number(/^# pass (\d+)$/m.exec(report)?.[1]);
+  assert.ok(passed >= 15, `${passed} conformance tests passed:\n${report}`);
+  assert.match(report, /^ok \d+ - MemoryStore\.update\(\) never loses an increment/m);
 });
 
 test("the packed .d.ts files type-check without @types/node, lib ES2022 + DOM, skipLibCheck off (TypeScript 7)", { skip }, async () => {

@@ -128,7 +128,7 @@ if (REDIS_URL === undefined) {
     });
     assert.throws(() => new RedisStore({ client: { command: async () => null }, commandTimeout: 0 }), {
       name: "RangeError",
-      message: /commandTimeout must be an integer of at least 1: received 0/,
+      message: /commandTimeout must be a positive integer: received 0/,
     });
     assert.throws(() => new RedisStore({ client: { command: async () => null }, ttl: 60 } as never), {
       name: "TypeError",

@@ -3,7 +3,8 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { HmacSha256 } from "../src/crypto/hmac.ts";
 import { Signer, TOKEN_LENGTH } from "../src/crypto/sign.ts";
-import { base64url, generateId } from "../src/id.ts";
+import { encodeBase64url as base64url } from "../src/_internal/base64url.ts";
+import { generateId } from "../src/id.ts";
 import { SECRET } from "./helpers.ts";
 
 const OLD = "old-secret-old-secret-old-secret-0123456789";
@@ -89,7 +90,6 @@ test("Signer.verify() tells junk (malformed) from a well-formed token no secret 
   assert.equal(await signer.verify(""), "malformed");
   assert.equal(await signer.verify(`${id}.`), "malformed");
   assert.equal(await signer.verify(`${id}`), "malformed");
-  assert.equal(await signer.unsign(forged), null);
 });
 
 test("Signer MACs a context label with the id: a MAC of the bare id (as Hono's signed cookies make) is refused", async () => {

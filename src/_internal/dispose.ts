@@ -23,4 +23,5 @@ export type Disposer = SymbolConstructor extends { readonly dispose: infer K ext
  * property TypeScript 5.7 and 5.8 refuse (TS1166); the `Disposer` type gives
  * the method its real key.
  */
-export const disposeSymbol: unique symbol = ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose")) as never;
+export const disposeSymbol: unique symbol =
+  ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for("Symbol.dispose")) as never;

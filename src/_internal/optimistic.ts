@@ -1,7 +1,7 @@
 /**
- * Pieces shared by the optimistic stores (DenoKvStore, D1Store): a queue
- * that runs one store instance's writes of one id in turn, the jittered
- * backoff between compare-and-set attempts, and integer option checks.
+ * Pieces shared by the optimistic stores (DenoKvStore, D1Store, RedisStore):
+ * a queue that runs one store instance's writes of one id in turn, and the
+ * jittered backoff between compare-and-set attempts.
  * @module
  */
 
@@ -34,21 +34,4 @@ export class KeyedQueue {
 export function backoff(attempt: number, capMs = 50): Promise<void> {
   const ms = Math.random() * Math.min(capMs, 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * Check that an option is a safe integer in `[min, max]`.
- * @throws {RangeError} otherwise, naming the store and the option.
- */
-export function checkInteger(what: string, name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
-    throw new RangeError(`Cannot create ${what}: ${name} must be an integer ${range}: received ${value}`);
-  }
-}
-
-/** A thrown value's message, cut to `max` characters, for error messages. */
-export function messageOf(cause: unknown, max = 200): string {
-  const message = cause instanceof Error ? cause.message : String(cause);
-  return message.slice(0, max);
 }

@@ -13,12 +13,14 @@ const REQUIRED = ["get", "set", "delete", "touch", "update", "deleteExpired"] as
  * Throw unless `store` has every required method of {@linkcode SessionStore}.
  * @param store What the caller passed as `store`.
  * @throws {TypeError} naming the missing (or non-function) methods, with a hint
- *   for a plain get/set/delete cache (Plack's Store::Cache, a `Map`, a KV client).
+ *   for a plain get/set/delete cache (a `Map`, a KV client).
  */
 export function checkStoreShape(store: unknown): asserts store is SessionStore {
   if (typeof store !== "object" || store === null) {
     throw new TypeError(
-      `Cannot create session middleware: store must be a SessionStore object (e.g. new MemoryStore()): received ${store === null ? "null" : typeof store}`,
+      `Cannot create session middleware: store must be a SessionStore object (e.g. new MemoryStore()): received ${
+        store === null ? "null" : typeof store
+      }`,
     );
   }
   const missing = REQUIRED.filter((m) => typeof (store as Record<string, unknown>)[m] !== "function");

@@ -1,25 +1,15 @@
 /**
- * XChaCha20-Poly1305 (ChaCha20 and Poly1305 from RFC 8439; the extended
- * 192-bit nonce from draft-irtf-cfrg-xchacha) in plain JavaScript, for
- * CookieStore's sealing.
- *
- * Why not Web Crypto: it has no ChaCha, and its AES-GCM is only reachable
- * through awaited calls, which cost more than the cipher for a cookie-sized
- * value (bench/RESULTS.md#cookiestore). A synchronous AEAD also lets the
- * store answer synchronously, so the middleware can load a session lazily.
- *
- * Why XChaCha: a 24-byte random nonce never repeats under one key in
- * practice (2^96 birthday bound), so the key can be derived once per secret;
- * RFC 8439's 12-byte nonce is safe for about 2^32 random nonces per key.
- *
- * Side channels: ChaCha20 is add-rotate-xor on 32-bit words and Poly1305 is
- * schoolbook multiplication on 13-bit limbs (the layout of poly1305-donna-16
- * and TweetNaCl); neither has a table lookup or a branch that depends on the
- * key or the data, and the tag is compared without an early exit. Checked
- * against RFC 8439's vectors, libsodium's HChaCha20 vectors, and node:crypto's
- * chacha20-poly1305 on random inputs (tests/chacha.test.ts).
+ * XChaCha20-Poly1305 (RFC 8439, with the 24-byte nonce of
+ * draft-irtf-cfrg-xchacha) in plain JavaScript, for CookieStore: Web Crypto
+ * has no ChaCha and only an awaited AES-GCM (bench/RESULTS.md#cookiestore),
+ * and a synchronous cipher lets the store answer synchronously. A random
+ * 24-byte nonce does not repeat under one key in practice, so one key per
+ * secret suffices. No table lookup or branch depends on the key or the data,
+ * and the tag is compared without an early exit. Checked against RFC 8439,
+ * libsodium's HChaCha20 vectors and node:crypto (tests/chacha.test.ts).
  * @module
  */
+// deno-fmt-ignore-file -- the quarter rounds and the limb arithmetic are laid out in columns, as in RFC 8439
 
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574] as const;
 /** Bytes of an XChaCha20-Poly1305 key, nonce and tag. */
@@ -83,7 +73,13 @@ const STREAM = new Uint8Array(64);
  * `data` xor the ChaCha20 keystream of a 32-byte key and 12-byte nonce from
  * block `counter` (RFC 8439 §2.3, §2.4), into `out` (which may be `data`).
  */
-export function chacha20Xor(key: Uint8Array, counter: number, nonce: Uint8Array, data: Uint8Array, out: Uint8Array): void {
+export function chacha20Xor(
+  key: Uint8Array,
+  counter: number,
+  nonce: Uint8Array,
+  data: Uint8Array,
+  out: Uint8Array,
+): void {
   const state = STATE, x = X, stream = STREAM;
   state.set(SIGMA);
   for (let i = 0; i < 8; i++) state[4 + i] = word(key, i * 4);
@@ -177,9 +173,12 @@ class Poly1305 {
   /** h = (h + block + 2^128) * r mod 2^130 - 5, for each 16-byte block of `m[at..at+len)` (len a multiple of 16). */
   #blocks(m: Uint8Array, at: number, len: number): void {
     const h = this.#h, r = this.#r;
-    let h0 = h[0]!, h1 = h[1]!, h2 = h[2]!, h3 = h[3]!, h4 = h[4]!, h5 = h[5]!, h6 = h[6]!, h7 = h[7]!, h8 = h[8]!, h9 = h[9]!;
-    const r0 = r[0]!, r1 = r[1]!, r2 = r[2]!, r3 = r[3]!, r4 = r[4]!, r5 = r[5]!, r6 = r[6]!, r7 = r[7]!, r8 = r[8]!, r9 = r[9]!;
-    const s1 = 5 * r1, s2 = 5 * r2, s3 = 5 * r3, s4 = 5 * r4, s5 = 5 * r5, s6 = 5 * r6, s7 = 5 * r7, s8 = 5 * r8, s9 = 5 * r9;
+    let h0 = h[0]!, h1 = h[1]!, h2 = h[2]!, h3 = h[3]!, h4 = h[4]!,
+      h5 = h[5]!, h6 = h[6]!, h7 = h[7]!, h8 = h[8]!, h9 = h[9]!;
+    const r0 = r[0]!, r1 = r[1]!, r2 = r[2]!, r3 = r[3]!, r4 = r[4]!,
+      r5 = r[5]!, r6 = r[6]!, r7 = r[7]!, r8 = r[8]!, r9 = r[9]!;
+    const s1 = 5 * r1, s2 = 5 * r2, s3 = 5 * r3, s4 = 5 * r4, s5 = 5 * r5,
+      s6 = 5 * r6, s7 = 5 * r7, s8 = 5 * r8, s9 = 5 * r9;
     for (let p = at; p < at + len; p += 16) {
       const t0 = m[p + 0]! | (m[p + 1]! << 8);
       const t1 = m[p + 2]! | (m[p + 3]! << 8);
@@ -323,7 +322,9 @@ const POLY = new Poly1305();
  * 8439 §A.3 vectors; other lengths would need the standard's last-block rule).
  */
 export function poly1305Blocks(key: Uint8Array, message: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (message.length % 16 !== 0) throw new RangeError("Cannot compute Poly1305: message length must be a multiple of 16 here");
+  if (message.length % 16 !== 0) {
+    throw new RangeError("Cannot compute Poly1305: message length must be a multiple of 16 here");
+  }
   const tag = new Uint8Array(16);
   POLY.reset(key);
   POLY.update(message);
@@ -335,7 +336,14 @@ const LENGTHS = new Uint8Array(16);
 const TAG = new Uint8Array(16);
 
 /** The AEAD's tag over `ad` and `ct` with the one-time Poly1305 key of (key, nonce) (RFC 8439 §2.8). */
-function tagOf(key: Uint8Array, nonce: Uint8Array, ad: Uint8Array, ct: Uint8Array, ctAt: number, ctLen: number): Uint8Array {
+function tagOf(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  ad: Uint8Array,
+  ct: Uint8Array,
+  ctAt: number,
+  ctLen: number,
+): Uint8Array {
   OTK.fill(0);
   chacha20Xor(key, 0, nonce, OTK, OTK);
   POLY.reset(OTK);
@@ -364,7 +372,14 @@ function equalBytes(a: Uint8Array, b: Uint8Array, bAt: number): boolean {
  * ChaCha20-Poly1305 (RFC 8439 §2.8) of `plaintext` into `out` at `at`:
  * ciphertext then the 16-byte tag (`plaintext.length + 16` bytes).
  */
-export function chacha20Poly1305Seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, at: number): void {
+export function chacha20Poly1305Seal(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
   const ct = out.subarray(at, at + plaintext.length);
   chacha20Xor(key, 1, nonce, plaintext, ct);
   out.set(tagOf(key, nonce, ad, out, at, plaintext.length), at + plaintext.length);
@@ -374,7 +389,13 @@ export function chacha20Poly1305Seal(key: Uint8Array, nonce: Uint8Array, plainte
  * The plaintext of `sealed[at..]` (ciphertext then tag) under ChaCha20-Poly1305,
  * or null when the tag does not match: nothing is decrypted then.
  */
-export function chacha20Poly1305Open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, at: number, ad: Uint8Array): Uint8Array<ArrayBuffer> | null {
+export function chacha20Poly1305Open(
+  key: Uint8Array,
+  nonce: Uint8Array,
+  sealed: Uint8Array,
+  at: number,
+  ad: Uint8Array,
+): Uint8Array<ArrayBuffer> | null {
   const ctLen = sealed.length - at - TAG_BYTES;
   if (ctLen < 0) return null;
   if (!equalBytes(tagOf(key, nonce, ad, sealed, at, ctLen), sealed, at + ctLen)) return null;
@@ -391,13 +412,26 @@ function extended(key: Uint8Array, xnonce: Uint8Array): { subkey: Uint8Array; no
 }
 
 /** XChaCha20-Poly1305 seal: ciphertext and tag of `plaintext` into `out` at `at`. */
-export function xchacha20Poly1305Seal(key: Uint8Array, xnonce: Uint8Array, plaintext: Uint8Array, ad: Uint8Array, out: Uint8Array, at: number): void {
+export function xchacha20Poly1305Seal(
+  key: Uint8Array,
+  xnonce: Uint8Array,
+  plaintext: Uint8Array,
+  ad: Uint8Array,
+  out: Uint8Array,
+  at: number,
+): void {
   const { subkey, nonce } = extended(key, xnonce);
   chacha20Poly1305Seal(subkey, nonce, plaintext, ad, out, at);
 }
 
 /** XChaCha20-Poly1305 open of `sealed[at..]`, or null when it does not authenticate. */
-export function xchacha20Poly1305Open(key: Uint8Array, xnonce: Uint8Array, sealed: Uint8Array, at: number, ad: Uint8Array): Uint8Array<ArrayBuffer> | null {
+export function xchacha20Poly1305Open(
+  key: Uint8Array,
+  xnonce: Uint8Array,
+  sealed: Uint8Array,
+  at: number,
+  ad: Uint8Array,
+): Uint8Array<ArrayBuffer> | null {
   const { subkey, nonce } = extended(key, xnonce);
   return chacha20Poly1305Open(subkey, nonce, sealed, at, ad);
 }

@@ -1,21 +1,14 @@
 /**
- * HMAC-SHA256 (RFC 2104, FIPS 180-4) for short messages, in plain JavaScript.
- *
- * Why not `crypto.subtle.sign`: every Web Crypto call is a promise settled
- * from a worker thread, and on the benchmark machine that hand-off, not the
- * hash, cost 30 to 45 µs of CPU per new session on Bun (two SHA-256 block
- * compressions take about 1 µs). Web Crypto has no synchronous HMAC, so the
- * session token's MAC is computed here: the key's inner and outer pad states
- * are hashed once at setup, and a MAC then costs two or three compressions.
- *
- * Correctness is checked against Web Crypto (RFC 4231 vectors and thousands
- * of random keys and messages in tests/hmac.test.ts). The code has no branch
- * or table lookup that depends on the key or the message, only 32-bit adds,
- * xors and rotations, so its timing does not depend on secret data.
- * Comparing a MAC (constant time) is the caller's job.
+ * HMAC-SHA256 (RFC 2104, FIPS 180-4) for short messages, in plain JavaScript:
+ * Web Crypto's HMAC is only awaited, and its hand-off to a worker thread costs
+ * more than the hash (bench/RESULTS.md#what-was-changed-for-speed-and-measured).
+ * The key's pads are hashed once at setup. No branch or table lookup depends
+ * on the key or the message; comparing MACs in constant time is the caller's
+ * job. Checked against RFC 4231 and Web Crypto (tests/hmac.test.ts).
  * @module
  */
 
+// deno-fmt-ignore
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
   0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -27,7 +20,10 @@ const K = new Int32Array([
   0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
 
-const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+// deno-fmt-ignore
+const IV = new Int32Array([
+  0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+]);
 
 /** One SHA-256 block compression: `state` absorbs the 16 big-endian words at `w[0..15]` (w is scratch, 64 long). */
 function compress(state: Int32Array, w: Int32Array): void {

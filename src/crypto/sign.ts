@@ -1,70 +1,32 @@
 /**
  * HMAC-SHA256 signing of session ids, with key rotation: the first secret
- * signs, every secret verifies. The MAC is computed synchronously by
- * {@linkcode HmacSha256} (./hmac.ts: about 3 µs, where an awaited
- * `crypto.subtle.sign` cost 10 to 45 µs of CPU; that module says why and how
- * it is checked against Web Crypto), and compared in constant time here.
+ * signs, every secret verifies, and MACs are compared in constant time. Each
+ * MAC covers a context label before the data (`satchel/id/1:` for tokens,
+ * `satchel/bind/1:` for binding tags), so a MAC made for one purpose, or by
+ * Hono's signed cookies under a shared secret, never verifies for another.
  *
- * Every MAC covers a context label before the data (`satchel/id/1:` for
- * tokens, `satchel/bind/1:` for binding tags), so a MAC made for one purpose
- * never verifies for another, and a secret shared by mistake with Hono's
- * signed cookies (which MAC the bare value) cannot be used to mint a token.
- *
- * ## The verified-token cache, and why it does not weaken anything
- *
- * A bounded map remembers, per id, the signature that last passed a full
- * HMAC verification (or that this signer made), so a returning client skips
- * the HMAC (about 3 µs, against well under 1 µs for a hit; 35 to 80 µs
- * when the MAC went through Web Crypto, which is what the cache was built for).
- * Binding tags have a second map of the same kind, keyed by the tag (which
- * only the server writes, into the store) and holding the values it was
- * verified for, compared in constant time. The cache was checked against
- * these attacks:
- *
- * - **Forgery / poisoning.** Only signatures that passed a full HMAC check
- *   or that `sign()` produced are ever inserted; a rejected token is never
- *   remembered (no negative cache), so an attacker cannot insert anything
- *   they could not already present as a valid token. A presented signature
- *   that differs from the cached one is not refused on that basis: it goes
- *   through the full verification like any uncached token.
- * - **Timing.** The cache is looked up by the id, then the presented
- *   signature is compared with the cached one by a loop that does not stop at
- *   the first difference. A hit or a miss only says whether that id was seen
- *   recently, which requires already knowing a 192-bit id; the signature is
- *   never compared with an early exit (an earlier version keyed the map by the
- *   whole token, whose hash-bucket string compare can stop early).
- * - **Rotation.** The secrets are read once, when the signer is made; a
- *   rotation is a new signer (a new middleware, usually a restart) with an
- *   empty cache. A token signed by a secret that has since been removed can
- *   never be answered from the cache. Entries remember whether an old secret
- *   made them, so such tokens are still re-signed with the first secret.
- * - **Revocation.** The cache only vouches for a signature, never for a
- *   session: every request still asks the store, so a destroyed, expired or
- *   regenerated session's token gets a fresh session even on a cache hit.
- * - **Memory.** At most `cacheSize` entries in each map (default 10 000: about 2.5 MB
- *   for tokens, measured on Node), in two generations: the older half is
- *   dropped whole when the younger fills, and an entry hit in the older half
- *   moves to the younger one; the size must be a finite integer, checked at
- *   setup. Binding entries also hold the bound
- *   values, which the client partly chooses (its user agent): values over 512
- *   characters are never cached, so that map stays under about 11 MB
- *   (10 000 values of 512 characters, measured on Node).
- *   An attacker who creates many sessions only evicts entries, which costs
- *   legitimate clients one HMAC each, the same as with no cache at all.
- *
+ * A bounded cache remembers per id the signature that last passed a full
+ * check, so a returning client skips the HMAC
+ * (bench/RESULTS.md#verified-token-cache-and-bind-issue-15). It weakens
+ * nothing (SECURITY.md):
+ * - only signatures that verified or that `sign()` made are inserted, never a rejected one;
+ * - it is looked up by id, and the presented signature is compared without an early exit;
+ * - secrets are read once: a rotation is a new signer with an empty cache;
+ * - it vouches for a signature, never for a session: the store is still asked;
+ * - it holds at most `cacheSize` entries, and bound values over 512 characters are never cached.
  * @module
  */
-import { base64url, ID_LENGTH, isValidId } from "../id.ts";
+import { decodeBase64url, encodeBase64url } from "../_internal/base64url.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { secretList } from "../_internal/secrets.ts";
+import { ID_LENGTH, isValidId } from "../id.ts";
 import { HmacSha256 } from "./hmac.ts";
 
 const encoder = new TextEncoder();
 /** Length of a base64url HMAC-SHA256 signature. */
 const SIG_LENGTH = 43;
-const SIG_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** Length of a token: id, ".", signature. */
 export const TOKEN_LENGTH = ID_LENGTH + 1 + SIG_LENGTH;
-/** Shortest secret accepted, in bytes (the size of an HMAC-SHA256 output). */
-export const MIN_SECRET_BYTES = 32;
 /** Longest bound values remembered: a request's user agent is the client's to choose, and must not fill memory. */
 const MAX_CACHED_VALUES = 512;
 /**
@@ -77,7 +39,7 @@ const ID_CONTEXT = "satchel/id/1:";
 const BIND_CONTEXT = "satchel/bind/1:";
 
 /** A verified token: the id it carries and whether an old key signed it. */
-export interface Unsigned {
+export interface VerifiedToken {
   id: string;
   /** True when a secret other than the first signed it: re-sign and resend. */
   stale: boolean;
@@ -89,17 +51,11 @@ export interface Unsigned {
  * (the right shape, but no secret signed it: tampered, forged, or signed by
  * a secret no longer configured).
  */
-export type Verdict = Unsigned | "malformed" | "signature";
+export type Verdict = VerifiedToken | "malformed" | "signature";
 
 /** Decode a base64url MAC; `null` unless it is the canonical spelling of 32 bytes. */
 function decodeMac(mac: string): Uint8Array<ArrayBuffer> | null {
-  if (mac.length !== SIG_LENGTH || !SIG_SHAPE.test(mac)) return null;
-  const bin = atob(mac.replace(/-/g, "+").replace(/_/g, "/") + "=");
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  // Only the canonical spelling: the last character carries 2 unused bits,
-  // and a token that differs in them must not verify as the same signature.
-  return base64url(out) === mac ? out : null;
+  return mac.length === SIG_LENGTH ? decodeBase64url(mac) : null;
 }
 
 /**
@@ -182,7 +138,7 @@ function equalConstantTime(a: string, b: string): boolean {
 export class Signer {
   #keys: HmacSha256[];
   /** id → the signature last verified or made for it (see the module doc). */
-  #cache: Generations<Unsigned & { sig: string }>;
+  #cache: Generations<VerifiedToken & { sig: string }>;
   /** Binding tag → the values it was verified (or made) for; the same rules as #cache. */
   #bindCache: Generations<{ values: string; stale: boolean }>;
 
@@ -193,28 +149,8 @@ export class Signer {
    * @throws {RangeError} when a secret is shorter than 32 bytes, or `cacheSize` is not a non-negative integer.
    */
   constructor(secrets: string | readonly string[], cacheSize = 10_000) {
-    const list = typeof secrets === "string" ? [secrets] : Array.isArray(secrets) ? [...secrets] : [];
-    if (list.length === 0 || list.some((s) => typeof s !== "string")) {
-      throw new TypeError(
-        "Cannot create session signer: secret must be a string or a non-empty array of strings " +
-          "(generate one with: openssl rand -base64 48)",
-      );
-    }
-    list.forEach((s, i) => {
-      const size = encoder.encode(s).length;
-      if (size < MIN_SECRET_BYTES) {
-        const which = list.length > 1 ? `secret[${i}]` : "secret";
-        throw new RangeError(
-          `Cannot create session signer: ${which} must be at least ${MIN_SECRET_BYTES} bytes: received ${size}` +
-            ` (generate one with: openssl rand -base64 48)`,
-        );
-      }
-    });
-    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
-      throw new RangeError(
-        `Cannot create session signer: verifiedTokenCache must be a non-negative integer: received ${cacheSize}`,
-      );
-    }
+    const list = secretList("session signer", secrets);
+    checkNumber("session signer", "verifiedTokenCache", cacheSize, { integer: true, min: 0 });
     this.#cache = new Generations(cacheSize);
     this.#bindCache = new Generations(cacheSize);
     this.#keys = list.map((s) => new HmacSha256(encoder.encode(s)));
@@ -232,8 +168,10 @@ export class Signer {
    * @throws {TypeError} when `id` is not the shape of an id Satchel issues.
    */
   sign(id: string): string {
-    if (!isValidId(id)) throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
-    const mac = base64url(this.#keys[0]!.mac(ID_CONTEXT + id));
+    if (!isValidId(id)) {
+      throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
+    }
+    const mac = encodeBase64url(this.#keys[0]!.mac(ID_CONTEXT + id));
     this.#remember(id, mac, false);
     return `${id}.${mac}`;
   }
@@ -257,12 +195,6 @@ export class Signer {
     return { id, stale: index > 0 };
   }
 
-  /** The id inside a token this signer (or a rotated-out secret) signed, or `null`. */
-  unsign(token: string): Unsigned | null {
-    const verdict = this.verify(token);
-    return typeof verdict === "string" ? null : verdict;
-  }
-
   /** Index of the first secret whose MAC of `data` is `mac`, or -1. */
   #verifyMac(data: string, mac: Uint8Array): number {
     const keys = this.#keys;
@@ -280,7 +212,7 @@ export class Signer {
    */
   bindTag(values: string): string {
     const bound = boundedValues(values);
-    const tag = base64url(this.#keys[0]!.mac(BIND_CONTEXT + bound));
+    const tag = encodeBase64url(this.#keys[0]!.mac(BIND_CONTEXT + bound));
     if (bound.length <= MAX_CACHED_VALUES) this.#bindCache.set(tag, { values: bound, stale: false });
     return tag;
   }

@@ -7,7 +7,7 @@
 import { after } from "../awaitable.ts";
 import type { Awaitable, SessionStore } from "../store/types.ts";
 import type { CommitFacts, SessionCore } from "./core.ts";
-import { type ExpiryPolicy, expiryAt, refreshTo, writeExpiry } from "./expiry.ts";
+import { expiryAt, type ExpiryPolicy, refreshTo, writeExpiry } from "./expiry.ts";
 
 /**
  * The store side: `touch` moves the expiry only; `merge` applies the patch to
@@ -21,7 +21,9 @@ export type StoreOp =
   | { readonly op: "merge" | "move" | "insert" | "delete" | "replace" };
 
 /** The client side: leave its token, send the session's (valid until `expiresAt`), or clear it. */
-export type CookieOp = { readonly op: "keep" } | { readonly op: "send"; readonly expiresAt: number } | { readonly op: "clear" };
+export type CookieOp = { readonly op: "keep" } | { readonly op: "send"; readonly expiresAt: number } | {
+  readonly op: "clear";
+};
 
 /** What one request commits. */
 export interface Decision {
@@ -69,7 +71,7 @@ export function decide(f: CommitFacts, ctx: CommitContext): Decision {
     return { store: owned ? { op: "delete" } : NONE, cookie: f.hadToken ? CLEAR : KEEP };
   }
   if (ctx.failed) return NOTHING;
-  // regenerate() wins over noStore (Plack: change_id over no_store).
+  // regenerate() wins over noStore.
   if (f.noStore && f.status !== "regenerated") return NOTHING;
   const row = f.row;
   if (row !== undefined && f.renewed) {
@@ -77,7 +79,9 @@ export function decide(f: CommitFacts, ctx: CommitContext): Decision {
   }
   const persistent = ctx.persistent || f.lifetime !== undefined;
   if (row !== undefined) {
-    if (f.status === "regenerated") return { store: { op: "move" }, cookie: send(expiryAt(policy, now, row.createdAt, lifetime)) };
+    if (f.status === "regenerated") {
+      return { store: { op: "move" }, cookie: send(expiryAt(policy, now, row.createdAt, lifetime)) };
+    }
     if (f.dirty) {
       const until = writeExpiry(policy, row, now, lifetime, f.lifetimeChanged);
       const resend = f.stale || f.lifetimeChanged || (persistent && until !== row.expiresAt);
@@ -85,7 +89,10 @@ export function decide(f: CommitFacts, ctx: CommitContext): Decision {
     }
     const to = refreshTo(policy, row, now, lifetime);
     const resend = f.stale || (persistent && to !== undefined);
-    return { store: to === undefined ? NONE : { op: "touch", expiresAt: to }, cookie: resend ? send(to ?? row.expiresAt) : KEEP };
+    return {
+      store: to === undefined ? NONE : { op: "touch", expiresAt: to },
+      cookie: resend ? send(to ?? row.expiresAt) : KEEP,
+    };
   }
   if (f.dirty) return { store: { op: "insert" }, cookie: send(expiryAt(policy, now, now, lifetime)) };
   return { store: NONE, cookie: f.tokenInvalid ? CLEAR : KEEP };
@@ -119,6 +126,9 @@ export function apply(op: StoreOp, core: SessionCore, store: SessionStore, now: 
     case "delete":
       return after(store.delete(core.loadedId!), done);
     case "replace":
-      return after(store.delete(core.loadedId!), () => after(store.set(core.id, core.stored(null, now, "insert")!), done));
+      return after(
+        store.delete(core.loadedId!),
+        () => after(store.set(core.id, core.stored(null, now, "insert")!), done),
+      );
   }
 }

@@ -11,13 +11,13 @@ import { generateId } from "../id.ts";
 import type { Serializer } from "../serializer.ts";
 import type { SessionStore, StoredSession } from "../store/types.ts";
 import { checkValue, FORBIDDEN_KEYS } from "../value-guard.ts";
-import { type ExpiryPolicy, expiryAt, writeExpiry } from "./expiry.ts";
+import { expiryAt, type ExpiryPolicy, writeExpiry } from "./expiry.ts";
 import { type Decoded, decodePayload, encodePayload, type Wire } from "./payload.ts";
 
 /** Where the session's state machine stands. */
 export type SessionStatus = "unchanged" | "changed" | "regenerated" | "destroyed";
 
-/** Per-request options (Plack's `psgix.session.options`). */
+/** Per-request options. */
 export interface SessionRequestOptions {
   /**
    * Write nothing for this request: no store call, no cookie. `destroy()` and
@@ -170,7 +170,8 @@ export class SessionCore {
     this.ensure();
     if (this.#committed) {
       throw new SessionError(500, {
-        message: "Cannot change the session: this request's session was already committed (the handler had returned); " +
+        message:
+          "Cannot change the session: this request's session was already committed (the handler had returned); " +
           "make changes before the handler returns (not from a streamed body or a timer)",
       });
     }

@@ -23,7 +23,10 @@ export function thresholdFor(policy: ExpiryPolicy, lifetime: number): number {
   return lifetime - Math.min(policy.ttl - policy.threshold, lifetime / 2);
 }
 
-/** When a session created at `createdAt` and used at `now` expires: `lifetime` later, never past its absolute deadline. */
+/**
+ * When a session created at `createdAt` and used at `now` expires: `lifetime`
+ * later, never past its absolute deadline.
+ */
 export function expiryAt(policy: ExpiryPolicy, now: number, createdAt: number, lifetime: number): number {
   const idle = now + lifetime;
   return policy.absolute === undefined ? idle : Math.min(idle, createdAt + policy.absolute);
@@ -59,5 +62,6 @@ export function writeExpiry(
   lifetimeChanged: boolean,
 ): number {
   if (lifetimeChanged || policy.threshold === 0) return expiryAt(policy, now, stored.createdAt, lifetime);
-  return refreshTo(policy, stored, now, lifetime) ?? Math.min(stored.expiresAt, expiryAt(policy, now, stored.createdAt, lifetime));
+  return refreshTo(policy, stored, now, lifetime) ??
+    Math.min(stored.expiresAt, expiryAt(policy, now, stored.createdAt, lifetime));
 }

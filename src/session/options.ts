@@ -3,6 +3,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { checkNumber } from "../_internal/numbers.ts";
 import type { Clock } from "../clock.ts";
 import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
@@ -20,7 +21,7 @@ export type InvalidTokenReason =
   | "binding"; // the session is bound (`bind`) to another user agent or address: it was ended
 
 /**
- * What a session is bound to (Catalyst's `verify_user_agent` / `verify_address`).
+ * What a session is bound to.
  * A request whose values differ from those the session was created with gets
  * a new, empty session; the old one is deleted, its data never reaches the
  * handler, and `onInvalidToken` hears `"binding"`. The store keeps only an
@@ -120,7 +121,6 @@ export const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
   "touch",
 ];
 
-
 /** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */
 export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => string) | undefined {
   if (bind === undefined) return undefined;
@@ -131,33 +131,35 @@ export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => st
   const { userAgent = false, address } = bind;
   if (typeof userAgent !== "boolean") fail(`bind.userAgent must be a boolean: received ${typeof userAgent}`);
   if (address !== undefined && typeof address !== "function") fail("bind.address must be a function (c) => string");
-  if (!userAgent && address === undefined) fail("bind needs userAgent: true, an address function, or both; or leave bind out");
-  return (c) => JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
+  if (!userAgent && address === undefined) {
+    fail("bind needs userAgent: true, an address function, or both; or leave bind out");
+  }
+  return (c) =>
+    JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
 }
 
 /** Longest token read: an id, a dot and a signature are 76 characters. */
 export const MAX_TOKEN = 128;
 
-function nonNegative(name: string, value: number | undefined, allowZero = false): void {
-  if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new RangeError(
-      `Cannot create session middleware: ${name} must be a ${allowZero ? "non-negative" : "positive"} number of seconds: received ${value}`,
-    );
+/** Check a number of seconds: positive, or non-negative where 0 means something. */
+function seconds(name: string, value: number | undefined, allowZero = false): void {
+  if (value !== undefined) {
+    checkNumber("session middleware", name, value, { min: 0, above: !allowZero, unit: "seconds" });
   }
 }
 
 /** The expiry settings in ms, checked. */
 export function policyOf(options: SessionOptions): ExpiryPolicy {
-  nonNegative("expires", options.expires);
-  nonNegative("absoluteTimeout", options.absoluteTimeout);
-  nonNegative("refreshThreshold", options.refreshThreshold, true);
+  seconds("expires", options.expires);
+  seconds("absoluteTimeout", options.absoluteTimeout);
+  seconds("refreshThreshold", options.refreshThreshold, true);
   const expires = options.expires ?? 3600;
   const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
   if (threshold > expires) {
-    throw new RangeError(`Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`);
+    throw new RangeError(
+      `Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`,
+    );
   }
   const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
   return { ttl: expires * 1000, absolute, threshold: threshold * 1000 };
 }
-

@@ -3,6 +3,7 @@
  * lifetime and its client binding, written by the app's serializer.
  * @module
  */
+import { describeError } from "../_internal/errors.ts";
 import { SessionDataError, SessionTooLargeError } from "../errors.ts";
 import type { Serializer } from "../serializer.ts";
 import { FORBIDDEN_KEYS } from "../value-guard.ts";
@@ -74,10 +75,12 @@ export function encodePayload(serializer: Serializer, wire: Wire, maxPayloadByte
     payload = serializer.stringify(wire);
   } catch (cause) {
     // A value changed after set() (now circular or too deep), or one this serializer cannot write.
-    const why = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
-    throw new SessionDataError(`Cannot store session: the serializer failed (${why}); keep plain, acyclic data in the session`, {
-      cause,
-    });
+    throw new SessionDataError(
+      `Cannot store session: the serializer failed (${describeError(cause)}); keep plain, acyclic data in the session`,
+      {
+        cause,
+      },
+    );
   }
   const size = byteLength(payload, maxPayloadBytes);
   if (size > maxPayloadBytes) throw new SessionTooLargeError(size, maxPayloadBytes);

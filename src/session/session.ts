@@ -6,7 +6,7 @@
  * @module
  */
 import { sha256 } from "../crypto/hmac.ts";
-import { base64url } from "../id.ts";
+import { encodeBase64url } from "../_internal/base64url.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
@@ -29,7 +29,7 @@ const encoder = new TextEncoder();
 
 /** The opaque handle of a session id: a one-way digest, so it reveals nothing that opens the session. */
 function handleOf(id: string): string {
-  return base64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
+  return encodeBase64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
 }
 
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */
@@ -183,7 +183,9 @@ export class Session<T extends object = Record<string, unknown>> {
    */
   setExpires(seconds: number | null): void {
     if (seconds !== null && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0)) {
-      throw new RangeError(`Cannot set the session's lifetime: seconds must be a positive number or null: received ${seconds}`);
+      throw new RangeError(
+        `Cannot set the session's lifetime: seconds must be a positive number or null: received ${seconds}`,
+      );
     }
     this.#core.setLifetime(seconds === null ? undefined : seconds * 1000);
   }
@@ -243,17 +245,22 @@ export class Session<T extends object = Record<string, unknown>> {
    * });
    * ```
    */
-  async destroyUserSessions(userId: string | null = this.userId, options: { keepCurrent?: boolean } = {}): Promise<number> {
+  async destroyUserSessions(
+    userId: string | null = this.userId,
+    options: { keepCurrent?: boolean } = {},
+  ): Promise<number> {
     const core = this.#core;
     const store = core.store;
     if (store.deleteByUser === undefined) {
       throw new TypeError(
-        "Cannot end the user's sessions: the store has no deleteByUser; use a store that indexes users (SqliteStore, MemoryStore, RedisStore, DenoKvStore, D1Store)",
+        "Cannot end the user's sessions: the store has no deleteByUser; " +
+          "use a store that indexes users (SqliteStore, MemoryStore, RedisStore, DenoKvStore, D1Store)",
       );
     }
     if (typeof userId !== "string" || userId === "") {
       throw new TypeError(
-        "Cannot end the user's sessions: no user given and this session has none; call session.setUser(id) at sign-in, or pass the user id",
+        "Cannot end the user's sessions: no user given and this session has none; " +
+          "call session.setUser(id) at sign-in, or pass the user id",
       );
     }
     const loadedUser = core.attached ? core.userId : null;
@@ -275,7 +282,8 @@ export class Session<T extends object = Record<string, unknown>> {
     const store = core.store;
     if (!canListUserSessions(store)) {
       throw new TypeError(
-        "Cannot list the user's sessions: the store cannot list them; use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
+        "Cannot list the user's sessions: the store cannot list them; " +
+          "use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
       );
     }
     const userId = core.userId;
@@ -303,7 +311,8 @@ export class Session<T extends object = Record<string, unknown>> {
     const store = core.store;
     if (!canListUserSessions(store)) {
       throw new TypeError(
-        "Cannot end the user's session: the store cannot list a user's sessions; use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
+        "Cannot end the user's session: the store cannot list a user's sessions; " +
+          "use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
       );
     }
     const userId = core.userId;

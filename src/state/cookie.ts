@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { SessionState } from "./types.ts";
 import { withDefaults } from "../defaults.ts";
+import { addResponseHeader, HTTP_TOKEN } from "../_internal/http.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode CookieState}. */
@@ -44,7 +45,18 @@ export interface CookieStateOptions {
 }
 
 /** The option keys of {@linkcode CookieStateOptions}. */
-const KNOWN = ["name", "path", "domain", "httpOnly", "sameSite", "secure", "trustProxy", "partitioned", "persistent", "hostPrefix"];
+const KNOWN = [
+  "name",
+  "path",
+  "domain",
+  "httpOnly",
+  "sameSite",
+  "secure",
+  "trustProxy",
+  "partitioned",
+  "persistent",
+  "hostPrefix",
+];
 /** Cookie options of other libraries (express-session, hono/cookie) and what CookieState calls them. */
 const HINTS: Readonly<Record<string, string>> = {
   maxAge: "use persistent: true; Max-Age follows the session's expires",
@@ -54,30 +66,9 @@ const HINTS: Readonly<Record<string, string>> = {
   priority: "not supported; drop priority",
 };
 const SAME_SITE: Readonly<Record<string, "Strict" | "Lax" | "None">> = { strict: "Strict", lax: "Lax", none: "None" };
-const NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
 /** Characters of a token Satchel issues (and of none that Hono's cookie parse would change or refuse). */
 const TOKEN_CHARS = /^[A-Za-z0-9._-]*$/;
-
-/**
- * Add a header to the response the handler already returned, in place.
- * Hono's `c.header()` at that point copies the whole Response for each header
- * (3 to 6 µs apiece), and on Bun the copy loses the implicit Content-Type of a
- * `c.text()` body. Headers that cannot change (a Response passed through from
- * `fetch()`) still go through `c.header()`, which copies.
- */
-export function addResponseHeader(c: Context, name: string, value: string, append = false): void {
-  if (c.finalized) {
-    try {
-      if (append) c.res.headers.append(name, value);
-      else c.res.headers.set(name, value);
-      return;
-    } catch {
-      // Immutable headers: let Hono copy the response.
-    }
-  }
-  c.header(name, value, append ? { append: true } : undefined);
-}
 
 /**
  * Cookie transport for the session token.
@@ -105,7 +96,11 @@ export class CookieState implements SessionState {
    */
   constructor(options: CookieStateOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot create session cookie: options must be an object: received ${options === null ? "null" : typeof options}`);
+      throw new TypeError(
+        `Cannot create session cookie: options must be an object: received ${
+          options === null ? "null" : typeof options
+        }`,
+      );
     }
     rejectUnknownKeys("session cookie", options, KNOWN, HINTS);
     const o = withDefaults({
@@ -122,28 +117,41 @@ export class CookieState implements SessionState {
     const fail = (why: string) => {
       throw new TypeError(`Cannot create session cookie: ${why}`);
     };
-    if (!NAME.test(o.name)) fail(`name must be a cookie token: received ${JSON.stringify(o.name)}`);
-    if (!ATTR.test(o.path) || !o.path.startsWith("/")) fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
-    if (o.domain !== undefined && !ATTR.test(o.domain)) fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
+    if (!HTTP_TOKEN.test(o.name)) fail(`name must be a cookie token: received ${JSON.stringify(o.name)}`);
+    if (!ATTR.test(o.path) || !o.path.startsWith("/")) {
+      fail(`path must start with "/" and hold no ";": received ${JSON.stringify(o.path)}`);
+    }
+    if (o.domain !== undefined && !ATTR.test(o.domain)) {
+      fail(`domain holds invalid characters: received ${JSON.stringify(o.domain)}`);
+    }
     const sameSite = typeof o.sameSite === "string" ? SAME_SITE[o.sameSite.toLowerCase()] : undefined;
     if (sameSite === undefined || !(o.sameSite === sameSite || o.sameSite === sameSite.toLowerCase())) {
       fail(`sameSite must be "Strict", "Lax" or "None" (or lowercase): received ${JSON.stringify(o.sameSite)}`);
     }
     if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
-    if (typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" || typeof o.hostPrefix !== "boolean") {
+    if (
+      typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" ||
+      typeof o.hostPrefix !== "boolean"
+    ) {
       fail("trustProxy, persistent, partitioned and hostPrefix must be booleans");
     }
     // Browsers match the prefixes case-insensitively and silently drop a
     // prefixed cookie that breaks their rules: refuse such a setup now.
     const lower = o.name.toLowerCase();
     if (lower.startsWith("__host-")) {
-      fail(`name ${JSON.stringify(o.name)} carries the __Host- prefix; use { hostPrefix: true, name: ${JSON.stringify(o.name.slice(7))} }`);
+      fail(
+        `name ${JSON.stringify(o.name)} carries the __Host- prefix; use { hostPrefix: true, name: ${
+          JSON.stringify(o.name.slice(7))
+        } }`,
+      );
     }
     if (o.hostPrefix) {
       if (o.secure === false) fail("hostPrefix (__Host-) needs Secure; remove secure: false");
       if (o.path !== "/") fail(`hostPrefix (__Host-) needs path "/": received ${JSON.stringify(o.path)}`);
       if (o.domain !== undefined) fail("hostPrefix (__Host-) forbids a domain; remove the domain option");
-      if (lower.startsWith("__secure-")) fail(`hostPrefix (__Host-) and a __Secure- name do not combine: received ${JSON.stringify(o.name)}`);
+      if (lower.startsWith("__secure-")) {
+        fail(`hostPrefix (__Host-) and a __Secure- name do not combine: received ${JSON.stringify(o.name)}`);
+      }
       o.secure = true;
     }
     if (lower.startsWith("__secure-")) {
@@ -178,8 +186,9 @@ export class CookieState implements SessionState {
    * The token in the request's cookie, or `undefined`: the value Hono's
    * `getCookie(c, name)` returns. The common case (the first mention of the
    * name starts a pair and its value has only token characters) is read in
-   * place, about 2 µs less than Hono's parse, which splits the whole header;
-   * anything else is left to `getCookie`, so the answer is the same.
+   * place instead of splitting the whole header
+   * (bench/RESULTS.md#what-was-changed-for-speed-and-measured); anything
+   * else is left to `getCookie`, so the answer is the same.
    */
   read(c: Context): string | undefined {
     const header = c.req.raw.headers.get("cookie");
@@ -202,7 +211,10 @@ export class CookieState implements SessionState {
     return getCookie(c, name);
   }
 
-  /** Sets the cookie (with `Max-Age` when persistent, or for a session with its own lifetime; `Secure` as configured). */
+  /**
+   * Sets the cookie: with `Max-Age` when persistent or for a session with its
+   * own lifetime, `Secure` as configured.
+   */
   write(c: Context, token: string, maxAge: number, persistent = this.persistent): void {
     let cookie = `${this.name}=${token}${this.#attrs}`;
     if (persistent) cookie += `; Max-Age=${maxAge}`;

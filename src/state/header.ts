@@ -1,10 +1,11 @@
 /**
  * The session token in a request/response header, for API clients that do
- * not keep cookies (Plack's non-cookie state).
+ * not keep cookies.
  * @module
  */
 import type { Context } from "hono";
 import type { SessionState } from "./types.ts";
+import { HTTP_TOKEN } from "../_internal/http.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode HeaderState}. */
@@ -19,7 +20,6 @@ export interface HeaderStateOptions {
   expose?: boolean;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Headers that mean something else to HTTP, cookies or caches. */
 const RESERVED = new Set([
   "cookie",
@@ -61,21 +61,28 @@ export class HeaderState implements SessionState {
    */
   constructor(options: HeaderStateOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot create HeaderState: options must be an object: received ${options === null ? "null" : typeof options}`);
+      throw new TypeError(
+        `Cannot create HeaderState: options must be an object: received ${options === null ? "null" : typeof options}`,
+      );
     }
     rejectUnknownKeys("HeaderState", options, ["name", "expose"], { header: "use name", headerName: "use name" });
     const name = options.name ?? "X-Session-Id";
-    if (typeof name !== "string" || !TOKEN.test(name)) {
-      throw new TypeError(`Cannot create HeaderState: name must be an HTTP header name: received ${JSON.stringify(name)}`);
+    if (typeof name !== "string" || !HTTP_TOKEN.test(name)) {
+      throw new TypeError(
+        `Cannot create HeaderState: name must be an HTTP header name: received ${JSON.stringify(name)}`,
+      );
     }
     if (RESERVED.has(name.toLowerCase())) {
       throw new TypeError(
-        `Cannot create HeaderState: the ${name} header already means something to HTTP; pick your own, e.g. "X-Session-Id"`,
+        `Cannot create HeaderState: the ${name} header already means something to HTTP; ` +
+          `pick your own, e.g. "X-Session-Id"`,
       );
     }
     this.name = name;
     const expose = options.expose ?? true;
-    if (typeof expose !== "boolean") throw new TypeError(`Cannot create HeaderState: expose must be a boolean: received ${typeof expose}`);
+    if (typeof expose !== "boolean") {
+      throw new TypeError(`Cannot create HeaderState: expose must be a boolean: received ${typeof expose}`);
+    }
     this.#expose = expose;
   }
 

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 
 /**
- * How the session token travels between client and server (Plack's "state").
+ * How the session token travels between client and server.
  * The token is already signed; a state only carries it.
  */
 export interface SessionState {

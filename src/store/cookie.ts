@@ -7,10 +7,13 @@
 import type { Context } from "hono";
 import { isThenable } from "../awaitable.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { base64urlLength, SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
+import { SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
 import { SessionTooLargeError } from "../errors.ts";
+import { BASE64URL, base64urlLength } from "../_internal/base64url.ts";
+import { addResponseHeader } from "../_internal/http.ts";
+import { checkNumber } from "../_internal/numbers.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
-import { addResponseHeader, CookieState, type CookieStateOptions } from "../state/cookie.ts";
+import { CookieState, type CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
 import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
 
@@ -59,7 +62,6 @@ export const MAX_COOKIE_BYTES = 4096;
 const MOST_COOKIES = 9;
 /** Longest header line of the sealed plaintext: `[expiresAt,createdAt,null]` with 13-digit times. */
 const HEADER_BYTES = "[9999999999999,9999999999999,null]\n".length;
-const B64URL = /^[A-Za-z0-9_-]+$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -115,12 +117,17 @@ function dropCookieLines(c: Context, names: readonly string[]): void {
 
 function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slots {
   const base = { name: "satchel-data", ...options };
-  const states = Array.from({ length: count }, (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }));
+  const states = Array.from(
+    { length: count },
+    (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }),
+  );
   const names = states.map((s) => s.name);
   // Every line under 4096 bytes, whatever its Max-Age and Secure.
   const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.map((s) => s.maxLineBytes(0)));
   if (partChars < 256) {
-    throw new RangeError(`Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`);
+    throw new RangeError(
+      `Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`,
+    );
   }
   return {
     count,
@@ -182,38 +189,22 @@ interface Shared {
 
 /**
  * A {@linkcode SessionStore} that keeps each session in the client's
- * cookies, sealed with XChaCha20-Poly1305 under a key derived once per
- * secret (HKDF-SHA256), with a fresh random 24-byte nonce per seal. All of
- * it is synchronous JavaScript (no Web Crypto), so the store declares
- * {@linkcode SynchronousStore}.
+ * cookies, sealed with XChaCha20-Poly1305 and bound to the session id, over
+ * up to `maxCookies` cookies whose `Set-Cookie` lines stay under 4096 bytes.
+ * Synchronous JavaScript, no Web Crypto (docs/stores.md#cookiestore).
  *
- * - The sealed value is bound to the session id (authenticated associated
- *   data): data cookies copied next to another id cookie open as nothing.
- * - A large session is one sealed value split over up to `maxCookies`
- *   cookies (`satchel-data.0`, `.1`, …), each `Set-Cookie` line under 4096
- *   bytes; parts left over from a larger earlier session are cleared. A set
- *   with a part missing, reordered or changed does not authenticate and is
- *   refused whole: the client gets a fresh session.
- * - Data cookies longer than this configuration ever writes, or not
- *   base64url, are refused before any decoding or decryption.
- * - Expiry is sealed inside the value and checked on every read.
- * - A session that would not fit throws {@linkcode SessionTooLargeError}
- *   before any `Set-Cookie` is written: the client keeps its previous cookies.
- * - The middleware commits through {@linkcode GroupCommit}: the cookies a
- *   commit writes reach the response only when the whole commit succeeded,
- *   so a failed commit (a regenerate whose new session is too large) leaves
- *   the client's cookies as they were. Every response that sets or clears a
- *   data cookie gets `Cache-Control: no-store` unless the app set
- *   `Cache-Control` itself.
- * - `update` is last write wins: two requests of one session that run at the
- *   same time each start from the cookies they were sent, and the response
- *   that arrives last decides what the browser keeps. There is nothing
- *   shared to merge with; use a server-side store when that matters.
- * - `deleteByUser` is not offered (the data lives in browsers), and
- *   `deleteExpired` has nothing to do. Logging out is clearing the cookies;
- *   a copy of old cookies stays valid until its sealed expiry, so keep
- *   `expires` short, or rotate the secret to end every session at once.
- * - Do not use `lateStore` with it: the data must leave with the response.
+ * - Expiry is sealed inside the value and checked on every read. Cookies
+ *   longer than this store writes, or not base64url, are refused undecoded;
+ *   a set with a part missing, reordered or changed opens as nothing.
+ * - A session that does not fit throws {@linkcode SessionTooLargeError}
+ *   before any `Set-Cookie`; a failed commit leaves the client's cookies as
+ *   they were. Responses that set a data cookie get `Cache-Control: no-store`
+ *   unless the app set `Cache-Control`.
+ * - `update` is last write wins: concurrent requests of one session each
+ *   start from the cookies they were sent. Use a server-side store when that matters.
+ * - No `deleteByUser`: a copy of old cookies stays valid until its sealed
+ *   expiry; keep `expires` short, or rotate the secret to end every session.
+ * - Not with `lateStore`: the data must leave with the response.
  *
  * The middleware reaches it through {@linkcode CookieStore.forRequest}; its
  * own methods throw outside a request.
@@ -239,7 +230,8 @@ export class CookieStore implements SessionStore, SynchronousStore {
 
   /**
    * A store that seals each session into encrypted cookies with keys derived from `secret`.
-   * @throws {TypeError} on a missing secret, an unknown option, a bad cookie option, or `state` with `cookie` or `maxCookies`.
+   * @throws {TypeError} on a missing secret, an unknown option, a bad cookie option,
+   *   or `state` with `cookie` or `maxCookies`.
    * @throws {RangeError} when a secret is shorter than 32 bytes, or `maxCookies` is not an integer from 1 to 9.
    */
   constructor(options: CookieStoreOptions) {
@@ -249,20 +241,24 @@ export class CookieStore implements SessionStore, SynchronousStore {
     rejectUnknownKeys("CookieStore", options, KNOWN_OPTIONS);
     if (options.state !== undefined && (options.cookie !== undefined || options.maxCookies !== undefined)) {
       throw new TypeError(
-        "Cannot create CookieStore: give either state or cookie options, not both (cookie and maxCookies configure the data cookies; " +
-          "with state the sealed value travels whole)",
+        "Cannot create CookieStore: give either state or cookie options, not both " +
+          "(cookie and maxCookies configure the data cookies; with state the sealed value travels whole)",
       );
     }
     const maxCookies = options.maxCookies ?? 3;
-    if (!Number.isInteger(maxCookies) || maxCookies < 1 || maxCookies > MOST_COOKIES) {
-      throw new RangeError(`Cannot create CookieStore: maxCookies must be an integer from 1 to ${MOST_COOKIES}: received ${maxCookies}`);
-    }
+    checkNumber("CookieStore", "maxCookies", maxCookies, { integer: true, min: 1, max: MOST_COOKIES });
     const sealer = new Sealer(options.secret, "CookieStore");
     const slots = options.state === undefined ? cookieSlots(options.cookie, maxCookies) : stateSlots(options.state);
     const capacity = slots.count * slots.partChars;
     // One character of the capacity holds the part count; the rest is base64url of the sealed bytes.
     this.maxPayloadBytes = Math.floor(((capacity - 1) * 3) / 4) - SEAL_OVERHEAD - HEADER_BYTES;
-    this.#shared = { sealer, slots, clock: options.clock ?? systemClock, capacity, maxPayloadBytes: this.maxPayloadBytes };
+    this.#shared = {
+      sealer,
+      slots,
+      clock: options.clock ?? systemClock,
+      capacity,
+      maxPayloadBytes: this.maxPayloadBytes,
+    };
   }
 
   /** The view of this store for one request: reads the request's data cookies, writes `Set-Cookie`. */
@@ -360,7 +356,9 @@ class CookieSessions implements CookieRequestStore {
     // Every part but the last is full; none is longer than a part can be.
     for (let i = 0; i < n; i++) {
       const chars = parts[i]!.length + (i === 0 ? 1 : 0);
-      if (chars > slots.partChars || (i < n - 1 && chars !== slots.partChars) || !B64URL.test(parts[i]!)) return null;
+      if (chars > slots.partChars || (i < n - 1 && chars !== slots.partChars) || !BASE64URL.test(parts[i]!)) {
+        return null;
+      }
     }
     const raw = parts.join("");
     // Not a length base64url has, or too short to hold a seal: malformed, refused undecoded.
@@ -442,7 +440,9 @@ class CookieSessions implements CookieRequestStore {
       const result = work();
       if (isThenable(result)) {
         Promise.resolve(result).catch(() => {});
-        throw new TypeError("Cannot commit to CookieStore: batch work must be synchronous, its writes go into this response");
+        throw new TypeError(
+          "Cannot commit to CookieStore: batch work must be synchronous, its writes go into this response",
+        );
       }
       if (this.#pending !== undefined) {
         this.#committed = this.#pending;
@@ -472,7 +472,12 @@ class CookieSessions implements CookieRequestStore {
     if (chars > this.#s.capacity) throw this.#tooLarge(chars);
     const parts = Math.ceil(chars / this.#s.slots.partChars);
     const sealed = `${parts}${this.#s.sealer.seal(plain, encoder.encode(id))}`;
-    this.#write({ id, session: { ...session }, sealed, maxAge: Math.max(1, Math.ceil((session.expiresAt - now) / 1000)) });
+    this.#write({
+      id,
+      session: { ...session },
+      sealed,
+      maxAge: Math.max(1, Math.ceil((session.expiresAt - now) / 1000)),
+    });
   }
 
   delete(id: string): void {

@@ -13,7 +13,10 @@
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
-import { backoff, checkInteger, KeyedQueue, messageOf } from "../_internal/optimistic.ts";
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
+import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 /** What D1 says about a statement that ran (the part of `D1Result` the store reads). */
@@ -82,11 +85,15 @@ const encoder = new TextEncoder();
 function checkTable(table: unknown): asserts table is string {
   if (typeof table !== "string" || !TABLE_NAME.test(table)) {
     throw new TypeError(
-      `Cannot create D1Store: table must be a letter or _ followed by letters, digits or _ (at most 64): received ${JSON.stringify(table)}`,
+      `Cannot create D1Store: table must be a letter or _ followed by letters, digits or _ (at most 64): received ${
+        JSON.stringify(table)
+      }`,
     );
   }
   if (/^(sqlite_|_cf_)/i.test(table)) {
-    throw new TypeError(`Cannot create D1Store: table names starting with sqlite_ or _cf_ are reserved: received "${table}"`);
+    throw new TypeError(
+      `Cannot create D1Store: table names starting with sqlite_ or _cf_ are reserved: received "${table}"`,
+    );
   }
 }
 
@@ -160,15 +167,25 @@ export class D1Store implements SessionStore, UserSessionListing {
       throw new TypeError("Cannot create D1Store: options are required, at least { db } (the Worker's D1 binding)");
     }
     rejectUnknownKeys("D1Store", options, KNOWN);
-    const o = { table: "satchel_sessions", maxPayloadBytes: 1024 * 1024, maxUpdateRetries: 50, clock: systemClock, ...options };
+    const o = {
+      table: "satchel_sessions",
+      maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+      maxUpdateRetries: 50,
+      clock: systemClock,
+      ...options,
+    };
     const db = o.db as Partial<D1DatabaseLike> | undefined;
     if (typeof db?.prepare !== "function" || typeof db.batch !== "function") {
-      throw new TypeError("Cannot create D1Store: db must be a D1 binding (env.DB in a Worker, or miniflare's getD1Database())");
+      throw new TypeError(
+        "Cannot create D1Store: db must be a D1 binding (env.DB in a Worker, or miniflare's getD1Database())",
+      );
     }
     checkTable(o.table);
-    checkInteger("D1Store", "maxPayloadBytes", o.maxPayloadBytes, 1, MAX_PAYLOAD);
-    checkInteger("D1Store", "maxUpdateRetries", o.maxUpdateRetries, 1);
-    if (typeof o.clock !== "function") throw new TypeError("Cannot create D1Store: clock must be a function returning milliseconds");
+    checkNumber("D1Store", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
+    checkNumber("D1Store", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
+    if (typeof o.clock !== "function") {
+      throw new TypeError("Cannot create D1Store: clock must be a function returning milliseconds");
+    }
     this.#db = o.db;
     this.table = o.table;
     this.maxPayloadBytes = o.maxPayloadBytes;
@@ -224,8 +241,15 @@ export class D1Store implements SessionStore, UserSessionListing {
 
   /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
-    const row = await this.#run("load", () =>
-      this.#sql("SELECT payload, expires_at, created_at, user_id FROM $t WHERE id = ?1 AND expires_at > ?2", id, this.#clock()).first<Row>());
+    const row = await this.#run(
+      "load",
+      () =>
+        this.#sql(
+          "SELECT payload, expires_at, created_at, user_id FROM $t WHERE id = ?1 AND expires_at > ?2",
+          id,
+          this.#clock(),
+        ).first<Row>(),
+    );
     return row === null ? null : toStored(row);
   }
 
@@ -267,9 +291,12 @@ export class D1Store implements SessionStore, UserSessionListing {
   }
 
   async #update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    for (let attempt = 1; ; attempt++) {
-      const row = await this.#run("update", () =>
-        this.#sql("SELECT payload, expires_at, created_at, user_id, version FROM $t WHERE id = ?1", id).first<Row>());
+    for (let attempt = 1;; attempt++) {
+      const row = await this.#run(
+        "update",
+        () =>
+          this.#sql("SELECT payload, expires_at, created_at, user_id, version FROM $t WHERE id = ?1", id).first<Row>(),
+      );
       const live = row !== null && row.expires_at > this.#clock() ? toStored(row) : null;
       const next = fn(live); // may run again on a retry: the contract says it is pure
       if (next !== null) this.#checkSize(next);
@@ -292,7 +319,8 @@ export class D1Store implements SessionStore, UserSessionListing {
     }
     const values = [next.payload, next.expiresAt, next.createdAt, next.userId ?? null];
     if (row === null) {
-      const sql = "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING";
+      const sql = "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES (?1, ?2, ?3, ?4, ?5) " +
+        "ON CONFLICT (id) DO NOTHING";
       return (await this.#changes("update", sql, id, ...values)) === 1;
     }
     const sql = `UPDATE $t SET payload = ?1, expires_at = ?2, created_at = ?3, user_id = ?4, version = version + 1
@@ -328,7 +356,8 @@ export class D1Store implements SessionStore, UserSessionListing {
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const result = await this.#run("list", () =>
       this.#sql(
-        "SELECT id, payload, expires_at, created_at, user_id FROM $t WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
+        "SELECT id, payload, expires_at, created_at, user_id FROM $t " +
+          "WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
         userId,
         this.#clock(),
       ).all<Row & { id: string }>());

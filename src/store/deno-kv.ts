@@ -1,27 +1,21 @@
 /**
  * Sessions in Deno KV: a SQLite file under the Deno CLI, the hosted,
- * replicated database on Deno Deploy. Bring your own `Deno.Kv`
- * (`await Deno.openKv()`); nothing here touches the `Deno` global, so the
- * module imports on every runtime.
+ * replicated database on Deno Deploy. Bring your own `Deno.Kv`; nothing here
+ * touches the `Deno` global, so the module imports on every runtime.
  *
- * ## Key layout
- *
- * | key | value |
- * |---|---|
- * | `[prefix, "s", id]` | `{ p: Uint8Array (UTF-8 payload), c: createdAt, e: expiresAt, u: userId \| null }` |
- * | `[prefix, "u", userId, id]` | `expiresAt`: the user index, one key per session bound to a user |
- *
- * Every write of a session is one atomic operation that checks the
- * session's versionstamp and writes its index key with it, so the index
- * names exactly the sessions bound to each user. Both keys carry `expireIn`,
- * so KV drops idle sessions itself; as KV deletes late, every read also
- * checks `e` against the store's clock.
+ * A session is `[prefix, "s", id]`, and each session bound to a user also
+ * has `[prefix, "u", userId, id]`. Every write is one atomic operation that
+ * checks the session's versionstamp and writes both keys, so the index names
+ * exactly the sessions bound to each user. Both carry `expireIn`; KV deletes
+ * late, so reads also check the expiry against the store's clock.
  * @module
  */
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../errors.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
-import { backoff, checkInteger, KeyedQueue, messageOf } from "../_internal/optimistic.ts";
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 /** A Deno KV key (the subset of `Deno.KvKey` this store uses). */
@@ -82,11 +76,15 @@ const LOCK_RETRIES = 20;
 const SWEEP_BATCH = 10;
 const KNOWN = ["kv", "prefix", "maxPayloadBytes", "maxUpdateRetries", "clock"] as const;
 
-/** A session as the store keeps it in KV. */
+/** A session as the store keeps it in KV; its user index key holds `e`. */
 interface Rec {
+  /** The payload, UTF-8. */
   p: Uint8Array;
+  /** createdAt. */
   c: number;
+  /** expiresAt. */
   e: number;
+  /** userId, or null. */
   u: string | null;
 }
 
@@ -108,7 +106,8 @@ const decoder = new TextDecoder();
 
 function isRec(value: unknown): value is Rec {
   const v = value as Partial<Rec> | null;
-  return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" && typeof v.c === "number";
+  return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" &&
+    typeof v.c === "number";
 }
 
 /** A local KV file is SQLite: another process's write shows up as this error until its lock is released. */
@@ -165,11 +164,15 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
       throw new TypeError("Cannot create DenoKvStore: kv must be a Deno.Kv (await Deno.openKv())");
     }
     if (typeof o.prefix !== "string" || o.prefix === "" || encoder.encode(o.prefix).length > MAX_PREFIX_BYTES) {
-      throw new RangeError(`Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`);
+      throw new RangeError(
+        `Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`,
+      );
     }
-    checkInteger("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, 1, MAX_PAYLOAD);
-    checkInteger("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, 1);
-    if (typeof o.clock !== "function") throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
+    checkNumber("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
+    checkNumber("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
+    if (typeof o.clock !== "function") {
+      throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
+    }
     this.#kv = o.kv;
     this.prefix = o.prefix;
     this.maxPayloadBytes = o.maxPayloadBytes;
@@ -188,7 +191,7 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   /** One KV call, retried while the file is locked; any other failure becomes StoreUnavailableError. */
   async #call<T>(action: string, op: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new StoreUnavailableError("Cannot use DenoKvStore: it was closed");
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       try {
         return await op();
       } catch (cause) {
@@ -216,7 +219,9 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     if (p.length > this.maxPayloadBytes) throw new SessionTooLargeError(p.length, this.maxPayloadBytes);
     const u = s.userId ?? null;
     if (u !== null && encoder.encode(u).length > MAX_USER_ID_BYTES) {
-      throw new SessionDataError(`Cannot store session: its user id is over ${MAX_USER_ID_BYTES} bytes, the most a Deno KV key leaves room for`);
+      throw new SessionDataError(
+        `Cannot store session: its user id is over ${MAX_USER_ID_BYTES} bytes, the most a Deno KV key leaves room for`,
+      );
     }
     return { p, c: s.createdAt, e: s.expiresAt, u };
   }
@@ -245,9 +250,13 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   }
 
   /** Read, decide, commit; re-read and decide again while other writers come first. */
-  #mutate<R>(id: string, action: string, decide: (read: Read) => { next: Rec | null; result: R } | null): Promise<R | null> {
+  #mutate<R>(
+    id: string,
+    action: string,
+    decide: (read: Read) => { next: Rec | null; result: R } | null,
+  ): Promise<R | null> {
     return this.#queue.run(id, async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1;; attempt++) {
         const read = await this.#read(id, action);
         const plan = decide(read);
         if (plan === null) return null;
@@ -314,7 +323,9 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
       }
     });
     let deleted = 0;
-    for (let i = 0; i < expired.length; i += SWEEP_BATCH) deleted += await this.#sweep(expired.slice(i, i + SWEEP_BATCH), now);
+    for (let i = 0; i < expired.length; i += SWEEP_BATCH) {
+      deleted += await this.#sweep(expired.slice(i, i + SWEEP_BATCH), now);
+    }
     return deleted;
   }
 
@@ -328,7 +339,11 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     if ((await this.#call("sweep", () => op.commit())).ok) return batch.length;
     let deleted = 0;
     for (const { id } of batch) {
-      const gone = await this.#mutate(id, "sweep", (read) => read.rec !== null && read.rec.e <= now ? { next: null, result: true } : null);
+      const gone = await this.#mutate(
+        id,
+        "sweep",
+        (read) => read.rec !== null && read.rec.e <= now ? { next: null, result: true } : null,
+      );
       if (gone) deleted++;
     }
     return deleted;
@@ -352,7 +367,11 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   async deleteByUser(userId: string): Promise<number> {
     let deleted = 0;
     for (const id of await this.#indexed(userId, "delete")) {
-      const gone = await this.#mutate(id, "delete", (read) => read.rec?.u === userId ? { next: null, result: true } : null);
+      const gone = await this.#mutate(
+        id,
+        "delete",
+        (read) => read.rec?.u === userId ? { next: null, result: true } : null,
+      );
       if (gone) deleted++;
     }
     return deleted;
@@ -370,7 +389,10 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     return out;
   }
 
-  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The `Deno.Kv` stays open (close it yourself). */
+  /**
+   * Stops the store: later calls throw {@linkcode StoreUnavailableError}.
+   * The `Deno.Kv` stays open (close it yourself).
+   */
   close(): void {
     this.#closed = true;
   }

@@ -4,10 +4,19 @@
  * on every read; nothing is ever evicted while it is live.
  * @module
  */
+import { checkNumber } from "../_internal/numbers.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import type { SessionStore, StoredSession, SynchronousStore, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
-import { checkSweepInterval, type SweepEvent, Sweeper } from "./sweeper.ts";
+import type {
+  SessionStore,
+  StoredSession,
+  SynchronousStore,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
+import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -44,16 +53,20 @@ export class MemoryStore implements SessionStore, SynchronousStore, UserSessionL
 
   /**
    * An empty store; starts the sweep timer when `sweepInterval` is given.
-   * @throws {RangeError} on a bad `sweepInterval`.
+   * @throws {RangeError} on a bad `sweepInterval` or `maxPayloadBytes`.
    */
   constructor(options: MemoryStoreOptions = {}) {
     if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`);
+      throw new TypeError(
+        `Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`,
+      );
     }
     rejectUnknownKeys("MemoryStore", options, ["clock", "maxPayloadBytes", "sweepInterval", "onSweep"]);
     checkSweepInterval("MemoryStore", options.sweepInterval);
     this.#clock = options.clock ?? systemClock;
-    this.maxPayloadBytes = options.maxPayloadBytes ?? 1024 * 1024;
+    const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+    checkNumber("MemoryStore", "maxPayloadBytes", maxPayloadBytes, { integer: true, min: 1 });
+    this.maxPayloadBytes = maxPayloadBytes;
     if (options.sweepInterval !== undefined) {
       this.#sweeper = new Sweeper(options.sweepInterval, () => this.deleteExpired(), options.onSweep);
     }

@@ -1,6 +1,5 @@
 /**
- * A store that keeps nothing (Plack's Session::Store::Null): a session lives
- * for the one request that made it.
+ * A store that keeps nothing: a session lives for the one request that made it.
  * @module
  */
 import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
@@ -31,7 +30,9 @@ export class NullStore implements SessionStore {
   constructor(options: Record<never, never> = {}) {
     const keys = typeof options === "object" && options !== null ? Object.keys(options) : [String(options)];
     if (keys.length > 0) {
-      throw new TypeError(`Cannot create NullStore: it takes no options: received ${keys.map((k) => JSON.stringify(k)).join(", ")}`);
+      throw new TypeError(
+        `Cannot create NullStore: it takes no options: received ${keys.map((k) => JSON.stringify(k)).join(", ")}`,
+      );
     }
   }
 

@@ -1,57 +1,28 @@
 /**
  * Sessions in Redis 7 or Valkey, shared by every process and machine that
- * talks to the same server or cluster. Bring your own client: ioredis,
- * node-redis, or Bun's built-in `RedisClient`.
+ * talks to the same server or cluster; bring your own client (ioredis,
+ * node-redis, Bun's `RedisClient`). Key layout: docs/stores.md#key-layout;
+ * the hash fields: ./redis/scripts.ts.
  *
- * ## Key layout
+ * Every script names one key, so on a cluster each runs on the shard of that
+ * key's hash tag. A session (`<prefix>s:{<id>}`) and its user's index
+ * (`<prefix>u:{<userId>}`) cannot share a slot, so the index is kept a
+ * superset by write order: an entry is added or raised before the session
+ * write that needs it. Stale entries are harmless: `deleteByUser` deletes a
+ * session only while its `u` still names the user.
  *
- * | key | type | holds |
- * |---|---|---|
- * | `<prefix>s:{<id>}` | hash | one session: `p` payload, `c` createdAt, `e` expiresAt, `u` userId, `v` version, `i` index cover; `PX` TTL = its idle expiry |
- * | `<prefix>u:{<userId>}` | sorted set | the ids of the user's sessions, each scored with a time the entry must last until; `PX` TTL = its latest score |
- *
- * Every script names exactly one key, so on Redis Cluster or Valkey each runs
- * on the shard that owns that key's hash slot, and sessions spread over all
- * shards by id. The hash tags (`{…}`) make that explicit: the slot of a
- * session key is the slot of its id, whatever the prefix; the slot of a user
- * index is the slot of the user id.
- *
- * A session and its user's index cannot share a slot: a session is found by
- * its id alone, it exists before it has a user (login binds it later), and a
- * user has many sessions with random ids. So no script needs both. Instead
- * the index is kept a **superset**, by write order: an entry is added (or its
- * score raised) *before* the session write that needs it, and the session
- * records in `i` how far its entry covers; a write or `touch` that would move
- * the session's expiry past `i` extends the index first. Hence every live
- * session bound to a user is in that user's index with a score at least its
- * expiry, even if a process dies between the two writes. Stale entries
- * (sessions deleted, expired or moved to another user) are harmless:
- * `deleteByUser` deletes a session only if its `u` field still names the
- * user, one single-key script per session, and expired entries are trimmed
- * by score on every index write.
- *
- * Do not put `{` or `}` in the prefix unless you mean to pin every key to one
- * slot (then all sessions live on one shard).
- *
- * ## Writes
- *
- * `update` is optimistic: read the hash (`HMGET`), run the caller's function,
- * then a compare-and-set script writes only if the version and expiry are
- * still the ones read; otherwise it reads again, up to `maxUpdateRetries`
- * times. The read `get` made moments before stands in for the first one (the
- * middleware loads, then commits), so a request that writes costs two round
- * trips, not three. No WATCH,
- * no MULTI: the client's connection can be shared by every request. Updates
- * of one id from this store instance are queued in process, so contention
- * only ever comes from other processes; the wait in that queue counts
- * against the update's `commandTimeout`.
- *
+ * `update` is a compare-and-set script on the version and expiry it read,
+ * re-read on conflict; the read a `get` made just before stands in for its first.
  * @module
  */
+import { encodeBase64url } from "../_internal/base64url.ts";
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { backoff } from "../_internal/optimistic.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { base64url } from "../id.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
 import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
@@ -116,17 +87,11 @@ interface Read {
 }
 
 function newVersion(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(12)));
+  return encodeBase64url(crypto.getRandomValues(new Uint8Array(12)));
 }
 
 function isNoScript(e: unknown): boolean {
   return e instanceof Error && e.message.startsWith("NOSCRIPT");
-}
-
-function integer(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`Cannot create RedisStore: ${name} must be an integer of at least ${min}: received ${value}`);
-  }
 }
 
 class CommandTimeout extends Error {
@@ -213,7 +178,14 @@ export class RedisStore implements SessionStore, UserSessionListing {
     if (typeof options !== "object" || options === null) {
       throw new TypeError("Cannot create RedisStore: options are required, at least { client }");
     }
-    rejectUnknownKeys("RedisStore", options, ["client", "prefix", "commandTimeout", "maxUpdateRetries", "maxPayloadBytes", "clock"], {
+    rejectUnknownKeys("RedisStore", options, [
+      "client",
+      "prefix",
+      "commandTimeout",
+      "maxUpdateRetries",
+      "maxPayloadBytes",
+      "clock",
+    ], {
       ttl: "the session's lifetime is the session option expires; Redis's TTL follows it",
       redis: "use client",
     });
@@ -222,22 +194,24 @@ export class RedisStore implements SessionStore, UserSessionListing {
       prefix: options.prefix ?? "satchel:",
       commandTimeout: options.commandTimeout ?? 5000,
       maxUpdateRetries: options.maxUpdateRetries ?? 50,
-      maxPayloadBytes: options.maxPayloadBytes ?? 1024 * 1024,
+      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       clock: options.clock ?? systemClock,
     };
     const redis = toCommander(o.client);
     if (redis === null) {
       throw new TypeError(
         "Cannot create RedisStore: client must be an ioredis Redis/Cluster, a node-redis client/cluster, " +
-          `Bun's RedisClient, or an object with command(args, key): received ${o.client === null ? "null" : typeof o.client}`,
+          `Bun's RedisClient, or an object with command(args, key): received ${
+            o.client === null ? "null" : typeof o.client
+          }`,
       );
     }
     if (typeof o.prefix !== "string") {
       throw new TypeError(`Cannot create RedisStore: prefix must be a string: received ${typeof o.prefix}`);
     }
-    integer("commandTimeout", o.commandTimeout, 1);
-    integer("maxUpdateRetries", o.maxUpdateRetries, 1);
-    integer("maxPayloadBytes", o.maxPayloadBytes, 1);
+    for (const name of ["commandTimeout", "maxUpdateRetries", "maxPayloadBytes"] as const) {
+      checkNumber("RedisStore", name, o[name], { integer: true, min: 1 });
+    }
     this.prefix = o.prefix;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#redis = redis;
@@ -259,7 +233,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
   #wrap(action: string, cause: unknown): Error {
     if (cause instanceof SessionError) return cause;
     if (cause instanceof UnsupportedClientError) return new StoreUnavailableError(cause.message, { cause });
-    const message = cause instanceof Error ? cause.message : String(cause);
+    const message = messageOf(cause);
     if (message.startsWith("OOM")) {
       return new StoreFullError(
         `Cannot ${action} session: Redis is out of memory (maxmemory); raise maxmemory or free memory ` +
@@ -274,7 +248,9 @@ export class RedisStore implements SessionStore, UserSessionListing {
         { cause },
       );
     }
-    const why = /^[A-Z]+ /.test(message) ? `Redis refused the command (${message.slice(0, 200)})` : `Redis is unreachable (${message.slice(0, 200)})`;
+    const why = /^[A-Z]+ /.test(message)
+      ? `Redis refused the command (${message})`
+      : `Redis is unreachable (${message})`;
     return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
   }
 
@@ -315,7 +291,8 @@ export class RedisStore implements SessionStore, UserSessionListing {
   }
 
   async #read(id: string, action: string, deadline: number): Promise<Read> {
-    const raw = (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
+    const raw =
+      (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
     const [p, c, e, u, v, i] = raw;
     const expiresAt = Number(e);
     const live = p === null || e === null || expiresAt <= this.#clock()
@@ -345,14 +322,24 @@ export class RedisStore implements SessionStore, UserSessionListing {
     await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id], deadline);
   }
 
-  /** How far to make the index cover a session expiring at `expiresAt`: one more lifetime, so it is extended once per lifetime. */
+  /**
+   * How far to make the index cover a session expiring at `expiresAt`: one
+   * more lifetime, so it is extended once per lifetime.
+   */
   #coverFor(expiresAt: number): number {
     const now = this.#clock();
     return expiresAt + Math.max(0, expiresAt - now);
   }
 
   /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
-  async #write(id: string, s: StoredSession | null, expected: string, cover: number, action: string, deadline: number): Promise<boolean> {
+  async #write(
+    id: string,
+    s: StoredSession | null,
+    expected: string,
+    cover: number,
+    action: string,
+    deadline: number,
+  ): Promise<boolean> {
     const key = this.sessionKey(id);
     const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
     if (s === null || ttl <= 0) {
@@ -433,7 +420,13 @@ export class RedisStore implements SessionStore, UserSessionListing {
       const now = this.#clock();
       const ttl = Math.ceil(expiresAt - now);
       if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key, deadline));
-      const r = await this.#script("touch", TOUCH, key, [String(now), String(expiresAt), String(ttl), cover, coverUser], deadline);
+      const r = await this.#script(
+        "touch",
+        TOUCH,
+        key,
+        [String(now), String(expiresAt), String(ttl), cover, coverUser],
+        deadline,
+      );
       if (!Array.isArray(r)) return;
       // The session is bound to a user whose index does not reach the new expiry: extend it first.
       coverUser = String(r[0]);
@@ -441,7 +434,9 @@ export class RedisStore implements SessionStore, UserSessionListing {
       await this.#index(coverUser, id, score, "touch", deadline);
       cover = String(score);
     }
-    throw new StoreUnavailableError(`Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`);
+    throw new StoreUnavailableError(
+      `Cannot touch session: its user changed ${this.#retries} times while touching; retry the request`,
+    );
   }
 
   /** Atomic read-modify-write by compare-and-set, retried when another process wrote first. */
@@ -451,7 +446,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
   }
 
   async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
       const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
       const next = fn(read.live); // the caller's errors pass through unchanged
@@ -470,7 +465,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
         );
       }
       // Someone else wrote between our read and our write: back off a little, with jitter, and re-read.
-      if (attempt > 2) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+      if (attempt > 2) await backoff(attempt);
     }
   }
 
@@ -525,7 +520,10 @@ export class RedisStore implements SessionStore, UserSessionListing {
     return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
   }
 
-  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (close it yourself). */
+  /**
+   * Stops the store: later calls throw {@linkcode StoreUnavailableError}.
+   * The client stays open (close it yourself).
+   */
   close(): void {
     this.#closed = true;
   }

@@ -5,6 +5,8 @@
  * Layout in ./sqlite/schema.ts, transactions in ./sqlite/group-commit.ts.
  * @module
  */
+import { checkNumber } from "../_internal/numbers.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { withDefaults } from "../defaults.ts";
@@ -104,29 +106,6 @@ function opening<T>(what: string, open: () => T): T {
   }
 }
 
-/**
- * Throws unless `value` is a safe integer of at least `rule.min`. A private stand-in, with the same
- * signature and messages, for `checkNumber` of src/_internal/numbers.ts (branch `internal`): use that once merged.
- */
-function checkNumber(
-  what: string,
-  name: string,
-  value: unknown,
-  rule: { integer: true; min: number },
-): asserts value is number {
-  if (typeof value === "number" && Number.isSafeInteger(value) && value >= rule.min) return;
-  const must = rule.min === 0
-    ? "a non-negative integer"
-    : rule.min === 1
-    ? "a positive integer"
-    : `an integer of at least ${rule.min}`;
-  throw new RangeError(
-    `Cannot create ${what}: ${name} must be ${must}: received ${
-      typeof value === "string" ? JSON.stringify(value) : String(value)
-    }`,
-  );
-}
-
 const OPTION_KEYS = [
   "path",
   "name",
@@ -153,7 +132,7 @@ function resolveOptions(options: SqliteStoreOptions) {
     synchronous: "NORMAL" as const,
     busyTimeout: 5000,
     journalSizeLimit: 64 * 1024 * 1024,
-    maxPayloadBytes: 1024 * 1024,
+    maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
     sweepBatchSize: 100,
     clock: systemClock,
   }, options);

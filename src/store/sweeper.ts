@@ -4,6 +4,8 @@
  * `close()`. Web-standard timers only.
  * @module
  */
+import { describeError } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
 
 /** What one timed sweep did, for `onSweep`. */
 export interface SweepEvent {
@@ -24,17 +26,17 @@ const MAX_DELAY = 2 ** 31 - 1;
  */
 export function checkSweepInterval(owner: string, seconds: number | undefined): void {
   if (seconds === undefined) return;
-  if (typeof seconds !== "number" || !(seconds > 0) || seconds * 1000 > MAX_DELAY) {
-    throw new RangeError(
-      `Cannot create ${owner}: sweepInterval must be a positive number of seconds up to ${Math.floor(MAX_DELAY / 1000)}: received ${seconds}`,
-    );
-  }
+  checkNumber(owner, "sweepInterval", seconds, {
+    min: 0,
+    above: true,
+    max: Math.floor(MAX_DELAY / 1000),
+    unit: "seconds",
+  });
 }
 
 function defaultOnSweep(event: SweepEvent): void {
   if (event.error === undefined) return;
-  const e = event.error;
-  console.error(`satchel: sweep failed: ${e instanceof Error ? `${e.name}: ${e.message}` : "unknown error"}`);
+  console.error(`satchel: sweep failed: ${describeError(event.error)}`);
 }
 
 /**

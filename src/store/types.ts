@@ -38,9 +38,8 @@ export interface SessionStore {
   /** Required. Move the idle expiry of a live session; never rewrites the payload. */
   touch(id: string, expiresAt: number): Awaitable<void>;
   /**
-   * Required. Atomic read-modify-write (Catalyst's get_and_set_session_data):
-   * `fn` sees the current live value (or `null`) and returns the new one
-   * (`null` deletes). No other writer can interleave. If `fn` throws, nothing
+   * Required. Atomic read-modify-write: `fn` sees the current live value
+   * (or `null`) and returns the new one (`null` deletes). No other writer can interleave. If `fn` throws, nothing
    * is written and the error propagates. Returns what was stored.
    */
   update(id: string, fn: UpdateFn): Awaitable<StoredSession | null>;

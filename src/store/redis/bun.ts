@@ -32,7 +32,8 @@ export function isBunRedis(client: object): client is BunRedisLike {
 function unsupported(what: string): UnsupportedClientError {
   return new UnsupportedClientError(
     `Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel (${what}); ` +
-      "use ioredis (new Cluster(nodes), or new Redis({ sentinels, name })) or node-redis (createCluster(), createSentinel())",
+      "use ioredis (new Cluster(nodes), or new Redis({ sentinels, name })) " +
+      "or node-redis (createCluster(), createSentinel())",
   );
 }
 
@@ -64,7 +65,9 @@ export function fromBunRedis(client: BunRedisLike): RedisCommander {
         return await client.send(name!, args);
       } catch (e) {
         // A cluster node that answered INFO as standalone cannot redirect; still say why.
-        if (e instanceof Error && /^(MOVED|ASK) /.test(e.message)) throw unsupported(`the server redirected a key: ${e.message.slice(0, 60)}`);
+        if (e instanceof Error && /^(MOVED|ASK) /.test(e.message)) {
+          throw unsupported(`the server redirected a key: ${e.message.slice(0, 60)}`);
+        }
         throw e;
       }
     },

@@ -10,6 +10,7 @@
  * ```
  * @module
  */
+import { describeError } from "../../_internal/errors.ts";
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import process from "node:process";
 import { parseArgs } from "node:util";
@@ -428,7 +429,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       io.err(`satchel: ${e.message}\n`);
       return e.code;
     }
-    io.err(`satchel: Cannot ${command} ${file}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}\n`);
+    io.err(`satchel: Cannot ${command} ${file}: ${describeError(e)}\n`);
     return 1;
   }
 }
