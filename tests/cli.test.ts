@@ -195,9 +195,9 @@ test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
     // The progress line is redrawn with "\r" + ESC [2K (erase the line), a control character on purpose.
     // deno-lint-ignore no-control-regex
     assert.match(r.stdout, /\r\x1b\[2Ksweeping: [\d,]+ batches, [\d,]+ rows, [\d,]+ rows\/s/);
-    // deno-lint-ignore no-control-regex
     assert.match(
       r.stdout,
+      // deno-lint-ignore no-control-regex
       /\r\x1b\[2Kswept 20,000 expired sessions /,
       "the progress line is cleared before the summary",
     );

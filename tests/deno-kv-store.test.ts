@@ -117,7 +117,7 @@ if (SKIP !== undefined) {
     }));
 
   test("DenoKvStore sets expireIn on the session and its index key, so KV drops them itself", () =>
-    withStore(async (store, kv, clock) => {
+    withStore(async (_store, kv, clock) => {
       const expireIns: (number | undefined)[] = [];
       const spy: DenoKvLike = {
         get: (k) => kv.get(k),

@@ -231,7 +231,7 @@ for (const [name, make] of STORES) {
 
   test(`session() with refreshThreshold: 600 writes nothing until less than 600 s remain (${name})`, async () => {
     const clock = new FakeClock();
-    const { store, inspectable, cleanup } = await make(clock);
+    const { store, cleanup } = await make(clock);
     const counting = new Counting(store);
     try {
       const jar = new CookieJar(makeApp(counting, clock, { expires: 3600, refreshThreshold: 600 }));
@@ -252,7 +252,7 @@ for (const [name, make] of STORES) {
 
   test(`session() slides a short idle expiry by default: expires 30 refreshes after 15 idle seconds (${name})`, async () => {
     const clock = new FakeClock();
-    const { store, inspectable, cleanup } = await make(clock);
+    const { store, cleanup } = await make(clock);
     const counting = new Counting(store);
     try {
       const jar = new CookieJar(makeApp(counting, clock, { expires: 30 }));
@@ -422,10 +422,10 @@ test("SqliteStore.setMany() writes all or nothing", () => {
   try {
     const s = { payload: "p", expiresAt: clock.now + 1000, createdAt: clock.now };
     const boom = new Error("boom");
-    function* entries(): Generator<[string, StoredSession]> {
+    const entries = function* (): Generator<[string, StoredSession]> {
       yield ["a".repeat(22), s];
       throw boom;
-    }
+    };
     assert.throws(() => store.setMany(entries()), (e) => e === boom);
     assert.equal(store.get("a".repeat(22)), null);
     store.setMany([["a".repeat(22), s], ["b".repeat(22), s]]);

@@ -30,7 +30,6 @@ import {
   startRedis,
   startSentinel,
   stopRedis,
-  type TestClient,
 } from "./fixtures/redis-clients.ts";
 import { HttpJar, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";

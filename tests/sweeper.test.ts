@@ -83,7 +83,7 @@ for (const [name, make] of MAKERS) {
     const clock = new FakeClock();
     let sweeps = 0;
     const wait = until(() => sweeps >= 2);
-    const { store, cleanup } = make(clock, () => (sweeps++, wait.check()));
+    const { cleanup } = make(clock, () => (sweeps++, wait.check()));
     await wait.done;
     cleanup();
     const after = sweeps;

@@ -17,7 +17,7 @@ const SqliteStore = betterSqliteStore(expressSession);
 const app = express();
 app.set("etag", false);
 app.set("x-powered-by", false);
-app.use("/inc", (req, res, next) => {
+app.use("/inc", (_req, res, next) => {
   res.on("finish", () => {
     if (res.statusCode === 200) stats.incOk++;
   });
