@@ -61,9 +61,13 @@ async function makeStore(): Promise<SessionStore> {
     const RedisStore = (satchel as Record<string, unknown>).RedisStore as
       | (new (options: { client: unknown }) => SessionStore)
       | undefined;
-    if (RedisStore === undefined) throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
+    if (RedisStore === undefined) {
+      throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
+    }
     const url = env.REDIS_URL;
-    if (url === undefined) throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
+    if (url === undefined) {
+      throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
+    }
     // Each runtime's fastest client: Bun's built-in RedisClient, ioredis elsewhere.
     const g = globalThis as { Bun?: { RedisClient: new (url: string) => { connect(): Promise<void> } } };
     if (g.Bun !== undefined) {
@@ -130,7 +134,9 @@ if (noSession) {
 
 type Server = { port: number; stop(): Promise<void> | void };
 type BunLike = {
-  serve(o: { port: number; hostname: string; reusePort: boolean; fetch: typeof app.fetch }): { port: number; stop(): void };
+  serve(
+    o: { port: number; hostname: string; reusePort: boolean; fetch: typeof app.fetch },
+  ): { port: number; stop(): void };
 };
 type DenoLike = {
   serve(
@@ -151,7 +157,9 @@ async function serve(): Promise<Server> {
     return { port: s.addr.port, stop: () => s.shutdown() };
   }
   // Node 24: one process (WORKERS is for Bun and Deno).
-  if (workers > 1) throw new Error("Cannot start bench app: WORKERS needs Bun or Deno (reusePort); run one process on Node");
+  if (workers > 1) {
+    throw new Error("Cannot start bench app: WORKERS needs Bun or Deno (reusePort); run one process on Node");
+  }
   const { serve: nodeServe } = await import("@hono/node-server");
   return await new Promise((resolve) => {
     const s = nodeServe({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => {
@@ -166,11 +174,13 @@ const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
 const supervisor = !isBun && (globalThis as { Deno?: unknown }).Deno !== undefined && workers > 1 && !isChild;
 const server = supervisor ? undefined : await serve();
 const self = fileURLToPath(import.meta.url);
-const children = isChild ? [] : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
-  spawn(process.execPath, isBun ? [self] : ["run", "-A", "--unstable-net", self], {
-    env: { ...env, BENCH_WORKER_CHILD: "1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  }));
+const children = isChild
+  ? []
+  : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
+    spawn(process.execPath, isBun ? [self] : ["run", "-A", "--unstable-net", self], {
+      env: { ...env, BENCH_WORKER_CHILD: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    }));
 /** Resolves once every child accepts connections (each prints "listening on"). */
 const childrenUp = Promise.all(children.map((child) =>
   new Promise<void>((resolve, reject) => {
@@ -188,9 +198,11 @@ async function stop(): Promise<void> {
   if (stopping) return;
   stopping = true;
   for (const child of children) child.kill("SIGTERM");
-  await Promise.all(children.map((child) =>
-    child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
-  ));
+  await Promise.all(
+    children.map((child) =>
+      child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
+    ),
+  );
   await server?.stop();
   if (env.BENCH_STATS !== undefined) appendFileSync(env.BENCH_STATS, `${incOk}\n`);
   await store?.close?.();

@@ -35,7 +35,11 @@ interface Scenario {
 
 const SCENARIOS: Scenario[] = [
   { name: "read", options: {}, ua: "bench" },
-  { name: "rolling (persistent, refreshThreshold = expires)", options: { expires: 3600, refreshThreshold: 3600, cookie: { persistent: true } }, ua: "bench" },
+  {
+    name: "rolling (persistent, refreshThreshold = expires)",
+    options: { expires: 3600, refreshThreshold: 3600, cookie: { persistent: true } },
+    ua: "bench",
+  },
   { name: "bind userAgent", options: { bind: { userAgent: true } }, ua: "Mozilla/5.0 (X11; Linux x86_64) bench" },
   { name: "bind userAgent, 16 KB User-Agent", options: { bind: { userAgent: true } }, ua: LONG_UA },
   { name: "no bind, 16 KB User-Agent (the floor of the row above)", options: {}, ua: LONG_UA },
@@ -87,7 +91,9 @@ async function measure(s: Scenario): Promise<[number, number]> {
 }
 
 const runtime = "Bun" in globalThis ? "Bun" : "Deno" in globalThis ? "Deno" : "Node";
-console.log(`${runtime}: µs per /read through app.fetch() on MemoryStore, ${SESSIONS} sessions, best of 5 rounds of ${N}`);
+console.log(
+  `${runtime}: µs per /read through app.fetch() on MemoryStore, ${SESSIONS} sessions, best of 5 rounds of ${N}`,
+);
 console.log("| scenario | cache 10 000 | cache off | cache / off |\n|---|---:|---:|---:|");
 for (const s of SCENARIOS) {
   const [on, off] = await measure(s);

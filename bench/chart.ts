@@ -140,7 +140,9 @@ export function svg(run: Run): string {
   }
   const title = `Requests per second (higher is better) — ${run.meta.load ?? ""}, ${run.meta.date ?? ""}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${y + 10}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${
+      y + 10
+    }" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
     `<text x="10" y="40" fill="#555">${esc(`${run.meta.machine ?? ""}; ${run.meta.runtimes ?? ""}`)}</text>`,
@@ -162,7 +164,9 @@ export function table(run: Run): string {
       if (r === undefined) return "–";
       const bad = r.non2xx + r.errors > 0 ? ` ⚠ ${r.non2xx} non-2xx, ${r.errors} socket errors` : "";
       const cpu = r.cpu === undefined ? "" : `, cpu ${Math.round(r.cpu)} µs`;
-      return `${fmt(r.rps)} <sub>p50 ${(r.p50 / 1000).toFixed(2)} / p99 ${(r.p99 / 1000).toFixed(1)} ms${cpu}</sub>${bad}`;
+      return `${fmt(r.rps)} <sub>p50 ${(r.p50 / 1000).toFixed(2)} / p99 ${
+        (r.p99 / 1000).toFixed(1)
+      } ms${cpu}</sub>${bad}`;
     });
     const inc = find(run.rows, s.app, s.runtime, "inc");
     const lost = inc?.lost === undefined ? "–" : `${inc.lost} (of ${fmt(inc.served ?? 0)})`;
@@ -180,9 +184,17 @@ export function ratios(run: Run): string {
   const show = (x: number, multiple: boolean) => (multiple ? `${x.toFixed(2)}×` : pct(x));
   const check = (name: string, r: Row, base: Row, goal: number, multiple = false, note = "") => {
     const value = r.rps / base.rps;
-    const byCpu = r.cpu && base.cpu ? show(base.cpu / r.cpu, multiple) + ` (${Math.round(r.cpu)} vs ${Math.round(base.cpu)} µs)` : "–";
-    const miss = value >= goal ? "met" : `**missed** by ${multiple ? `${(goal - value).toFixed(2)}×` : `${Math.round((goal - value) * 100)} points`}`;
-    out.push(`| ${name} ≥ ${show(goal, multiple)} | ${show(value, multiple)} (${fmt(r.rps)} / ${fmt(base.rps)}${note}) | ${byCpu} | ${miss} |`);
+    const byCpu = r.cpu && base.cpu
+      ? show(base.cpu / r.cpu, multiple) + ` (${Math.round(r.cpu)} vs ${Math.round(base.cpu)} µs)`
+      : "–";
+    const miss = value >= goal
+      ? "met"
+      : `**missed** by ${multiple ? `${(goal - value).toFixed(2)}×` : `${Math.round((goal - value) * 100)} points`}`;
+    out.push(
+      `| ${name} ≥ ${show(goal, multiple)} | ${show(value, multiple)} (${fmt(r.rps)} / ${
+        fmt(base.rps)
+      }${note}) | ${byCpu} | ${miss} |`,
+    );
   };
   for (const runtime of ["Bun", "Deno"]) {
     const bare = find(run.rows, "bare Hono", runtime, "plain");
@@ -190,8 +202,14 @@ export function ratios(run: Run): string {
     const empty = find(run.rows, "bare Hono + empty middleware", runtime, "plain");
     if (empty !== undefined) {
       // Not a target: what one empty `async (c, next) => { await next() }` costs, the floor under any middleware's /plain.
-      const byCpu = empty.cpu && bare.cpu ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)` : "–";
-      out.push(`| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${pct(empty.rps / bare.rps)} (${fmt(empty.rps)} / ${fmt(bare.rps)}) | ${byCpu} | – |`);
+      const byCpu = empty.cpu && bare.cpu
+        ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)`
+        : "–";
+      out.push(
+        `| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${
+          pct(empty.rps / bare.rps)
+        } (${fmt(empty.rps)} / ${fmt(bare.rps)}) | ${byCpu} | – |`,
+      );
     }
     const apps = scenarios(run.rows).filter((s) =>
       s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no ") && !s.app.endsWith("(baseline)")
@@ -207,30 +225,45 @@ export function ratios(run: Run): string {
         for (const route of ["plain", "signed"] as const) {
           const r = find(run.rows, app, runtime, route);
           const label = route === "signed" ? "/plain signed in" : "/plain";
-          if (r !== undefined) check(`${app} · ${runtime} ${label} vs Hono + one empty middleware /plain`, r, empty, 0.9);
+          if (r !== undefined) {
+            check(`${app} · ${runtime} ${label} vs Hono + one empty middleware /plain`, r, empty, 0.9);
+          }
         }
       }
       // Against the same app from another checkout (BASELINE=… bash bench/http.sh), measured in this run.
       for (const route of ["read", "inc", "new"] as const) {
         const r = find(run.rows, app, runtime, route);
         const before = find(run.rows, `${app} (baseline)`, runtime, route);
-        if (r !== undefined && before !== undefined) check(`${app} · ${runtime} /${route} vs the baseline checkout`, r, before, 1, true);
+        if (r !== undefined && before !== undefined) {
+          check(`${app} · ${runtime} /${route} vs the baseline checkout`, r, before, 1, true);
+        }
       }
-      const peer = find(run.rows, "@hono/session", runtime, "signed") ?? find(run.rows, "@hono/session", "Bun", "signed");
+      const peer = find(run.rows, "@hono/session", runtime, "signed") ??
+        find(run.rows, "@hono/session", "Bun", "signed");
       const mine = find(run.rows, app, runtime, "signed");
-      if (peer !== undefined && mine !== undefined) check(`${app} · ${runtime} /plain signed in vs @hono/session (Bun)`, mine, peer, 1, true);
+      if (peer !== undefined && mine !== undefined) {
+        check(`${app} · ${runtime} /plain signed in vs @hono/session (Bun)`, mine, peer, 1, true);
+      }
     }
   }
-  const peers = run.rows.filter((r) => r.runtime === "Bun" && r.route === "inc" && !r.app.startsWith("Satchel") && !r.app.startsWith("bare"));
+  const peers = run.rows.filter((r) =>
+    r.runtime === "Bun" && r.route === "inc" && !r.app.startsWith("Satchel") && !r.app.startsWith("bare")
+  );
   const fastest = peers.sort((a, b) => b.rps - a.rps)[0];
   if (fastest !== undefined) {
     for (const app of ["Satchel SqliteStore", "Satchel MemoryStore", "Satchel RedisStore"]) {
       const r = find(run.rows, app, "Bun", "inc");
-      if (r !== undefined) check(`${app} · Bun /inc vs the fastest peer on Bun`, r, fastest, 2, true, `, ${fastest.app}`);
+      if (r !== undefined) {
+        check(`${app} · Bun /inc vs the fastest peer on Bun`, r, fastest, 2, true, `, ${fastest.app}`);
+      }
     }
   }
   for (const r of run.rows.filter((r) => r.route === "inc" && r.app.startsWith("Satchel"))) {
-    out.push(`| ${r.app} · ${r.runtime} /inc: zero lost updates | ${r.lost ?? "unknown"} lost of ${fmt(r.served ?? 0)} answered 200 | | ${r.lost === 0 ? "met" : "**missed**"} |`);
+    out.push(
+      `| ${r.app} · ${r.runtime} /inc: zero lost updates | ${r.lost ?? "unknown"} lost of ${
+        fmt(r.served ?? 0)
+      } answered 200 | | ${r.lost === 0 ? "met" : "**missed**"} |`,
+    );
   }
   return out.join("\n");
 }
@@ -242,8 +275,14 @@ export function featureEffect(run: Run, feature: string, routes: readonly Route[
     const on = find(run.rows, "Satchel SqliteStore", "Bun", route);
     const off = find(run.rows, `Satchel SqliteStore, no ${feature}`, "Bun", route);
     if (on && off) {
-      const cpu = on.cpu && off.cpu ? `; server CPU ${Math.round(on.cpu)} against ${Math.round(off.cpu)} µs per request` : "";
-      out.push(`- /${route} on Bun: ${fmt(on.rps)} req/s with the ${feature}, ${fmt(off.rps)} without (×${(on.rps / off.rps).toFixed(2)})${cpu}.`);
+      const cpu = on.cpu && off.cpu
+        ? `; server CPU ${Math.round(on.cpu)} against ${Math.round(off.cpu)} µs per request`
+        : "";
+      out.push(
+        `- /${route} on Bun: ${fmt(on.rps)} req/s with the ${feature}, ${fmt(off.rps)} without (×${
+          (on.rps / off.rps).toFixed(2)
+        })${cpu}.`,
+      );
     }
   }
   return out.join("\n");
@@ -254,7 +293,9 @@ export function section(run: Run, svgPath: string, mdDir: string): string {
   return [
     `![requests per second per scenario](${relative(mdDir, svgPath)})`,
     "",
-    `Last full run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${m["loadavg-start"]} at the start, ${m["loadavg-end"]} at the end.`,
+    `Last full run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${
+      m["loadavg-start"]
+    } at the start, ${m["loadavg-end"]} at the end.`,
     "",
     "Requests per second, with median and 99th-percentile latency:",
     "",

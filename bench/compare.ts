@@ -60,14 +60,18 @@ for (const store of ["sqlite", "memory"] as const) {
   for (const [name, mod] of [["this", current], ["baseline", baseline]] as const) {
     const a = app(mod, store, `${name}-${store}`);
     const cookies: string[] = [];
-    for (let i = 0; i < 500; i++) cookies.push((await a.fetch(new Request("http://localhost/login"))).headers.get("set-cookie")!.split(";")[0]!);
+    for (let i = 0; i < 500; i++) {
+      cookies.push((await a.fetch(new Request("http://localhost/login"))).headers.get("set-cookie")!.split(";")[0]!);
+    }
     apps.push([`${store} ${name}`, a, cookies]);
   }
 }
 const best = apps.map(() => COLUMNS.map(() => Infinity));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [c, [route, signed]] of COLUMNS.entries()) {
-    for (const [i, [, a, cookies]] of apps.entries()) best[i]![c] = Math.min(best[i]![c]!, await perRequest(a, route, signed ? cookies : []));
+    for (const [i, [, a, cookies]] of apps.entries()) {
+      best[i]![c] = Math.min(best[i]![c]!, await perRequest(a, route, signed ? cookies : []));
+    }
   }
 }
 console.log(`| µs per request | /plain | /plain signed in | /read | /inc | /new |\n|---|---:|---:|---:|---:|---:|`);

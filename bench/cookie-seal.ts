@@ -37,7 +37,10 @@ const cached = await crypto.subtle.deriveKey(
   ["encrypt", "decrypt"],
 );
 const derive = (salt: Uint8Array<ArrayBuffer>) =>
-  crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info }, raw, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+  crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info }, raw, { name: "AES-GCM", length: 256 }, false, [
+    "encrypt",
+    "decrypt",
+  ]);
 
 const options: Option[] = [
   {

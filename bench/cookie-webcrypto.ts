@@ -56,7 +56,9 @@ export class WebCryptoCookieStore implements SessionStore, RequestBound {
       set: async (id, s) => {
         const iv = crypto.getRandomValues(new Uint8Array(12));
         const plain = encoder.encode(`${JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])}\n${s.payload}`);
-        const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(id) }, await key, plain));
+        const ct = new Uint8Array(
+          await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(id) }, await key, plain),
+        );
         const out = new Uint8Array(12 + ct.length);
         out.set(iv);
         out.set(ct, 12);

@@ -23,7 +23,17 @@ import process from "node:process";
 import { build } from "esbuild";
 import { Hono } from "hono";
 import { Miniflare } from "miniflare";
-import { type D1DatabaseLike, D1Store, type DenoKvLike, DenoKvStore, session, type SessionEnv, type SessionStore, SqliteStore, type StoredSession } from "../mod.ts";
+import {
+  type D1DatabaseLike,
+  D1Store,
+  type DenoKvLike,
+  DenoKvStore,
+  session,
+  type SessionEnv,
+  type SessionStore,
+  SqliteStore,
+  type StoredSession,
+} from "../mod.ts";
 import { generateId } from "../src/id.ts";
 import { superjsonSerializer } from "../src/serializer.ts";
 
@@ -31,13 +41,21 @@ const OPS = Number(process.env.OPS ?? 1000);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
 const dir = mkdtempSync(join(tmpdir(), "satchel-bench-edge-"));
-const deno = (globalThis as { Deno?: { openKv?: (path: string) => Promise<DenoKvLike & { close(): void }>; version: { deno: string } } }).Deno;
+const deno = (globalThis as {
+  Deno?: { openKv?: (path: string) => Promise<DenoKvLike & { close(): void }>; version: { deno: string } };
+}).Deno;
 const bun = (globalThis as { Bun?: { version: string } }).Bun;
 const runtime = bun ? `Bun ${bun.version}` : deno ? `Deno ${deno.version.deno}` : `Node ${process.versions.node}`;
 
 /** What /login stores: a user, a count and a 400-character profile. */
 const PAYLOAD = superjsonSerializer.stringify({ d: { user: "u12345678", count: 0, profile: "x".repeat(400) } });
-const bump = (cur: StoredSession | null): StoredSession | null => cur && { ...cur, payload: cur.payload.replace(/"count":(\d+)/, (_, n) => `"count":${Number(n) + 1}`), expiresAt: Date.now() + 3_600_000 };
+const bump = (cur: StoredSession | null): StoredSession | null =>
+  cur &&
+  {
+    ...cur,
+    payload: cur.payload.replace(/"count":(\d+)/, (_, n) => `"count":${Number(n) + 1}`),
+    expiresAt: Date.now() + 3_600_000,
+  };
 
 /** Mean µs per call of `fn` over OPS calls, one at a time, after OPS/10 warm-up calls. */
 async function perOp(fn: (i: number) => unknown): Promise<number> {
@@ -49,7 +67,9 @@ async function perOp(fn: (i: number) => unknown): Promise<number> {
 
 async function storeOps(store: SessionStore): Promise<{ get: number; update: number }> {
   const ids = Array.from({ length: 100 }, () => generateId());
-  for (const id of ids) await store.set(id, { payload: PAYLOAD, expiresAt: Date.now() + 3_600_000, createdAt: Date.now(), userId: null });
+  for (const id of ids) {
+    await store.set(id, { payload: PAYLOAD, expiresAt: Date.now() + 3_600_000, createdAt: Date.now(), userId: null });
+  }
   const get = await perOp((i) => store.get(ids[i % ids.length]!));
   const update = await perOp((i) => store.update(ids[i % ids.length]!, bump));
   return { get, update };
@@ -59,7 +79,10 @@ async function storeOps(store: SessionStore): Promise<{ get: number; update: num
 async function throughput(store: SessionStore, path: "/read" | "/inc"): Promise<number> {
   const app = new Hono<SessionEnv<{ count: number; profile: string }>>();
   app.use(session({ secret: SECRET, store, expires: 3600 }));
-  app.get("/login", (c) => (c.get("session").set("count", 0), c.get("session").set("profile", "x".repeat(400)), c.text("ok")));
+  app.get(
+    "/login",
+    (c) => (c.get("session").set("count", 0), c.get("session").set("profile", "x".repeat(400)), c.text("ok")),
+  );
   app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
   app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
   const cookies: string[] = [];
@@ -115,9 +138,17 @@ async function d1InWorker(): Promise<{ get: number; update: number }> {
     write: false,
     logLevel: "silent",
   });
-  const mf = new Miniflare({ modules: true, script: bundle.outputFiles[0]!.text, d1Databases: ["DB"], compatibilityDate: "2025-06-01" });
+  const mf = new Miniflare({
+    modules: true,
+    script: bundle.outputFiles[0]!.text,
+    d1Databases: ["DB"],
+    compatibilityDate: "2025-06-01",
+  });
   try {
-    const res = await mf.dispatchFetch("http://localhost/", { method: "POST", body: JSON.stringify({ ops: OPS, payload: PAYLOAD }) });
+    const res = await mf.dispatchFetch("http://localhost/", {
+      method: "POST",
+      body: JSON.stringify({ ops: OPS, payload: PAYLOAD }),
+    });
     return (await res.json()) as { get: number; update: number };
   } finally {
     await mf.dispose();
@@ -126,7 +157,11 @@ async function d1InWorker(): Promise<{ get: number; update: number }> {
 
 const rows: string[] = [];
 const row = (name: string, ops: { get: number; update: number } | undefined, read?: number, inc?: number) =>
-  rows.push(`| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${ops ? ops.update.toFixed(0) : "–"} | ${read?.toFixed(0) ?? "–"} | ${inc?.toFixed(0) ?? "–"} |`);
+  rows.push(
+    `| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${ops ? ops.update.toFixed(0) : "–"} | ${
+      read?.toFixed(0) ?? "–"
+    } | ${inc?.toFixed(0) ?? "–"} |`,
+  );
 
 async function measure(name: string, make: () => Promise<SessionStore> | SessionStore): Promise<void> {
   const ops = await storeOps(await make());
@@ -141,7 +176,10 @@ try {
   if (process.env.REDIS_URL) {
     const { Redis } = await import("ioredis");
     const { RedisStore } = await import("../mod.ts");
-    await measure("RedisStore (ioredis, loopback)", () => new RedisStore({ client: new Redis(process.env.REDIS_URL!), prefix: `bench:${generateId()}:` }));
+    await measure(
+      "RedisStore (ioredis, loopback)",
+      () => new RedisStore({ client: new Redis(process.env.REDIS_URL!), prefix: `bench:${generateId()}:` }),
+    );
   }
   if (deno?.openKv) {
     const kv = await deno.openKv(join(dir, "kv.sqlite"));
@@ -150,9 +188,17 @@ try {
   } else if (deno) console.error("DenoKvStore skipped: Deno.openKv is missing; run with --unstable-kv");
   // Under Deno, miniflare's synchronous proxy lost track of a reply mid-run once: measure this row on Node or Bun.
   if (!deno) {
-    const mf = new Miniflare({ modules: true, script: "export default { fetch() { return new Response('') } }", d1Databases: ["DB"], compatibilityDate: "2025-06-01" });
+    const mf = new Miniflare({
+      modules: true,
+      script: "export default { fetch() { return new Response('') } }",
+      d1Databases: ["DB"],
+      compatibilityDate: "2025-06-01",
+    });
     const db = (await mf.getD1Database("DB")) as unknown as D1DatabaseLike;
-    await measure("D1Store (miniflare binding from this process)", () => new D1Store({ db, table: `t_${generateId().replace(/-/g, "_")}` }));
+    await measure(
+      "D1Store (miniflare binding from this process)",
+      () => new D1Store({ db, table: `t_${generateId().replace(/-/g, "_")}` }),
+    );
     await mf.dispose();
   }
   row("D1Store (inside the Worker, local D1)", await d1InWorker());

@@ -26,7 +26,11 @@ const N = 20_000;
 async function measure(label: string, count: number, run: () => Promise<void> | void): Promise<void> {
   const c0 = cpu(), t0 = performance.now();
   await run();
-  console.log(`${label.padEnd(40)} ${((cpu() - c0) / count).toFixed(2).padStart(6)} µs CPU ${(((performance.now() - t0) * 1000) / count).toFixed(2).padStart(6)} µs wall`);
+  console.log(
+    `${label.padEnd(40)} ${((cpu() - c0) / count).toFixed(2).padStart(6)} µs CPU ${
+      (((performance.now() - t0) * 1000) / count).toFixed(2).padStart(6)
+    } µs wall`,
+  );
 }
 for (let round = 1; round <= 2; round++) {
   console.log(`round ${round}`);
@@ -35,7 +39,9 @@ for (let round = 1; round <= 2; round++) {
   });
   await measure("crypto.subtle.sign, 32 in flight", N, async () => {
     for (let i = 0; i < N / 32; i++) {
-      await Promise.all(Array.from({ length: 32 }, (_, j) => crypto.subtle.sign("HMAC", key, encoder.encode(message + j))));
+      await Promise.all(
+        Array.from({ length: 32 }, (_, j) => crypto.subtle.sign("HMAC", key, encoder.encode(message + j))),
+      );
     }
   });
   await measure("HmacSha256.mac (JavaScript, synchronous)", N * 10, () => {

@@ -120,10 +120,14 @@ for (const [r, [, route, signedIn]] of COLUMNS.entries()) {
     }
   }
 }
-for (const mode of MODES) console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`);
+for (const mode of MODES) {
+  console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`);
+}
 const memory = results.get("memory")!;
 console.log(`\nRatio to MemoryStore on the same route (same run):\n\n| store ${HEADER}`);
 for (const mode of ["sqlite", "cookie", "webcrypto"] as const) {
-  console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(" | ")} |`);
+  console.log(
+    `| ${NAMES[mode]} | ${results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(" | ")} |`,
+  );
 }
 rmSync(dir, { recursive: true, force: true });

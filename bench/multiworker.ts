@@ -38,7 +38,13 @@ const APP = join(ROOT, "tests/fixtures/worker-app.ts");
 // long-lived reader that keeps a read transaction (a snapshot) open for
 // holdMs, every everyMs, `holds` times, starting after delayMs; then idles until killed.
 if (process.argv[2] === "reader") {
-  const [db, delay, hold, every, holds] = [process.argv[3]!, ...process.argv.slice(4, 8).map(Number)] as [string, number, number, number, number];
+  const [db, delay, hold, every, holds] = [process.argv[3]!, ...process.argv.slice(4, 8).map(Number)] as [
+    string,
+    number,
+    number,
+    number,
+    number,
+  ];
   const conn = openSqlite(db);
   conn.exec("PRAGMA busy_timeout = 5000");
   const count = conn.prepare("SELECT count(*) AS n FROM satchel_sessions");
@@ -75,7 +81,11 @@ function runtimeArgs(file: string): [string, string[]] {
 
 async function startWorker(extra: Record<string, string>): Promise<Worker> {
   const [bin, args] = runtimeArgs(APP);
-  const child = spawn(bin, args, { cwd: ROOT, env: { ...env, PORT: "0", PROFILE: "400", ...extra }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(bin, args, {
+    cwd: ROOT,
+    env: { ...env, PORT: "0", PROFILE: "400", ...extra },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -99,18 +109,24 @@ async function startFleet(n: number, extra: Record<string, string> = {}): Promis
   const stats = join(dir, "stats.jsonl");
   // One worker first, so the others open an existing file (as after a deploy).
   const first = await startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra });
-  const rest = await Promise.all(Array.from({ length: n - 1 }, () => startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra })));
+  const rest = await Promise.all(
+    Array.from({ length: n - 1 }, () => startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra })),
+  );
   return { workers: [first, ...rest], db, dir, stats };
 }
 
 type Stat = { pid: number; incs: number; writes: number; p50: number; p99: number; p999: number; max: number };
 
 async function stopFleet(f: Fleet): Promise<Stat[]> {
-  await Promise.all(f.workers.map((w) => new Promise<void>((done) => {
-    w.child.once("close", () => done());
-    w.child.kill("SIGTERM");
-  })));
-  const stats = existsSync(f.stats) ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Stat) : [];
+  await Promise.all(f.workers.map((w) =>
+    new Promise<void>((done) => {
+      w.child.once("close", () => done());
+      w.child.kill("SIGTERM");
+    })
+  ));
+  const stats = existsSync(f.stats)
+    ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Stat)
+    : [];
   return stats;
 }
 
@@ -149,7 +165,14 @@ interface WrkResult {
 
 function wrk(port: number, conns: number, cookies: string, seconds = DURATION): Promise<WrkResult> {
   return new Promise((ok, fail) => {
-    const child = spawn("wrk", ["-t1", `-c${conns}`, `-d${seconds}s`, "-s", join(ROOT, "bench/multiworker.lua"), `http://127.0.0.1:${port}/inc`], {
+    const child = spawn("wrk", [
+      "-t1",
+      `-c${conns}`,
+      `-d${seconds}s`,
+      "-s",
+      join(ROOT, "bench/multiworker.lua"),
+      `http://127.0.0.1:${port}/inc`,
+    ], {
       env: { ...env, COOKIES: cookies },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -159,7 +182,15 @@ function wrk(port: number, conns: number, cookies: string, seconds = DURATION): 
       const m = /^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
       if (!m) return fail(new Error(`wrk said:\n${out}`));
       const [requests, us, p50, p99, max, non2xx, socketErrors] = m.slice(1).map(Number) as number[];
-      ok({ requests: requests!, seconds: us! / 1e6, p50: p50! / 1000, p99: p99! / 1000, max: max! / 1000, non2xx: non2xx!, socketErrors: socketErrors! });
+      ok({
+        requests: requests!,
+        seconds: us! / 1e6,
+        p50: p50! / 1000,
+        p99: p99! / 1000,
+        max: max! / 1000,
+        non2xx: non2xx!,
+        socketErrors: socketErrors!,
+      });
     });
   });
 }
@@ -187,10 +218,16 @@ async function measure(n: number, extra: Record<string, string>, seconds = DURAT
       await makeSessions(w.port, Math.ceil(SESSIONS / n), file);
       return file;
     }));
-    const results = await Promise.all(f.workers.map((w, i) => wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)));
+    const results = await Promise.all(
+      f.workers.map((w, i) => wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)),
+    );
     const stats = await stopFleet(f);
     const errors: Record<string, number> = {};
-    for (const w of f.workers) for (const m of w.out().matchAll(/^error (\w+): (.*)$/gm)) errors[`${m[1]}: ${m[2]}`] = (errors[`${m[1]}: ${m[2]}`] ?? 0) + 1;
+    for (const w of f.workers) {
+      for (const m of w.out().matchAll(/^error (\w+): (.*)$/gm)) {
+        errors[`${m[1]}: ${m[2]}`] = (errors[`${m[1]}: ${m[2]}`] ?? 0) + 1;
+      }
+    }
     const run: Run = {
       errors,
       rps: results.reduce((s, r) => s + r.requests / r.seconds, 0),
@@ -228,7 +265,9 @@ async function throughput(): Promise<void> {
   say();
   say(`${SESSIONS} sessions (count + 400-byte profile), ${CONNS} connections in total, ${DURATION} s per run.`);
   say();
-  say("| workers | SqliteStore (one file) req/s | p99 ms | MemoryStore (per worker) req/s | p99 ms | SQLite / Memory | non-2xx | counts add up |");
+  say(
+    "| workers | SqliteStore (one file) req/s | p99 ms | MemoryStore (per worker) req/s | p99 ms | SQLite / Memory | non-2xx | counts add up |",
+  );
   say("|---:|---:|---:|---:|---:|---:|---:|---|");
   const base: Record<string, number> = {};
   for (const n of [1, 2, 4]) {
@@ -236,11 +275,19 @@ async function throughput(): Promise<void> {
     const mem = await measure(n, { STORE: "memory" });
     base[`sq${n}`] = sq.rps;
     base[`mem${n}`] = mem.rps;
-    say(`| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${fmt(mem.p99, 1)} | ${fmt(sq.rps / mem.rps, 2)} | ${sq.non2xx + mem.non2xx} | ${sq.countsAddUp ? "yes" : "NO"} |`);
+    say(
+      `| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${fmt(mem.p99, 1)} | ${
+        fmt(sq.rps / mem.rps, 2)
+      } | ${sq.non2xx + mem.non2xx} | ${sq.countsAddUp ? "yes" : "NO"} |`,
+    );
   }
   say();
-  say(`Scaling from 1 worker: SqliteStore ×${fmt(base.sq2! / base.sq1!, 2)} (2), ×${fmt(base.sq4! / base.sq1!, 2)} (4); ` +
-    `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${fmt(base.mem4! / base.mem1!, 2)} (4).`);
+  say(
+    `Scaling from 1 worker: SqliteStore ×${fmt(base.sq2! / base.sq1!, 2)} (2), ×${
+      fmt(base.sq4! / base.sq1!, 2)
+    } (4); ` +
+      `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${fmt(base.mem4! / base.mem1!, 2)} (4).`,
+  );
   say();
 }
 
@@ -252,7 +299,11 @@ async function durability(): Promise<void> {
   const normal = await measure(4, {});
   const full = await measure(4, { SYNCHRONOUS: "FULL" });
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
-    say(`| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${r.countsAddUp ? "yes" : "NO"} |`);
+    say(
+      `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${
+        r.countsAddUp ? "yes" : "NO"
+      } |`,
+    );
   }
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
     for (const [e, n] of Object.entries(r.errors)) say(`- ${name}: ${n} × ${e.replace(/\(\/.*\)/, "(…)")}`);
@@ -267,13 +318,19 @@ async function contention(): Promise<void> {
   say();
   say("Write time = one store write as the worker sees it (lock wait included), over all 8 processes.");
   say();
-  say("| busy_timeout | req/s | HTTP p99 ms | non-2xx (503) | write p50 ms | write p99 ms | write p99.9 ms | write max ms | counts add up |");
+  say(
+    "| busy_timeout | req/s | HTTP p99 ms | non-2xx (503) | write p50 ms | write p99 ms | write p99.9 ms | write max ms | counts add up |",
+  );
   say("|---:|---:|---:|---:|---:|---:|---:|---:|---|");
   for (const busy of ["5000", "1000", "0"]) {
     const r = await measure(8, { BUSY_TIMEOUT: busy });
     const w = r.stats;
     const maxOf = (k: keyof Stat) => Math.max(...w.map((s) => s[k] as number));
-    say(`| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${fmt(maxOf("p50"), 2)} | ${fmt(maxOf("p99"), 2)} | ${fmt(maxOf("p999"), 2)} | ${fmt(maxOf("max"), 1)} | ${r.countsAddUp ? "yes" : "NO"} |`);
+    say(
+      `| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${fmt(maxOf("p50"), 2)} | ${
+        fmt(maxOf("p99"), 2)
+      } | ${fmt(maxOf("p999"), 2)} | ${fmt(maxOf("max"), 1)} | ${r.countsAddUp ? "yes" : "NO"} |`,
+    );
   }
   say();
 }
@@ -282,10 +339,14 @@ async function wal(): Promise<void> {
   const seconds = 20;
   say(`### WAL size under steady writes with a long-lived reader (4 ${RUNTIME} workers, ${seconds} s)`);
   say();
-  say("/inc on 4 workers for 20 s. The reader (another process) holds a read transaction from 2 to 6 s and from 10 to 14 s;");
+  say(
+    "/inc on 4 workers for 20 s. The reader (another process) holds a read transaction from 2 to 6 s and from 10 to 14 s;",
+  );
   say("WAL file size sampled every 100 ms.");
   say();
-  say("| journal_size_limit | reader | req/s | WAL max MiB | WAL between holds (7–10 s) min–max MiB | WAL after the reader (16–20 s) min–max MiB |");
+  say(
+    "| journal_size_limit | reader | req/s | WAL max MiB | WAL between holds (7–10 s) min–max MiB | WAL after the reader (16–20 s) min–max MiB |",
+  );
   say("|---|---|---:|---:|---:|---:|");
   const cases: [string, Record<string, string>, boolean][] = [
     ["64 MiB (Satchel's default)", {}, false],
@@ -315,14 +376,23 @@ async function wal(): Promise<void> {
       reader?.kill("SIGKILL");
       await stopFleet(f);
       const mib = (b: number) => fmt(b / 1024 / 1024, 1);
-      const within = (a: number, b: number) => samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) => s.wal);
+      const within = (a: number, b: number) =>
+        samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) => s.wal);
       const between = within(7, 10);
       const after = within(16, 20);
       const rps = results.reduce((s, r) => s + r.requests / r.seconds, 0);
-      say(`| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${fmt(rps)} | ${mib(Math.max(...samples.map((s) => s.wal)))} | ` +
-        `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${mib(Math.min(...after))}–${mib(Math.max(...after))} |`);
+      say(
+        `| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${fmt(rps)} | ${
+          mib(Math.max(...samples.map((s) => s.wal)))
+        } | ` +
+          `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${mib(Math.min(...after))}–${
+            mib(Math.max(...after))
+          } |`,
+      );
       // Largest WAL size in each second, in MiB.
-      const perSecond = Array.from({ length: seconds }, (_, i) => within(i, i + 1)).map((w) => fmt(Math.max(0, ...w) / 1024 / 1024, 0));
+      const perSecond = Array.from({ length: seconds }, (_, i) => within(i, i + 1)).map((w) =>
+        fmt(Math.max(0, ...w) / 1024 / 1024, 0)
+      );
       series.push(`${policy}, reader ${withReader ? "2–6 s, 10–14 s" : "none"}: ${perSecond.join(" ")}`);
     } finally {
       reader?.kill("SIGKILL");
@@ -350,7 +420,11 @@ function test10(): void {
   });
   const out = (r.stdout + r.stderr).split("\n").filter((l) => /\((pass|fail)\)/.test(l)).join("\n");
   say("```");
-  say(`$ MULTIPROCESS_SECONDS=10 bun test tests/multiprocess-contention.test.ts   (${fmt((Date.now() - t0) / 1000, 1)} s)`);
+  say(
+    `$ MULTIPROCESS_SECONDS=10 bun test tests/multiprocess-contention.test.ts   (${
+      fmt((Date.now() - t0) / 1000, 1)
+    } s)`,
+  );
   say(out);
   say("```");
   say();
@@ -363,7 +437,11 @@ if (which !== "all" && !(which in scenarios)) {
   process.exit(2);
 }
 const version = execFileSync(join(BIN, RUNTIME), ["--version"], { encoding: "utf8" }).split("\n")[0];
-say(`<!-- ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · load average at start ${loadavg().map((l) => l.toFixed(1)).join(" ")} · workers: ${RUNTIME} ${version} · command: bun bench/multiworker.ts ${which} -->`);
+say(
+  `<!-- ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · load average at start ${
+    loadavg().map((l) => l.toFixed(1)).join(" ")
+  } · workers: ${RUNTIME} ${version} · command: bun bench/multiworker.ts ${which} -->`,
+);
 say();
 for (const [name, run] of Object.entries(scenarios)) if (which === "all" || which === name) await run();
 const out = join(tmpdir(), `satchel-multiworker-${which}.md`);

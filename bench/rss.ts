@@ -54,7 +54,7 @@ async function child(mode: "empty" | "filled", path: string, mmapSize: number): 
     }];
     for (let i = 0; i < SESSIONS; i += 1000) {
       const batch = Array.from({ length: Math.min(1000, SESSIONS - i) }, (_, k) => session(i + k));
-      if (WRITE === "set") for (const [id, s] of batch) store.set(id, s);
+      if (WRITE === "set") { for (const [id, s] of batch) store.set(id, s); }
       else store.setMany(batch);
     }
   }
@@ -82,7 +82,9 @@ if (process.argv[2] === "--child") {
       const result: Record<string, Record<string, number>> = {};
       for (const mode of ["empty", "filled"] as const) {
         const path = join(dir, `${mode}-${mmapSize}.sqlite`);
-        const args = isBun ? [self, "--child", mode, path, String(mmapSize)] : ["run", "-A", "--v8-flags=--expose-gc", self, "--child", mode, path, String(mmapSize)];
+        const args = isBun
+          ? [self, "--child", mode, path, String(mmapSize)]
+          : ["run", "-A", "--v8-flags=--expose-gc", self, "--child", mode, path, String(mmapSize)];
         const r = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
         if (r.status !== 0) throw new Error(`rss child (${mode}) failed with ${r.status}`);
         result[mode] = JSON.parse(r.stdout.trim().split("\n").pop()!);
@@ -91,15 +93,21 @@ if (process.argv[2] === "--child") {
       const e = result.empty!, f = result.filled!;
       const label = mmapSize === 0 ? "mmapSize: 0" : `mmapSize: ${mmapSize / 1024 / 1024} MiB (default)`;
       rows.push(
-        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${mb(f.VmRSS! - e.VmRSS!)}** | ${mb(f.RssAnon! - e.RssAnon!)} | ${mb(f.RssFile! - e.RssFile!)} | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${f.seconds!.toFixed(0)} s |`,
+        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${mb(f.VmRSS! - e.VmRSS!)}** | ${
+          mb(f.RssAnon! - e.RssAnon!)
+        } | ${mb(f.RssFile! - e.RssFile!)} | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${f.seconds!.toFixed(0)} s |`,
       );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const text = [
-    `RSS after writing ${SESSIONS.toLocaleString("en-US")} sessions through SqliteStore.${WRITE}, against an empty process (after a full GC); ` +
-    `measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}:`,
+    `RSS after writing ${
+      SESSIONS.toLocaleString("en-US")
+    } sessions through SqliteStore.${WRITE}, against an empty process (after a full GC); ` +
+    `measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
+      readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+    }:`,
     "",
     "| runtime, store | RSS empty | RSS after | **difference** | of which anonymous (heap, SQLite cache) | of which file pages (mmap) | JS heap difference | database file | time to write |",
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -24,8 +24,12 @@ import { CookieStore, session, type SessionEnv } from "../mod.ts";
 type Data = { count: number };
 type Env = SessionEnv<Data>;
 const N = Number(process.env.N ?? 5000);
-const env = { SESSION_SECRET: "satchel-bench-secret-satchel-bench-secret-0123456789", SESSION_DATA_SECRET: "satchel-bench-data-secret-satchel-bench-0123456789" };
-const make = () => session<Data>({ secret: env.SESSION_SECRET, store: new CookieStore({ secret: env.SESSION_DATA_SECRET }) });
+const env = {
+  SESSION_SECRET: "satchel-bench-secret-satchel-bench-secret-0123456789",
+  SESSION_DATA_SECRET: "satchel-bench-data-secret-satchel-bench-0123456789",
+};
+const make = () =>
+  session<Data>({ secret: env.SESSION_SECRET, store: new CookieStore({ secret: env.SESSION_DATA_SECRET }) });
 
 function app(mode: "once" | "lazy" | "per request"): Hono<Env> {
   const a = new Hono<Env>();
@@ -52,16 +56,26 @@ const cpu = () => {
 /** CPU µs per request of one round (CPU, not wall: the machine is shared). */
 async function round(a: Hono<Env>, cookie: string): Promise<number> {
   const start = cpu();
-  for (let i = 0; i < N; i++) await (await a.fetch(new Request("http://localhost/inc", { headers: { cookie } }), env)).text();
+  for (let i = 0; i < N; i++) {
+    await (await a.fetch(new Request("http://localhost/inc", { headers: { cookie } }), env)).text();
+  }
   return (cpu() - start) / N;
 }
 
 const MODES = ["once", "lazy", "per request"] as const;
-const runtime = process.versions.bun ? `Bun ${process.versions.bun}` : process.versions.deno ? `Deno ${process.versions.deno}` : `Node ${process.versions.node}`;
-console.log(`${runtime}, ${N} requests per round, rounds interleaved, best of 5 (CPU µs per request; ratio against "once")`);
+const runtime = process.versions.bun
+  ? `Bun ${process.versions.bun}`
+  : process.versions.deno
+  ? `Deno ${process.versions.deno}`
+  : `Node ${process.versions.node}`;
+console.log(
+  `${runtime}, ${N} requests per round, rounds interleaved, best of 5 (CPU µs per request; ratio against "once")`,
+);
 const apps = await Promise.all(MODES.map(async (mode) => {
   const a = app(mode);
   return { mode, a, cookie: await cookiesOf(a), best: Infinity };
 }));
 for (let r = 0; r < 5; r++) for (const x of apps) x.best = Math.min(x.best, await round(x.a, x.cookie));
-for (const x of apps) console.log(`${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${(x.best / apps[0]!.best).toFixed(2)}×`);
+for (const x of apps) {
+  console.log(`${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${(x.best / apps[0]!.best).toFixed(2)}×`);
+}

@@ -27,7 +27,9 @@ const ROWS = Number(process.env.ROWS ?? 10_000);
 const SCHEMA_ROWS = Number(process.env.SCHEMA_ROWS ?? 100_000);
 const SWEEP_ROWS = 10_000;
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const runtime = isBun ? `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}` : `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`;
+const runtime = isBun
+  ? `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+  : `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`;
 const driverName = isBun ? "bun:sqlite" : "node:sqlite";
 
 // ---- the raw driver, without Satchel's adapter --------------------------------
@@ -50,7 +52,9 @@ process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 
 /** What /login stores: a user, a count and a 400-character profile (about 470 bytes). */
 function payload(count: number): string {
-  return superjsonSerializer.stringify({ d: { user: "u" + count.toString(36).padStart(8, "0"), count, profile: "x".repeat(400) } });
+  return superjsonSerializer.stringify({
+    d: { user: "u" + count.toString(36).padStart(8, "0"), count, profile: "x".repeat(400) },
+  });
 }
 const PAYLOAD = payload(0);
 
@@ -66,7 +70,9 @@ function createTable(db: RawDb, t: string, withoutRowid: boolean): void {
   CREATE INDEX IF NOT EXISTS ${t}_user_id ON ${t} (user_id) WHERE user_id IS NOT NULL;`);
 }
 function pragmas(db: RawDb): void {
-  db.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456");
+  db.exec(
+    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456",
+  );
 }
 
 /** The statements SqliteStore prepares, on a raw connection. */
@@ -80,7 +86,9 @@ function rawStatements(db: RawDb, t: string) {
          created_at = excluded.created_at, user_id = excluded.user_id`,
     ),
     touch: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`),
-    sweep: db.prepare(`DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`),
+    sweep: db.prepare(
+      `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
+    ),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
   };
@@ -124,9 +132,10 @@ async function storeVsRaw(): Promise<string> {
   fill(raw, ids, live);
 
   let i = 0;
-  const next = () => ids[(i = (i + 7919) % ids.length)]!;
+  const next = () => ids[i = (i + 7919) % ids.length]!;
   const updated = payload(1);
-  const fn = (cur: StoredSession | null): StoredSession | null => cur && { ...cur, payload: updated, expiresAt: Date.now() + 3_600_000 };
+  const fn = (cur: StoredSession | null): StoredSession | null =>
+    cur && { ...cur, payload: updated, expiresAt: Date.now() + 3_600_000 };
 
   const best = await measure([
     ["raw get", () => {
@@ -170,10 +179,14 @@ async function storeVsRaw(): Promise<string> {
     return `| ${op} | ${us(r)} | ${us(s)} | ${pct(r / s)} |`;
   });
   rows.push(
-    `| deleteExpired (${SWEEP_ROWS.toLocaleString("en-US")} expired rows, batches of 1000) | ${(sweepTimes.raw * 1000).toFixed(0)} | ${(sweepTimes.store * 1000).toFixed(0)} | ${pct(sweepTimes.raw / sweepTimes.store)} |`,
+    `| deleteExpired (${SWEEP_ROWS.toLocaleString("en-US")} expired rows, batches of 1000) | ${
+      (sweepTimes.raw * 1000).toFixed(0)
+    } | ${(sweepTimes.store * 1000).toFixed(0)} | ${pct(sweepTimes.raw / sweepTimes.store)} |`,
   );
   return [
-    `SqliteStore vs raw ${driverName} on ${runtime} (${ROWS.toLocaleString("en-US")} sessions of ${PAYLOAD.length} bytes; µs per call, best of ${ROUNDS} rounds):`,
+    `SqliteStore vs raw ${driverName} on ${runtime} (${
+      ROWS.toLocaleString("en-US")
+    } sessions of ${PAYLOAD.length} bytes; µs per call, best of ${ROUNDS} rounds):`,
     "",
     "| operation | raw driver, same SQL (µs) | SqliteStore (µs) | store speed vs raw |",
     "|---|---:|---:|---:|",
@@ -214,20 +227,26 @@ async function schema(): Promise<string> {
       createTable(db, "s", t.withoutRowid);
       const st = rawStatements(db, "s");
       const ids = Array.from({ length: SCHEMA_ROWS }, newId);
-      keep(`${t.name} load`, timed(1, () => {
-        for (let k = 0; k < ids.length; k += 10_000) fill(st, ids.slice(k, k + 10_000), live);
-      }));
+      keep(
+        `${t.name} load`,
+        timed(1, () => {
+          for (let k = 0; k < ids.length; k += 10_000) fill(st, ids.slice(k, k + 10_000), live);
+        }),
+      );
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       sizes.set(t.name, statSync(path).size);
       const at = (k: number) => ids[(k * 7919) % ids.length]!;
       keep(`${t.name} get`, timed(20_000, (k) => st.get.get(at(k))));
-      keep(`${t.name} update`, timed(5_000, (k) => {
-        const id = at(k);
-        st.begin.run();
-        const row = st.getLive.get(id, Date.now()) as { created_at: number } | undefined;
-        if (row !== undefined) st.upsert.run(id, updated, live, row.created_at, null);
-        st.commit.run();
-      }));
+      keep(
+        `${t.name} update`,
+        timed(5_000, (k) => {
+          const id = at(k);
+          st.begin.run();
+          const row = st.getLive.get(id, Date.now()) as { created_at: number } | undefined;
+          if (row !== undefined) st.upsert.run(id, updated, live, row.created_at, null);
+          st.commit.run();
+        }),
+      );
       keep(`${t.name} insert`, timed(5_000, () => st.upsert.run(newId(), PAYLOAD, live, now, null)));
       db.close();
       for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
@@ -238,10 +257,14 @@ async function schema(): Promise<string> {
     return `${b.cpu.toFixed(1)} <sub>(${b.wall.toFixed(1)})</sub>`;
   };
   const rows = tables.map((t) =>
-    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${cell(`${t.name} insert`)} | ${(best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)} | ${(sizes.get(t.name)! / 1024 / 1024).toFixed(1)} MB |`
+    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${cell(`${t.name} insert`)} | ${
+      (best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)
+    } | ${(sizes.get(t.name)! / 1024 / 1024).toFixed(1)} MB |`
   );
   return [
-    `Table layout on ${runtime}, raw ${driverName}, ${SCHEMA_ROWS.toLocaleString("en-US")} sessions of ${PAYLOAD.length} bytes with random ids;`,
+    `Table layout on ${runtime}, raw ${driverName}, ${
+      SCHEMA_ROWS.toLocaleString("en-US")
+    } sessions of ${PAYLOAD.length} bytes with random ids;`,
     `CPU µs per call (wall µs in brackets), best of ${ROUNDS} rounds:`,
     "",
     "| layout | get by id | update (BEGIN IMMEDIATE, SELECT, UPSERT, COMMIT; expiry kept) | insert (autocommit) | bulk load, µs per row | file size |",
@@ -262,7 +285,9 @@ if (process.argv.includes("--write")) {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const from = doc.indexOf(start), to = doc.indexOf(end);
   if (from === -1 || to === -1) throw new Error(`Cannot update RESULTS.md: markers ${start} … ${end} are missing`);
-  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}.`;
+  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
+    readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
+  }.`;
   writeFileSync(md, doc.slice(0, from + start.length) + `\n${stamp}\n\n${a}\n\n${b}\n` + doc.slice(to));
   console.log(`\nwrote ${md}`);
 }

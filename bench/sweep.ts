@@ -59,7 +59,6 @@ const { values: opts, positionals } = parseArgs({
   },
 });
 
-
 // ---------------------------------------------------------------- server
 
 /** The app (bench contract's /read and /inc) on Bun.serve, plus /__sweep that runs the store's sweep in this process. */
@@ -181,7 +180,11 @@ async function layout(): Promise<void> {
   const now = Date.now();
   const dir = opts.dir!;
   mkdirSync(dir, { recursive: true });
-  console.log(`| table | insert ${n.toLocaleString("en-US")} | 100,000 random reads | sweep of the older half | per row | median / longest batch (1000) |`);
+  console.log(
+    `| table | insert ${
+      n.toLocaleString("en-US")
+    } | 100,000 random reads | sweep of the older half | per row | median / longest batch (1000) |`,
+  );
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const kind of ["WITHOUT ROWID", "rowid + UNIQUE(id)"]) {
     const path = join(dir, "layout.sqlite");
@@ -189,9 +192,11 @@ async function layout(): Promise<void> {
     const db = openSqlite(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;");
     const cols = "payload TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, user_id TEXT";
-    db.exec(kind === "WITHOUT ROWID"
-      ? `CREATE TABLE t (id TEXT PRIMARY KEY, ${cols}) WITHOUT ROWID; CREATE INDEX t_e ON t (expires_at);`
-      : `CREATE TABLE t (id TEXT NOT NULL UNIQUE, ${cols}); CREATE INDEX t_e ON t (expires_at);`);
+    db.exec(
+      kind === "WITHOUT ROWID"
+        ? `CREATE TABLE t (id TEXT PRIMARY KEY, ${cols}) WITHOUT ROWID; CREATE INDEX t_e ON t (expires_at);`
+        : `CREATE TABLE t (id TEXT NOT NULL UNIQUE, ${cols}); CREATE INDEX t_e ON t (expires_at);`,
+    );
     const insert = db.prepare("INSERT INTO t (id, payload, expires_at, created_at) VALUES (?, ?, ?, ?)");
     let t = performance.now();
     db.exec("BEGIN");
@@ -206,7 +211,9 @@ async function layout(): Promise<void> {
     t = performance.now();
     for (let i = 0; i < 100_000; i++) get.get(ids[(i * 7919) % n]!);
     const reads = performance.now() - t;
-    const sweep = db.prepare("DELETE FROM t WHERE id IN (SELECT id FROM t WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)");
+    const sweep = db.prepare(
+      "DELETE FROM t WHERE id IN (SELECT id FROM t WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)",
+    );
     const times: number[] = [];
     let removed = 0;
     t = performance.now();
@@ -223,7 +230,9 @@ async function layout(): Promise<void> {
     removeDb(path);
     const ms = (x: number) => `${Math.round(x).toLocaleString("en-US")} ms`;
     console.log(
-      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${removed.toLocaleString("en-US")} rows) | ${((swept * 1000) / removed).toFixed(1)} µs | ` +
+      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${removed.toLocaleString("en-US")} rows) | ${
+        ((swept * 1000) / removed).toFixed(1)
+      } µs | ` +
         `${times[times.length >> 1]!.toFixed(1)} / ${times.at(-1)!.toFixed(1)} ms |`,
     );
   }
@@ -249,7 +258,9 @@ function startChild(args: string[], quiet = false): ChildProcess {
 }
 
 function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once("exit", (code) => r(code)));
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((r) => child.once("exit", (code) => r(code)));
 }
 
 async function outputOf(child: ChildProcess): Promise<string> {
@@ -290,7 +301,9 @@ async function buildBase(path: string, rows: number, tokenCount: number, tokensF
     const chunk: [string, { payload: string; expiresAt: number; createdAt: number }][] = [];
     for (const [id, i] of sorted.slice(start, start + CHUNK)) {
       // Even original index: expired during the last hour; odd: live for 40 to 70 more minutes.
-      const expiresAt = i % 2 === 0 ? now - Math.floor(Math.random() * HOUR) - 1 : now + 40 * 60_000 + Math.floor(Math.random() * 30 * 60_000);
+      const expiresAt = i % 2 === 0
+        ? now - Math.floor(Math.random() * HOUR) - 1
+        : now + 40 * 60_000 + Math.floor(Math.random() * 30 * 60_000);
       chunk.push([id, { payload, expiresAt, createdAt: expiresAt - HOUR }]);
     }
     store.setMany(chunk);
@@ -298,7 +311,9 @@ async function buildBase(path: string, rows: number, tokenCount: number, tokensF
   store.close();
   const signer = new Signer(SECRET);
   const tokens: string[] = [];
-  for (let i = 1; tokens.length < tokenCount; i += 2 * Math.max(1, Math.floor(rows / tokenCount))) tokens.push(await signer.sign(ids[i]!));
+  for (let i = 1; tokens.length < tokenCount; i += 2 * Math.max(1, Math.floor(rows / tokenCount))) {
+    tokens.push(await signer.sign(ids[i]!));
+  }
   writeFileSync(tokensFile, tokens.join("\n") + "\n");
 }
 
@@ -344,10 +359,26 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Runs fixed-rate load while `during` runs; returns the latency of requests due inside the window `during` reports. */
-async function measure(port: number, tokensFile: string, samples: string, during: () => Promise<[number, number]>): Promise<Latency & { storeCalls: unknown }> {
+async function measure(
+  port: number,
+  tokensFile: string,
+  samples: string,
+  during: () => Promise<[number, number]>,
+): Promise<Latency & { storeCalls: unknown }> {
   // Each token once: warms the caches (no writes: the sessions have 40+ minutes left, over the threshold).
   await outputOf(startChild([SELF, "load", "--warm", "--db", tokensFile, "--port", String(port)]));
-  const loader = startChild([SELF, "load", "--db", tokensFile, "--port", String(port), "--rate", opts.rate!, "--out", samples], true);
+  const loader = startChild([
+    SELF,
+    "load",
+    "--db",
+    tokensFile,
+    "--port",
+    String(port),
+    "--rate",
+    opts.rate!,
+    "--out",
+    samples,
+  ], true);
   await sleep(1000); // the load settles
   await fetch(`http://127.0.0.1:${port}/__stats`);
   const [from, to] = await during();
@@ -391,10 +422,31 @@ async function orchestrate(): Promise<void> {
   const alone: Record<string, unknown>[] = [];
   for (const batch of opts.batches!.split(",").filter(Boolean).map(Number)) {
     fresh();
-    const out = await outputOf(startChild([join(ROOT, "src", "store", "sqlite", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"]));
+    const out = await outputOf(
+      startChild([
+        join(ROOT, "src", "store", "sqlite", "cli.ts"),
+        "sweep",
+        "--db",
+        work,
+        "--batch",
+        String(batch),
+        "--json",
+      ]),
+    );
     const r = JSON.parse(out);
-    alone.push({ batch, removed: r.removed, seconds: r.ms / 1000, rowsPerSecond: r.rowsPerSecond, longestBatchMs: r.longestBatchMs, batches: r.batches });
-    log(`sweep alone, batch ${batch}: ${r.removed} rows in ${(r.ms / 1000).toFixed(2)} s, longest batch ${r.longestBatchMs} ms`);
+    alone.push({
+      batch,
+      removed: r.removed,
+      seconds: r.ms / 1000,
+      rowsPerSecond: r.rowsPerSecond,
+      longestBatchMs: r.longestBatchMs,
+      batches: r.batches,
+    });
+    log(
+      `sweep alone, batch ${batch}: ${r.removed} rows in ${
+        (r.ms / 1000).toFixed(2)
+      } s, longest batch ${r.longestBatchMs} ms`,
+    );
   }
   results.alone = alone;
 
@@ -408,14 +460,34 @@ async function orchestrate(): Promise<void> {
       await sleep(seconds * 1000);
       return [from, Date.now()];
     });
-    log(`batch ${batch}: /read without sweep p50 ${none.p50.toFixed(2)} ms p99 ${none.p99.toFixed(2)} ms (${none.n} requests, ${none.errors} errors) store ${JSON.stringify(none.storeCalls)}`);
+    log(
+      `batch ${batch}: /read without sweep p50 ${none.p50.toFixed(2)} ms p99 ${
+        none.p99.toFixed(2)
+      } ms (${none.n} requests, ${none.errors} errors) store ${JSON.stringify(none.storeCalls)}`,
+    );
     let cliResult: { ms: number; longestBatchMs: number; removed: number } | undefined;
     const cross = await measure(port, tokensFile, samples, async () => {
       const from = Date.now();
-      cliResult = JSON.parse(await outputOf(startChild([join(ROOT, "src", "store", "sqlite", "cli.ts"), "sweep", "--db", work, "--batch", String(batch), "--json"])));
+      cliResult = JSON.parse(
+        await outputOf(
+          startChild([
+            join(ROOT, "src", "store", "sqlite", "cli.ts"),
+            "sweep",
+            "--db",
+            work,
+            "--batch",
+            String(batch),
+            "--json",
+          ]),
+        ),
+      );
       return [from, Date.now()];
     });
-    log(`batch ${batch}: /read during satchel sweep (other process, ${(cliResult!.ms / 1000).toFixed(1)} s) p50 ${cross.p50.toFixed(2)} ms p99 ${cross.p99.toFixed(2)} ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`);
+    log(
+      `batch ${batch}: /read during satchel sweep (other process, ${(cliResult!.ms / 1000).toFixed(1)} s) p50 ${
+        cross.p50.toFixed(2)
+      } ms p99 ${cross.p99.toFixed(2)} ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`,
+    );
     await stopChild(child);
 
     fresh();
@@ -426,7 +498,11 @@ async function orchestrate(): Promise<void> {
       inResult = await (await fetch(`http://127.0.0.1:${port}/__sweep`, { method: "POST" })).json();
       return [from, Date.now()];
     });
-    log(`batch ${batch}: /read during in-process sweep (${(inResult!.ms / 1000).toFixed(1)} s) p50 ${inproc.p50.toFixed(2)} ms p99 ${inproc.p99.toFixed(2)} ms (${inproc.errors} errors) store ${JSON.stringify(inproc.storeCalls)}`);
+    log(
+      `batch ${batch}: /read during in-process sweep (${(inResult!.ms / 1000).toFixed(1)} s) p50 ${
+        inproc.p50.toFixed(2)
+      } ms p99 ${inproc.p99.toFixed(2)} ms (${inproc.errors} errors) store ${JSON.stringify(inproc.storeCalls)}`,
+    );
     await stopChild(child);
     latency.push({ batch, none, cross: { ...cross, sweep: cliResult }, inProcess: { ...inproc, sweep: inResult } });
   }
@@ -440,17 +516,40 @@ async function orchestrate(): Promise<void> {
   writeFileSync(file, JSON.stringify(results, null, 2));
 
   const f = (n: number, d = 2) => n.toFixed(d);
-  console.log(`\n## Sweep alone (${rows.toLocaleString("en-US")} expired among ${(2 * rows).toLocaleString("en-US")}; satchel sweep as its own process)\n`);
+  console.log(
+    `\n## Sweep alone (${rows.toLocaleString("en-US")} expired among ${
+      (2 * rows).toLocaleString("en-US")
+    }; satchel sweep as its own process)\n`,
+  );
   console.log("| batch | total | rows/s | longest batch |\n|---:|---:|---:|---:|");
   for (const a of alone as { batch: number; seconds: number; rowsPerSecond: number; longestBatchMs: number }[]) {
-    console.log(`| ${a.batch} | ${f(a.seconds)} s | ${a.rowsPerSecond.toLocaleString("en-US")} | ${f(a.longestBatchMs)} ms |`);
+    console.log(
+      `| ${a.batch} | ${f(a.seconds)} s | ${a.rowsPerSecond.toLocaleString("en-US")} | ${f(a.longestBatchMs)} ms |`,
+    );
   }
   console.log(`\n## GET /read at ${opts.rate} req/s (open loop): latency without and during a sweep\n`);
-  console.log("| batch | where the sweep runs | sweep total | longest batch | /read p50 | /read p99 | /read max | p99 vs no sweep |\n|---:|---|---:|---:|---:|---:|---:|---:|");
-  for (const l of latency as { batch: number; none: Latency; cross: Latency & { sweep: { ms: number; longestBatchMs: number } }; inProcess: Latency & { sweep: { ms: number; longestBatchMs: number } } }[]) {
-    console.log(`| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${f(l.none.p99)} ms | ${f(l.none.max)} ms | 1.00 |`);
-    for (const [where, r] of [["other process (satchel sweep)", l.cross], ["in the server process", l.inProcess]] as const) {
-      console.log(`| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${f(r.sweep.longestBatchMs)} ms | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${f(r.p99 / l.none.p99)} |`);
+  console.log(
+    "| batch | where the sweep runs | sweep total | longest batch | /read p50 | /read p99 | /read max | p99 vs no sweep |\n|---:|---|---:|---:|---:|---:|---:|---:|",
+  );
+  for (
+    const l of latency as {
+      batch: number;
+      none: Latency;
+      cross: Latency & { sweep: { ms: number; longestBatchMs: number } };
+      inProcess: Latency & { sweep: { ms: number; longestBatchMs: number } };
+    }[]
+  ) {
+    console.log(
+      `| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${f(l.none.p99)} ms | ${f(l.none.max)} ms | 1.00 |`,
+    );
+    for (
+      const [where, r] of [["other process (satchel sweep)", l.cross], ["in the server process", l.inProcess]] as const
+    ) {
+      console.log(
+        `| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${f(r.sweep.longestBatchMs)} ms | ${f(r.p50)} ms | ${
+          f(r.p99)
+        } ms | ${f(r.max)} ms | ${f(r.p99 / l.none.p99)} |`,
+      );
     }
   }
   console.log(`\nraw: ${file}; load average at start ${results.loadavgAtStart}, at end ${results.loadavgAtEnd}`);

@@ -45,7 +45,10 @@ app.get("/cart", (c) => c.json({ user: c.get("session").get("user"), cart: c.get
 
 app.post("/cart", async (c) => {
   const item = await c.req.json<{ sku?: unknown; qty?: unknown }>().catch(() => ({ sku: undefined, qty: undefined }));
-  if (typeof item.sku !== "string" || !/^[a-z0-9-]{1,40}$/.test(item.sku) || !Number.isInteger(item.qty) || (item.qty as number) < 1) {
+  if (
+    typeof item.sku !== "string" || !/^[a-z0-9-]{1,40}$/.test(item.sku) || !Number.isInteger(item.qty) ||
+    (item.qty as number) < 1
+  ) {
     return c.json({ error: "give { sku: 1-40 of a-z 0-9 -, qty: positive integer }" }, 400);
   }
   const sku = item.sku;

@@ -26,27 +26,29 @@ app.use(csrf());
 app.use(session({ secret: exampleSecret(), name: "demo" }));
 
 function page(body: ReturnType<typeof html>, message: string | undefined) {
-  return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Satchel demo</title>
-<style>
-  body { font: 16px/1.5 system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; }
-  .flash { background: #e6f4ea; border: 1px solid #9ccfa8; padding: .5rem .75rem; border-radius: .25rem; }
-  form { display: flex; gap: .5rem; margin: 1rem 0; }
-  code { background: #f3f3f3; padding: 0 .25rem; }
-  table { border-collapse: collapse; } td, th { padding: .25rem .5rem; text-align: left; }
-</style>
-</head>
-<body>
-<h1>Satchel demo</h1>
-${message === undefined ? "" : html`<p class="flash" id="flash" role="status">${message}</p>`}
-${body}
-<p><small>Session data lives in SQLite, on the server. Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
-</body>
-</html>`;
+  return html`
+    <!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Satchel demo</title>
+        <style>
+      body { font: 16px/1.5 system-ui, sans-serif; max-width: 32rem; margin: 3rem auto; padding: 0 1rem; }
+      .flash { background: #e6f4ea; border: 1px solid #9ccfa8; padding: .5rem .75rem; border-radius: .25rem; }
+      form { display: flex; gap: .5rem; margin: 1rem 0; }
+      code { background: #f3f3f3; padding: 0 .25rem; }
+      table { border-collapse: collapse; } td, th { padding: .25rem .5rem; text-align: left; }
+    </style>
+      </head>
+      <body>
+    <h1>Satchel demo</h1>
+    ${message === undefined ? "" : html`<p class="flash" id="flash" role="status">${message}</p>`}
+    ${body}
+    <p><small>Session data lives in SQLite, on the server. Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
+      </body>
+    </html>
+  `;
 }
 
 app.get("/", (c) => {
@@ -85,16 +87,23 @@ app.get("/devices", async (c) => {
   const s = c.get("session");
   if (s.userId === null) return c.redirect("/", 303);
   const rows = (await s.userSessions()).map((d) =>
-    html`<tr class="device${d.current ? " current" : ""}">
-  <td>${d.data.device ?? "unknown"}</td><td>${new Date(d.createdAt).toISOString().slice(0, 16).replace("T", " ")}</td>
-  <td>${
-      d.current ? html`<strong>this device</strong>` : html`<form method="post" action="/devices/${d.handle}/sign-out">
-    <button type="submit">Sign out</button></form>`
-    }</td></tr>`
+    html`
+      <tr class="device${d.current ? " current" : ""}">
+        <td>${d.data.device ?? "unknown"}</td>
+        <td>${new Date(d.createdAt).toISOString().slice(0, 16).replace("T", " ")}</td>
+        <td>${d.current
+          ? html`<strong>this device</strong>`
+          : html`<form method="post" action="/devices/${d.handle}/sign-out">
+    <button type="submit">Sign out</button></form>`}</td>
+      </tr>
+    `
   );
   return c.html(page(
-    html`<h2>Your devices</h2><table id="devices"><tr><th>Device</th><th>Signed in (UTC)</th><th></th></tr>${rows}</table>
-<p><a href="/">Back</a></p>`,
+    html`
+      <h2>Your devices</h2>
+      <table id="devices"><tr><th>Device</th><th>Signed in (UTC)</th><th></th></tr>${rows}</table>
+      <p><a href="/">Back</a></p>
+    `,
     s.flash<string>("message"),
   ));
 });

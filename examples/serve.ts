@@ -44,7 +44,9 @@ export function envPort(fallback = 3000): number {
   if (raw === undefined || raw === "") return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Cannot start example: PORT must be an integer from 0 to 65535: received ${JSON.stringify(raw)}`);
+    throw new RangeError(
+      `Cannot start example: PORT must be an integer from 0 to 65535: received ${JSON.stringify(raw)}`,
+    );
   }
   return port;
 }
@@ -76,7 +78,11 @@ export async function serve(app: Fetchable, name: string, onClose?: () => void |
       });
     });
   }
-  const shown = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname.includes(":") ? `[${hostname}]` : hostname;
+  const shown = hostname === "0.0.0.0" || hostname === "::"
+    ? "localhost"
+    : hostname.includes(":")
+    ? `[${hostname}]`
+    : hostname;
   served.url = `http://${shown}:${served.port}/`;
   console.log(`${name}: Listening on ${served.url}`);
   let stopping = false;

@@ -50,13 +50,21 @@ if (typeof version !== "string" || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(ver
   fail(`package.json version must be semver: found ${JSON.stringify(version)}`);
 }
 if (deno.version !== version) {
-  fail(`versions differ: package.json ${JSON.stringify(version)}, deno.json ${JSON.stringify(deno.version)}; set both to the same`);
+  fail(
+    `versions differ: package.json ${JSON.stringify(version)}, deno.json ${
+      JSON.stringify(deno.version)
+    }; set both to the same`,
+  );
 }
 if (existsSync(join(ROOT, "CHANGELOG.md"))) {
   const changelog = readFileSync(join(ROOT, "CHANGELOG.md"), "utf8");
   const latest = /^## \[?(\d+\.\d+\.\d+[^\]\s]*)\]?/m.exec(changelog)?.[1];
   if (latest !== version) {
-    fail(`CHANGELOG.md's latest entry is ${JSON.stringify(latest)}, the manifests say ${JSON.stringify(version)}; add a "## ${version} - <date>" section`);
+    fail(
+      `CHANGELOG.md's latest entry is ${JSON.stringify(latest)}, the manifests say ${
+        JSON.stringify(version)
+      }; add a "## ${version} - <date>" section`,
+    );
   }
 } else {
   fail("CHANGELOG.md is missing");
@@ -100,13 +108,23 @@ for (const subpath of subpaths) {
   const wantJs = `./dist/${stem}.js`;
   const wantTypes = `./dist/${stem}.d.ts`;
   if (typeof built !== "object" || built === null) {
-    fail(`package.json export "${subpath}" must be { "types": "${wantTypes}", "default": "${wantJs}" }: found ${JSON.stringify(built)}`);
+    fail(
+      `package.json export "${subpath}" must be { "types": "${wantTypes}", "default": "${wantJs}" }: found ${
+        JSON.stringify(built)
+      }`,
+    );
     continue;
   }
   const js = built.import ?? built.default;
-  if (js !== wantJs) fail(`package.json export "${subpath}" must load ${wantJs} (the build of ${source}): found ${JSON.stringify(js)}`);
-  if (built.types !== wantTypes) fail(`package.json export "${subpath}" must have "types": "${wantTypes}": found ${JSON.stringify(built.types)}`);
-  if (Object.keys(built)[0] !== "types") fail(`package.json export "${subpath}": "types" must come first (TypeScript reads conditions in order)`);
+  if (js !== wantJs) {
+    fail(`package.json export "${subpath}" must load ${wantJs} (the build of ${source}): found ${JSON.stringify(js)}`);
+  }
+  if (built.types !== wantTypes) {
+    fail(`package.json export "${subpath}" must have "types": "${wantTypes}": found ${JSON.stringify(built.types)}`);
+  }
+  if (Object.keys(built)[0] !== "types") {
+    fail(`package.json export "${subpath}": "types" must come first (TypeScript reads conditions in order)`);
+  }
   checked.push(`export "${subpath}": ${source} <-> ${wantJs}`);
 }
 if (typeof pkg.types === "string" && pkgExports.has(".")) {
@@ -133,7 +151,9 @@ for (const [name, target] of Object.entries(bins)) {
     continue;
   }
   if (!readFileSync(join(ROOT, source), "utf8").startsWith("#!")) {
-    fail(`package.json bin "${name}": ${source} must start with a "#!/usr/bin/env node" line, or the installed command cannot run`);
+    fail(
+      `package.json bin "${name}": ${source} must start with a "#!/usr/bin/env node" line, or the installed command cannot run`,
+    );
   }
   if (!shipped.some((e) => path === e || path.startsWith(e.replace(/\/?$/, "/")))) {
     fail(`package.json bin "${name}": ${target} is not in "files", so npm would not ship it`);
@@ -143,7 +163,10 @@ for (const [name, target] of Object.entries(bins)) {
 
 // Dependencies: JSR reads deno.json "imports"; npm reads package.json.
 const imports = (deno.imports ?? {}) as Record<string, string>;
-const runtimeDeps = { ...(pkg.dependencies ?? {}) as Record<string, string>, ...(pkg.peerDependencies ?? {}) as Record<string, string> };
+const runtimeDeps = {
+  ...(pkg.dependencies ?? {}) as Record<string, string>,
+  ...(pkg.peerDependencies ?? {}) as Record<string, string>,
+};
 const optionalPeers = new Set(
   Object.entries((pkg.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>)
     .filter(([, meta]) => meta.optional === true).map(([name]) => name),
@@ -155,7 +178,9 @@ for (const [name, range] of Object.entries(runtimeDeps)) {
     if (!optionalPeers.has(name)) fail(`deno.json "imports" lacks "${name}": add "${name}": "${want}"`);
     continue;
   }
-  if (mapped !== want) fail(`deno.json imports "${name}" as ${JSON.stringify(mapped)}, package.json says ${range}: use "${want}"`);
+  if (mapped !== want) {
+    fail(`deno.json imports "${name}" as ${JSON.stringify(mapped)}, package.json says ${range}: use "${want}"`);
+  }
   const sub = imports[`${name}/`];
   if (sub !== undefined && sub !== `npm:/${name}@${range}/`) {
     fail(`deno.json imports "${name}/" as ${JSON.stringify(sub)}: use "npm:/${name}@${range}/"`);
@@ -165,7 +190,9 @@ for (const [name, range] of Object.entries(runtimeDeps)) {
 for (const [name, target] of Object.entries(imports)) {
   const bare = name.endsWith("/") ? name.slice(0, -1) : name;
   if (target.startsWith("npm:") && !(bare in runtimeDeps)) {
-    fail(`deno.json imports "${name}" but package.json has no dependency or peer "${bare}"; add it there or drop the import`);
+    fail(
+      `deno.json imports "${name}" but package.json has no dependency or peer "${bare}"; add it there or drop the import`,
+    );
   }
 }
 
@@ -184,7 +211,11 @@ for (const [file, list] of [["package.json files", files], ["deno.json publish.i
 for (const source of denoExports.values()) {
   if (typeof source !== "string") continue;
   const path = rel(source).slice(2);
-  if (!include.some((e) => path === e.replace(/^\.\//, "") || path.startsWith(e.replace(/^\.\//, "").replace(/\/?$/, "/")))) {
+  if (
+    !include.some((e) =>
+      path === e.replace(/^\.\//, "") || path.startsWith(e.replace(/^\.\//, "").replace(/\/?$/, "/"))
+    )
+  ) {
     fail(`deno.json publish.include does not cover the export ${source}`);
   }
 }

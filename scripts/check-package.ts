@@ -27,14 +27,24 @@ const problems: string[] = [];
 const work = mkdtempSync(join(tmpdir(), "satchel-package-"));
 
 function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 try {
   // npm from PATH (any version), with node_modules/.bin first so prepack's tsc and node are this repo's.
   const env = { ...process.env, PATH: `${BIN}:${process.env.PATH}` };
   const packed = JSON.parse(
-    execFileSync("npm", ["pack", "--json", "--pack-destination", work], { cwd: ROOT, encoding: "utf8", env, stdio: ["ignore", "pipe", "inherit"] }),
+    execFileSync("npm", ["pack", "--json", "--pack-destination", work], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env,
+      stdio: ["ignore", "pipe", "inherit"],
+    }),
   ) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path).sort();
   const SHIPS = /^(dist\/.+\.(js|d\.ts)|bin\/[^/]+\.js|README\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
@@ -53,7 +63,10 @@ try {
   mkdirSync(join(modules, "satchel"), { recursive: true });
   run("tar", ["-xzf", join(work, packed[0]!.filename), "-C", join(modules, "satchel"), "--strip-components=1"], work);
   for (const dep of ["hono", "superjson", "@types"]) symlinkSync(join(ROOT, "node_modules", dep), join(modules, dep));
-  writeFileSync(join(app, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }));
+  writeFileSync(
+    join(app, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module", dependencies: { satchel: "*", hono: "*" } }),
+  );
   writeFileSync(
     join(app, "tsconfig.json"),
     JSON.stringify({
@@ -114,18 +127,22 @@ app.get("/", (c) => (c.get("session").set("count", "one"), c.text("")));
   for (const [name, [cmd, ...args]] of runtimes) {
     try {
       const out = run(cmd!, args, app).trim();
-      if (out !== "counts 1 2 function") problems.push(`on ${name} the installed package printed ${JSON.stringify(out)}, not "counts 1 2 function"`);
-      else console.log(`ok   the installed package runs on ${name}`);
+      if (out !== "counts 1 2 function") {
+        problems.push(`on ${name} the installed package printed ${JSON.stringify(out)}, not "counts 1 2 function"`);
+      } else console.log(`ok   the installed package runs on ${name}`);
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       problems.push(`the installed package fails on ${name}: ${err.stderr || err.message}`);
     }
     const launcher = join(modules, "satchel", "bin", "satchel.js");
-    const cliArgs = name === "deno" ? ["run", "--allow-read", "--allow-write", launcher, "--help"] : [launcher, "--help"];
+    const cliArgs = name === "deno"
+      ? ["run", "--allow-read", "--allow-write", launcher, "--help"]
+      : [launcher, "--help"];
     try {
       const help = run(cmd!, cliArgs, app);
-      if (!help.startsWith("Usage: satchel ")) problems.push(`on ${name} "satchel --help" printed ${JSON.stringify(help.slice(0, 80))}`);
-      else console.log(`ok   "satchel --help" runs on ${name}`);
+      if (!help.startsWith("Usage: satchel ")) {
+        problems.push(`on ${name} "satchel --help" printed ${JSON.stringify(help.slice(0, 80))}`);
+      } else console.log(`ok   "satchel --help" runs on ${name}`);
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       problems.push(`"satchel --help" fails on ${name}: ${err.stderr || err.message}`);

@@ -32,19 +32,28 @@ function tsFiles(dir: string): string[] {
 const benchDir = join(ROOT, "bench");
 const benchPkg = join(benchDir, "package.json");
 const benchDeps = existsSync(benchPkg)
-  ? Object.keys({ ...JSON.parse(readFileSync(benchPkg, "utf8")).dependencies, ...JSON.parse(readFileSync(benchPkg, "utf8")).devDependencies })
+  ? Object.keys({
+    ...JSON.parse(readFileSync(benchPkg, "utf8")).dependencies,
+    ...JSON.parse(readFileSync(benchPkg, "utf8")).devDependencies,
+  })
   : [];
 const benchInstalled = benchDeps.every((d) => existsSync(join(benchDir, "node_modules", d)));
 const bench: string[] = [];
 const skipped: string[] = [];
 for (const file of tsFiles(benchDir)) {
   const source = readFileSync(file, "utf8");
-  const needs = benchDeps.filter((d) => source.includes(`from "${d}"`) || source.includes(`from "${d}/`) || source.includes(`import("${d}"`));
+  const needs = benchDeps.filter((d) =>
+    source.includes(`from "${d}"`) || source.includes(`from "${d}/`) || source.includes(`import("${d}"`)
+  );
   if (needs.length > 0 && !benchInstalled) skipped.push(`${relative(ROOT, file)} (needs ${needs.join(", ")})`);
   else bench.push(file);
 }
 
-const files = [join(ROOT, "mod.ts"), ...["src", "tests", "examples", "scripts"].flatMap((d) => tsFiles(join(ROOT, d))), ...bench]
+const files = [
+  join(ROOT, "mod.ts"),
+  ...["src", "tests", "examples", "scripts"].flatMap((d) => tsFiles(join(ROOT, d))),
+  ...bench,
+]
   .map((f) => relative(ROOT, f))
   .sort();
 
@@ -55,7 +64,10 @@ const tmp = join(ROOT, "tmp", `typecheck-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
 try {
   const config = join(tmp, "tsconfig.json");
-  writeFileSync(config, JSON.stringify({ extends: "../../tsconfig.json", include: [], files: files.map((f) => `../../${f}`) }));
+  writeFileSync(
+    config,
+    JSON.stringify({ extends: "../../tsconfig.json", include: [], files: files.map((f) => `../../${f}`) }),
+  );
   const tsc = spawnSync(join(BIN, "tsc"), ["-p", config], { cwd: ROOT, encoding: "utf8" });
   if (tsc.status !== 0) {
     process.stderr.write(`${tsc.stdout}${tsc.stderr}`);
@@ -69,7 +81,11 @@ try {
 }
 
 // deno check on the same files.
-const deno = spawnSync(join(BIN, "deno"), ["check", "--quiet", ...files], { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+const deno = spawnSync(join(BIN, "deno"), ["check", "--quiet", ...files], {
+  cwd: ROOT,
+  encoding: "utf8",
+  env: { ...process.env, NO_COLOR: "1" },
+});
 if (deno.status !== 0) {
   process.stderr.write(`${deno.stdout}${deno.stderr}`);
   console.error("typecheck: deno check found errors");

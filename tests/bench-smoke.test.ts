@@ -48,7 +48,12 @@ test("bench/app.ts serves every route of the benchmark app contract and counts i
     });
     const get = async (path: string, cookie?: string) => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, cookie ? { headers: { cookie } } : undefined);
-      return { status: res.status, body: await res.text(), setCookie: res.headers.get("set-cookie"), type: res.headers.get("content-type") };
+      return {
+        status: res.status,
+        body: await res.text(),
+        setCookie: res.headers.get("set-cookie"),
+        type: res.headers.get("content-type"),
+      };
     };
 
     const plain = await get("/plain");
@@ -65,7 +70,11 @@ test("bench/app.ts serves every route of the benchmark app contract and counts i
 
     const fresh = await get("/new");
     assert.equal(fresh.body, "new");
-    assert.match(fresh.type ?? "", /^text\/plain/i, "setting the cookie keeps the body's Content-Type (Bun lost it when Hono copied the response)");
+    assert.match(
+      fresh.type ?? "",
+      /^text\/plain/i,
+      "setting the cookie keeps the body's Content-Type (Bun lost it when Hono copied the response)",
+    );
     assert.match(fresh.setCookie ?? "", /^satchel=/);
     assert.notEqual(fresh.setCookie!.split(";")[0], cookie);
 

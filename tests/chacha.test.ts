@@ -91,15 +91,33 @@ test("poly1305Blocks() matches RFC 8439 §A.3's vectors of whole blocks, the one
 
 test("hchacha20() matches libsodium's test vectors", () => {
   const vectors = [
-    ["24f11cce8a1b3d61e441561a696c1c1b7e173d084fd4812425435a8896a013dc", "d9660c5900ae19ddad28d6e06e45fe5e", "5966b3eec3bff1189f831f06afe4d4e3be97fa9235ec8c20d08acfbbb4e851e3"],
-    ["80a5f6272031e18bb9bcd84f3385da65e7731b7039f13f5e3d475364cd4d42f7", "c0eccc384b44c88e92c57eb2d5ca4dfa", "6ed11741f724009a640a44fce7320954c46e18e0d7ae063bdbc8d7cf372709df"],
-    ["cb1fc686c0eec11a89438b6f4013bf110e7171dace3297f3a657a309b3199629", "fcd49b93e5f8f299227e64d40dc864a3", "84b7e96937a1a0a406bb7162eeaad34308d49de60fd2f7ec9dc6a79cbab2ca34"],
-    ["c49758f00003714c38f1d4972bde57ee8271f543b91e07ebce56b554eb7fa6a7", "31f0204e10cf4f2035f9e62bb5ba7303", "0dd8cc400f702d2c06ed920be52048a287076b86480ae273c6d568a2e9e7518c"],
+    [
+      "24f11cce8a1b3d61e441561a696c1c1b7e173d084fd4812425435a8896a013dc",
+      "d9660c5900ae19ddad28d6e06e45fe5e",
+      "5966b3eec3bff1189f831f06afe4d4e3be97fa9235ec8c20d08acfbbb4e851e3",
+    ],
+    [
+      "80a5f6272031e18bb9bcd84f3385da65e7731b7039f13f5e3d475364cd4d42f7",
+      "c0eccc384b44c88e92c57eb2d5ca4dfa",
+      "6ed11741f724009a640a44fce7320954c46e18e0d7ae063bdbc8d7cf372709df",
+    ],
+    [
+      "cb1fc686c0eec11a89438b6f4013bf110e7171dace3297f3a657a309b3199629",
+      "fcd49b93e5f8f299227e64d40dc864a3",
+      "84b7e96937a1a0a406bb7162eeaad34308d49de60fd2f7ec9dc6a79cbab2ca34",
+    ],
+    [
+      "c49758f00003714c38f1d4972bde57ee8271f543b91e07ebce56b554eb7fa6a7",
+      "31f0204e10cf4f2035f9e62bb5ba7303",
+      "0dd8cc400f702d2c06ed920be52048a287076b86480ae273c6d568a2e9e7518c",
+    ],
   ];
   for (const [key, input, out] of vectors) assert.equal(toHex(hchacha20(hex(key!), hex(input!))), out);
 });
 
-test("chacha20Poly1305Seal() agrees with node:crypto's chacha20-poly1305 on random keys, nonces, data and lengths", { skip: !hasNodeChacha && "no chacha20-poly1305 in this runtime's node:crypto" }, () => {
+test("chacha20Poly1305Seal() agrees with node:crypto's chacha20-poly1305 on random keys, nonces, data and lengths", {
+  skip: !hasNodeChacha && "no chacha20-poly1305 in this runtime's node:crypto",
+}, () => {
   for (let i = 0; i < 400; i++) {
     const key = random(32), nonce = random(12);
     const plain = random(i < 200 ? i : Math.floor(Math.random() * 5000));
@@ -138,7 +156,13 @@ test("xchacha20Poly1305Seal() is ChaCha20-Poly1305 under the HChaCha20 subkey (d
 });
 
 test("deriveKey() is HKDF-SHA256 as Web Crypto computes it", async () => {
-  for (const secret of ["a".repeat(32), "secret with ünïcödé and more than sixty-four bytes of text in it, really!", "x".repeat(200)]) {
+  for (
+    const secret of [
+      "a".repeat(32),
+      "secret with ünïcödé and more than sixty-four bytes of text in it, really!",
+      "x".repeat(200),
+    ]
+  ) {
     const salt = random(20), info = random(30);
     const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveBits"]);
     const bits = await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt, info }, base, 256);

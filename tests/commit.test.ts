@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type CommitContext, decide, type Decision } from "../src/session/commit.ts";
 import type { CommitFacts } from "../src/session/core.ts";
-import { type ExpiryPolicy, expiryAt, refreshTo, thresholdFor, writeExpiry } from "../src/session/expiry.ts";
+import { expiryAt, type ExpiryPolicy, refreshTo, thresholdFor, writeExpiry } from "../src/session/expiry.ts";
 
 const S = 1000;
 const NOW = 1_000_000 * S;
@@ -40,7 +40,10 @@ const full = (createdAt: number, lifetime = policy.ttl) => expiryAt(policy, NOW,
 
 const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, Decision][] = [
   ["untouched session: nothing", { accessed: false, dirty: true }, {}, { store: none, cookie: keep }],
-  ["untouched, even with a bad token: nothing", { accessed: false, tokenInvalid: true, row: undefined }, {}, { store: none, cookie: keep }],
+  ["untouched, even with a bad token: nothing", { accessed: false, tokenInvalid: true, row: undefined }, {}, {
+    store: none,
+    cookie: keep,
+  }],
   ["loaded, unchanged, no refresh due: nothing", {}, {}, { store: none, cookie: keep }],
   ["loaded, unchanged, refresh due: touch, cookie kept", { row: due }, {}, {
     store: { op: "touch", expiresAt: full(due.createdAt) },
@@ -54,12 +57,19 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, Decision][] =
     store: none,
     cookie: send(fresh.expiresAt),
   }],
-  ["loaded, changed: merge, cookie kept", { dirty: true, status: "changed" }, {}, { store: { op: "merge" }, cookie: keep }],
-  ["loaded, changed, persistent, expiry unmoved: merge, cookie kept", { dirty: true, status: "changed" }, { persistent: true }, {
+  ["loaded, changed: merge, cookie kept", { dirty: true, status: "changed" }, {}, {
     store: { op: "merge" },
     cookie: keep,
   }],
-  ["loaded, changed, persistent, refresh due: merge and resend", { dirty: true, status: "changed", row: due }, { persistent: true }, {
+  ["loaded, changed, persistent, expiry unmoved: merge, cookie kept", { dirty: true, status: "changed" }, {
+    persistent: true,
+  }, {
+    store: { op: "merge" },
+    cookie: keep,
+  }],
+  ["loaded, changed, persistent, refresh due: merge and resend", { dirty: true, status: "changed", row: due }, {
+    persistent: true,
+  }, {
     store: { op: "merge" },
     cookie: send(full(due.createdAt)),
   }],
@@ -67,30 +77,58 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, Decision][] =
     store: { op: "move" },
     cookie: send(full(fresh.createdAt)),
   }],
-  ["loaded, regenerated with noStore: move anyway (change_id wins)", { dirty: true, status: "regenerated", noStore: true }, {}, {
-    store: { op: "move" },
-    cookie: send(full(fresh.createdAt)),
-  }],
+  [
+    "loaded, regenerated with noStore: move anyway (change_id wins)",
+    { dirty: true, status: "regenerated", noStore: true },
+    {},
+    {
+      store: { op: "move" },
+      cookie: send(full(fresh.createdAt)),
+    },
+  ],
   ["loaded, destroyed: delete, clear", { status: "destroyed" }, {}, { store: { op: "delete" }, cookie: clear }],
   ["loaded, destroyed with noStore: delete, clear (expire wins)", { status: "destroyed", noStore: true }, {}, {
     store: { op: "delete" },
     cookie: clear,
   }],
-  ["loaded, destroyed, request failed: delete, clear", { status: "destroyed" }, { failed: true }, { store: { op: "delete" }, cookie: clear }],
+  ["loaded, destroyed, request failed: delete, clear", { status: "destroyed" }, { failed: true }, {
+    store: { op: "delete" },
+    cookie: clear,
+  }],
   ["loaded, destroyed then written: replace, send", { status: "destroyed", dirty: true }, {}, {
     store: { op: "replace" },
     cookie: send(full(NOW)),
   }],
-  ["unknown token, destroyed: nothing to delete, clear", { status: "destroyed", row: undefined }, {}, { store: none, cookie: clear }],
-  ["no token, destroyed: nothing", { status: "destroyed", row: undefined, hadToken: false }, {}, { store: none, cookie: keep }],
-  ["loaded, changed, request failed: nothing", { dirty: true, status: "changed" }, { failed: true }, { store: none, cookie: keep }],
-  ["loaded, regenerated, request failed: nothing", { dirty: true, status: "regenerated" }, { failed: true }, { store: none, cookie: keep }],
-  ["loaded, changed with noStore: nothing", { dirty: true, status: "changed", noStore: true }, {}, { store: none, cookie: keep }],
-  ["renewed (sign-out-everywhere kept it): insert with the old creation time", {
-    dirty: true,
-    status: "regenerated",
-    renewed: true,
-  }, {}, { store: { op: "insert" }, cookie: send(full(fresh.createdAt)) }],
+  ["unknown token, destroyed: nothing to delete, clear", { status: "destroyed", row: undefined }, {}, {
+    store: none,
+    cookie: clear,
+  }],
+  ["no token, destroyed: nothing", { status: "destroyed", row: undefined, hadToken: false }, {}, {
+    store: none,
+    cookie: keep,
+  }],
+  ["loaded, changed, request failed: nothing", { dirty: true, status: "changed" }, { failed: true }, {
+    store: none,
+    cookie: keep,
+  }],
+  ["loaded, regenerated, request failed: nothing", { dirty: true, status: "regenerated" }, { failed: true }, {
+    store: none,
+    cookie: keep,
+  }],
+  ["loaded, changed with noStore: nothing", { dirty: true, status: "changed", noStore: true }, {}, {
+    store: none,
+    cookie: keep,
+  }],
+  [
+    "renewed (sign-out-everywhere kept it): insert with the old creation time",
+    {
+      dirty: true,
+      status: "regenerated",
+      renewed: true,
+    },
+    {},
+    { store: { op: "insert" }, cookie: send(full(fresh.createdAt)) },
+  ],
   ["new session, written: insert, send", { row: undefined, hadToken: false, dirty: true, status: "changed" }, {}, {
     store: { op: "insert" },
     cookie: send(full(NOW)),
@@ -98,19 +136,29 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, Decision][] =
   ["new session, untouched data: nothing", { row: undefined, hadToken: false }, {}, { store: none, cookie: keep }],
   ["token whose session is gone: nothing, cookie left alone", { row: undefined }, {}, { store: none, cookie: keep }],
   ["token that was itself invalid: clear", { row: undefined, tokenInvalid: true }, {}, { store: none, cookie: clear }],
-  ["own lifetime set: merge and send with that lifetime", {
-    dirty: true,
-    status: "changed",
-    lifetime: 30 * 24 * 3600 * S,
-    lifetimeChanged: true,
-  }, {}, { store: { op: "merge" }, cookie: send(full(fresh.createdAt, 30 * 24 * 3600 * S)) }],
-  ["own lifetime, refresh due by it: touch and resend (persistent by its own lifetime)", {
-    lifetime: 7200 * S,
-    row: { expiresAt: NOW + 7000 * S, createdAt: NOW - 60 * S },
-  }, {}, {
-    store: { op: "touch", expiresAt: NOW + 7200 * S },
-    cookie: send(NOW + 7200 * S),
-  }],
+  [
+    "own lifetime set: merge and send with that lifetime",
+    {
+      dirty: true,
+      status: "changed",
+      lifetime: 30 * 24 * 3600 * S,
+      lifetimeChanged: true,
+    },
+    {},
+    { store: { op: "merge" }, cookie: send(full(fresh.createdAt, 30 * 24 * 3600 * S)) },
+  ],
+  [
+    "own lifetime, refresh due by it: touch and resend (persistent by its own lifetime)",
+    {
+      lifetime: 7200 * S,
+      row: { expiresAt: NOW + 7000 * S, createdAt: NOW - 60 * S },
+    },
+    {},
+    {
+      store: { op: "touch", expiresAt: NOW + 7200 * S },
+      cookie: send(NOW + 7200 * S),
+    },
+  ],
 ];
 
 for (const [name, facts, context, expected] of rows) {

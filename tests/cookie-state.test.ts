@@ -18,7 +18,11 @@ function app(options: CookieStateOptions) {
   return { state, app };
 }
 
-async function cookieOf(options: CookieStateOptions, url = "http://localhost/write", headers: Record<string, string> = {}) {
+async function cookieOf(
+  options: CookieStateOptions,
+  url = "http://localhost/write",
+  headers: Record<string, string> = {},
+) {
   const { app: a } = app(options);
   const lines = setCookies(await a.request(url, { headers }));
   assert.equal(lines.length, 1);
@@ -46,9 +50,16 @@ test("CookieState secure: 'auto' ignores X-Forwarded-Proto unless trustProxy is 
   const https = { "x-forwarded-proto": "https" };
   assert.equal((await cookieOf({}, "http://localhost/write", https)).attrs.secure, undefined);
   assert.equal((await cookieOf({ trustProxy: true }, "http://localhost/write", https)).attrs.secure, true);
-  assert.equal((await cookieOf({ trustProxy: true }, "http://localhost/write", { "x-forwarded-proto": "HTTPS, http" })).attrs.secure, true);
+  assert.equal(
+    (await cookieOf({ trustProxy: true }, "http://localhost/write", { "x-forwarded-proto": "HTTPS, http" })).attrs
+      .secure,
+    true,
+  );
   // A proxy that says http wins over the (internal) URL's scheme.
-  assert.equal((await cookieOf({ trustProxy: true }, "https://localhost/write", { "x-forwarded-proto": "http" })).attrs.secure, undefined);
+  assert.equal(
+    (await cookieOf({ trustProxy: true }, "https://localhost/write", { "x-forwarded-proto": "http" })).attrs.secure,
+    undefined,
+  );
 });
 
 test("CookieState secure: true and false are fixed whatever the scheme", async () => {
@@ -80,14 +91,17 @@ test("CookieState.clear() expires the cookie with the same name, path, domain an
   assert.equal(c.attrs.path, "/");
   assert.equal(c.attrs.partitioned, true);
   assert.equal(c.attrs.secure, true);
-  const d = parseSetCookie(setCookies(await app({ domain: "example.com", path: "/app" }).app.request("http://x/clear"))[0]!);
+  const d = parseSetCookie(
+    setCookies(await app({ domain: "example.com", path: "/app" }).app.request("http://x/clear"))[0]!,
+  );
   assert.equal(d.attrs.domain, "example.com");
   assert.equal(d.attrs.path, "/app");
 });
 
 test("CookieState.read() takes only its own cookie, and the first of duplicates", async () => {
   const { app: a } = app({ hostPrefix: true });
-  const read = async (cookie: string) => await (await a.request("https://localhost/read", { headers: { cookie } })).text();
+  const read = async (cookie: string) =>
+    await (await a.request("https://localhost/read", { headers: { cookie } })).text();
   // Cookie tossing from a sibling subdomain cannot set a __Host- cookie; a plain one is ignored.
   assert.equal(await read(`satchel=${TOKEN}`), "none");
   assert.equal(await read(`other=1; __Host-satchel=${TOKEN}; x=2`), TOKEN);
@@ -108,7 +122,10 @@ test("new CookieState() refuses __Host- combinations browsers would drop, at set
   ];
   for (const [options, message] of bad) {
     assert.throws(() => new CookieState(options), { name: "TypeError", message }, JSON.stringify(options));
-    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options }), { name: "TypeError", message });
+    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options }), {
+      name: "TypeError",
+      message,
+    });
   }
 });
 
@@ -129,7 +146,13 @@ test("new CookieState() refuses names and attributes that would inject into Set-
     { trustProxy: "true" as unknown as boolean },
     { hostPrefix: 1 as unknown as boolean },
   ];
-  for (const options of bad) assert.throws(() => new CookieState(options), { name: "TypeError", message: /^Cannot create session cookie: / }, JSON.stringify(options));
+  for (const options of bad) {
+    assert.throws(
+      () => new CookieState(options),
+      { name: "TypeError", message: /^Cannot create session cookie: / },
+      JSON.stringify(options),
+    );
+  }
 });
 
 test("CookieState accepts lowercase sameSite as hono/cookie does, and writes the canonical attribute", async () => {
@@ -138,21 +161,33 @@ test("CookieState accepts lowercase sameSite as hono/cookie does, and writes the
     assert.equal(c.attrs.samesite, written);
     if (given === "none") assert.equal(c.attrs.secure, true);
   }
-  assert.throws(() => new CookieState({ sameSite: "none", secure: false }), { name: "TypeError", message: /sameSite "None" needs Secure/ });
+  assert.throws(() => new CookieState({ sameSite: "none", secure: false }), {
+    name: "TypeError",
+    message: /sameSite "None" needs Secure/,
+  });
 });
 
 test("new CookieState() and session({ cookie }) refuse unknown options, with a hint for other libraries' names", () => {
   const cases: [Record<string, unknown>, RegExp][] = [
-    [{ maxAge: 3600 }, /^Cannot create session cookie: unknown option "maxAge" \(use persistent: true; Max-Age follows the session's expires\); known options are name, path/],
+    [
+      { maxAge: 3600 },
+      /^Cannot create session cookie: unknown option "maxAge" \(use persistent: true; Max-Age follows the session's expires\); known options are name, path/,
+    ],
     [{ expires: new Date() }, /unknown option "expires" \(use persistent: true/],
     [{ sessionCookieName: "sid" }, /unknown option "sessionCookieName" \(use cookie: \{ name \}\)/],
     [{ nmae: "sid", secrue: true }, /unknown options "nmae", "secrue"/],
   ];
   for (const [options, message] of cases) {
     assert.throws(() => new CookieState(options as CookieStateOptions), { name: "TypeError", message });
-    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options as CookieStateOptions }), { name: "TypeError", message });
+    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), cookie: options as CookieStateOptions }), {
+      name: "TypeError",
+      message,
+    });
   }
-  assert.throws(() => new CookieState(null as unknown as CookieStateOptions), { name: "TypeError", message: /options must be an object: received null/ });
+  assert.throws(() => new CookieState(null as unknown as CookieStateOptions), {
+    name: "TypeError",
+    message: /options must be an object: received null/,
+  });
 });
 
 test("CookieState __Secure- names are always sent with Secure", async () => {
@@ -163,7 +198,9 @@ test("CookieState __Secure- names are always sent with Secure", async () => {
 
 test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies that round-trip", async () => {
   const a = new Hono<SessionEnv<{ n: number }>>();
-  a.use(session({ secret: SECRET, store: new MemoryStore(), cookie: { hostPrefix: true, persistent: true }, expires: 120 }));
+  a.use(
+    session({ secret: SECRET, store: new MemoryStore(), cookie: { hostPrefix: true, persistent: true }, expires: 120 }),
+  );
   a.get("/inc", (c) => c.text(String(c.get("session").update("n", (n) => (n ?? 0) + 1))));
   const res = await a.request("https://localhost/inc");
   const c = parseSetCookie(setCookies(res)[0]!);
@@ -191,24 +228,39 @@ test("CookieState.read() answers exactly what Hono's getCookie() does, for any C
   const space = fc.constantFrom("", " ", "  ", "\t", " \t");
   const pairName = fc.constantFrom(name, "x" + name, name + "x", "other", "Satchel", `${name} `, "a");
   const value = fc.oneof(
-    fc.constantFrom("", "tok.en_-09AZ", '"quoted"', "a%20b", "%E0%A4%A", "ü", "\u00a0tok", "a b", "satchel=inner", "x,y"),
-    fc.string({ unit: fc.constantFrom(..."aZ09._-=\" %\t;,ü"), maxLength: 12 }),
+    fc.constantFrom(
+      "",
+      "tok.en_-09AZ",
+      '"quoted"',
+      "a%20b",
+      "%E0%A4%A",
+      "ü",
+      "\u00a0tok",
+      "a b",
+      "satchel=inner",
+      "x,y",
+    ),
+    fc.string({ unit: fc.constantFrom(...'aZ09._-=" %\t;,ü'), maxLength: 12 }),
   );
   const pair = fc.tuple(space, pairName, space, fc.boolean(), space, value, space).map(
     ([s1, n, s2, eq, s3, v, s4]) => `${s1}${n}${s2}${eq ? "=" : ""}${s3}${v}${s4}`,
   );
   await fc.assert(
-    fc.asyncProperty(fc.array(pair, { minLength: 1, maxLength: 5 }), fc.constantFrom(";", "; ", ";\t"), async (pairs, sep) => {
-      const header = pairs.join(sep);
-      let res: Response;
-      try {
-        res = await app.request("/", { headers: { cookie: header } });
-      } catch {
-        return; // a header the Headers class itself refuses never reaches read()
-      }
-      const { ours, hono } = await res.json();
-      assert.equal(ours, hono, `header ${JSON.stringify(header)}`);
-    }),
+    fc.asyncProperty(
+      fc.array(pair, { minLength: 1, maxLength: 5 }),
+      fc.constantFrom(";", "; ", ";\t"),
+      async (pairs, sep) => {
+        const header = pairs.join(sep);
+        let res: Response;
+        try {
+          res = await app.request("/", { headers: { cookie: header } });
+        } catch {
+          return; // a header the Headers class itself refuses never reaches read()
+        }
+        const { ours, hono } = await res.json();
+        assert.equal(ours, hono, `header ${JSON.stringify(header)}`);
+      },
+    ),
     { numRuns: 2000 },
   );
   // The common shapes the fast path serves:

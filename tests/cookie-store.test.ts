@@ -12,7 +12,13 @@ import { SessionTooLargeError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { type InvalidTokenReason, session, type SessionEnv } from "../src/middleware.ts";
 import { CookieStore, type CookieStoreOptions, MAX_COOKIE_BYTES } from "../src/store/cookie.ts";
-import { hasGroupCommit, isSynchronousStore, type SessionStore, type StoredSession, type UpdateFn } from "../src/store/types.ts";
+import {
+  hasGroupCommit,
+  isSynchronousStore,
+  type SessionStore,
+  type StoredSession,
+  type UpdateFn,
+} from "../src/store/types.ts";
 import { CookieState } from "../src/state/cookie.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
@@ -50,7 +56,9 @@ function throughRequests(store: CookieStore): SessionStore {
     const res = await jar.fetch(`/op/${n}`);
     const lines = setCookies(res);
     assert.ok(lines.length <= 3, "a response carries at most one line per data cookie");
-    for (const l of lines) assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `a line of ${l.length} bytes`);
+    for (const l of lines) {
+      assert.ok(new TextEncoder().encode(l).length < MAX_COOKIE_BYTES, `a line of ${l.length} bytes`);
+    }
     const r = results.get(n)!;
     ops.delete(n);
     results.delete(n);
@@ -71,7 +79,12 @@ function throughRequests(store: CookieStore): SessionStore {
 storeConformance(
   "CookieStore",
   (clock) => ({ store: throughRequests(new CookieStore({ secret: KEY_A, clock: clock.fn })) }),
-  { selfExpiring: true, lastWriteWins: true, noDeleteByUser: true, maxPayloadBytes: new CookieStore({ secret: KEY_A }).maxPayloadBytes },
+  {
+    selfExpiring: true,
+    lastWriteWins: true,
+    noDeleteByUser: true,
+    maxPayloadBytes: new CookieStore({ secret: KEY_A }).maxPayloadBytes,
+  },
 );
 
 type Data = { count: number; blob: string };
@@ -81,7 +94,9 @@ function counterApp(options: Partial<CookieStoreOptions> = {}, clock = new FakeC
   const store = new CookieStore({ secret: KEY_A, clock: clock.fn, ...options });
   const app = new Hono<SessionEnv<Data>>();
   const invalid: InvalidTokenReason[] = [];
-  app.use(session({ secret: SECRET, store, clock: clock.fn, expires, onInvalidToken: (_c, r) => void invalid.push(r) }));
+  app.use(
+    session({ secret: SECRET, store, clock: clock.fn, expires, onInvalidToken: (_c, r) => void invalid.push(r) }),
+  );
   app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
   app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
   app.get("/blob/:n", (c) => {
@@ -208,8 +223,15 @@ test("CookieStore.forRequest() set() refuses a session whose cookie would be too
   let error: unknown;
   app.get("/", async (c) => {
     const now = Date.now();
-    const big: StoredSession = { payload: "x".repeat(s.maxPayloadBytes + 1), expiresAt: now + 1000, createdAt: now, userId: null };
-    await assert.doesNotReject(async () => await s.forRequest(c).set(generateId(), { ...big, payload: big.payload.slice(1) }));
+    const big: StoredSession = {
+      payload: "x".repeat(s.maxPayloadBytes + 1),
+      expiresAt: now + 1000,
+      createdAt: now,
+      userId: null,
+    };
+    await assert.doesNotReject(async () =>
+      await s.forRequest(c).set(generateId(), { ...big, payload: big.payload.slice(1) })
+    );
     try {
       await s.forRequest(c).set(generateId(), big);
     } catch (e) {
@@ -222,7 +244,10 @@ test("CookieStore.forRequest() set() refuses a session whose cookie would be too
   // One byte over the most that fits: the sealed value is one or two characters over what three cookies hold.
   assert.ok(error.size > error.limit && error.size <= error.limit + 2, `size ${error.size}, limit ${error.limit}`);
   assert.ok(error.limit > 3 * 4000 && error.limit < 3 * MAX_COOKIE_BYTES, `limit ${error.limit}`);
-  assert.match(error.message, /Cannot store session: sealed, it is \d+ bytes, over the \d+ bytes that 3 cookies of under 4096 bytes hold/);
+  assert.match(
+    error.message,
+    /Cannot store session: sealed, it is \d+ bytes, over the \d+ bytes that 3 cookies of under 4096 bytes hold/,
+  );
 });
 
 test("CookieStore does not open a data cookie moved next to another session's id", async () => {
@@ -266,12 +291,22 @@ test("CookieStore takes the data cookie's attributes and name", async () => {
 test("CookieStore refuses a bad configuration at setup, saying how to fix it", () => {
   assert.throws(() => new CookieStore({ secret: "short" }), {
     name: "RangeError",
-    message: "Cannot create CookieStore: secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
+    message:
+      "Cannot create CookieStore: secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
   });
-  assert.throws(() => new CookieStore({ secret: [] }), { name: "TypeError", message: /secret must be a string or a non-empty array/ });
+  assert.throws(() => new CookieStore({ secret: [] }), {
+    name: "TypeError",
+    message: /secret must be a string or a non-empty array/,
+  });
   assert.throws(() => new CookieStore(undefined as unknown as CookieStoreOptions), { name: "TypeError" });
-  assert.throws(() => new CookieStore({ secret: KEY_A, cookie: { name: "bad name" } }), { name: "TypeError", message: /Cannot create session cookie: name/ });
-  assert.throws(() => store().get(generateId()), { name: "TypeError", message: /Cannot use CookieStore.get\(\) outside a request/ });
+  assert.throws(() => new CookieStore({ secret: KEY_A, cookie: { name: "bad name" } }), {
+    name: "TypeError",
+    message: /Cannot create session cookie: name/,
+  });
+  assert.throws(() => store().get(generateId()), {
+    name: "TypeError",
+    message: /Cannot use CookieStore.get\(\) outside a request/,
+  });
   assert.equal(store().deleteExpired(), 0);
 });
 
@@ -362,7 +397,19 @@ test("CookieStore refuses an oversized or malformed data cookie before any decod
     return open.apply(this, args);
   } as Sealer["open"];
   try {
-    for (const junk of ["A".repeat(60_000), good + "A".repeat(4096), "%%%", good.slice(0, -1) + "!", "AAAAA", "1AAAAA", "1" + "A".repeat(40), good + "=", "9" + good.slice(1)]) {
+    for (
+      const junk of [
+        "A".repeat(60_000),
+        good + "A".repeat(4096),
+        "%%%",
+        good.slice(0, -1) + "!",
+        "AAAAA",
+        "1AAAAA",
+        "1" + "A".repeat(40),
+        good + "=",
+        "9" + good.slice(1),
+      ]
+    ) {
       jar.cookies.set(DATA, junk);
       const res = await jar.fetch("/read");
       assert.equal(res.status, 200);
@@ -476,13 +523,22 @@ test("CookieStore's maxCookies sets how many cookies a session may span, and max
 test("CookieStore rejects unknown options and bad maxCookies at setup", () => {
   assert.throws(() => new CookieStore({ secret: KEY_A, password: KEY_A } as CookieStoreOptions), {
     name: "TypeError",
-    message: /Cannot create CookieStore: unknown option "password" \(use secret\); known options are secret, cookie, state, maxCookies, clock/,
+    message:
+      /Cannot create CookieStore: unknown option "password" \(use secret\); known options are secret, cookie, state, maxCookies, clock/,
   });
-  assert.throws(() => new CookieStore({ secret: KEY_A, ttl: 60 } as CookieStoreOptions), { name: "TypeError", message: /unknown option "ttl"/ });
+  assert.throws(() => new CookieStore({ secret: KEY_A, ttl: 60 } as CookieStoreOptions), {
+    name: "TypeError",
+    message: /unknown option "ttl"/,
+  });
   for (const bad of [0, 10, 1.5, "3"]) {
-    assert.throws(() => store({ maxCookies: bad as number }), { name: "RangeError", message: /maxCookies must be an integer from 1 to 9/ });
+    assert.throws(() => store({ maxCookies: bad as number }), {
+      name: "RangeError",
+      message: /maxCookies must be an integer from 1 to 9/,
+    });
   }
-  assert.throws(() => new CookieStore({ secret: KEY_A, state: new CookieState({ name: "d" }), maxCookies: 2 }), { name: "TypeError" });
+  assert.throws(() => new CookieStore({ secret: KEY_A, state: new CookieState({ name: "d" }), maxCookies: 2 }), {
+    name: "TypeError",
+  });
 });
 
 test("CookieStore.forRequest() is synchronous and commits a batch's cookies only when the whole batch succeeds", async () => {
@@ -499,10 +555,13 @@ test("CookieStore.forRequest() is synchronous and commits a batch's cookies only
   app.get("/fail", async (c) => {
     const view = s.forRequest(c);
     assert.ok(isSynchronousStore(view) && hasGroupCommit(view));
-    await assert.rejects(view.batch(() => {
-      view.update(oldId, () => null); // today's regenerate: the old one goes first
-      view.set(newId, huge);
-    }), SessionTooLargeError);
+    await assert.rejects(
+      view.batch(() => {
+        view.update(oldId, () => null); // today's regenerate: the old one goes first
+        view.set(newId, huge);
+      }),
+      SessionTooLargeError,
+    );
     assert.throws(() => view.set(newId, huge), SessionTooLargeError);
     assert.equal(view.get(oldId)?.payload, "p", "nothing was written");
     return c.text("ok");
@@ -529,7 +588,11 @@ test("CookieStore.forRequest() is synchronous and commits a batch's cookies only
 
 test("CookieStore keeps every Set-Cookie line under 4096 bytes with long attributes, https and a long Max-Age", async () => {
   const clock = new FakeClock();
-  const cookie = { domain: `${"sub".repeat(60)}.example.com`, path: "/a/rather/long/path/for/the/data/cookies", secure: true } as const;
+  const cookie = {
+    domain: `${"sub".repeat(60)}.example.com`,
+    path: "/a/rather/long/path/for/the/data/cookies",
+    secure: true,
+  } as const;
   const s = new CookieStore({ secret: KEY_A, clock: clock.fn, cookie });
   const app = new Hono<SessionEnv<Data>>();
   app.use(session({ secret: SECRET, store: s, clock: clock.fn, expires: 9_999_999 }));

@@ -49,7 +49,10 @@ function remoteD1(mf: Miniflare): D1DatabaseLike {
     if (body.error !== undefined) throw new Error(body.error);
     return body.ok;
   };
-  const statement = (sql: string, params: unknown[] = []): D1PreparedStatementLike & { call: (m: Call[2]) => Call } => ({
+  const statement = (
+    sql: string,
+    params: unknown[] = [],
+  ): D1PreparedStatementLike & { call: (m: Call[2]) => Call } => ({
     call: (method) => [sql, params, method],
     bind: (...values) => statement(sql, values),
     first: <T>() => send([[sql, params, "first"]], false) as Promise<T | null>,
@@ -59,14 +62,21 @@ function remoteD1(mf: Miniflare): D1DatabaseLike {
   return {
     prepare: (sql) => statement(sql),
     batch: <T>(statements: D1PreparedStatementLike[]) =>
-      send(statements.map((st) => (st as ReturnType<typeof statement>).call("run")), true) as Promise<D1ResultLike<T>[]>,
+      send(statements.map((st) => (st as ReturnType<typeof statement>).call("run")), true) as Promise<
+        D1ResultLike<T>[]
+      >,
   };
 }
 
 let shared: Promise<{ mf: Miniflare; db: D1DatabaseLike }> | undefined;
 function localD1(): Promise<{ mf: Miniflare; db: D1DatabaseLike }> {
   shared ??= (async () => {
-    const mf = new Miniflare({ modules: true, script: D1_WORKER, d1Databases: ["DB"], compatibilityDate: "2025-06-01" });
+    const mf = new Miniflare({
+      modules: true,
+      script: D1_WORKER,
+      d1Databases: ["DB"],
+      compatibilityDate: "2025-06-01",
+    });
     await mf.ready;
     return { mf, db: remoteD1(mf) };
   })();
@@ -110,7 +120,10 @@ function intercept(
     return wrapped;
   };
   // batch() gets the binding's own statements: miniflare cannot send wrappers to workerd.
-  return { prepare: (sql) => wrap(db.prepare(sql), sql), batch: (stmts) => db.batch(stmts.map((s) => inner.get(s) ?? s)) };
+  return {
+    prepare: (sql) => wrap(db.prepare(sql), sql),
+    batch: (stmts) => db.batch(stmts.map((s) => inner.get(s) ?? s)),
+  };
 }
 
 /** `db` with a count of the statements run, by their first word, and of compare-and-sets that matched no row. */
@@ -140,7 +153,10 @@ test("D1Store is asynchronous and lists user sessions", () =>
 test("new D1Store() rejects a missing db, unknown options and table names that are not plain identifiers", async () => {
   const { db } = await localD1();
   assert.throws(() => new D1Store({} as never), /Cannot create D1Store: db must be a D1 binding/);
-  assert.throws(() => new D1Store({ db, ttl: 1 } as never), (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message));
+  assert.throws(
+    () => new D1Store({ db, ttl: 1 } as never),
+    (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message),
+  );
   for (const table of ["", "1abc", "a-b", "x; DROP TABLE y", "sqlite_master", "_cf_KV", "a".repeat(65)]) {
     assert.throws(() => new D1Store({ db, table }), TypeError, table);
   }
@@ -152,12 +168,15 @@ test("new D1Store() rejects a missing db, unknown options and table names that a
 
 test("D1Store.schema() is what examples/workers-d1/migrations holds, and running it twice is harmless", async () => {
   const file = readFileSync(`${EXAMPLE}migrations/0001_satchel_sessions.sql`, "utf8");
-  const statements = file.split("\n").filter((l) => !l.startsWith("--")).join("\n").split(";").map((s) => s.trim()).filter(Boolean);
+  const statements = file.split("\n").filter((l) => !l.startsWith("--")).join("\n").split(";").map((s) => s.trim())
+    .filter(Boolean);
   assert.deepEqual(statements, D1Store.schema());
   const { db } = await localD1();
   const table = freshTable();
   for (let i = 0; i < 2; i++) await db.batch(D1Store.schema(table).map((sql) => db.prepare(sql)));
-  const indexes = await db.prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name NOT LIKE 'sqlite_%' ORDER BY name`).bind(table).all<{ name: string; sql: string }>();
+  const indexes = await db.prepare(
+    `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name NOT LIKE 'sqlite_%' ORDER BY name`,
+  ).bind(table).all<{ name: string; sql: string }>();
   assert.deepEqual(indexes.results!.map((r) => r.name), [`${table}_expires_at`, `${table}_user_id`]);
   assert.match(indexes.results![1]!.sql, /WHERE user_id IS NOT NULL/);
 });
@@ -186,25 +205,34 @@ test("D1Store.touch() writes only the expiry: one UPDATE, the payload untouched"
   c.runs.clear();
   await store.touch(id, clock.now + 120_000);
   assert.deepEqual([...c.runs], [["UPDATE", 1]]);
-  const row = await db.prepare(`SELECT payload, expires_at FROM ${table} WHERE id = ?1`).bind(id).first<{ payload: string; expires_at: number }>();
+  const row = await db.prepare(`SELECT payload, expires_at FROM ${table} WHERE id = ?1`).bind(id).first<
+    { payload: string; expires_at: number }
+  >();
   assert.deepEqual(row, { payload: "p", expires_at: clock.now + 120_000 });
 });
 
-test("D1Store.update() from 5 store instances, 50 updates of one session at once, never loses one", TIMEOUT, async () => {
-  const { db } = await localD1();
-  const c = counting(db);
-  const clock = new FakeClock();
-  const table = freshTable();
-  const stores = Array.from({ length: 5 }, () => new D1Store({ db: c.db, table, clock: clock.fn }));
-  const id = generateId();
-  await stores[0]!.set(id, stored(clock, "0"));
-  await Promise.all(
-    Array.from({ length: 50 }, (_, i) =>
-      stores[i % stores.length]!.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }))),
-  );
-  assert.equal((await stores[0]!.get(id))?.payload, "50");
-  assert.ok(c.missed.n > 0, "the instances raced: some compare-and-sets matched no row and were retried");
-});
+test(
+  "D1Store.update() from 5 store instances, 50 updates of one session at once, never loses one",
+  TIMEOUT,
+  async () => {
+    const { db } = await localD1();
+    const c = counting(db);
+    const clock = new FakeClock();
+    const table = freshTable();
+    const stores = Array.from({ length: 5 }, () => new D1Store({ db: c.db, table, clock: clock.fn }));
+    const id = generateId();
+    await stores[0]!.set(id, stored(clock, "0"));
+    await Promise.all(
+      Array.from(
+        { length: 50 },
+        (_, i) =>
+          stores[i % stores.length]!.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) })),
+      ),
+    );
+    assert.equal((await stores[0]!.get(id))?.payload, "50");
+    assert.ok(c.missed.n > 0, "the instances raced: some compare-and-sets matched no row and were retried");
+  },
+);
 
 test("D1Store.update() inserts a new session only once when two instances race to create it", async () => {
   const { db } = await localD1();
@@ -265,16 +293,25 @@ test("D1Store.set() refuses a payload over maxPayloadBytes, writing nothing", ()
   withStore(async (_store, db, clock) => {
     const store = new D1Store({ db, table: freshTable(), clock: clock.fn, maxPayloadBytes: 100 });
     const id = generateId();
-    await assert.rejects(store.set(id, stored(clock, "é".repeat(51))), (e) => e instanceof SessionTooLargeError && e.size === 102);
+    await assert.rejects(
+      store.set(id, stored(clock, "é".repeat(51))),
+      (e) => e instanceof SessionTooLargeError && e.size === 102,
+    );
     await assert.rejects(store.update(id, () => stored(clock, "x".repeat(101))), SessionTooLargeError);
     assert.equal(await store.get(id), null);
   }));
 
 test("D1Store turns a D1 failure into StoreUnavailableError, and throws it once closed", async () => {
   const { db } = await localD1();
-  const broken: D1DatabaseLike = { prepare: (sql) => db.prepare(sql), batch: () => Promise.reject(new Error("D1_ERROR: network connection lost")) };
+  const broken: D1DatabaseLike = {
+    prepare: (sql) => db.prepare(sql),
+    batch: () => Promise.reject(new Error("D1_ERROR: network connection lost")),
+  };
   const store = new D1Store({ db: broken, table: freshTable() });
-  await assert.rejects(store.get(generateId()), (e) => e instanceof StoreUnavailableError && /D1 failed \(D1_ERROR: network connection lost\)/.test(e.message));
+  await assert.rejects(
+    store.get(generateId()),
+    (e) => e instanceof StoreUnavailableError && /D1 failed \(D1_ERROR: network connection lost\)/.test(e.message),
+  );
   const ok = new D1Store({ db, table: freshTable() });
   ok.close();
   await assert.rejects(ok.get(generateId()), StoreUnavailableError);
@@ -331,7 +368,10 @@ class HttpJar {
     this.origin = origin;
   }
   async text(path: string, method = "GET"): Promise<string> {
-    const res = await fetch(new URL(path, this.origin), { method, headers: this.cookie ? { cookie: this.cookie } : {} });
+    const res = await fetch(new URL(path, this.origin), {
+      method,
+      headers: this.cookie ? { cookie: this.cookie } : {},
+    });
     for (const line of res.headers.getSetCookie()) {
       const { name, value, attrs } = parseSetCookie(line);
       this.cookie = attrs["max-age"] === "0" || value === "" ? "" : `${name}=${value}`;
@@ -341,30 +381,43 @@ class HttpJar {
   }
 }
 
-test("examples/workers-d1 in workerd: counts, keeps 50 concurrent increments, regenerates on login, resets on logout", TIMEOUT, async () => {
-  const { origin, mf } = await startWorker();
-  try {
-    const jar = new HttpJar(origin);
-    assert.equal(await jar.text("/"), "count: 1\n");
-    assert.equal(await jar.text("/"), "count: 2\n");
-    await Promise.all(Array.from({ length: 50 }, () => fetch(new URL("/", origin), { headers: { cookie: jar.cookie } }).then((r) => r.text())));
-    assert.equal(await jar.text("/"), "count: 53\n");
+test(
+  "examples/workers-d1 in workerd: counts, keeps 50 concurrent increments, regenerates on login, resets on logout",
+  TIMEOUT,
+  async () => {
+    const { origin, mf } = await startWorker();
+    try {
+      const jar = new HttpJar(origin);
+      assert.equal(await jar.text("/"), "count: 1\n");
+      assert.equal(await jar.text("/"), "count: 2\n");
+      await Promise.all(
+        Array.from(
+          { length: 50 },
+          () => fetch(new URL("/", origin), { headers: { cookie: jar.cookie } }).then((r) => r.text()),
+        ),
+      );
+      assert.equal(await jar.text("/"), "count: 53\n");
 
-    const anonymous = jar.cookie;
-    assert.equal(await jar.text("/login?user=alice", "POST"), "hello alice\n");
-    assert.notEqual(jar.cookie, anonymous);
-    assert.equal(await jar.text("/whoami"), "alice\n");
-    assert.equal(await jar.text("/"), "count: 54\n");
+      const anonymous = jar.cookie;
+      assert.equal(await jar.text("/login?user=alice", "POST"), "hello alice\n");
+      assert.notEqual(jar.cookie, anonymous);
+      assert.equal(await jar.text("/whoami"), "alice\n");
+      assert.equal(await jar.text("/"), "count: 54\n");
 
-    const db = (await mf.getD1Database("DB")) as unknown as D1DatabaseLike;
-    const rows = await db.prepare("SELECT user_id FROM satchel_sessions").all<{ user_id: string | null }>();
-    assert.deepEqual(rows.results!.map((r) => r.user_id), ["alice"], "the pre-login row is gone, the new one names the user");
+      const db = (await mf.getD1Database("DB")) as unknown as D1DatabaseLike;
+      const rows = await db.prepare("SELECT user_id FROM satchel_sessions").all<{ user_id: string | null }>();
+      assert.deepEqual(
+        rows.results!.map((r) => r.user_id),
+        ["alice"],
+        "the pre-login row is gone, the new one names the user",
+      );
 
-    assert.equal(await jar.text("/logout", "POST"), "bye\n");
-    assert.equal(jar.cookie, "");
-    assert.equal(await jar.text("/whoami"), "nobody\n");
-    assert.equal(await jar.text("/"), "count: 1\n");
-  } finally {
-    await mf.dispose();
-  }
-});
+      assert.equal(await jar.text("/logout", "POST"), "bye\n");
+      assert.equal(jar.cookie, "");
+      assert.equal(await jar.text("/whoami"), "nobody\n");
+      assert.equal(await jar.text("/"), "count: 1\n");
+    } finally {
+      await mf.dispose();
+    }
+  },
+);

@@ -13,7 +13,7 @@ import { Hono } from "hono";
 import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
-import { DenoKvStore, type DenoKvLike } from "../src/store/deno-kv.ts";
+import { type DenoKvLike, DenoKvStore } from "../src/store/deno-kv.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
 import { HttpJar } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
@@ -24,7 +24,7 @@ const deno = (globalThis as { Deno?: { openKv?: (path: string) => Promise<Kv> } 
 const SKIP = deno === undefined
   ? "Deno KV is built into Deno only (Deno.openKv): run this file with `npm test -- deno`"
   : typeof deno.openKv !== "function"
-  ? "Deno.openKv is missing: run deno with --unstable-kv (deno.json has \"unstable\": [\"kv\"])"
+  ? 'Deno.openKv is missing: run deno with --unstable-kv (deno.json has "unstable": ["kv"])'
   : undefined;
 
 /** A fresh KV file in a temp dir, closed and removed by `cleanup()`. */
@@ -68,8 +68,14 @@ if (SKIP !== undefined) {
     const { kv, cleanup } = await openTempKv();
     try {
       assert.throws(() => new DenoKvStore({} as never), /Cannot create DenoKvStore: kv must be a Deno\.Kv/);
-      assert.throws(() => new DenoKvStore({ kv, ttl: 5 } as never), (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message));
-      assert.throws(() => new DenoKvStore({ kv, maxPayloadBytes: 64 * 1024 }), (e) => e instanceof RangeError && /maxPayloadBytes must be an integer from 1 to 61440/.test(e.message));
+      assert.throws(
+        () => new DenoKvStore({ kv, ttl: 5 } as never),
+        (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message),
+      );
+      assert.throws(
+        () => new DenoKvStore({ kv, maxPayloadBytes: 64 * 1024 }),
+        (e) => e instanceof RangeError && /maxPayloadBytes must be an integer from 1 to 61440/.test(e.message),
+      );
       assert.throws(() => new DenoKvStore({ kv, prefix: "" }), RangeError);
       assert.throws(() => new DenoKvStore({ kv, maxUpdateRetries: 0 }), RangeError);
       const options = Object.freeze({ kv, prefix: "app" });
@@ -92,8 +98,10 @@ if (SKIP !== undefined) {
   test("DenoKvStore.set() refuses a payload over maxPayloadBytes and a user id over 1 KiB, writing nothing", () =>
     withStore(async (store, _kv, clock) => {
       const id = generateId();
-      await assert.rejects(store.set(id, stored(clock, "x".repeat(store.maxPayloadBytes + 1))), (e) =>
-        e instanceof SessionTooLargeError && e.size === 61441 && e.limit === 61440);
+      await assert.rejects(
+        store.set(id, stored(clock, "x".repeat(store.maxPayloadBytes + 1))),
+        (e) => e instanceof SessionTooLargeError && e.size === 61441 && e.limit === 61440,
+      );
       await assert.rejects(store.set(id, stored(clock, "p", 60, "u".repeat(1025))), SessionDataError);
       assert.equal(await store.get(id), null);
     }));
@@ -221,42 +229,59 @@ if (SKIP !== undefined) {
       assert.deepEqual(await store.listByUser("alice"), []);
     }));
 
-  test("DenoKvStore.update() from two Deno processes on one KV file never loses an increment", { timeout: 120_000 }, async () => {
-    const { kv, path, cleanup } = await openTempKv();
-    try {
-      const id = generateId();
-      const clock = new FakeClock(Date.now());
-      const store = new DenoKvStore({ kv });
-      await store.set(id, stored(clock, "0"));
-      const script = fileURLToPath(new URL("./fixtures/deno-kv-writer.ts", import.meta.url));
-      const perProcess = 150;
-      const children = [0, 1].map(() => {
-        const child = spawn(process.execPath, ["run", "-A", "--unstable-kv", script, path, id, String(perProcess), "3"], {
-          stdio: ["pipe", "pipe", "pipe"],
+  test(
+    "DenoKvStore.update() from two Deno processes on one KV file never loses an increment",
+    { timeout: 120_000 },
+    async () => {
+      const { kv, path, cleanup } = await openTempKv();
+      try {
+        const id = generateId();
+        const clock = new FakeClock(Date.now());
+        const store = new DenoKvStore({ kv });
+        await store.set(id, stored(clock, "0"));
+        const script = fileURLToPath(new URL("./fixtures/deno-kv-writer.ts", import.meta.url));
+        const perProcess = 150;
+        const children = [0, 1].map(() => {
+          const child = spawn(process.execPath, [
+            "run",
+            "-A",
+            "--unstable-kv",
+            script,
+            path,
+            id,
+            String(perProcess),
+            "3",
+          ], {
+            stdio: ["pipe", "pipe", "pipe"],
+          });
+          let out = "";
+          child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
+          child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
+          const ready = new Promise<void>((resolve, reject) => {
+            child.stdout!.on("data", () => out.includes("ready") && resolve());
+            child.once("close", () => reject(new Error(`writer exited before ready: ${out}`)));
+          });
+          const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
+          return { child, ready, closed, output: () => out };
         });
-        let out = "";
-        child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
-        child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
-        const ready = new Promise<void>((resolve, reject) => {
-          child.stdout!.on("data", () => out.includes("ready") && resolve());
-          child.once("close", () => reject(new Error(`writer exited before ready: ${out}`)));
-        });
-        const closed = new Promise<number | null>((resolve) => child.once("close", resolve));
-        return { child, ready, closed, output: () => out };
-      });
-      await Promise.all(children.map((c) => c.ready));
-      for (const c of children) c.child.stdin!.end("go\n");
-      const codes = await Promise.all(children.map((c) => c.closed));
-      assert.deepEqual(codes, [0, 0], children.map((c) => c.output()).join("\n"));
-      assert.equal((await store.get(id))?.payload, String(2 * perProcess));
-      const stats = children.map((c) => JSON.parse(c.output().trim().split("\n").at(-1)!) as { conflicts: number; locked: number });
-      console.log(`two processes: ${JSON.stringify(stats)} (lost checks and lock errors, all retried)`);
-    } finally {
-      cleanup();
-    }
-  });
+        await Promise.all(children.map((c) => c.ready));
+        for (const c of children) c.child.stdin!.end("go\n");
+        const codes = await Promise.all(children.map((c) => c.closed));
+        assert.deepEqual(codes, [0, 0], children.map((c) => c.output()).join("\n"));
+        assert.equal((await store.get(id))?.payload, String(2 * perProcess));
+        const stats = children.map((c) =>
+          JSON.parse(c.output().trim().split("\n").at(-1)!) as { conflicts: number; locked: number }
+        );
+        console.log(`two processes: ${JSON.stringify(stats)} (lost checks and lock errors, all retried)`);
+      } finally {
+        cleanup();
+      }
+    },
+  );
 
-  test("examples/deno-deploy under `deno serve`: counts, regenerates on login, lists devices, signs out everywhere", { timeout: 60_000 }, async () => {
+  test("examples/deno-deploy under `deno serve`: counts, regenerates on login, lists devices, signs out everywhere", {
+    timeout: 60_000,
+  }, async () => {
     const tmp = tempDir("satchel-kv-example-");
     const script = fileURLToPath(new URL("../examples/deno-deploy/main.ts", import.meta.url));
     const child = spawn(process.execPath, ["serve", "-A", "--host", "127.0.0.1", "--port", "0", script], {

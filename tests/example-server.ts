@@ -36,7 +36,11 @@ export interface ExampleServer {
  * Start `examples/<file>` with `PORT=0` and wait for its "Listening on" line.
  * @throws when it does not start within `timeoutMs` (with what it printed).
  */
-export async function startExample(file: string, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<ExampleServer> {
+export async function startExample(
+  file: string,
+  env: Record<string, string> = {},
+  timeoutMs = 30_000,
+): Promise<ExampleServer> {
   const tmp = mkdtempSync(join(tmpdir(), "satchel-example-"));
   const script = join(ROOT, "examples", file);
   const args = runtime === "deno" ? ["run", "-A", script] : [script];
@@ -62,7 +66,10 @@ export async function startExample(file: string, env: Record<string, string> = {
   const exited = new Promise<number | null>((done) => child.once("close", (code) => done(code)));
 
   const origin = await new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`examples/${file} did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new Error(`examples/${file} did not start in ${timeoutMs} ms:\n${out}`)),
+      timeoutMs,
+    );
     const check = () => {
       const m = /Listening on (http:\/\/127\.0\.0\.1:\d+)\//.exec(out);
       if (m) {

@@ -7,7 +7,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Context, Hono } from "hono";
-import { CookieStore, MemoryStore, RedisStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import {
+  CookieStore,
+  MemoryStore,
+  RedisStore,
+  session,
+  type SessionEnv,
+  type SessionOptions,
+  SqliteStore,
+} from "../mod.ts";
 import { generateId, ID_LENGTH } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import { isRequestBound, type SessionStore, type StoredSession, type UpdateFn } from "../src/store/types.ts";
@@ -144,7 +152,11 @@ for (const [name, make] of STORES) {
       clock.advance(60); // idle exactly `expires`
       const res = await jar.fetch("/read");
       assert.equal(await res.text(), "none");
-      assert.equal(sessionCookie(res), undefined, "the dead token is left alone (never cleared for a session that is gone)");
+      assert.equal(
+        sessionCookie(res),
+        undefined,
+        "the dead token is left alone (never cleared for a session that is gone)",
+      );
       if (rows) assert.equal(await rows(), 0, "the expired row is deleted when seen, not left for the sweep");
       assert.equal(await jar.text("/inc"), "1", "a new session starts empty");
     } finally {
@@ -281,7 +293,9 @@ for (const [name, make] of STORES) {
       const id = await jar.text("/id");
       clock.advance(50);
       assert.equal(await jar.text("/read"), "1");
-      if (inspectable) assert.equal((await store.get(id))!.expiresAt, created + 100_000, "touched to the deadline, not to now + 60 s");
+      if (inspectable) {
+        assert.equal((await store.get(id))!.expiresAt, created + 100_000, "touched to the deadline, not to now + 60 s");
+      }
       counting.reset();
       clock.advance(40); // 10 s left, below the threshold, but the expiry cannot move
       assert.equal(await jar.text("/read"), "1");
@@ -408,7 +422,9 @@ test("MemoryStore returns every one of 200,000 live sessions: nothing is ever ev
   const store = new MemoryStore({ clock: clock.fn });
   const N = 200_000;
   const ids = sortedIds(N);
-  for (let i = 0; i < N; i++) store.set(ids[i]!, { payload: String(i), expiresAt: clock.now + 3600_000, createdAt: clock.now });
+  for (let i = 0; i < N; i++) {
+    store.set(ids[i]!, { payload: String(i), expiresAt: clock.now + 3600_000, createdAt: clock.now });
+  }
   clock.advance(3599);
   assert.equal(store.deleteExpired(), 0);
   let found = 0;
@@ -449,7 +465,9 @@ test("SqliteStore.deleteExpired() under concurrent requests: every live session 
       expected.push((i % 3) + 1);
     }
     const EXPIRED = 10_000;
-    const dead = sortedIds(EXPIRED).map((id): [string, StoredSession] => [id, { payload: "{}", expiresAt: clock.now - 1, createdAt: clock.now - 3600_000 }]);
+    const dead = sortedIds(EXPIRED).map((
+      id,
+    ): [string, StoredSession] => [id, { payload: "{}", expiresAt: clock.now - 1, createdAt: clock.now - 3600_000 }]);
     store.setMany(dead);
 
     let batches = 0;
@@ -468,7 +486,10 @@ test("SqliteStore.deleteExpired() under concurrent requests: every live session 
       }
     }
     assert.equal(await sweep, EXPIRED);
-    assert.ok([...seenDuring].some((b) => b > 0 && b < EXPIRED / 100), "requests ran between batches, not only before or after");
+    assert.ok(
+      [...seenDuring].some((b) => b > 0 && b < EXPIRED / 100),
+      "requests ran between batches, not only before or after",
+    );
     assert.equal(sqliteRows(path), jars.length);
     for (const [i, jar] of jars.entries()) assert.equal(await jar.text("/read"), String(expected[i]));
   } finally {

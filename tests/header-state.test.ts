@@ -83,7 +83,9 @@ const stores: StoreCase[] = [
   },
   {
     name: "CookieStore (data in X-Session-Data)",
-    make: async () => ({ store: new CookieStore({ secret: DATA_KEY, state: new HeaderState({ name: "X-Session-Data" }) }) }),
+    make: async () => ({
+      store: new CookieStore({ secret: DATA_KEY, state: new HeaderState({ name: "X-Session-Data" }) }),
+    }),
     carry: ["X-Session-Data"],
   },
   {
@@ -98,7 +100,10 @@ if (REDIS_URL !== undefined) {
     make: async () => {
       const c = await connect(CLIENTS[0]!, REDIS_URL!);
       const prefix = `satchel-test:${generateId().slice(0, 10)}:`;
-      return { store: new RedisStore({ client: c.client, prefix }), cleanup: async () => (await dropPrefix(c, prefix), await c.close()) };
+      return {
+        store: new RedisStore({ client: c.client, prefix }),
+        cleanup: async () => (await dropPrefix(c, prefix), await c.close()),
+      };
     },
   });
 }
@@ -127,7 +132,13 @@ for (const s of stores) {
       assert.ok(renewed !== null && renewed !== token, "regenerate sends a new token");
       assert.equal(await client.text("/read"), "2");
       // The old token names nothing any more (CookieStore: its data now answers only to the new id).
-      const stale = await a.request("http://localhost/read", { headers: { "X-Session-Id": token!, cookie: client.jar.header(), "X-Session-Data": client.held.get("X-Session-Data") ?? "" } });
+      const stale = await a.request("http://localhost/read", {
+        headers: {
+          "X-Session-Id": token!,
+          cookie: client.jar.header(),
+          "X-Session-Data": client.held.get("X-Session-Data") ?? "",
+        },
+      });
       assert.equal(await stale.text(), "0");
 
       const logout = await client.fetch("/logout");
@@ -155,7 +166,15 @@ test("HeaderState treats a forged or junk token as no session: a fresh one, neve
   const client = new HeaderClient(a, ["X-Session-Id"]);
   await client.text("/inc");
   const token = client.held.get("X-Session-Id")!;
-  for (const junk of [token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA"), "x", "a.b.c", "\u00e9t\u00e9", "A".repeat(500)]) {
+  for (
+    const junk of [
+      token.slice(0, -2) + (token.endsWith("AA") ? "BB" : "AA"),
+      "x",
+      "a.b.c",
+      "\u00e9t\u00e9",
+      "A".repeat(500),
+    ]
+  ) {
     const res = await a.request("http://localhost/read", { headers: { "X-Session-Id": junk } });
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "0");
@@ -179,7 +198,10 @@ test("HeaderState adds its header to Access-Control-Expose-Headers, keeping what
   a.use(session({ secret: SECRET, store: new MemoryStore(), state: new HeaderState() }));
   a.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
   const res = await a.request("http://localhost/inc", { headers: { origin: "https://app.example" } });
-  assert.deepEqual(res.headers.get("Access-Control-Expose-Headers")!.split(",").map((s) => s.trim()).sort(), ["X-Request-Id", "X-Session-Id"]);
+  assert.deepEqual(res.headers.get("Access-Control-Expose-Headers")!.split(",").map((s) => s.trim()).sort(), [
+    "X-Request-Id",
+    "X-Session-Id",
+  ]);
   const quiet = new Hono<SessionEnv<Data>>();
   quiet.use(session({ secret: SECRET, store: new MemoryStore(), state: new HeaderState({ expose: false }) }));
   quiet.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
@@ -192,7 +214,10 @@ test("HeaderState rejects a header name that is not a token or that HTTP already
     message: 'Cannot create HeaderState: name must be an HTTP header name: received "X Session"',
   });
   for (const name of ["Cookie", "set-cookie", "Authorization", "Content-Length"]) {
-    assert.throws(() => new HeaderState({ name }), { name: "TypeError", message: new RegExp(`the ${name} header already means something to HTTP`) });
+    assert.throws(() => new HeaderState({ name }), {
+      name: "TypeError",
+      message: new RegExp(`the ${name} header already means something to HTTP`),
+    });
   }
 });
 
@@ -201,5 +226,8 @@ test("new HeaderState() refuses unknown options and a non-boolean expose", () =>
     name: "TypeError",
     message: 'Cannot create HeaderState: unknown option "header" (use name); known options are name, expose',
   });
-  assert.throws(() => new HeaderState({ expose: "yes" } as never), { name: "TypeError", message: /expose must be a boolean: received string/ });
+  assert.throws(() => new HeaderState({ expose: "yes" } as never), {
+    name: "TypeError",
+    message: /expose must be a boolean: received string/,
+  });
 });

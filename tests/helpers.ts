@@ -9,7 +9,9 @@ export const SECRET = "test-secret-test-secret-test-secret-0123456789";
 export { FakeClock } from "../src/testing/clock.ts";
 
 /** A temporary directory removed by `cleanup()`. */
-export function tempDir(prefix = "satchel-test-"): { dir: string; file: (name: string) => string; cleanup: () => void } {
+export function tempDir(
+  prefix = "satchel-test-",
+): { dir: string; file: (name: string) => string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, file: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -4,7 +4,8 @@ import fc from "fast-check";
 import { generateId, ID_LENGTH, isValidId } from "../src/id.ts";
 
 /** Any UTF-16 string, lone surrogates included (fast-check's "binary" unit is far slower). */
-const anyUtf16 = (maxLength: number) => fc.array(fc.nat(0xffff), { maxLength }).map((units) => String.fromCharCode(...units));
+const anyUtf16 = (maxLength: number) =>
+  fc.array(fc.nat(0xffff), { maxLength }).map((units) => String.fromCharCode(...units));
 
 test("generateId() returns 32 base64url characters that pass isValidId()", () => {
   for (let i = 0; i < 1000; i++) {
@@ -26,7 +27,12 @@ test("generateId() never repeats and spreads its 192 bits over the whole alphabe
     assert.equal(seen.size, 64, `position ${pos}`);
   }
   // Bits are balanced: about half of all 192 × 20 000 bits are set (±1 %).
-  const bits = new Map([..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].map((ch, v) => [ch, (v & 1) + ((v >> 1) & 1) + ((v >> 2) & 1) + ((v >> 3) & 1) + ((v >> 4) & 1) + (v >> 5)]));
+  const bits = new Map(
+    [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"].map((
+      ch,
+      v,
+    ) => [ch, (v & 1) + ((v >> 1) & 1) + ((v >> 2) & 1) + ((v >> 3) & 1) + ((v >> 4) & 1) + (v >> 5)]),
+  );
   let ones = 0;
   for (const id of ids) for (let i = 0; i < id.length; i++) ones += bits.get(id[i]!)!;
   const share = ones / (ids.length * 192);
@@ -67,5 +73,7 @@ test("isValidId() accepts exactly the strings of 32 base64url characters (proper
     { numRuns: 500 },
   );
   const alphabet = fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_");
-  fc.assert(fc.property(fc.string({ unit: alphabet, minLength: 32, maxLength: 32 }), (s) => isValidId(s)), { numRuns: 200 });
+  fc.assert(fc.property(fc.string({ unit: alphabet, minLength: 32, maxLength: 32 }), (s) => isValidId(s)), {
+    numRuns: 200,
+  });
 });

@@ -11,8 +11,8 @@ import {
   type Session,
   session,
   SessionDataError,
-  SessionError,
   type SessionEnv,
+  SessionError,
   type SessionOptions,
   SqliteStore,
   StoreFullError,
@@ -93,7 +93,10 @@ function sqlite(clock: FakeClock) {
 for (
   const [name, make] of [
     ["SqliteStore", sqlite],
-    ["MemoryStore", (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }) as SessionStore, cleanup: () => {} })],
+    [
+      "MemoryStore",
+      (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }) as SessionStore, cleanup: () => {} }),
+    ],
   ] as const
 ) {
   test(`session() makes no store call and sends no cookie for a signed-in request that never touches the session (${name})`, async () => {
@@ -238,7 +241,10 @@ test("Session.set() after the commit ran throws SessionError instead of dropping
   });
   const jar = new CookieJar(a);
   await jar.fetch("/hold");
-  assert.throws(() => held!.set("count", 2), (e: unknown) => e instanceof SessionError && /already committed/.test(e.message));
+  assert.throws(
+    () => held!.set("count", 2),
+    (e: unknown) => e instanceof SessionError && /already committed/.test(e.message),
+  );
   assert.throws(() => held!.update("count", (n) => (n ?? 0) + 1), SessionError);
   assert.equal(await jar.text("/read"), "1");
 });
@@ -259,7 +265,8 @@ test("session() refuses at setup a store without the methods of the contract, na
   const cache = { get: () => null, set: () => {}, delete: () => {} };
   assert.throws(
     () => session({ secret: SECRET, store: cache as unknown as SessionStore }),
-    (e: unknown) => e instanceof TypeError && /touch/.test(e.message) && /update/.test(e.message) && /deleteExpired/.test(e.message),
+    (e: unknown) =>
+      e instanceof TypeError && /touch/.test(e.message) && /update/.test(e.message) && /deleteExpired/.test(e.message),
   );
 });
 
@@ -277,11 +284,13 @@ test("session() refuses unknown option keys with a hint", () => {
 test("Session.set() refuses a value the serializer would give back changed, and nothing is stored", async () => {
   const clock = new FakeClock();
   const store = new MemoryStore({ clock: clock.fn });
-  for (const [serializer, value, why] of [
-    [undefined, new ArrayBuffer(8), /ArrayBuffer/],
-    [jsonSerializer, new Date(0), /Date/],
-    [jsonSerializer, new Map([["a", 1]]), /Map/],
-  ] as const) {
+  for (
+    const [serializer, value, why] of [
+      [undefined, new ArrayBuffer(8), /ArrayBuffer/],
+      [jsonSerializer, new Date(0), /Date/],
+      [jsonSerializer, new Map([["a", 1]]), /Map/],
+    ] as const
+  ) {
     const a = new Hono<SessionEnv<{ v: unknown; count: number }>>();
     a.use(session({ secret: SECRET, store, clock: clock.fn, ...(serializer ? { serializer } : {}) }));
     let seen: unknown;

@@ -17,7 +17,11 @@ test("MemoryStore.get() returns a copy the caller cannot use to change the store
 test("new MemoryStore() refuses unknown options, with a hint for other libraries' names", () => {
   assert.throws(() => new MemoryStore({ ttl: 60 } as never), {
     name: "TypeError",
-    message: 'Cannot create MemoryStore: unknown option "ttl" (use expires (seconds)); known options are clock, maxPayloadBytes, sweepInterval, onSweep',
+    message:
+      'Cannot create MemoryStore: unknown option "ttl" (use expires (seconds)); known options are clock, maxPayloadBytes, sweepInterval, onSweep',
   });
-  assert.throws(() => new MemoryStore({ checkPeriod: 1000 } as never), { name: "TypeError", message: /unknown option "checkPeriod"/ });
+  assert.throws(() => new MemoryStore({ checkPeriod: 1000 } as never), {
+    name: "TypeError",
+    message: /unknown option "checkPeriod"/,
+  });
 });

@@ -3,9 +3,27 @@ import { test } from "node:test";
 import { Hono } from "hono";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
-import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir, truncateWal, walFrames } from "./helpers.ts";
+import {
+  CookieJar,
+  FakeClock,
+  parseSetCookie,
+  SECRET,
+  setCookies,
+  tempDir,
+  truncateWal,
+  walFrames,
+} from "./helpers.ts";
 
-type Data = { count: number; user: string; a: number; b: number; when: Date; tags: Set<string>; big: bigint; m: Map<string, number> };
+type Data = {
+  count: number;
+  user: string;
+  a: number;
+  b: number;
+  when: Date;
+  tags: Set<string>;
+  big: bigint;
+  m: Map<string, number>;
+};
 
 /** A real store that counts calls, to assert what the middleware does. */
 class Counting implements SessionStore {
@@ -103,10 +121,12 @@ function sqlite(clock: FakeClock) {
   return { store, cleanup: () => (store.close(), tmp.cleanup()) };
 }
 
-for (const [name, make] of [
-  ["SqliteStore", sqlite],
-  ["MemoryStore", (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }), cleanup: () => {} })],
-] as const) {
+for (
+  const [name, make] of [
+    ["SqliteStore", sqlite],
+    ["MemoryStore", (clock: FakeClock) => ({ store: new MemoryStore({ clock: clock.fn }), cleanup: () => {} })],
+  ] as const
+) {
   test(`session() counts across requests with a cookie jar (${name})`, async () => {
     const clock = new FakeClock();
     const { store, cleanup } = make(clock);
@@ -405,7 +425,13 @@ test("session() fails at setup without a secret, with a short one, or with state
   });
   assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), expires: -1 }), RangeError);
   assert.throws(
-    () => session({ secret: SECRET, store: new MemoryStore(), cookie: {}, state: { read: () => undefined, write() {}, clear() {} } }),
+    () =>
+      session({
+        secret: SECRET,
+        store: new MemoryStore(),
+        cookie: {},
+        state: { read: () => undefined, write() {}, clear() {} },
+      }),
     /either state or cookie/,
   );
 });
@@ -551,7 +577,16 @@ test("session() on SqliteStore: concurrent requests share one commit, and the on
     const frames = walFrames(path);
     assert.ok(frames <= 3, `7 concurrent writes of one session wrote ${frames} WAL frames: not one shared commit`);
     // Every other request's key landed; the oversize one wrote nothing.
-    assert.deepEqual(await (await jar.fetch("/")).json(), { first: "first", a: "a", b: "b", c: "c", d: "d", e: "e", f: "f", g: "g" });
+    assert.deepEqual(await (await jar.fetch("/")).json(), {
+      first: "first",
+      a: "a",
+      b: "b",
+      c: "c",
+      d: "d",
+      e: "e",
+      f: "f",
+      g: "g",
+    });
   } finally {
     store.close();
     tmp.cleanup();

@@ -21,9 +21,11 @@ test(`SqliteStore answers 8 processes writing different sessions for ${SECONDS} 
   const workers = await startWorkers(PROCESSES, { SATCHEL_DB: db });
   try {
     // Each lane is one client with its own session, always talking to its own process.
-    const cookies = await Promise.all(workers.map((w) =>
-      Promise.all(Array.from({ length: SESSIONS_PER_PROCESS }, (_, i) => login(w.origin, `p${w.pid}s${i}`)))
-    ));
+    const cookies = await Promise.all(
+      workers.map((w) =>
+        Promise.all(Array.from({ length: SESSIONS_PER_PROCESS }, (_, i) => login(w.origin, `p${w.pid}s${i}`)))
+      ),
+    );
     const t = tally();
     let incs = 0;
     const end = Date.now() + SECONDS * 1000;

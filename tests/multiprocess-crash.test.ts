@@ -8,7 +8,17 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { tempDir } from "./helpers.ts";
-import { burst, get, login, scalar, startWorker, startWorkers, stopAll, tally, type Worker } from "./fixtures/worker-harness.ts";
+import {
+  burst,
+  get,
+  login,
+  scalar,
+  startWorker,
+  startWorkers,
+  stopAll,
+  tally,
+  type Worker,
+} from "./fixtures/worker-harness.ts";
 
 test("SqliteStore keeps every acknowledged increment when a worker is killed -9 mid-burst", async () => {
   const tmp = tempDir();
@@ -46,7 +56,14 @@ test("SqliteStore keeps every acknowledged increment when a worker is killed -9 
     // Restart it on the same file; it serves at once and sees every commit.
     const again = await startWorker({ SATCHEL_DB: db, MMAP_SIZE: process.env.MULTIPROCESS_MMAP ?? "0" });
     all.push(again);
-    await burst({ origin: again.origin, total: 50, concurrency: 16, path: () => "/inc", cookie: () => cookie, into: t });
+    await burst({
+      origin: again.origin,
+      total: 50,
+      concurrency: 16,
+      path: () => "/inc",
+      cookie: () => cookie,
+      into: t,
+    });
     const acked = t.status.get(200)!;
     const count = JSON.parse((await get(again.origin, "/read", cookie)).body).data.count;
     // Every 200 is in the count; at most the unanswered requests were committed on top.

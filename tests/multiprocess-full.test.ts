@@ -11,7 +11,16 @@ import { test } from "node:test";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { tempDir } from "./helpers.ts";
-import { get, login, query, type Reply, scalar, sessionCookie, startWorkers, stopAll } from "./fixtures/worker-harness.ts";
+import {
+  get,
+  login,
+  query,
+  type Reply,
+  scalar,
+  sessionCookie,
+  startWorkers,
+  stopAll,
+} from "./fixtures/worker-harness.ts";
 
 const MAX_SIZE = 256 * 1024; // 64 pages of 4 KiB
 
@@ -93,7 +102,10 @@ test("SqliteStore refuses a file with auto_vacuum on while mmap is on, and creat
     raw.close();
     assert.throws(() => new SqliteStore({ path }), (e: unknown) => {
       assert.ok(e instanceof TypeError);
-      assert.match(e.message, /^Cannot open SqliteStore: .* has auto_vacuum on, .*SIGBUS.*"PRAGMA auto_vacuum = NONE; VACUUM;".*mmapSize: 0/);
+      assert.match(
+        e.message,
+        /^Cannot open SqliteStore: .* has auto_vacuum on, .*SIGBUS.*"PRAGMA auto_vacuum = NONE; VACUUM;".*mmapSize: 0/,
+      );
       return true;
     });
     // Without mmap nothing maps the file, so a shrink is harmless: it opens.

@@ -14,8 +14,15 @@ test("SqliteStore opens a brand-new file from 6 processes at the same instant wi
     try {
       const db = tmp.file("fresh.sqlite");
       const startAt = String(Date.now() + 1500);
-      const procs = Array.from({ length: 6 }, (_, i) =>
-        spawnProc(runArgs("tests/fixtures/open-store.ts"), { SATCHEL_DB: db, START_AT: startAt, MMAP: i % 2 ? "0" : "268435456" }));
+      const procs = Array.from(
+        { length: 6 },
+        (_, i) =>
+          spawnProc(runArgs("tests/fixtures/open-store.ts"), {
+            SATCHEL_DB: db,
+            START_AT: startAt,
+            MMAP: i % 2 ? "0" : "268435456",
+          }),
+      );
       await Promise.all(procs.map((p) => p.closed));
       for (const p of procs) {
         assert.equal(p.child.exitCode, 0, p.stderr());

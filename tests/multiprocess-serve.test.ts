@@ -31,14 +31,18 @@ const COMMAND = { bun: "bun.ts (reusePort)", deno: "deno serve --parallel", node
 async function start(db: string, port: number): Promise<Proc> {
   const file = resolve(ROOT, `examples/multi-worker/${runtime}.ts`);
   const env = { SATCHEL_DB: db, PORT: String(port), WORKERS: String(WORKERS), DENO_JOBS: String(WORKERS) };
-  const args = runtime === "deno" ? ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), file] : [file];
+  const args = runtime === "deno"
+    ? ["serve", "--parallel", "-A", "--host", "127.0.0.1", "--port", String(port), file]
+    : [file];
   const p = spawnProc(args, env);
   // Wait until every worker said it is up.
   const deadline = Date.now() + 30_000;
   while ((p.stdout().match(/^.*worker \S+ (listening|ready)/gm) ?? []).length < WORKERS) {
     if (p.child.exitCode !== null || Date.now() > deadline) {
       await p.stop("SIGKILL");
-      throw new Error(`examples/multi-worker/${runtime}.ts did not start ${WORKERS} workers:\n${p.stdout()}\n${p.stderr()}`);
+      throw new Error(
+        `examples/multi-worker/${runtime}.ts did not start ${WORKERS} workers:\n${p.stdout()}\n${p.stderr()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -21,7 +21,14 @@ test("SqliteStore workers hold no read transaction between requests: a TRUNCATE 
   try {
     const cookie = await login(w.origin);
     const t = tally();
-    await burst({ origin: w.origin, total: 50, concurrency: 8, path: (i) => (i % 2 ? "/read" : "/inc"), cookie: () => cookie, into: t });
+    await burst({
+      origin: w.origin,
+      total: 50,
+      concurrency: 8,
+      path: (i) => (i % 2 ? "/read" : "/inc"),
+      cookie: () => cookie,
+      into: t,
+    });
     assert.deepEqual([...t.status], [[200, 50]]);
     assert.ok(walSize(db) > 0);
     // busy = 0: no reader of the worker pinned a snapshot; the WAL is emptied.
@@ -64,7 +71,10 @@ test("SqliteStore journalSizeLimit cuts the WAL back after a long read let it gr
         // frames) plus the transaction that crossed it: with group commit, up to the 4 concurrent 100 KB
         // writes (26 pages each). A frame is a 4096-byte page and a 24-byte header; the file has a 32-byte header.
         const bound = 32 + (1000 + 4 * 26) * (4096 + 24);
-        assert.ok(after < held * 0.6 && after <= bound, `WAL ${after} bytes after the reader ended (was ${held}; bound ${bound})`);
+        assert.ok(
+          after < held * 0.6 && after <= bound,
+          `WAL ${after} bytes after the reader ended (was ${held}; bound ${bound})`,
+        );
       } else {
         // Without a limit the file keeps (at least) the size the long read gave it.
         assert.ok(after >= held, `WAL ${after} bytes after the reader ended (was ${held})`);

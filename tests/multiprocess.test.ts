@@ -8,7 +8,17 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tempDir } from "./helpers.ts";
-import { burst, get, login, query, scalar, sessionCookie, startWorkers, stopAll, tally } from "./fixtures/worker-harness.ts";
+import {
+  burst,
+  get,
+  login,
+  query,
+  scalar,
+  sessionCookie,
+  startWorkers,
+  stopAll,
+  tally,
+} from "./fixtures/worker-harness.ts";
 
 test("SqliteStore shares sessions between two processes on one file", async () => {
   const tmp = tempDir();
@@ -18,8 +28,14 @@ test("SqliteStore shares sessions between two processes on one file", async () =
     const ca = await login(a!.origin, "alice");
     const cb = await login(b!.origin, "bob");
     // Each process reads the session the other one created, and sees its writes.
-    assert.deepEqual(JSON.parse((await get(b!.origin, "/read", ca)).body), { isNew: false, data: { user: "alice", count: 0 } });
-    assert.deepEqual(JSON.parse((await get(a!.origin, "/read", cb)).body), { isNew: false, data: { user: "bob", count: 0 } });
+    assert.deepEqual(JSON.parse((await get(b!.origin, "/read", ca)).body), {
+      isNew: false,
+      data: { user: "alice", count: 0 },
+    });
+    assert.deepEqual(JSON.parse((await get(a!.origin, "/read", cb)).body), {
+      isNew: false,
+      data: { user: "bob", count: 0 },
+    });
     assert.equal((await get(b!.origin, "/inc", ca)).status, 200);
     assert.deepEqual(JSON.parse((await get(a!.origin, "/read", ca)).body).data, { user: "alice", count: 1 });
     // A logout in one process ends the session for the other.
@@ -39,9 +55,11 @@ test("session.update() loses no increment: 4 processes × 1,000 concurrent /inc 
     const cookie = await login(workers[0]!.origin);
     const t = tally();
     // 1,000 requests per process, all sent at once over their own connections.
-    await Promise.all(workers.map((w) =>
-      burst({ origin: w.origin, total: 1000, concurrency: 1000, path: () => "/inc", cookie: () => cookie, into: t })
-    ));
+    await Promise.all(
+      workers.map((w) =>
+        burst({ origin: w.origin, total: 1000, concurrency: 1000, path: () => "/inc", cookie: () => cookie, into: t })
+      ),
+    );
     assert.equal(t.failed, 0);
     assert.deepEqual([...t.status], [[200, 4000]], t.errors.join("\n"));
     assert.equal(JSON.parse((await get(workers[3]!.origin, "/read", cookie)).body).data.count, 4000);
@@ -61,9 +79,18 @@ test("Session.set() of different keys from 4 processes keeps every key", async (
     const cookie = await login(workers[0]!.origin);
     const t = tally();
     // Process i sets its own key k<i> 250 times (v = 1..250), 50 requests at a time.
-    await Promise.all(workers.map((w, i) =>
-      burst({ origin: w.origin, total: 250, concurrency: 50, path: (n) => `/set?k=k${i}&v=${n + 1}`, cookie: () => cookie, into: t })
-    ));
+    await Promise.all(
+      workers.map((w, i) =>
+        burst({
+          origin: w.origin,
+          total: 250,
+          concurrency: 50,
+          path: (n) => `/set?k=k${i}&v=${n + 1}`,
+          cookie: () => cookie,
+          into: t,
+        })
+      ),
+    );
     assert.deepEqual([...t.status], [[200, 1000]], t.errors.join("\n"));
     const data = JSON.parse((await get(workers[1]!.origin, "/read", cookie)).body).data;
     assert.deepEqual(Object.keys(data).sort(), ["count", "k0", "k1", "k2", "k3", "user"]);

@@ -9,7 +9,12 @@ import { NullStore } from "../src/store/null.ts";
 import type { StoredSession } from "../src/store/types.ts";
 import { CookieJar, SECRET } from "./helpers.ts";
 
-const stored = (payload = "p"): StoredSession => ({ payload, expiresAt: Date.now() + 60_000, createdAt: Date.now(), userId: "u" });
+const stored = (payload = "p"): StoredSession => ({
+  payload,
+  expiresAt: Date.now() + 60_000,
+  createdAt: Date.now(),
+  userId: "u",
+});
 
 test("NullStore.get() returns null even for an id just set", () => {
   const store = new NullStore();
@@ -27,7 +32,10 @@ test("NullStore.update() shows the function null, passes its errors through and 
   assert.deepEqual(seen, [null]);
   assert.equal(store.get(id), null);
   const boom = new Error("boom");
-  assert.throws(() => store.update(id, () => { throw boom; }), (e) => e === boom);
+  assert.throws(() =>
+    store.update(id, () => {
+      throw boom;
+    }), (e) => e === boom);
 });
 
 test("NullStore.deleteExpired() and deleteByUser() have nothing to remove", () => {
@@ -82,5 +90,8 @@ test("NullStore through the middleware still refuses an oversized session with S
 test("new NullStore() takes no options and refuses any", () => {
   assert.doesNotThrow(() => new NullStore());
   assert.doesNotThrow(() => new NullStore({}));
-  assert.throws(() => new NullStore({ ttl: 1 } as never), { name: "TypeError", message: 'Cannot create NullStore: it takes no options: received "ttl"' });
+  assert.throws(() => new NullStore({ ttl: 1 } as never), {
+    name: "TypeError",
+    message: 'Cannot create NullStore: it takes no options: received "ttl"',
+  });
 });

@@ -31,7 +31,10 @@ import { ROOT, runtime } from "./fixtures/worker-harness.ts";
 // suite, and packing plus two wrangler bundles cost some 15-30 s: once is enough.
 const skip = runtime !== "node" &&
   "the package, tsc, wrangler and workerd run as child processes, the same whatever runtime runs the suite: once, in its Node run";
-const SECRETS = { SESSION_SECRET: "workers-test-session-secret-0123456789abcdef", SESSION_DATA_SECRET: "workers-test-data-secret-0123456789abcdef" };
+const SECRETS = {
+  SESSION_SECRET: "workers-test-session-secret-0123456789abcdef",
+  SESSION_DATA_SECRET: "workers-test-data-secret-0123456789abcdef",
+};
 
 let consumer: PackedConsumer;
 
@@ -68,10 +71,13 @@ test("the packed package's root import names no node:* or bun:* module and no dy
   assert.deepEqual(problems, []);
 });
 
-test("require(\"satchel\") works from a CommonJS file on Node 24, with the zero-config SqliteStore", { skip }, async () => {
-  writeFileSync(
-    join(consumer.dir, "count.cjs"),
-    `const { Hono } = require("hono");
+test(
+  'require("satchel") works from a CommonJS file on Node 24, with the zero-config SqliteStore',
+  { skip },
+  async () => {
+    writeFileSync(
+      join(consumer.dir, "count.cjs"),
+      `const { Hono } = require("hono");
 const { session, SqliteStore, CookieStore } = require("satchel");
 const app = new Hono();
 app.use(session({ secret: "a consumer's secret of thirty-two bytes+" }));
@@ -83,47 +89,54 @@ app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 
   console.log(await first.text(), await second.text(), typeof SqliteStore, typeof CookieStore);
 })();
 `,
-  );
-  const out = await run(join(BIN, "node"), ["--no-warnings", "count.cjs"], consumer.dir, { TMPDIR: consumer.dir });
-  assert.equal(out.trim(), "1 2 function function");
-});
+    );
+    const out = await run(join(BIN, "node"), ["--no-warnings", "count.cjs"], consumer.dir, { TMPDIR: consumer.dir });
+    assert.equal(out.trim(), "1 2 function function");
+  },
+);
 
-test("satchel/testing from the packed package runs storeConformance on Node 24, and its .d.ts type-check", { skip }, async () => {
-  writeFileSync(
-    join(consumer.dir, "conformance.test.ts"),
-    `import { MemoryStore } from "satchel";
+test(
+  "satchel/testing from the packed package runs storeConformance on Node 24, and its .d.ts type-check",
+  { skip },
+  async () => {
+    writeFileSync(
+      join(consumer.dir, "conformance.test.ts"),
+      `import { MemoryStore } from "satchel";
 import { FakeClock, storeConformance, type StoreFixture } from "satchel/testing";
 
 storeConformance("MemoryStore", (clock: FakeClock): StoreFixture => ({ store: new MemoryStore({ clock: clock.fn }) }));
 `,
-  );
-  writeFileSync(
-    join(consumer.dir, "tsconfig.testing.json"),
-    JSON.stringify({
-      compilerOptions: {
-        target: "ES2022",
-        lib: ["ES2022", "DOM"],
-        module: "ESNext",
-        moduleResolution: "Bundler",
-        types: [],
-        strict: true,
-        skipLibCheck: false,
-        noEmit: true,
-      },
-      files: ["conformance.test.ts"],
-    }),
-  );
-  await run(join(BIN, "tsc"), ["-p", "tsconfig.testing.json"], consumer.dir);
-  // Without the parent runner's NODE_TEST_CONTEXT, the child reports in TAP on its stdout instead of to this runner.
-  const args = ["--no-warnings", "--test", "--test-reporter=tap", "conformance.test.ts"];
-  const report = await run(join(BIN, "node"), args, consumer.dir, { NODE_TEST_CONTEXT: undefined });
-  assert.match(report, /^# fail 0$/m, report);
-  const passed = Number(/^# pass (\d+)$/m.exec(report)?.[1]);
-  assert.ok(passed >= 15, `${passed} conformance tests passed:\n${report}`);
-  assert.match(report, /^ok \d+ - MemoryStore\.update\(\) never loses an increment/m);
-});
+    );
+    writeFileSync(
+      join(consumer.dir, "tsconfig.testing.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          lib: ["ES2022", "DOM"],
+          module: "ESNext",
+          moduleResolution: "Bundler",
+          types: [],
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+        files: ["conformance.test.ts"],
+      }),
+    );
+    await run(join(BIN, "tsc"), ["-p", "tsconfig.testing.json"], consumer.dir);
+    // Without the parent runner's NODE_TEST_CONTEXT, the child reports in TAP on its stdout instead of to this runner.
+    const args = ["--no-warnings", "--test", "--test-reporter=tap", "conformance.test.ts"];
+    const report = await run(join(BIN, "node"), args, consumer.dir, { NODE_TEST_CONTEXT: undefined });
+    assert.match(report, /^# fail 0$/m, report);
+    const passed = Number(/^# pass (\d+)$/m.exec(report)?.[1]);
+    assert.ok(passed >= 15, `${passed} conformance tests passed:\n${report}`);
+    assert.match(report, /^ok \d+ - MemoryStore\.update\(\) never loses an increment/m);
+  },
+);
 
-test("the packed .d.ts files type-check without @types/node, lib ES2022 + DOM, skipLibCheck off (TypeScript 7)", { skip }, async () => {
+test("the packed .d.ts files type-check without @types/node, lib ES2022 + DOM, skipLibCheck off (TypeScript 7)", {
+  skip,
+}, async () => {
   writeFileSync(
     join(consumer.dir, "tsconfig.json"),
     JSON.stringify({
@@ -154,7 +167,9 @@ test("the packed .d.ts files type-check without @types/node, lib ES2022 + DOM, s
     join(consumer.dir, "using.ts"),
     `import { SqliteStore } from "satchel";\nexport function open(): Disposable {\n  using store = new SqliteStore({ path: ":memory:" });\n  return store;\n}\n`,
   );
-  await Promise.all(["tsconfig.json", "tsconfig.esnext.json"].map((config) => run(join(BIN, "tsc"), ["-p", config], consumer.dir)));
+  await Promise.all(
+    ["tsconfig.json", "tsconfig.esnext.json"].map((config) => run(join(BIN, "tsc"), ["-p", config], consumer.dir)),
+  );
 });
 
 /** The Worker the tests bundle: the example app, plus a MemoryStore app for lateStore and a SqliteStore probe. */
@@ -194,7 +209,9 @@ async function bundle(name: string, flags: string[]): Promise<string> {
   const config = join(consumer.dir, `wrangler-${name}.toml`);
   writeFileSync(
     config,
-    `name = "satchel-test-${name}"\nmain = "entry.ts"\ncompatibility_date = "2025-06-01"\ncompatibility_flags = ${JSON.stringify(flags)}\n`,
+    `name = "satchel-test-${name}"\nmain = "entry.ts"\ncompatibility_date = "2025-06-01"\ncompatibility_flags = ${
+      JSON.stringify(flags)
+    }\n`,
   );
   const out = join(consumer.dir, `out-${name}`);
   await run(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", out, "-c", config], consumer.dir);
@@ -236,7 +253,8 @@ async function walk(name: string, flags: string[], out: string): Promise<void> {
     bindings: SECRETS,
   });
   try {
-    const fetch = (url: string, init?: RequestInit) => mf.dispatchFetch(url, init as never) as unknown as Promise<Response>;
+    const fetch = (url: string, init?: RequestInit) =>
+      mf.dispatchFetch(url, init as never) as unknown as Promise<Response>;
     const browser = jar(fetch);
     assert.equal(await browser.text("/"), "visits: 1", name);
     assert.equal(await browser.text("/"), "visits: 2");
@@ -261,14 +279,20 @@ async function walk(name: string, flags: string[], out: string): Promise<void> {
     }
 
     const sqlite = await jar(fetch).text("/sqlite");
-    assert.match(sqlite, /^StoreUnavailableError: Cannot open SqliteStore: Cloudflare Workers \(workerd\) has no SQLite/);
+    assert.match(
+      sqlite,
+      /^StoreUnavailableError: Cannot open SqliteStore: Cloudflare Workers \(workerd\) has no SQLite/,
+    );
     assert.match(sqlite, /CookieStore/);
   } finally {
     await mf.dispose();
   }
 }
 
-test("examples/workers, bundled by wrangler from the packed package, runs in workerd with and without nodejs_compat", { skip, timeout: 60_000 }, async () => {
+test("examples/workers, bundled by wrangler from the packed package, runs in workerd with and without nodejs_compat", {
+  skip,
+  timeout: 60_000,
+}, async () => {
   copyExample();
   writeFileSync(join(consumer.dir, "entry.ts"), ENTRY);
   const variants: [string, string[]][] = [["plain", []], ["nodejs_compat", ["nodejs_compat"]]];
@@ -279,7 +303,10 @@ test("examples/workers, bundled by wrangler from the packed package, runs in wor
 test("deno publish --dry-run reports no warning (JSR scores packages on them)", { skip, timeout: 60_000 }, async () => {
   // deno prints its report on stderr.
   const report = await new Promise<string>((resolve) => {
-    execFile(join(BIN, "deno"), ["publish", "--dry-run", "--allow-dirty"], { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" } }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
+    execFile(join(BIN, "deno"), ["publish", "--dry-run", "--allow-dirty"], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: "1" },
+    }, (_e, stdout, stderr) => resolve(`${stdout}${stderr}`));
   });
   assert.match(report, /Dry run complete/, report);
   assert.doesNotMatch(report, /warning/i, report);

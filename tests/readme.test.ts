@@ -33,7 +33,10 @@ test("README.md's complete example counts, signs in with a flash shown once, fil
   const file = join(dir, "example.ts");
   writeFileSync(
     file,
-    code.replace('from "satchel"', 'from "../../mod.ts"').replace('"./data/sessions.sqlite"', JSON.stringify(join(dir, "sessions.sqlite"))),
+    code.replace('from "satchel"', 'from "../../mod.ts"').replace(
+      '"./data/sessions.sqlite"',
+      JSON.stringify(join(dir, "sessions.sqlite")),
+    ),
   );
   process.env.SESSION_SECRET = "readme example secret, thirty-two bytes or more";
   try {
@@ -41,7 +44,8 @@ test("README.md's complete example counts, signs in with a flash shown once, fil
       default: { request: (input: string, init?: RequestInit) => Response | Promise<Response> };
     };
     const jar = new CookieJar(app);
-    const json = async (path: string, init?: RequestInit) => JSON.parse(await jar.text(path, init)) as Record<string, unknown>;
+    const json = async (path: string, init?: RequestInit) =>
+      JSON.parse(await jar.text(path, init)) as Record<string, unknown>;
 
     assert.deepEqual(await json("/"), { visits: 1, user: null, notice: null });
     const anonymous = jar.header();

@@ -18,6 +18,7 @@ import { type RedisCommander, toCommander } from "../src/store/redis/commander.t
 import { RedisStore } from "../src/store/redis.ts";
 import type { StoredSession } from "../src/store/types.ts";
 import {
+  canRunSentinel,
   type ClientName,
   CLIENTS,
   connect,
@@ -25,7 +26,6 @@ import {
   freePort,
   isBun,
   REDIS_URL,
-  canRunSentinel,
   startCluster,
   startRedis,
   startSentinel,
@@ -46,7 +46,15 @@ function stored(payload: string, ttlMs = 60_000, userId: string | null = null, n
 }
 
 /** A client and a store on a fresh prefix, removed by `done()`. */
-async function fixture(url: string, name: ClientName = CLIENTS[0]!, options: { commander?: (inner: RedisCommander) => RedisCommander; commandTimeout?: number; maxUpdateRetries?: number } = {}) {
+async function fixture(
+  url: string,
+  name: ClientName = CLIENTS[0]!,
+  options: {
+    commander?: (inner: RedisCommander) => RedisCommander;
+    commandTimeout?: number;
+    maxUpdateRetries?: number;
+  } = {},
+) {
   const c = await connect(name, url);
   const prefix = uniquePrefix();
   const inner = toCommander(c.client)!;
@@ -97,7 +105,9 @@ async function eventually<T>(fn: () => Promise<T>, ms = 15_000): Promise<T> {
 if (REDIS_URL === undefined) {
   if (process.env.CI) {
     test("RedisStore tests have a Redis server (SATCHEL_REDIS_URL)", () => {
-      assert.fail("SATCHEL_REDIS_URL is not set; in CI a missing Redis is a failure: run the suite through scripts/test-all.sh (npm test), which starts redis-server");
+      assert.fail(
+        "SATCHEL_REDIS_URL is not set; in CI a missing Redis is a failure: run the suite through scripts/test-all.sh (npm test), which starts redis-server",
+      );
     });
   } else {
     console.warn(`note: RedisStore tests skipped: ${SKIP}`);
@@ -123,7 +133,8 @@ if (REDIS_URL === undefined) {
   test("RedisStore rejects a client it cannot use, at setup", () => {
     assert.throws(() => new RedisStore({ client: {} }), {
       name: "TypeError",
-      message: /Cannot create RedisStore: client must be an ioredis Redis\/Cluster, a node-redis client\/cluster, Bun's RedisClient/,
+      message:
+        /Cannot create RedisStore: client must be an ioredis Redis\/Cluster, a node-redis client\/cluster, Bun's RedisClient/,
     });
     assert.throws(() => new RedisStore({ client: { command: async () => null }, commandTimeout: 0 }), {
       name: "RangeError",
@@ -131,7 +142,8 @@ if (REDIS_URL === undefined) {
     });
     assert.throws(() => new RedisStore({ client: { command: async () => null }, ttl: 60 } as never), {
       name: "TypeError",
-      message: /^Cannot create RedisStore: unknown option "ttl" \(the session's lifetime is the session option expires; Redis's TTL follows it\); known options are client, prefix/,
+      message:
+        /^Cannot create RedisStore: unknown option "ttl" \(the session's lifetime is the session option expires; Redis's TTL follows it\); known options are client, prefix/,
     });
   });
 
@@ -216,7 +228,10 @@ if (REDIS_URL === undefined) {
       assert.equal((await f.store.get(id))?.expiresAt, later);
       assert.ok(Number(await f.c.cmd(["ZSCORE", ukey, id])) >= later);
       assert.ok(Number(await f.c.cmd(["HGET", f.store.sessionKey(id), "i"])) >= later);
-      assert.ok(Number(await f.c.cmd(["PTTL", ukey])) >= later - Date.now() - 1000, "the index key lives as long as its entries");
+      assert.ok(
+        Number(await f.c.cmd(["PTTL", ukey])) >= later - Date.now() - 1000,
+        "the index key lives as long as its entries",
+      );
       // An update that moves the expiry further does the same.
       const latest = Date.now() + 7_200_000;
       await f.store.update(id, (cur) => ({ ...cur!, payload: "q", expiresAt: latest }));
@@ -304,8 +319,15 @@ if (REDIS_URL === undefined) {
       await b.touch(id, clock.now + 5_000); // another process shortens it...
       clock.advance(10); // ...and it has expired since
       const seen: (string | null)[] = [];
-      const result = await store.update(id, (cur) => (seen.push(cur?.payload ?? null), cur === null ? null : { ...cur, payload: "revived" }));
-      assert.deepEqual(seen, ["p", null], "the remembered read failed the compare-and-set and was replaced by a fresh one");
+      const result = await store.update(
+        id,
+        (cur) => (seen.push(cur?.payload ?? null), cur === null ? null : { ...cur, payload: "revived" }),
+      );
+      assert.deepEqual(
+        seen,
+        ["p", null],
+        "the remembered read failed the compare-and-set and was replaced by a fresh one",
+      );
       assert.equal(result, null);
       assert.equal(await store.get(id), null);
     } finally {
@@ -331,7 +353,10 @@ if (REDIS_URL === undefined) {
       await otherStore.set(id, stored("0"));
       await assert.rejects(f.store.update(id, (cur) => ({ ...cur!, payload: "mine" })), (e) => {
         assert.ok(e instanceof StoreUnavailableError);
-        assert.match(e.message, /Cannot update session: other writers changed it 3 times in a row; raise maxUpdateRetries/);
+        assert.match(
+          e.message,
+          /Cannot update session: other writers changed it 3 times in a row; raise maxUpdateRetries/,
+        );
         return true;
       });
       assert.equal((await otherStore.get(id))?.payload, `other ${n}`);
@@ -375,16 +400,20 @@ if (REDIS_URL === undefined) {
       // process.kill, not server.kill: Deno's ChildProcess.kill does not deliver SIGCONT.
       process.kill(server.pid!, "SIGSTOP");
       const start = performance.now();
-      const settled = await Promise.all(Array.from({ length: 8 }, (_, i) =>
-        store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
-          () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
-          (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
-        )
-      ));
+      const settled = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
+            () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
+            (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
+          )),
+      );
       for (const r of settled) {
         assert.equal(r.ok, false);
         assert.ok(r.e instanceof StoreUnavailableError, String(r.e));
-        assert.match((r.e as Error).message, /^Cannot update session: Redis did not answer within 400 ms \(commandTimeout\); the outcome is unknown/);
+        assert.match(
+          (r.e as Error).message,
+          /^Cannot update session: Redis did not answer within 400 ms \(commandTimeout\); the outcome is unknown/,
+        );
       }
       // Before the fix the k-th failed after k × timeout (3.2 s for the 8th).
       const slowest = Math.max(...settled.map((r) => r.ms));
@@ -483,7 +512,9 @@ if (REDIS_URL === undefined) {
         const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
         const ready = new Promise<void>((resolve, reject) => {
           child.stdout!.on("data", () => out.includes("ready") && resolve());
-          void exited.then((code) => reject(new Error(`worker ${i} (${client}) exited ${code} before it was ready: ${out}`)));
+          void exited.then((code) =>
+            reject(new Error(`worker ${i} (${client}) exited ${code} before it was ready: ${out}`))
+          );
         });
         return { child, ready, exited, out: () => out };
       });
@@ -524,29 +555,38 @@ if (REDIS_URL === undefined) {
     }
   });
 
-  test("examples/redis/app.ts: two instances share one visitor's session over real HTTP", { timeout: 60_000 }, async () => {
-    const [a, b] = await Promise.all([startExample("redis/app.ts", { REDIS_URL: url }), startExample("redis/app.ts", { REDIS_URL: url })]);
-    const f = await fixture(url);
-    try {
-      const jar = new HttpJar(a.origin);
-      assert.match(await jar.text("/"), /^count: 1 \(anonymous/);
-      const other = new HttpJar(b.origin);
-      for (const [k, v] of jar.cookies) other.cookies.set(k, v);
-      assert.match(await other.text("/"), /^count: 2 \(anonymous, served by :\d+/);
-      assert.equal(await other.text("/login/ada"), "signed in as ada\n");
-      for (const [k, v] of other.cookies) jar.cookies.set(k, v);
-      assert.match(await jar.text("/"), /^count: 3 \(ada,/);
-      assert.equal(await jar.text("/logout-everywhere"), "ended 1 sessions of ada\n");
-      assert.match(await other.text("/"), /^count: 1 \(anonymous/);
-    } finally {
-      await dropPrefix(f.c, "satchel-example:");
-      await f.done();
-      assert.ok(await a.stop(), a.output());
-      assert.ok(await b.stop(), b.output());
-    }
-  });
+  test(
+    "examples/redis/app.ts: two instances share one visitor's session over real HTTP",
+    { timeout: 60_000 },
+    async () => {
+      const [a, b] = await Promise.all([
+        startExample("redis/app.ts", { REDIS_URL: url }),
+        startExample("redis/app.ts", { REDIS_URL: url }),
+      ]);
+      const f = await fixture(url);
+      try {
+        const jar = new HttpJar(a.origin);
+        assert.match(await jar.text("/"), /^count: 1 \(anonymous/);
+        const other = new HttpJar(b.origin);
+        for (const [k, v] of jar.cookies) other.cookies.set(k, v);
+        assert.match(await other.text("/"), /^count: 2 \(anonymous, served by :\d+/);
+        assert.equal(await other.text("/login/ada"), "signed in as ada\n");
+        for (const [k, v] of other.cookies) jar.cookies.set(k, v);
+        assert.match(await jar.text("/"), /^count: 3 \(ada,/);
+        assert.equal(await jar.text("/logout-everywhere"), "ended 1 sessions of ada\n");
+        assert.match(await other.text("/"), /^count: 1 \(anonymous/);
+      } finally {
+        await dropPrefix(f.c, "satchel-example:");
+        await f.done();
+        assert.ok(await a.stop(), a.output());
+        assert.ok(await b.stop(), b.output());
+      }
+    },
+  );
 
-  test("RedisStore runs on a 3-shard Redis Cluster through ioredis Cluster and node-redis createCluster", { timeout: 60_000 }, async () => {
+  test("RedisStore runs on a 3-shard Redis Cluster through ioredis Cluster and node-redis createCluster", {
+    timeout: 60_000,
+  }, async () => {
     const tmp = tempDir("satchel-cluster-");
     const cluster = await startCluster(tmp.dir);
     const nodes = await Promise.all(cluster.ports.map((p) => connect("ioredis", `redis://127.0.0.1:${p}`)));
@@ -556,7 +596,9 @@ if (REDIS_URL === undefined) {
         let close: () => Promise<void>;
         if (kind === "ioredis Cluster") {
           const { Cluster } = await import("ioredis");
-          const c = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })), { redisOptions: { maxRetriesPerRequest: 1 } });
+          const c = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })), {
+            redisOptions: { maxRetriesPerRequest: 1 },
+          });
           c.on("error", () => {});
           client = c;
           close = async () => void c.disconnect();
@@ -572,19 +614,28 @@ if (REDIS_URL === undefined) {
           const prefix = uniquePrefix();
           const store = new RedisStore({ client, prefix });
           const ids = Array.from({ length: 30 }, () => generateId());
-          for (const [i, id] of ids.entries()) await store.set(id, stored(`p${i}`, 60_000, i % 2 === 0 ? "alice" : "bob"));
+          for (const [i, id] of ids.entries()) {
+            await store.set(id, stored(`p${i}`, 60_000, i % 2 === 0 ? "alice" : "bob"));
+          }
           for (const [i, id] of ids.entries()) assert.equal((await store.get(id))?.payload, `p${i}`);
-          const perShard = await Promise.all(nodes.map(async (n) => ((await n.cmd(["KEYS", `${prefix}s:*`])) as string[]).length));
+          const perShard = await Promise.all(
+            nodes.map(async (n) => ((await n.cmd(["KEYS", `${prefix}s:*`])) as string[]).length),
+          );
           assert.equal(perShard.reduce((a, b) => a + b, 0), 30);
           assert.ok(perShard.filter((n) => n > 0).length >= 2, `sessions spread over the shards: ${perShard}`);
           await store.update(ids[0]!, (cur) => ({ ...cur!, payload: "0" }));
-          await Promise.all(Array.from({ length: 50 }, () =>
-            store.update(ids[0]!, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }))
-          ));
+          await Promise.all(
+            Array.from(
+              { length: 50 },
+              () => store.update(ids[0]!, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) })),
+            ),
+          );
           assert.equal((await store.get(ids[0]!))?.payload, "50");
           await store.touch(ids[2]!, Date.now() + 3_600_000); // past the index cover: extends alice's index on its own shard first
           assert.equal(await store.deleteByUser("alice"), 15);
-          for (const [i, id] of ids.entries()) assert.equal((await store.get(id)) === null, i % 2 === 0, `session ${i}`);
+          for (const [i, id] of ids.entries()) {
+            assert.equal((await store.get(id)) === null, i % 2 === 0, `session ${i}`);
+          }
           for (const id of ids) await store.delete(id);
         } finally {
           await close();
@@ -597,62 +648,73 @@ if (REDIS_URL === undefined) {
     }
   });
 
-  test("RedisStore runs on Sentinel (1 primary, 1 replica, 3 sentinels) through node-redis createSentinel and ioredis, and across a failover", { timeout: 90_000 }, async (t) => {
-    if (!(await canRunSentinel())) return t.skip("redis-server cannot run as a sentinel (redis-server --sentinel, Redis 6+)");
-    const tmp = tempDir("satchel-sentinel-");
-    const setup = await startSentinel(tmp.dir);
-    const sentinels = setup.sentinels.map((port) => ({ host: "127.0.0.1", port }));
-    const clients: { kind: string; client: object; close: () => Promise<void> }[] = [];
-    try {
-      const { createSentinel } = await import("redis");
-      const nr = createSentinel({ name: "satchel", sentinelRootNodes: sentinels });
-      nr.on("error", () => {});
-      await nr.connect();
-      clients.push({ kind: "node-redis createSentinel", client: nr, close: async () => void (await nr.destroy()) });
-      const { Redis } = await import("ioredis");
-      const io = new Redis({ sentinels, name: "satchel", maxRetriesPerRequest: 1 });
-      io.on("error", () => {});
-      clients.push({ kind: "ioredis (sentinels)", client: io, close: async () => void io.disconnect() });
-
-      const kept: [RedisStore, string, string][] = [];
-      for (const { kind, client } of clients) {
-        const store = new RedisStore({ client, prefix: uniquePrefix(), commandTimeout: 2000 });
-        const ids = [generateId(), generateId(), generateId()];
-        for (const [i, id] of ids.entries()) await store.set(id, stored(`p${i}`, 60_000, i < 2 ? "ada" : "bob"));
-        assert.equal((await store.get(ids[0]!))?.payload, "p0", kind);
-        await Promise.all(Array.from({ length: 10 }, () => store.update(ids[0]!, (cur) => ({ ...cur!, payload: cur!.payload + "+" }))));
-        assert.equal((await store.get(ids[0]!))?.payload, "p0" + "+".repeat(10), kind);
-        assert.deepEqual((await store.listByUser("ada")).map((e) => e.id).sort(), ids.slice(0, 2).sort(), kind);
-        assert.equal(await store.deleteByUser("ada"), 2, kind);
-        assert.equal(await store.get(ids[0]!), null, kind);
-        kept.push([store, ids[2]!, kind]);
+  test(
+    "RedisStore runs on Sentinel (1 primary, 1 replica, 3 sentinels) through node-redis createSentinel and ioredis, and across a failover",
+    { timeout: 90_000 },
+    async (t) => {
+      if (!(await canRunSentinel())) {
+        return t.skip("redis-server cannot run as a sentinel (redis-server --sentinel, Redis 6+)");
       }
+      const tmp = tempDir("satchel-sentinel-");
+      const setup = await startSentinel(tmp.dir);
+      const sentinels = setup.sentinels.map((port) => ({ host: "127.0.0.1", port }));
+      const clients: { kind: string; client: object; close: () => Promise<void> }[] = [];
+      try {
+        const { createSentinel } = await import("redis");
+        const nr = createSentinel({ name: "satchel", sentinelRootNodes: sentinels });
+        nr.on("error", () => {});
+        await nr.connect();
+        clients.push({ kind: "node-redis createSentinel", client: nr, close: async () => void (await nr.destroy()) });
+        const { Redis } = await import("ioredis");
+        const io = new Redis({ sentinels, name: "satchel", maxRetriesPerRequest: 1 });
+        io.on("error", () => {});
+        clients.push({ kind: "ioredis (sentinels)", client: io, close: async () => void io.disconnect() });
 
-      // Failover: the replica (in sync: WAIT) becomes primary; both clients follow it.
-      const primary = await connect("ioredis", `redis://127.0.0.1:${setup.primary}`);
-      assert.equal(await primary.cmd(["WAIT", "1", "5000"]), 1);
-      await primary.close();
-      const sentinel = await connect("ioredis", `redis://127.0.0.1:${setup.sentinels[0]}`);
-      await sentinel.cmd(["SENTINEL", "FAILOVER", "satchel"]);
-      await eventually(async () => {
-        const [, port] = (await sentinel.cmd(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "satchel"])) as string[];
-        assert.equal(Number(port), setup.replica);
-      }, 30_000);
-      await sentinel.close();
-      for (const [store, id, kind] of kept) {
-        // Writes reach the new primary once the client has switched (a 503 meanwhile is expected).
-        await eventually(() => store.update(id, (cur) => ({ ...cur!, payload: "after failover" })), 30_000);
-        assert.equal((await store.get(id))?.payload, "after failover", kind);
+        const kept: [RedisStore, string, string][] = [];
+        for (const { kind, client } of clients) {
+          const store = new RedisStore({ client, prefix: uniquePrefix(), commandTimeout: 2000 });
+          const ids = [generateId(), generateId(), generateId()];
+          for (const [i, id] of ids.entries()) await store.set(id, stored(`p${i}`, 60_000, i < 2 ? "ada" : "bob"));
+          assert.equal((await store.get(ids[0]!))?.payload, "p0", kind);
+          await Promise.all(
+            Array.from(
+              { length: 10 },
+              () => store.update(ids[0]!, (cur) => ({ ...cur!, payload: cur!.payload + "+" })),
+            ),
+          );
+          assert.equal((await store.get(ids[0]!))?.payload, "p0" + "+".repeat(10), kind);
+          assert.deepEqual((await store.listByUser("ada")).map((e) => e.id).sort(), ids.slice(0, 2).sort(), kind);
+          assert.equal(await store.deleteByUser("ada"), 2, kind);
+          assert.equal(await store.get(ids[0]!), null, kind);
+          kept.push([store, ids[2]!, kind]);
+        }
+
+        // Failover: the replica (in sync: WAIT) becomes primary; both clients follow it.
+        const primary = await connect("ioredis", `redis://127.0.0.1:${setup.primary}`);
+        assert.equal(await primary.cmd(["WAIT", "1", "5000"]), 1);
+        await primary.close();
+        const sentinel = await connect("ioredis", `redis://127.0.0.1:${setup.sentinels[0]}`);
+        await sentinel.cmd(["SENTINEL", "FAILOVER", "satchel"]);
+        await eventually(async () => {
+          const [, port] = (await sentinel.cmd(["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "satchel"])) as string[];
+          assert.equal(Number(port), setup.replica);
+        }, 30_000);
+        await sentinel.close();
+        for (const [store, id, kind] of kept) {
+          // Writes reach the new primary once the client has switched (a 503 meanwhile is expected).
+          await eventually(() => store.update(id, (cur) => ({ ...cur!, payload: "after failover" })), 30_000);
+          assert.equal((await store.get(id))?.payload, "after failover", kind);
+        }
+        const replica = await connect("ioredis", `redis://127.0.0.1:${setup.replica}`);
+        assert.match(String(await replica.cmd(["INFO", "replication"])), /role:master/);
+        await replica.close();
+      } finally {
+        for (const c of clients) await c.close().catch(() => {});
+        await setup.stop();
+        tmp.cleanup();
       }
-      const replica = await connect("ioredis", `redis://127.0.0.1:${setup.replica}`);
-      assert.match(String(await replica.cmd(["INFO", "replication"])), /role:master/);
-      await replica.close();
-    } finally {
-      for (const c of clients) await c.close().catch(() => {});
-      await setup.stop();
-      tmp.cleanup();
-    }
-  });
+    },
+  );
 
   test("RedisStore refuses Bun's RedisClient on a cluster or sentinel node with a message naming the clients that work", async () => {
     // A stand-in with the shape of Bun's client (the real one, on Bun, is tested against a real cluster below).
@@ -671,7 +733,8 @@ if (REDIS_URL === undefined) {
       for (let i = 0; i < 2; i++) {
         await assert.rejects(store.get(generateId()), {
           name: "StoreUnavailableError",
-          message: `Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel (the server runs in ${mode} mode); ` +
+          message:
+            `Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel (the server runs in ${mode} mode); ` +
             "use ioredis (new Cluster(nodes), or new Redis({ sentinels, name })) or node-redis (createCluster(), createSentinel())",
         });
       }
@@ -680,22 +743,27 @@ if (REDIS_URL === undefined) {
   });
 
   if (isBun) {
-    test("RedisStore refuses Bun's own RedisClient connected to a real Redis Cluster node", { timeout: 60_000 }, async () => {
-      const tmp = tempDir("satchel-cluster-bun-");
-      const cluster = await startCluster(tmp.dir);
-      const c = await connect("bun", `redis://127.0.0.1:${cluster.ports[0]}`);
-      try {
-        const store = new RedisStore({ client: c.client });
-        await assert.rejects(store.set(generateId(), stored("x", 60_000, "ada")), {
-          name: "StoreUnavailableError",
-          message: /^Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel \(the server runs in cluster mode\)/,
-        });
-      } finally {
-        await c.close();
-        await cluster.stop();
-        tmp.cleanup();
-      }
-    });
+    test(
+      "RedisStore refuses Bun's own RedisClient connected to a real Redis Cluster node",
+      { timeout: 60_000 },
+      async () => {
+        const tmp = tempDir("satchel-cluster-bun-");
+        const cluster = await startCluster(tmp.dir);
+        const c = await connect("bun", `redis://127.0.0.1:${cluster.ports[0]}`);
+        try {
+          const store = new RedisStore({ client: c.client });
+          await assert.rejects(store.set(generateId(), stored("x", 60_000, "ada")), {
+            name: "StoreUnavailableError",
+            message:
+              /^Cannot use RedisStore: Bun's RedisClient does not support Redis Cluster or Sentinel \(the server runs in cluster mode\)/,
+          });
+        } finally {
+          await c.close();
+          await cluster.stop();
+          tmp.cleanup();
+        }
+      },
+    );
   }
 
   for (const name of CLIENTS) {

@@ -173,7 +173,7 @@ test("Session.set() refuses prototype keys at any depth, and nothing reaches Obj
     (s) => s.set("prototype", 1),
     (s) => s.set("a", JSON.parse('{"__proto__": {"polluted": 1}}')),
     (s) => s.set("a", { deep: [{ constructor: { prototype: { polluted: 1 } } }] }),
-    (s) => s.set("a", new Map([["__proto__", 1]]) as never) /* a Map key is data, but see below */,
+    (s) => s.set("a", new Map([["__proto__", 1]]) as never), /* a Map key is data, but see below */
     (s) => s.update("__proto__", () => 1),
     (s) => s.update("a", () => JSON.parse('{"x":{"__proto__":1}}')),
     (s) => s.flash("__proto__", 1),
@@ -289,7 +289,10 @@ test("decodePayload() keeps a crafted stored payload away from every prototype",
     }
     assert.equal(({} as Record<string, unknown>).polluted, undefined, p);
   }
-  const json = decodePayload(jsonSerializer, '{"d":{"__proto__":{"polluted":1},"ok":1},"f":{"__proto__":{"polluted":1}}}')!;
+  const json = decodePayload(
+    jsonSerializer,
+    '{"d":{"__proto__":{"polluted":1},"ok":1},"f":{"__proto__":{"polluted":1}}}',
+  )!;
   assert.deepEqual([...json.data.keys()], ["ok"]);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
 });
@@ -303,13 +306,23 @@ test("session() loads a crafted stored payload without pollution; flash() never 
   app.get("/set", (c) => (c.get("session").set("n", 1), c.text("ok")));
   app.get("/look", (c) => {
     const s = c.get("session");
-    return c.text(JSON.stringify({ keys: s.keys(), toString: typeof s.flash("toString"), hasOwn: typeof s.flash("hasOwnProperty"), note: s.flash("note") ?? null }));
+    return c.text(
+      JSON.stringify({
+        keys: s.keys(),
+        toString: typeof s.flash("toString"),
+        hasOwn: typeof s.flash("hasOwnProperty"),
+        note: s.flash("note") ?? null,
+      }),
+    );
   });
   const jar = new CookieJar(app);
   await jar.fetch("/set");
   const id = tokenOf(jar).split(".")[0]!;
   const row = store.get(id)!;
-  store.set(id, { ...row, payload: '{"json":{"d":{"__proto__":{"polluted":1},"n":2},"f":{"__proto__":{"polluted":1},"note":"hi"}}}' });
+  store.set(id, {
+    ...row,
+    payload: '{"json":{"d":{"__proto__":{"polluted":1},"n":2},"f":{"__proto__":{"polluted":1},"note":"hi"}}}',
+  });
   assert.equal(await jar.text("/look"), '{"keys":["n"],"toString":"undefined","hasOwn":"undefined","note":"hi"}');
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   // A payload superjson refuses is "corrupt": a fresh session, no error.
@@ -336,7 +349,10 @@ test("session() answers 503 StoreUnavailableError through Hono when the SQLite s
       const res = await jar.fetch("/inc");
       assert.equal(res.status, 503, breakIt);
       assert.ok(errors.at(-1) instanceof StoreUnavailableError, breakIt);
-      assert.match(errors.at(-1)!.message, breakIt === "close" ? /it was closed/ : /was deleted while open; restore it or restart the process/);
+      assert.match(
+        errors.at(-1)!.message,
+        breakIt === "close" ? /it was closed/ : /was deleted while open; restore it or restart the process/,
+      );
       assert.equal(tokenOf(jar), token, "a failed write must not hand out a new token");
       // Without an onError of the app's own, Hono's default handler answers the same 503.
       const bare = new Hono<SessionEnv>();

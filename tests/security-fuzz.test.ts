@@ -18,7 +18,9 @@ const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 
 /** Bytes a header value can carry (HTTP refuses NUL, CR and LF before any app sees them). */
 const headerBytes = (maxLength: number) =>
-  fc.uint8Array({ maxLength }).map((bytes) => String.fromCharCode(...bytes.filter((b) => b !== 0 && b !== 10 && b !== 13)));
+  fc.uint8Array({ maxLength }).map((bytes) =>
+    String.fromCharCode(...bytes.filter((b) => b !== 0 && b !== 10 && b !== 13))
+  );
 
 async function setup(state?: HeaderState) {
   const clock = new FakeClock();
@@ -35,9 +37,14 @@ async function setup(state?: HeaderState) {
 /** Asserts every store call since the last check named the issued id, and clears the log. */
 function onlyIssued(store: SpyStore, id: string, issued: Set<string>): void {
   for (const call of store.calls) {
-    assert.ok(isValidId(call.arg) || call.method === "deleteByUser", `bad id reached the store: ${JSON.stringify(call)}`);
+    assert.ok(
+      isValidId(call.arg) || call.method === "deleteByUser",
+      `bad id reached the store: ${JSON.stringify(call)}`,
+    );
     if (call.method === "get") assert.equal(call.arg, id, "a get for an id the client chose");
-    else if (call.method !== "deleteByUser") assert.ok(issued.has(call.arg) || call.arg === id, `write for an unissued id: ${JSON.stringify(call)}`);
+    else if (call.method !== "deleteByUser") {
+      assert.ok(issued.has(call.arg) || call.arg === id, `write for an unissued id: ${JSON.stringify(call)}`);
+    }
   }
   store.calls.length = 0;
 }
@@ -76,7 +83,9 @@ test("session() with HeaderState answers arbitrary session headers without a 5xx
   const issued = new Set<string>();
   const value = fc.oneof(
     headerBytes(150),
-    fc.tuple(fc.nat(75), fc.constantFrom(...B64URL, ".", " ", "%")).map(([n, ch]) => token.slice(0, n) + ch + token.slice(n + 1)),
+    fc.tuple(fc.nat(75), fc.constantFrom(...B64URL, ".", " ", "%")).map(([n, ch]) =>
+      token.slice(0, n) + ch + token.slice(n + 1)
+    ),
   );
   await fc.assert(
     fc.asyncProperty(value, async (v) => {

@@ -7,7 +7,14 @@
 import process from "node:process";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { type InvalidTokenReason, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import {
+  type InvalidTokenReason,
+  MemoryStore,
+  session,
+  type SessionEnv,
+  type SessionOptions,
+  SqliteStore,
+} from "../mod.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 import { FakeClock, SECRET, tempDir } from "./helpers.ts";
 
@@ -159,7 +166,10 @@ if (REDIS_URL !== undefined) {
 }
 
 /** Run `fn` with a fresh store of `kind` and a clock near real time (Redis expires keys by real time). */
-export async function withStore(kind: StoreCase, fn: (store: SessionStore, clock: FakeClock) => Promise<void>): Promise<void> {
+export async function withStore(
+  kind: StoreCase,
+  fn: (store: SessionStore, clock: FakeClock) => Promise<void>,
+): Promise<void> {
   const clock = new FakeClock(Date.now());
   const { store, cleanup } = await kind.make(clock);
   try {

@@ -22,7 +22,12 @@ function withCookie(app: { request: CookieJar["app"]["request"] }, token: string
   jar.cookies.set("satchel", token);
   if (init.headers) {
     const fetch = jar.fetch.bind(jar);
-    jar.fetch = (path, more = {}) => fetch(path, { ...init, ...more, headers: { ...(init.headers as Record<string, string>), ...(more.headers as Record<string, string>) } });
+    jar.fetch = (path, more = {}) =>
+      fetch(path, {
+        ...init,
+        ...more,
+        headers: { ...(init.headers as Record<string, string>), ...(more.headers as Record<string, string>) },
+      });
   }
   return jar;
 }
@@ -49,7 +54,10 @@ test("session() never lets a token with a bad signature reach the store", async 
   assert.ok(tried > 140);
   assert.deepEqual(store.calls.slice(before), [], "a forged token reached the store");
   assert.ok(reasons.every((r) => r === "signature" || r === "malformed"));
-  assert.ok(reasons.filter((r) => r === "signature").length >= 32, "changes of the signature's characters are reported as signature");
+  assert.ok(
+    reasons.filter((r) => r === "signature").length >= 32,
+    "changes of the signature's characters are reported as signature",
+  );
   // The real token still works.
   assert.equal(await jar.text("/whoami"), "alice");
 });
@@ -97,7 +105,11 @@ test("session() never adopts a correctly signed id it did not issue (fixation wi
   const token = await new Signer(SECRET).sign(chosen);
   const victim = withCookie(app, token);
   assert.equal(await victim.text("/isnew"), "true");
-  assert.equal(victim.cookies.get("satchel"), token, "an unknown token is left alone (another request may have rotated it)");
+  assert.equal(
+    victim.cookies.get("satchel"),
+    token,
+    "an unknown token is left alone (another request may have rotated it)",
+  );
   victim.cookies.set("satchel", token); // planted again
   assert.equal(await victim.text("/inc"), "1");
   assert.notEqual(tokenOf(victim), token, "a write gets a new id, not the planted one");
@@ -346,11 +358,19 @@ test("session() sends Cache-Control: no-store with every response that sets or c
 test("session() refuses unsafe setups with a message that says how to fix them", () => {
   const store = new MemoryStore();
   const cases: [Record<string, unknown>, string, RegExp][] = [
-    [{ secret: "too short" }, "RangeError", /secret must be at least 32 bytes: received 9 \(generate one with: openssl rand -base64 48\)/],
+    [
+      { secret: "too short" },
+      "RangeError",
+      /secret must be at least 32 bytes: received 9 \(generate one with: openssl rand -base64 48\)/,
+    ],
     [{ secret: [SECRET, "short"] }, "RangeError", /secret\[1\] must be at least 32 bytes/],
     [{ secret: [] }, "TypeError", /non-empty array/],
     [{ secret: undefined }, "TypeError", /secret must be a string/],
-    [{ maxPayloadBytes: 2 * 1024 * 1024 }, "RangeError", /maxPayloadBytes \(2097152\) exceeds what the store accepts \(1048576\); raise the store's maxPayloadBytes/],
+    [
+      { maxPayloadBytes: 2 * 1024 * 1024 },
+      "RangeError",
+      /maxPayloadBytes \(2097152\) exceeds what the store accepts \(1048576\); raise the store's maxPayloadBytes/,
+    ],
     [{ maxPayloadBytes: 0 }, "RangeError", /maxPayloadBytes must be a positive integer/],
     [{ maxPayloadBytes: 1.5 }, "RangeError", /maxPayloadBytes must be a positive integer/],
     [{ verifiedTokenCache: NaN }, "RangeError", /verifiedTokenCache must be a non-negative integer/],
@@ -361,6 +381,10 @@ test("session() refuses unsafe setups with a message that says how to fix them",
     [{ cookie: { hostPrefix: true, domain: "example.com" } }, "TypeError", /hostPrefix \(__Host-\) forbids a domain/],
   ];
   for (const [extra, name, message] of cases) {
-    assert.throws(() => session({ secret: SECRET, store, ...extra } as never), { name, message }, JSON.stringify(extra));
+    assert.throws(
+      () => session({ secret: SECRET, store, ...extra } as never),
+      { name, message },
+      JSON.stringify(extra),
+    );
   }
 });

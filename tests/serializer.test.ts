@@ -29,7 +29,10 @@ test("jsonSerializer round-trips plain data; checkValue() refuses a Date, which 
   });
 });
 
-const SERIALIZERS: [string, Serializer][] = [["superjsonSerializer", superjsonSerializer], ["jsonSerializer", jsonSerializer]];
+const SERIALIZERS: [string, Serializer][] = [["superjsonSerializer", superjsonSerializer], [
+  "jsonSerializer",
+  jsonSerializer,
+]];
 
 /** What the session writes: the data under `d`. */
 function roundTrip(serializer: Serializer, value: unknown): unknown {
@@ -39,12 +42,35 @@ function roundTrip(serializer: Serializer, value: unknown): unknown {
 for (const [name, serializer] of SERIALIZERS) {
   test(`checkValue() with ${name}: every value either comes back exactly or is refused with SessionDataError (property)`, () => {
     const value = fc.anything({
-      withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withTypedArray: true,
-      withSparseArray: true, withNullPrototype: false, withObjectString: false, withUnicodeString: true, maxDepth: 3,
+      withBigInt: true,
+      withBoxedValues: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withSparseArray: true,
+      withNullPrototype: false,
+      withObjectString: false,
+      withUnicodeString: true,
+      maxDepth: 3,
     });
     const extra = fc.constantFrom<unknown>(
-      new ArrayBuffer(4), new DataView(new ArrayBuffer(2)), new Date(NaN), new (class Point { x = 1 })(), new Error("e"),
-      new BigInt64Array([1n]), [undefined], { u: undefined }, NaN, -0, Infinity, 10n, /re/g, new URL("https://x.test/"),
+      new ArrayBuffer(4),
+      new DataView(new ArrayBuffer(2)),
+      new Date(NaN),
+      new (class Point {
+        x = 1;
+      })(),
+      new Error("e"),
+      new BigInt64Array([1n]),
+      [undefined],
+      { u: undefined },
+      NaN,
+      -0,
+      Infinity,
+      10n,
+      /re/g,
+      new URL("https://x.test/"),
     );
     let refused = 0;
     fc.assert(
@@ -69,7 +95,11 @@ for (const [name, serializer] of SERIALIZERS) {
 test("checkValue() names the path and the reason of each change a serializer would make", () => {
   const cases: [Serializer, unknown, RegExp][] = [
     [superjsonSerializer, { buf: new ArrayBuffer(8) }, /"k"\.buf: superjson writes an ArrayBuffer as \{\}/],
-    [superjsonSerializer, [new (class Cart { items = [] })()], /"k"\[0\]: Cart instance comes back from superjson as a plain object/],
+    [superjsonSerializer, [
+      new (class Cart {
+        items = [];
+      })(),
+    ], /"k"\[0\]: Cart instance comes back from superjson as a plain object/],
     [superjsonSerializer, { when: new Date("nope") }, /"k"\.when: an invalid Date comes back from superjson as null/],
     [superjsonSerializer, new Map([["a", new Error("x")]]), /"k"\.a: an Error comes back/],
     [jsonSerializer, { tags: new Set(["a"]) }, /"k"\.tags: a Set comes back from JSON as \{\}/],
@@ -88,7 +118,16 @@ test("checkValue() names the path and the reason of each change a serializer wou
     });
   }
   // What survives is accepted: superjson's rich types, a null-prototype object (it comes back plain, same keys).
-  const rich = { d: new Date(0), m: new Map([[1, new Set([2n])]]), r: /x/g, u: new URL("https://x.test/"), b: new Uint8Array([1]), n: NaN, z: -0, v: undefined };
+  const rich = {
+    d: new Date(0),
+    m: new Map([[1, new Set([2n])]]),
+    r: /x/g,
+    u: new URL("https://x.test/"),
+    b: new Uint8Array([1]),
+    n: NaN,
+    z: -0,
+    v: undefined,
+  };
   checkValue("k", rich, Infinity, superjsonSerializer);
   assert.ok(isDeepStrictEqual(roundTrip(superjsonSerializer, rich), rich));
   const bare = Object.assign(Object.create(null), { a: 1 });
@@ -113,11 +152,18 @@ test("superjsonSerializer.stringify() writes exactly what superjson writes, on i
   delete sparse[1];
   const cases: unknown[] = [
     { d: { user: "u1", count: 0, profile: "x".repeat(400) } },
-    { d: { a: [1, 2, { b: null }], s: "é\u2028\"\\", t: true, e: {}, l: [] }, f: { m: "hi" } },
+    { d: { a: [1, 2, { b: null }], s: 'é\u2028"\\', t: true, e: {}, l: [] }, f: { m: "hi" } },
     { d: Object.assign(Object.create(null), { a: 1 }) },
     // Off the fast path: superjson annotates these, so the fast path must not take them.
-    { d: { n: -0 } }, { d: { n: NaN } }, { d: { n: Infinity } }, { d: { u: undefined } }, { d: { arr: sparse } },
-    { d: { when: new Date(0) } }, { d: { a: shared, b: shared } }, { d: { big: 10n } }, { d: { m: new Map([["a", 1]]) } },
+    { d: { n: -0 } },
+    { d: { n: NaN } },
+    { d: { n: Infinity } },
+    { d: { u: undefined } },
+    { d: { arr: sparse } },
+    { d: { when: new Date(0) } },
+    { d: { a: shared, b: shared } },
+    { d: { big: 10n } },
+    { d: { m: new Map([["a", 1]]) } },
     { d: { deep: JSON.parse("[".repeat(70) + "1" + "]".repeat(70)) } },
   ];
   for (const value of cases) {

@@ -14,7 +14,13 @@ const TTL = 60_000;
 function loaded(data: Record<string, unknown>, flash?: Record<string, unknown>) {
   const payload = jsonSerializer.stringify(flash ? { d: data, f: flash } : { d: data });
   const stored: StoredSession = { payload, expiresAt: NOW + TTL, createdAt: NOW - 5, userId: null };
-  const core = makeCore({ kind: "live", id: "i".repeat(32), stored, decoded: decodePayload(jsonSerializer, payload)!, stale: false });
+  const core = makeCore({
+    kind: "live",
+    id: "i".repeat(32),
+    stored,
+    decoded: decodePayload(jsonSerializer, payload)!,
+    stale: false,
+  });
   return { core, session: new Session<Record<string, number>>(core), stored };
 }
 
@@ -136,7 +142,10 @@ test("SessionCore.stored() throws SessionTooLargeError over maxPayloadBytes", ()
   session.set("a", 1);
   assert.ok(write(core, null, NOW));
   session.set("big", "x".repeat(2000) as unknown as number);
-  assert.throws(() => write(core, null, NOW), (e) => e instanceof SessionTooLargeError && e.limit === 1000 && e.size > 2000);
+  assert.throws(
+    () => write(core, null, NOW),
+    (e) => e instanceof SessionTooLargeError && e.limit === 1000 && e.size > 2000,
+  );
 });
 
 test("SessionTooLargeError counts UTF-8 bytes, not characters", () => {

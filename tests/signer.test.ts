@@ -95,7 +95,13 @@ test("Signer.verify() tells junk (malformed) from a well-formed token no secret 
 test("Signer MACs a context label with the id: a MAC of the bare id (as Hono's signed cookies make) is refused", async () => {
   const signer = new Signer(SECRET, 0);
   const id = generateId();
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const bare = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(id)));
   assert.equal(await signer.verify(`${id}.${base64url(bare)}`), "signature");
   // A binding tag is a MAC too, under another label: it never serves as a token signature.
@@ -163,7 +169,10 @@ async function countHmacs(fn: () => Promise<void> | void): Promise<{ count: numb
   const seen = { count: 0, longest: 0 };
   proto.mac = function (this: HmacSha256, message: string | Uint8Array) {
     seen.count++;
-    seen.longest = Math.max(seen.longest, typeof message === "string" ? new TextEncoder().encode(message).length : message.length);
+    seen.longest = Math.max(
+      seen.longest,
+      typeof message === "string" ? new TextEncoder().encode(message).length : message.length,
+    );
     return original.call(this, message);
   };
   try {
@@ -225,18 +234,25 @@ test("Signer.bindTag() and checkBindTag() MAC at most about 1 KB, however long t
   assert.equal(signer.checkBindTag(long.replace("Mozilla", "Chrome!"), tag), false);
   // Values up to the limit are MACed whole, as before (tags already in stores stay valid).
   const short = JSON.stringify(["Firefox", null]);
-  assert.equal(signer.bindTag(short), base64url(new HmacSha256(new TextEncoder().encode(SECRET)).mac("satchel/bind/1:" + short)));
+  assert.equal(
+    signer.bindTag(short),
+    base64url(new HmacSha256(new TextEncoder().encode(SECRET)).mac("satchel/bind/1:" + short)),
+  );
 });
 
 test("new Signer() refuses a secret shorter than 32 bytes, with how to make one", () => {
   assert.throws(() => new Signer("short"), {
     name: "RangeError",
-    message: "Cannot create session signer: secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
+    message:
+      "Cannot create session signer: secret must be at least 32 bytes: received 5 (generate one with: openssl rand -base64 48)",
   });
   assert.throws(() => new Signer("x".repeat(31)), { name: "RangeError", message: /received 31/ });
   // Bytes, not characters: 16 two-byte characters are 32 bytes.
   assert.doesNotThrow(() => new Signer("é".repeat(16)));
-  assert.throws(() => new Signer([NEW, "short"]), { name: "RangeError", message: /secret\[1\] must be at least 32 bytes: received 5/ });
+  assert.throws(() => new Signer([NEW, "short"]), {
+    name: "RangeError",
+    message: /secret\[1\] must be at least 32 bytes: received 5/,
+  });
   assert.throws(() => new Signer([]), { name: "TypeError", message: /non-empty array/ });
   assert.throws(() => new Signer(undefined as unknown as string), { name: "TypeError" });
   assert.throws(() => new Signer([NEW, 42 as unknown as string]), { name: "TypeError" });
@@ -244,7 +260,10 @@ test("new Signer() refuses a secret shorter than 32 bytes, with how to make one"
 
 test("new Signer() refuses a cache size that is not a non-negative integer", () => {
   for (const bad of [-1, 1.5, NaN, Infinity]) {
-    assert.throws(() => new Signer(SECRET, bad), { name: "RangeError", message: /verifiedTokenCache must be a non-negative integer/ });
+    assert.throws(() => new Signer(SECRET, bad), {
+      name: "RangeError",
+      message: /verifiedTokenCache must be a non-negative integer/,
+    });
   }
 });
 

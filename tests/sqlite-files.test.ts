@@ -6,7 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { test } from "node:test";
@@ -18,21 +28,33 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 const OTHER_USER = "satchel-other";
 
 /** Runs tests/fixtures/default-store.ts with `TMPDIR=tmp` on `cmd` (the runtime running the tests by default). */
-function openDefault(tmp: string, cmd = process.execPath, args = runArgs("tests/fixtures/default-store.ts")): { path?: string; error?: string; message?: string } {
-  const out = execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8", env: { ...process.env, TMPDIR: tmp, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+function openDefault(
+  tmp: string,
+  cmd = process.execPath,
+  args = runArgs("tests/fixtures/default-store.ts"),
+): { path?: string; error?: string; message?: string } {
+  const out = execFileSync(cmd, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    env: { ...process.env, TMPDIR: tmp, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   return JSON.parse(out.trim().split("\n").at(-1)!);
 }
 
 /** The uid and gid of a second OS user (made once with useradd), or why there is none. */
 function otherUser(): { uid: number; gid: number } | string {
   if (process.platform !== "linux" || process.getuid?.() !== 0) return "needs root on Linux to act as a second user";
-  const lookup = () => execFileSync("id", ["-u", OTHER_USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const lookup = () =>
+    execFileSync("id", ["-u", OTHER_USER], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   let uid: string;
   try {
     uid = lookup();
   } catch {
     try {
-      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER], { stdio: "ignore" });
+      execFileSync("useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER], {
+        stdio: "ignore",
+      });
     } catch {
       // Made meanwhile by a concurrent run, or useradd is missing: the lookup says which.
     }
@@ -48,7 +70,14 @@ function otherUser(): { uid: number; gid: number } | string {
 
 /** Runs a shell script as `user`, the way another local account would. */
 function asUser(user: { uid: number; gid: number }, script: string): void {
-  execFileSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", "sh", "-c", `umask 0; ${script}`], { stdio: "inherit" });
+  execFileSync("setpriv", [
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    "--clear-groups",
+    "sh",
+    "-c",
+    `umask 0; ${script}`,
+  ], { stdio: "inherit" });
 }
 
 /** How many of this process's file descriptors are open on `path`. */
@@ -68,7 +97,9 @@ function openHandles(path: string): number {
 const user = otherUser();
 const uid = process.getuid?.() ?? 0;
 
-test("SqliteStore refuses a default folder that another user made first, and opens nothing in it", { skip: typeof user === "string" && user }, () => {
+test("SqliteStore refuses a default folder that another user made first, and opens nothing in it", {
+  skip: typeof user === "string" && user,
+}, () => {
   const attacker = user as { uid: number; gid: number };
   const tmp = tempDir();
   try {
@@ -86,7 +117,9 @@ test("SqliteStore refuses a default folder that another user made first, and ope
   }
 });
 
-test("SqliteStore refuses a database file in its own default folder that another user made", { skip: typeof user === "string" && user }, () => {
+test("SqliteStore refuses a database file in its own default folder that another user made", {
+  skip: typeof user === "string" && user,
+}, () => {
   const attacker = user as { uid: number; gid: number };
   const tmp = tempDir();
   try {
@@ -146,7 +179,14 @@ test("SqliteStore's default store runs on Deno with --allow-read --allow-write -
   const tmp = tempDir();
   try {
     const deno = join(ROOT, "node_modules", ".bin", "deno");
-    const args = ["run", "--allow-read", "--allow-write", "--allow-env", "--no-prompt", "tests/fixtures/default-store.ts"];
+    const args = [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--no-prompt",
+      "tests/fixtures/default-store.ts",
+    ];
     const result = openDefault(tmp.dir, deno, args);
     assert.equal(result.path, join(tmp.dir, `satchel-${uid}`, "app.sqlite"), JSON.stringify(result));
   } finally {
@@ -184,7 +224,9 @@ test("SqliteStore makes an existing database file of its path 0600", () => {
 
 const procFd = process.platform === "linux" && existsSync("/proc/self/fd");
 
-test("SqliteStore opened twice on one file in a process (a dev server's reload) holds one connection", { skip: !procFd && "counts handles in /proc/self/fd" }, () => {
+test("SqliteStore opened twice on one file in a process (a dev server's reload) holds one connection", {
+  skip: !procFd && "counts handles in /proc/self/fd",
+}, () => {
   const tmp = tempDir();
   try {
     const path = tmp.file("s.sqlite");

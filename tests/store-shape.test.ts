@@ -11,29 +11,47 @@ test("checkStoreShape() accepts every store Satchel ships that needs no server",
 
 test("checkStoreShape() names the methods a get/set/delete cache (Plack Store::Cache style) lacks, with a hint", () => {
   const map = new Map<string, unknown>();
-  const cache = { get: (k: string) => map.get(k), set: (k: string, v: unknown) => void map.set(k, v), delete: (k: string) => void map.delete(k) };
+  const cache = {
+    get: (k: string) => map.get(k),
+    set: (k: string, v: unknown) => void map.set(k, v),
+    delete: (k: string) => void map.delete(k),
+  };
   assert.throws(() => checkStoreShape(cache), {
     name: "TypeError",
-    message: /^Cannot create session middleware: the store lacks touch\(\), update\(\), deleteExpired\(\); a session store needs get, set, delete, touch, update and deleteExpired \(a get\/set\/delete cache cannot update a session atomically/,
+    message:
+      /^Cannot create session middleware: the store lacks touch\(\), update\(\), deleteExpired\(\); a session store needs get, set, delete, touch, update and deleteExpired \(a get\/set\/delete cache cannot update a session atomically/,
   });
 });
 
 test("checkStoreShape() refuses a store whose required member is not a function, and a non-object", () => {
   const store = { get() {}, set() {}, delete() {}, touch() {}, update: "no", deleteExpired() {} };
   assert.throws(() => checkStoreShape(store), { name: "TypeError", message: /the store lacks update\(\);/ });
-  assert.throws(() => checkStoreShape({}), { name: "TypeError", message: /lacks get\(\), set\(\), delete\(\), touch\(\), update\(\), deleteExpired\(\); a session store needs .*deleteExpired$/ });
-  assert.throws(() => checkStoreShape(null), { name: "TypeError", message: /store must be a SessionStore object .*received null/ });
+  assert.throws(() => checkStoreShape({}), {
+    name: "TypeError",
+    message:
+      /lacks get\(\), set\(\), delete\(\), touch\(\), update\(\), deleteExpired\(\); a session store needs .*deleteExpired$/,
+  });
+  assert.throws(() => checkStoreShape(null), {
+    name: "TypeError",
+    message: /store must be a SessionStore object .*received null/,
+  });
   assert.throws(() => checkStoreShape("sqlite"), { name: "TypeError", message: /received string/ });
 });
 
 test("checkStoreShape() accepts a class whose methods live on its prototype", () => {
   class Custom {
-    get() { return null; }
+    get() {
+      return null;
+    }
     set() {}
     delete() {}
     touch() {}
-    update() { return null; }
-    deleteExpired() { return 0; }
+    update() {
+      return null;
+    }
+    deleteExpired() {
+      return 0;
+    }
   }
   assert.doesNotThrow(() => checkStoreShape(new Custom()));
 });

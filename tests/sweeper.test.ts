@@ -40,14 +40,25 @@ async function turns(ms: number): Promise<void> {
 }
 
 function seed(store: SessionStore, clock: FakeClock, expired: number, live: string[]): void {
-  for (let i = 0; i < expired; i++) store.set(generateId(), { payload: "dead", expiresAt: clock.now + 10, createdAt: clock.now });
+  for (let i = 0; i < expired; i++) {
+    store.set(generateId(), { payload: "dead", expiresAt: clock.now + 10, createdAt: clock.now });
+  }
   for (const id of live) store.set(id, { payload: "live", expiresAt: clock.now + 3600_000, createdAt: clock.now });
 }
 
-const MAKERS: [string, (clock: FakeClock, onSweep: (e: SweepEvent) => void) => { store: SessionStore; cleanup: () => void }][] = [
+const MAKERS: [
+  string,
+  (clock: FakeClock, onSweep: (e: SweepEvent) => void) => { store: SessionStore; cleanup: () => void },
+][] = [
   ["SqliteStore", (clock, onSweep) => {
     const tmp = tempDir();
-    const store = new SqliteStore({ path: tmp.file("s.sqlite"), clock: clock.fn, sweepInterval: 0.005, sweepBatchSize: 10, onSweep });
+    const store = new SqliteStore({
+      path: tmp.file("s.sqlite"),
+      clock: clock.fn,
+      sweepInterval: 0.005,
+      sweepBatchSize: 10,
+      onSweep,
+    });
     return { store, cleanup: () => (store.close(), tmp.cleanup()) };
   }],
   ["MemoryStore", (clock, onSweep) => {
@@ -107,7 +118,12 @@ test("SqliteStore with sweepInterval reports a failed sweep to onSweep and keeps
     }
   }
   const wait = until(() => events.length >= 2);
-  const store = new Flaky({ path: tmp.file("s.sqlite"), clock: clock.fn, sweepInterval: 0.002, onSweep: (e) => (events.push(e), wait.check()) });
+  const store = new Flaky({
+    path: tmp.file("s.sqlite"),
+    clock: clock.fn,
+    sweepInterval: 0.002,
+    onSweep: (e) => (events.push(e), wait.check()),
+  });
   try {
     seed(store, clock, 3, []);
     clock.advance(1);
@@ -184,7 +200,10 @@ test("SqliteStore and MemoryStore reject a sweepInterval that is not a positive 
       name: "RangeError",
       message: /^Cannot create SqliteStore: sweepInterval must be a positive number of seconds/,
     });
-    assert.throws(() => new MemoryStore({ sweepInterval: bad }), { name: "RangeError", message: /^Cannot create MemoryStore: sweepInterval/ });
+    assert.throws(() => new MemoryStore({ sweepInterval: bad }), {
+      name: "RangeError",
+      message: /^Cannot create MemoryStore: sweepInterval/,
+    });
   }
 });
 
@@ -197,7 +216,9 @@ test("a process whose stores run sweepers exits on its own once its work is done
       script,
       `import { MemoryStore, SqliteStore } from ${JSON.stringify(mod)};
 let sqlite = 0, memory = 0;
-const a = new SqliteStore({ path: ${JSON.stringify(tmp.file("s.sqlite"))}, sweepInterval: 0.01, onSweep: () => sqlite++ });
+const a = new SqliteStore({ path: ${
+        JSON.stringify(tmp.file("s.sqlite"))
+      }, sweepInterval: 0.01, onSweep: () => sqlite++ });
 const b = new MemoryStore({ sweepInterval: 0.01, onSweep: () => memory++ });
 // Some work that keeps the process busy for a while; after it, nothing but the sweepers is left.
 setTimeout(() => console.log(JSON.stringify({ sqlite, memory })), 300);

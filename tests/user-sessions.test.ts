@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Hono } from "hono";
-import { MemoryStore, NullStore, session, type SessionEnv, type SessionOptions, type SessionStore, SqliteStore } from "../mod.ts";
+import {
+  MemoryStore,
+  NullStore,
+  session,
+  type SessionEnv,
+  type SessionOptions,
+  type SessionStore,
+  SqliteStore,
+} from "../mod.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 
 type Data = { user: string; device: string; count: number };
@@ -32,7 +40,10 @@ function app(store: SessionStore, clock: FakeClock, extra: Partial<SessionOption
   a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
   a.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
   a.get("/devices", async (c) => c.json(await c.get("session").userSessions()));
-  a.post("/devices/:handle/signout", async (c) => c.json(await c.get("session").destroyUserSession(c.req.param("handle"))));
+  a.post(
+    "/devices/:handle/signout",
+    async (c) => c.json(await c.get("session").destroyUserSession(c.req.param("handle"))),
+  );
   return a;
 }
 
@@ -58,7 +69,11 @@ for (const [name, make] of stores) {
       const res = await remembered.fetch("/login/laptop?remember=1");
       assert.equal(tokenCookie(res)?.attrs["max-age"], String(30 * 24 * 3600));
       const plainRes = await plain.fetch("/login/phone");
-      assert.equal(tokenCookie(plainRes)?.attrs["max-age"], undefined, "the app's default stays a browser-session cookie");
+      assert.equal(
+        tokenCookie(plainRes)?.attrs["max-age"],
+        undefined,
+        "the app's default stays a browser-session cookie",
+      );
       clock.advance(2 * 3600); // past the app's one-hour idle expiry
       assert.equal(await plain.text("/whoami"), "nobody");
       assert.equal(await remembered.text("/whoami"), "alice", "the remembered session keeps its own lifetime");

@@ -54,8 +54,10 @@ app.get("/logout", (req, res, next) => {
 });
 
 const server = app.listen(port, "127.0.0.1", () => console.log(`listening on ${port}`));
-handleStop(() => new Promise((resolve) => {
-  server.close(() => resolve());
-  server.closeAllConnections();
-  db.close();
-}));
+handleStop(() =>
+  new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+    db.close();
+  })
+);

@@ -12,7 +12,9 @@ const db = new Database(dbPath("hono-session"), { create: true });
 db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
 db.exec("CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, data TEXT NOT NULL)");
 const get = db.prepare("SELECT data FROM sessions WHERE sid = ?");
-const put = db.prepare("INSERT INTO sessions (sid, data) VALUES (?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data");
+const put = db.prepare(
+  "INSERT INTO sessions (sid, data) VALUES (?, ?) ON CONFLICT (sid) DO UPDATE SET data = excluded.data",
+);
 const del = db.prepare("DELETE FROM sessions WHERE sid = ?");
 
 // @hono/session wants a 32-byte hex-encoded secret.
@@ -40,7 +42,7 @@ app.get("/login", async (c) => {
 });
 app.get("/inc", async (c) => {
   let count = 0;
-  await c.var.session.update((d) => ({ ...d, count: (count = (d?.count ?? 0) + 1) }));
+  await c.var.session.update((d) => ({ ...d, count: count = (d?.count ?? 0) + 1 }));
   return c.text(String(count));
 });
 app.get("/read", async (c) => c.text(String((await c.var.session.get())?.count ?? 0)));

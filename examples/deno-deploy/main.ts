@@ -20,7 +20,9 @@ import { type DenoKvLike, DenoKvStore, session, type SessionEnv } from "../../mo
 declare const Deno: { openKv(path?: string): Promise<DenoKvLike>; env: { get(name: string): string | undefined } };
 
 const secret = Deno.env.get("SESSION_SECRET");
-if (secret === undefined) throw new Error("Cannot start: set SESSION_SECRET (32+ random bytes, e.g. openssl rand -base64 32)");
+if (secret === undefined) {
+  throw new Error("Cannot start: set SESSION_SECRET (32+ random bytes, e.g. openssl rand -base64 32)");
+}
 
 const store = new DenoKvStore({ kv: await Deno.openKv(Deno.env.get("KV_PATH")) });
 type Data = { count: number; user?: string };

@@ -44,7 +44,9 @@ async function connect(): Promise<{ client: object; close: () => Promise<void> |
     await client.connect();
     return { client, close: () => client.close() };
   }
-  throw new TypeError(`Cannot start example: REDIS_CLIENT must be bun, ioredis or node-redis: received ${JSON.stringify(which)}`);
+  throw new TypeError(
+    `Cannot start example: REDIS_CLIENT must be bun, ioredis or node-redis: received ${JSON.stringify(which)}`,
+  );
 }
 
 const redis = await connect();

@@ -10,7 +10,7 @@
  * project, import from "satchel" instead of "../../../mod.ts".
  */
 import { type ExecutionContext, Hono } from "hono";
-import { D1Store, type D1DatabaseLike, session, type SessionEnv } from "../../../mod.ts";
+import { type D1DatabaseLike, D1Store, session, type SessionEnv } from "../../../mod.ts";
 
 /** What wrangler.jsonc binds: the D1 database and the secret (`wrangler secret put SESSION_SECRET`). */
 type Bindings = { DB: D1DatabaseLike; SESSION_SECRET: string };
