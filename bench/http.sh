@@ -245,6 +245,7 @@ ln -sfn "$STAMP" bench/results/latest
 echo "load average at the end: $(load)"
 if [ -z "$ONLY" ] && [ -z "${NO_WRITE:-}" ]; then
   bun bench/chart.ts "$TSV" || status=1
+  deno fmt -q --config deno.json bench/RESULTS.md || status=1 # the tables as CI's deno fmt --check wants them
 else
   bun bench/chart.ts --print "$TSV" || status=1
 fi
