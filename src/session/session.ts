@@ -7,7 +7,7 @@
  */
 import { sha256 } from "../crypto/hmac.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
-import { canListUserSessions, hasGroupCommit, type SessionStore } from "../store/types.ts";
+import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
 
@@ -35,6 +35,15 @@ function handleOf(id: string): string {
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */
 function inOrder<R>(store: SessionStore, work: () => R): R | Promise<R> {
   return hasGroupCommit(store) ? store.batch(work) : work();
+}
+
+/** `store` when it can list a user's sessions; otherwise a TypeError saying what could not be done. */
+function listingStore(store: SessionStore, action: string): SessionStore & UserSessionListing {
+  if (canListUserSessions(store)) return store;
+  throw new TypeError(
+    `Cannot ${action}: the store cannot list a user's sessions; ` +
+      "use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
+  );
 }
 
 /**
@@ -279,13 +288,7 @@ export class Session<T extends object = Record<string, unknown>> {
    */
   async userSessions(): Promise<UserSession<T>[]> {
     const core = this.#core;
-    const store = core.store;
-    if (!canListUserSessions(store)) {
-      throw new TypeError(
-        "Cannot list the user's sessions: the store cannot list them; " +
-          "use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
-      );
-    }
+    const store = listingStore(core.store, "list the user's sessions");
     const userId = core.userId;
     if (userId === null) return [];
     const current = core.attached ? core.loadedId : undefined;
@@ -308,13 +311,7 @@ export class Session<T extends object = Record<string, unknown>> {
    */
   async destroyUserSession(handle: string): Promise<boolean> {
     const core = this.#core;
-    const store = core.store;
-    if (!canListUserSessions(store)) {
-      throw new TypeError(
-        "Cannot end the user's session: the store cannot list a user's sessions; " +
-          "use SqliteStore, MemoryStore, RedisStore, DenoKvStore or D1Store",
-      );
-    }
+    const store = listingStore(core.store, "end the user's session");
     const userId = core.userId;
     if (typeof handle !== "string" || userId === null) return false;
     const entry = (await store.listByUser(userId)).find((e) => handleOf(e.id) === handle);
