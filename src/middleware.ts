@@ -198,8 +198,8 @@ export function session<T extends object = Record<string, unknown>>(
   function commit(store: SessionStore, decision: Decision, core: SessionCore, now: number): Awaitable<boolean> {
     // A store with batch answers synchronously, so apply does too (batch refuses a promise).
     return hasGroupCommit(store)
-      ? store.batch(() => apply(decision.store, core, store, now) as boolean)
-      : apply(decision.store, core, store, now);
+      ? store.batch(() => apply(decision, core, store, now) as boolean)
+      : apply(decision, core, store, now);
   }
 
   function deliver(c: Context, decision: Decision, core: SessionCore, now: number): void {

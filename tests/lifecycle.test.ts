@@ -348,3 +348,184 @@ test("session() on an asynchronous store: a request that never touches the sessi
   assert.equal(await jar.text("/read"), "1", "a touched request still slides it");
   assert.equal(store.touches, 1);
 });
+
+/** A promise and the function that settles it, to hold a request at a point. */
+function gate(): { wait: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const wait = new Promise<void>((resolve) => (open = resolve));
+  return { wait, open };
+}
+const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+test("Session.destroy() then regenerate() still ends the session, also when the request fails", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock);
+  a.get("/logout", (c) => {
+    const s = c.get("session");
+    s.destroy();
+    s.regenerate();
+    return c.text("bye", c.req.query("fail") ? 500 : 200);
+  });
+  for (const path of ["/logout", "/logout?fail=1"]) {
+    const jar = new CookieJar(a);
+    await jar.fetch("/login");
+    const res = await jar.fetch(path);
+    assert.equal(parseSetCookie(setCookies(res)[0] ?? "x=1").attrs["max-age"], "0", path);
+    assert.equal(await jar.text("/whoami"), "nobody");
+    assert.deepEqual(store.listByUser("alice"), []);
+  }
+});
+
+test("session() does not re-send a token whose row another request rotated away meanwhile (refresh of a persistent cookie)", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock, { cookie: { persistent: true } });
+  const g = gate();
+  a.get("/poll", async (c) => {
+    const n = c.get("session").get("cart");
+    await g.wait;
+    return c.text(String(n));
+  });
+  const jar = new CookieJar(a);
+  await jar.fetch("/cart");
+  clock.advance(120); // a refresh is due
+  const poll = a.request("http://localhost/poll", { headers: { cookie: jar.header() } });
+  await tick();
+  await jar.fetch("/login");
+  g.open();
+  const res = await poll;
+  assert.deepEqual(setCookies(res), [], "the pre-login token is not sent back");
+  assert.equal(await jar.text("/whoami"), "alice");
+});
+
+test("Session.setExpires() is kept when a request that loaded the session before it writes afterwards", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock);
+  const g = gate();
+  a.get("/slow-cart", async (c) => {
+    const s = c.get("session");
+    s.get("cart");
+    await g.wait;
+    s.update("cart", (n) => (n ?? 0) + 1);
+    return c.text("ok");
+  });
+  a.get("/remember", (c) => (c.get("session").setExpires(30 * 86400), c.text("ok")));
+  a.get("/expires", (c) => c.text(String(c.get("session").expires)));
+  const jar = new CookieJar(a);
+  await jar.fetch("/cart");
+  const slow = jar.fetch("/slow-cart");
+  await tick();
+  await jar.fetch("/remember");
+  g.open();
+  await slow;
+  assert.equal(await jar.text("/expires"), String(30 * 86400));
+  clock.advance(2 * 3600);
+  assert.equal(await jar.text("/cart"), "3", "the remembered session outlives the app's idle hour");
+});
+
+test("Session.flash(): reading a value does not consume a newer one another request flashed under the same key", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock);
+  const g = gate();
+  a.get("/flash/:v", (c) => (c.get("session").flash("msg", c.req.param("v")), c.text("ok")));
+  a.get("/show-slow", async (c) => {
+    const m = c.get("session").flash("msg");
+    await g.wait;
+    return c.text(String(m));
+  });
+  a.get("/show", (c) => c.text(String(c.get("session").flash("msg"))));
+  const jar = new CookieJar(a);
+  await jar.fetch("/flash/v1");
+  const slow = jar.fetch("/show-slow");
+  await tick();
+  await jar.fetch("/flash/v2");
+  g.open();
+  assert.equal(await (await slow).text(), "v1");
+  assert.equal(await jar.text("/show"), "v2");
+  assert.equal(await jar.text("/show"), "undefined");
+});
+
+test("Session.destroyUserSessions() after the commit throws before it deletes anything", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  let held: Session<Data> | undefined;
+  const a = app(store, clock);
+  a.get("/hold", (c) => ((held = c.get("session")), c.text("ok")));
+  const jar = new CookieJar(a);
+  await jar.fetch("/login");
+  await jar.fetch("/hold");
+  await assert.rejects(held!.destroyUserSessions("alice", { keepCurrent: true }), SessionError);
+  assert.equal(store.listByUser("alice").length, 1);
+  assert.equal(await jar.text("/whoami"), "alice");
+});
+
+test("Session.destroyUserSessions() judges by the user the row was stored with", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const a = app(store, clock);
+  a.get("/switch", async (c) => {
+    const s = c.get("session");
+    s.setUser("bob");
+    s.set("user", "bob");
+    await s.destroyUserSessions("alice", { keepCurrent: true });
+    return c.text("ok");
+  });
+  a.get("/login-everywhere", async (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.setUser("alice");
+    s.set("user", "alice");
+    await s.destroyUserSessions("alice", { keepCurrent: true });
+    return c.text("ok");
+  });
+  // A row stored under alice, now bob's: the deleted row is written again, as bob's.
+  const jar = new CookieJar(a);
+  await jar.fetch("/login");
+  await jar.fetch("/switch");
+  assert.equal(await jar.text("/whoami"), "bob");
+  // An anonymous row is not among alice's: a login that signs her other devices out still rotates the id.
+  const anon = new CookieJar(a);
+  await anon.fetch("/cart");
+  const before = anon.header();
+  await anon.fetch("/login-everywhere");
+  assert.equal(await anon.text("/whoami"), "alice");
+  const replay = await a.request("http://localhost/cart", { headers: { cookie: before } });
+  assert.equal(await replay.text(), "1", "the pre-login token no longer opens the anonymous cart");
+});
+
+test("Session.regenerate() on an asynchronous store neither loses a concurrent write nor undoes a concurrent logout", async () => {
+  for (const other of ["/cart", "/logout"]) {
+    const clock = new FakeClock();
+    const inner = new MemoryStore({ clock: clock.fn });
+    const store = new AsyncMemory(inner);
+    let hold: { wait: Promise<void>; reached: () => void } | undefined;
+    const set = store.set.bind(store);
+    store.set = async (id, s) => {
+      const h = hold;
+      hold = undefined;
+      if (h !== undefined) {
+        h.reached();
+        await h.wait;
+      }
+      return set(id, s);
+    };
+    const a = app(store, clock);
+    a.get("/logout", (c) => (c.get("session").destroy(), c.text("bye")));
+    const jar = new CookieJar(a);
+    await jar.fetch("/cart");
+    const cookie = jar.header();
+    const g = gate();
+    const reached = gate();
+    hold = { wait: g.wait, reached: reached.open };
+    const login = jar.fetch("/login");
+    await reached.wait; // the login's commit read the old row and is writing the new one
+    await a.request(`http://localhost${other}`, { headers: { cookie } });
+    g.open();
+    await login;
+    if (other === "/cart") assert.equal(await jar.text("/cart"), "3", "the concurrent increment survived the move");
+    else assert.equal(inner.size, 0, "the concurrent logout was not undone");
+  }
+});

@@ -5,7 +5,13 @@
  * @module
  */
 import { after } from "../awaitable.ts";
-import type { Awaitable, SessionStore } from "../store/types.ts";
+import {
+  type Awaitable,
+  hasGroupCommit,
+  isSynchronousStore,
+  type SessionStore,
+  type StoredSession,
+} from "../store/types.ts";
 import type { CommitFacts, SessionCore } from "./core.ts";
 import { expiryAt, type ExpiryPolicy, refreshTo, writeExpiry } from "./expiry.ts";
 
@@ -101,26 +107,25 @@ export function decide(f: CommitFacts, ctx: CommitContext): Decision {
 /**
  * Carry out the store side of a decision. Synchronous when the store is, so
  * a store's group commit can run it inside its shared transaction.
- * @returns false when the loaded row vanished meanwhile (nothing was written), else true.
+ * @returns false when the loaded row vanished meanwhile (nothing was written,
+ *   and the client's token must not be sent again), else true.
  */
-export function apply(op: StoreOp, core: SessionCore, store: SessionStore, now: number): Awaitable<boolean> {
+export function apply(decision: Decision, core: SessionCore, store: SessionStore, now: number): Awaitable<boolean> {
   const done = () => true;
+  const op = decision.store;
+  // Re-sending the token of a row that another request ended or rotated meanwhile would hand the
+  // client a dead token in place of the newer one it may hold: check the row is still there first.
+  const stillThere = (): Awaitable<boolean> =>
+    decision.cookie.op === "send" ? after(store.get(core.loadedId!), (s) => s !== null) : true;
   switch (op.op) {
     case "none":
-      return true;
+      return core.loadedId === undefined ? true : stillThere();
     case "touch":
-      return after(store.touch(core.loadedId!, op.expiresAt), done);
+      return after(store.touch(core.loadedId!, op.expiresAt), stillThere);
     case "merge":
       return after(store.update(core.loadedId!, (cur) => core.stored(cur, now, "merge")), (s) => s !== null);
-    case "move": {
-      // The new row first: when its write fails, the session the request came from is intact.
-      const from = core.loadedId!;
-      return after(store.get(from), (cur) => {
-        const next = core.stored(cur, now, "move");
-        if (next === null) return false;
-        return after(store.set(core.id, next), () => after(store.delete(from), done));
-      });
-    }
+    case "move":
+      return move(core, store, now);
     case "insert":
       return after(store.set(core.id, core.stored(null, now, "insert")!), done);
     case "delete":
@@ -131,4 +136,35 @@ export function apply(op: StoreOp, core: SessionCore, store: SessionStore, now: 
         () => after(store.set(core.id, core.stored(null, now, "insert")!), done),
       );
   }
+}
+
+/**
+ * Regenerate: write the session under its new id, then take the old row out
+ * with a read-modify-write. When another request wrote the old row meanwhile,
+ * its change is carried over; when another request ended it, the new row goes
+ * too (a logout is never undone). On a synchronous store, or one with group
+ * commit, nothing can interleave: get, set and delete are enough.
+ */
+function move(core: SessionCore, store: SessionStore, now: number): Awaitable<boolean> {
+  const from = core.loadedId!;
+  // Synchronous calls, or calls inside one group-commit transaction, cannot interleave with another request's.
+  const atomic = isSynchronousStore(store) || hasGroupCommit(store);
+  return after(store.get(from), (cur) => {
+    const next = core.stored(cur, now, "move");
+    if (next === null) return false;
+    // The new row first: when its write fails, the session the request came from is intact.
+    if (atomic) return after(store.set(core.id, next), () => after(store.delete(from), () => true));
+    return after(store.set(core.id, next), () => {
+      let last: StoredSession | null = null;
+      const takeOut = (current: StoredSession | null): null => {
+        last = current;
+        return null;
+      };
+      return after(store.update(from, takeOut), (): Awaitable<boolean> => {
+        if (last === null) return after(store.delete(core.id), () => false);
+        if (last.payload === cur!.payload) return true;
+        return after(store.set(core.id, core.stored(last, now, "move")!), () => true);
+      });
+    });
+  });
 }

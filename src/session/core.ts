@@ -181,6 +181,16 @@ export class SessionCore {
     if (this.#status === "unchanged") this.#status = "changed";
   }
 
+  /** Throw unless the session may still change (the commit has not run). */
+  assertMutable(): void {
+    this.#mutable();
+  }
+
+  /** The user the loaded row was stored with, or `null`. */
+  get storedUserId(): string | null {
+    return this.#live?.stored.userId ?? null;
+  }
+
   /** No more changes: the commit is being decided. */
   seal(): void {
     this.#committed = true;
@@ -316,7 +326,8 @@ export class SessionCore {
   regenerate(): void {
     this.#mutable();
     this.#id = generateId();
-    this.#status = "regenerated";
+    // After destroy() the session is already gone: a new id is all there is to give.
+    if (this.#status !== "destroyed") this.#status = "regenerated";
   }
 
   /** The session ends: its row is deleted and the token cleared. A later change starts a new one. */
@@ -407,11 +418,23 @@ export class SessionCore {
   #flashToStore(base: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
     let out: Record<string, unknown> | undefined;
     for (const k of Object.keys(base ?? {})) {
-      if (this.#flashConsumed && this.#flashRead!.has(k)) continue;
-      (out ??= {})[k] = base![k];
+      // A value another request flashed under the same key since this one read it is a new message: keep it.
+      const read = this.#flashConsumed && this.#flashRead!.has(k) &&
+        (base === this.#flashIn || this.#sameValue(base![k], this.#flashIn?.[k]));
+      if (!read) (out ??= {})[k] = base![k];
     }
     for (const [k, v] of this.#flashOut ?? []) (out ??= {})[k] = v;
     return out;
+  }
+
+  /** Whether two decoded values are the same once written out. */
+  #sameValue(a: unknown, b: unknown): boolean {
+    try {
+      const { serializer } = this.config;
+      return serializer.stringify({ v: a }) === serializer.stringify({ v: b });
+    } catch {
+      return false;
+    }
   }
 
   /**
@@ -424,7 +447,7 @@ export class SessionCore {
    */
   stored(current: StoredSession | null, now: number, mode: "insert" | "merge" | "move"): StoredSession | null {
     const { serializer, maxPayloadBytes, policy } = this.config;
-    const lifetime = this.#lifetime ?? policy.ttl;
+    let ownLifetime = this.#lifetime;
     let data = this.#data;
     let flashBase = this.#flashIn;
     let createdAt = this.#renewedFrom ?? now;
@@ -439,13 +462,16 @@ export class SessionCore {
         const theirs = decodePayload(serializer, current.payload);
         data = this.#apply(theirs?.data ?? new Map());
         flashBase = theirs?.flash;
+        // Their "remember me" stands unless this request set a lifetime itself.
+        if (!this.#lifetimeChanged) ownLifetime = theirs?.lifetime;
       }
     }
+    const lifetime = ownLifetime ?? policy.ttl;
     const wire: Wire = { d: Object.fromEntries(data) };
     if (this.#bindTag !== undefined) wire.b = this.#bindTag;
     const flash = this.#flashToStore(flashBase);
     if (flash !== undefined) wire.f = flash;
-    if (this.#lifetime !== undefined) wire.e = this.#lifetime / 1000;
+    if (ownLifetime !== undefined) wire.e = ownLifetime / 1000;
     const payload = encodePayload(serializer, wire, maxPayloadBytes);
     const expiresAt = mode === "merge"
       ? writeExpiry(policy, current!, now, lifetime, this.#lifetimeChanged)

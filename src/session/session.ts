@@ -272,11 +272,15 @@ export class Session<T extends object = Record<string, unknown>> {
           "call session.setUser(id) at sign-in, or pass the user id",
       );
     }
-    const loadedUser = core.attached ? core.userId : null;
+    // Refuse before anything is deleted: after the commit, the kept session could not be written again.
+    core.assertMutable();
+    // The row this request loaded is among those deleted only when it was stored under this user.
+    const rowEnded = core.attached && core.storedUserId === userId;
     const ended = await inOrder(store, () => store.deleteByUser!(userId));
-    if (core.userId === userId || loadedUser === userId) {
-      if (options.keepCurrent) core.renew();
-      else core.destroy();
+    if (options.keepCurrent) {
+      if (rowEnded) core.renew();
+    } else if (rowEnded || core.userId === userId) {
+      core.destroy();
     }
     return ended;
   }
