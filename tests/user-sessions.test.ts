@@ -176,3 +176,12 @@ test("Session.userSessions() on a store that cannot list says so with a clear er
   await a.request("http://localhost/devices");
   assert.ok(seen instanceof TypeError && /cannot list/.test(seen.message));
 });
+
+test("Session.setExpires() beyond 400 days sends Max-Age of 400 days, the most browsers keep", async () => {
+  const clock = new FakeClock();
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store: new MemoryStore({ clock: clock.fn }), clock: clock.fn }));
+  a.get("/forever", (c) => (c.get("session").setExpires(1e12), c.text("ok")));
+  const res = await a.request("http://localhost/forever");
+  assert.equal(tokenCookie(res)?.attrs["max-age"], String(400 * 24 * 3600));
+});

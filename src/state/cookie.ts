@@ -70,6 +70,9 @@ const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
 /** Characters of a token Satchel issues (and of none that Hono's cookie parse would change or refuse). */
 const TOKEN_CHARS = /^[A-Za-z0-9._-]*$/;
 
+/** The longest `Max-Age` sent, in seconds: 400 days, what browsers keep at most (RFC 6265bis §5.6.2). */
+const MAX_COOKIE_AGE = 400 * 24 * 3600;
+
 /**
  * Cookie transport for the session token.
  * @example
@@ -212,12 +215,12 @@ export class CookieState implements SessionState {
   }
 
   /**
-   * Sets the cookie: with `Max-Age` when persistent or for a session with its
+   * Sets the cookie: with `Max-Age` (at most 400 days, the cap browsers apply) when persistent or for a session with its
    * own lifetime, `Secure` as configured.
    */
   write(c: Context, token: string, maxAge: number, persistent = this.persistent): void {
     let cookie = `${this.name}=${token}${this.#attrs}`;
-    if (persistent) cookie += `; Max-Age=${maxAge}`;
+    if (persistent) cookie += `; Max-Age=${Math.min(maxAge, MAX_COOKIE_AGE)}`;
     if (this.#isSecure(c)) cookie += "; Secure";
     addResponseHeader(c, "Set-Cookie", cookie, true);
   }
