@@ -205,13 +205,12 @@ export function session<T extends object = Record<string, unknown>>(
   function deliver(c: Context, decision: Decision, core: SessionCore, now: number): void {
     const cookie = decision.cookie;
     if (cookie.op === "keep") return;
-    if (cookie.op === "clear") state.clear(c);
-    else {state.write(
-        c,
-        signer.sign(core.id),
-        Math.ceil((cookie.expiresAt - now) / 1000),
-        persistent || core.lifetime !== undefined,
-      );}
+    if (cookie.op === "clear") {
+      state.clear(c);
+    } else {
+      const maxAge = Math.ceil((cookie.expiresAt - now) / 1000);
+      state.write(c, signer.sign(core.id), maxAge, persistent || core.lifetime !== undefined);
+    }
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }

@@ -151,7 +151,8 @@ export function storeConformance(
         }
         assert.equal((await store.get(id))?.payload, "20");
       }));
-  } else {test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
+  } else {
+    test(`${name}.update() never loses an increment under 200 concurrent updates`, () =>
       withStore(async (store, clock) => {
         const id = generateId();
         await store.set(id, session(clock, "0"));
@@ -165,7 +166,8 @@ export function storeConformance(
           ),
         );
         assert.equal((await store.get(id))?.payload, "200");
-      }));}
+      }));
+  }
 
   if (!opts.realTimeExpiry) {
     test(`${name}.get() returns null once the idle expiry has passed, before any sweep`, () =>
@@ -229,7 +231,8 @@ export function storeConformance(
       withStore(async (store) => {
         assert.equal(store.deleteByUser, undefined);
       }));
-  } else {test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
+  } else {
+    test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
       withStore(async (store, clock) => {
         if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
         const mine = [generateId(), generateId(), generateId()];
@@ -239,7 +242,8 @@ export function storeConformance(
         assert.equal(await store.deleteByUser("alice"), 3);
         for (const id of mine) assert.equal(await store.get(id), null);
         assert.equal((await store.get(theirs))?.userId, "bob");
-      }));}
+      }));
+  }
 
   if (opts.noListByUser || opts.noDeleteByUser) {
     test(`${name} has no listByUser`, () =>
