@@ -17,7 +17,7 @@ import { after, isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
 import { Signer } from "./crypto/sign.ts";
 import { superjsonSerializer } from "./serializer.ts";
-import { apply, decide, type Decision, NOTHING } from "./session/commit.ts";
+import { apply, decide, type Decision } from "./session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
 import { pastDeadline } from "./session/expiry.ts";
 import {
@@ -236,7 +236,7 @@ export function session<T extends object = Record<string, unknown>>(
     }
     const now = clock();
     const decision = decide(core.facts(), { now, policy, failed, persistent });
-    if (decision === NOTHING || (decision.store.op === "none" && decision.cookie.op === "keep")) return;
+    if (decision.store.op === "none" && decision.cookie.op === "keep") return;
     // A store bound to the request (CookieStore) writes into the response itself: lateStore is moot there.
     if (core.options.lateStore && !failed && !isRequestBound(baseStore)) {
       deliver(c, decision, core, now);
