@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { isThenable } from "../awaitable.ts";
 import { type Clock, systemClock } from "../clock.ts";
-import { SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
+import { SEAL_OVERHEAD, Sealer } from "../crypto/mod.ts";
 import { SessionTooLargeError } from "../errors.ts";
 import { BASE64URL, base64urlLength } from "../_internal/base64url.ts";
 import { addResponseHeader } from "../_internal/http.ts";
