@@ -1,7 +1,7 @@
 /**
  * CookieStore at its limits: parts a client still holds after the app
- * lowered `maxCookies`, and a payload exactly at `maxPayloadBytes` whatever
- * the clock returns.
+ * lowered `maxCookies`, a payload exactly at `maxPayloadBytes` whatever the
+ * clock returns, and a cookie option it used to ignore.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -93,4 +93,14 @@ test("CookieStore seals a payload of exactly maxPayloadBytes when the clock retu
     s.payload += "x";
     assert.equal((await over.fetch("/set")).status, 500, `at ${now}`);
   }
+});
+
+test("CookieStore refuses cookie.persistent at setup instead of ignoring it: the data cookies always carry Max-Age", () => {
+  for (const persistent of [true, false]) {
+    assert.throws(() => new CookieStore({ secret: KEY, cookie: { persistent } as CookieStoreOptions["cookie"] }), {
+      name: "TypeError",
+      message: /^Cannot create CookieStore: cookie\.persistent is not an option of the data cookies/,
+    });
+  }
+  new CookieStore({ secret: KEY, cookie: { name: "d", persistent: undefined } as CookieStoreOptions["cookie"] });
 });

@@ -260,6 +260,12 @@ export class CookieStore implements SessionStore, SynchronousStore {
           "(cookie and maxCookies configure the data cookies; with state the sealed value travels whole)",
       );
     }
+    if ((options.cookie as { persistent?: unknown } | undefined)?.persistent !== undefined) {
+      throw new TypeError(
+        "Cannot create CookieStore: cookie.persistent is not an option of the data cookies " +
+          "(they always carry Max-Age = the session's remaining life); drop it",
+      );
+    }
     const maxCookies = options.maxCookies ?? 3;
     checkNumber("CookieStore", "maxCookies", maxCookies, { integer: true, min: 1, max: MOST_COOKIES });
     const sealer = new Sealer(options.secret, "CookieStore");
