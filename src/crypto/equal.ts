@@ -13,13 +13,13 @@
 export function timingSafeEqual(a: string, b: string): boolean;
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean;
 export function timingSafeEqual(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  if (a.length !== b.length) return false;
+  // One branch per kind, so every property access in it sees one shape (strings are compared on the hot path).
   let diff = 0;
   if (typeof a === "string") {
-    if (typeof b !== "string") return false;
+    if (typeof b !== "string" || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   } else {
-    if (typeof b === "string") return false;
+    if (typeof b === "string" || a.length !== b.length) return false;
     for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
   }
   return diff === 0;
