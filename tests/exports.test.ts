@@ -1,0 +1,128 @@
+/**
+ * The public surface (issue 20 §4): what the root `satchel` exports, what
+ * each subpath of deno.json exports, and which modules each entry point pulls
+ * in, read from the source the way a bundler follows it. The packed package
+ * is tested in tests/package.test.ts.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { test } from "node:test";
+import { ROOT } from "./fixtures/worker-harness.ts";
+
+/** The names an entry point's `export { … } from` and `export type { … } from` statements give, and which are types. */
+function exportedNames(file: string): { values: string[]; types: string[] } {
+  const code = readFileSync(join(ROOT, file), "utf8");
+  const values: string[] = [];
+  const types: string[] = [];
+  for (const [, typeOnly, list] of code.matchAll(/^export\s+(type\s+)?\{([^}]*)\}\s+from\s+"[^"]+";/gm)) {
+    for (const raw of list!.split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+      const isType = typeOnly !== undefined || raw.startsWith("type ");
+      const name = raw.replace(/^type\s+/, "").split(/\s+as\s+/).pop()!;
+      (isType ? types : values).push(name);
+    }
+  }
+  return { values: values.sort(), types: types.sort() };
+}
+
+/** deno.json's exports: subpath → source file. */
+const EXPORTS = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports as Record<string, string>;
+
+/** What no entry point exports: capability guards and internals a user never writes. */
+const INTERNAL =
+  /^(isSynchronousStore|hasGroupCommit|canListUserSessions|isRequestBound|systemClock|MAX_DEPTH|disposeSymbol)$/;
+
+test("the root satchel exports at most 30 names: no capability guard, no internal type, no store with a subpath", () => {
+  const { values, types } = exportedNames("mod.ts");
+  const all = [...values, ...types];
+  assert.ok(all.length <= 30, `${all.length} names: ${all.join(", ")}`);
+  assert.deepEqual(all.filter((n) => INTERNAL.test(n) || /Like$|^Disposer$|^Clock$/.test(n)), []);
+  for (const store of ["RedisStore", "CookieStore", "DenoKvStore", "D1Store", "NullStore"]) {
+    assert.ok(!all.includes(store), `${store} has its own subpath`);
+  }
+  assert.deepEqual(values, [
+    "CookieState",
+    "HeaderState",
+    "MemoryStore",
+    "Session",
+    "SessionDataError",
+    "SessionError",
+    "SessionTooLargeError",
+    "SqliteStore",
+    "StoreFullError",
+    "StoreUnavailableError",
+    "jsonSerializer",
+    "session",
+    "superjsonSerializer",
+  ]);
+});
+
+test("the root satchel's runtime exports are exactly the values mod.ts names", async () => {
+  const root = await import("../mod.ts");
+  assert.deepEqual(Object.keys(root).sort(), exportedNames("mod.ts").values);
+});
+
+test("each store subpath exports its store, and no entry point exports a guard or an internal helper", async () => {
+  const stores: Record<string, string> = {
+    "./redis": "RedisStore",
+    "./cookie": "CookieStore",
+    "./deno-kv": "DenoKvStore",
+    "./d1": "D1Store",
+    "./null": "NullStore",
+  };
+  for (const [subpath, store] of Object.entries(stores)) {
+    assert.ok(EXPORTS[subpath], `deno.json exports ${subpath}`);
+    const mod = await import(join(ROOT, EXPORTS[subpath]!)) as Record<string, unknown>;
+    assert.equal(typeof mod[store], "function", `${subpath} exports ${store}`);
+    assert.deepEqual(Object.keys(mod).filter((n) => INTERNAL.test(n)), [], subpath);
+  }
+  const contract = await import("../src/store/contract.ts");
+  assert.deepEqual(Object.keys(contract).sort(), ["generateId", "isValidId"]);
+  assert.ok(contract.isValidId(contract.generateId()));
+});
+
+/** Every module `entry` reaches through static and dynamic relative imports (what a bundler would include). */
+function moduleGraph(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(join(ROOT, file), "utf8");
+    const specs = [
+      ...code.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*"(\.[^"]+)"/gm),
+      ...code.matchAll(/^\s*import\s*"(\.[^"]+)"/gm),
+      ...code.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
+    ].map((m) => m[1]!);
+    for (const spec of specs) visit(relative(ROOT, join(ROOT, dirname(file), spec)));
+  };
+  visit(entry);
+  return [...seen].sort();
+}
+
+/** The modules of each store that has a subpath: what an app that does not use that store must not carry. */
+const STORE_MODULES: Record<string, RegExp> = {
+  "./redis": /^src\/store\/redis(\.ts|\/)/,
+  "./cookie": /^src\/store\/cookie\.ts$|^src\/crypto\/(seal|chacha)\.ts$/,
+  "./deno-kv": /^src\/store\/deno-kv\.ts$/,
+  "./d1": /^src\/store\/d1\.ts$/,
+  "./null": /^src\/store\/null\.ts$/,
+};
+
+test("the root satchel's module graph holds no store that has its own subpath, and no cookie cipher", () => {
+  const graph = moduleGraph("mod.ts");
+  assert.ok(graph.includes("src/middleware.ts") && graph.includes("src/store/sqlite.ts"), graph.join("\n"));
+  for (const [subpath, modules] of Object.entries(STORE_MODULES)) {
+    assert.deepEqual(graph.filter((f) => modules.test(f)), [], `the root pulls in ${subpath}'s modules`);
+  }
+});
+
+test("each store subpath's module graph holds no other store's modules (a D1 Worker carries no Redis adapter, no cipher)", () => {
+  for (const [subpath, own] of Object.entries(STORE_MODULES)) {
+    const graph = moduleGraph(EXPORTS[subpath]!.replace(/^\.\//, ""));
+    assert.ok(graph.some((f) => own.test(f)), `${subpath}: ${graph.join(", ")}`);
+    for (const [other, modules] of Object.entries(STORE_MODULES)) {
+      if (other === subpath) continue;
+      assert.deepEqual(graph.filter((f) => modules.test(f)), [], `${subpath} pulls in ${other}'s modules`);
+    }
+  }
+});
