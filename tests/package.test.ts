@@ -144,11 +144,9 @@ test("each subpath of the packed package loads on Node 24 with import and with r
       "console.log(JSON.stringify(out));\n",
   );
   const node = join(BIN, "node");
-  const [esm, cjs] = await Promise.all(
-    ["subpaths.mjs", "subpaths.cjs"].map(async (f) =>
-      JSON.parse(await run(node, ["--no-warnings", f], consumer.dir)) as Record<string, string[]>
-    ),
-  );
+  const names = async (f: string) =>
+    JSON.parse(await run(node, ["--no-warnings", f], consumer.dir)) as Record<string, string[]>;
+  const [esm, cjs] = await Promise.all([names("subpaths.mjs"), names("subpaths.cjs")]);
   assert.deepEqual(cjs, esm);
   for (const [subpath, name] of Object.entries(EXPECTED)) {
     const spec = subpath === "." ? "satchel" : `satchel/${subpath.slice(2)}`;
