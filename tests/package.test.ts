@@ -4,7 +4,9 @@
  *
  * - its root import's module graph names no `node:*` or `bun:*` module and no
  *   dynamic import (bundlers and `deno publish` can follow it);
- * - `require("satchel")` from a CommonJS file works on Node 24 (no top-level await);
+ * - so do its store subpaths' module graphs (`satchel/redis`, `satchel/cookie`, …);
+ * - `require("satchel")` from a CommonJS file works on Node 24 (no top-level await), and every subpath loads with
+ *   `import` and `require()` alike; every subpath's `.d.ts` type-check without @types/node;
  * - `satchel/testing` runs the store conformance suite from the package, with its types;
  * - its `.d.ts` files type-check in a Workers-style project: no @types/node,
  *   lib ES2022 + DOM, skipLibCheck off;
@@ -12,7 +14,12 @@
  *   runs in workerd (miniflare) at compatibility date 2025-06-01 without
  *   `nodejs_compat`, and again with it: counter, login with regenerate,
  *   logout, a lateStore write (through waitUntil), and the message of a
- *   SqliteStore on a runtime without SQLite.
+ *   SqliteStore on a runtime without SQLite;
+ * - examples/workers-d1 (`satchel/d1`), bundled the same way, runs on a D1
+ *   binding and carries no other store's modules;
+ * - a Worker on `satchel/redis` with a fetch-based client (Upstash's REST
+ *   style, served here by a small HTTP front to the suite's redis-server) runs
+ *   in workerd: counter, login, sign-out everywhere.
  *
  * These drive Node 24, tsc, wrangler and workerd as child processes (and
  * miniflare's Node API), the same whatever runtime runs the suite: they run
@@ -21,6 +28,8 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { gzipSync } from "node:zlib";
@@ -478,6 +487,114 @@ test(
     }
   },
 );
+
+/**
+ * A Worker on satchel/redis with a fetch-based client, in the style of Upstash's REST API (POST a command as a JSON
+ * array, read `{ result }` or `{ error }`): Workers have no TCP client for ioredis or node-redis, but RedisStore needs
+ * only a `RedisCommander`.
+ */
+const REDIS_WORKER = `import { Hono } from "hono";
+import { session, type SessionEnv } from "satchel";
+import { type RedisCommander, RedisStore } from "satchel/redis";
+
+type Bindings = { REDIS_REST_URL: string; REDIS_PREFIX: string; SESSION_SECRET: string };
+
+function restCommander(url: string): RedisCommander {
+  return {
+    async command(args: string[]): Promise<unknown> {
+      const res = await fetch(url, { method: "POST", body: JSON.stringify(args) });
+      const body = (await res.json()) as { result?: unknown; error?: string };
+      if (body.error !== undefined) throw new Error(body.error);
+      return body.result ?? null;
+    },
+  };
+}
+
+let app: Hono<SessionEnv<{ count: number; user?: string }> & { Bindings: Bindings }> | undefined;
+function build(env: Bindings) {
+  const a = new Hono<SessionEnv<{ count: number; user?: string }> & { Bindings: Bindings }>();
+  const store = new RedisStore({ client: restCommander(env.REDIS_REST_URL), prefix: env.REDIS_PREFIX });
+  a.use(session({ secret: env.SESSION_SECRET, store }));
+  a.get("/", (c) => c.text(\`count: \${c.get("session").update("count", (n) => (n ?? 0) + 1)}\`));
+  a.post("/login", (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.setUser("alice");
+    s.set("user", "alice");
+    return c.text("hello alice");
+  });
+  a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+  a.post("/logout-everywhere", async (c) => c.text(\`ended \${await c.get("session").destroyUserSessions()}\`));
+  return a;
+}
+
+export default {
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+    app ??= build(env);
+    return app.fetch(request, env, ctx);
+  },
+};
+`;
+
+test("satchel/redis, bundled by wrangler from the packed package, runs in workerd with a fetch-based Redis client", {
+  skip: skip || (process.env.SATCHEL_REDIS_URL === undefined && "SATCHEL_REDIS_URL is not set: run it with npm test"),
+  timeout: 60_000,
+}, async () => {
+  // The REST endpoint: each POSTed command goes to the suite's real redis-server.
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(process.env.SATCHEL_REDIS_URL!, { maxRetriesPerRequest: 1 });
+  const server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d: string) => (body += d));
+    req.on("end", async () => {
+      const [command, ...args] = JSON.parse(body) as string[];
+      const reply = await redis.call(command!, ...args).then((result) => ({ result }), (e) => ({ error: e.message }));
+      res.setHeader("content-type", "application/json").end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const prefix = `satchel-worker-${process.pid}-${Date.now()}:`;
+  writeFileSync(join(consumer.dir, "worker-redis.ts"), REDIS_WORKER);
+  const config = join(consumer.dir, "wrangler-redis.toml");
+  writeFileSync(config, `name = "satchel-test-redis"\nmain = "worker-redis.ts"\ncompatibility_date = "2025-06-01"\n`);
+  const out = join(consumer.dir, "out-redis");
+  const { Miniflare } = await import("miniflare");
+  let mf: InstanceType<typeof Miniflare> | undefined;
+  try {
+    await run(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", out, "-c", config], consumer.dir);
+    mf = new Miniflare({
+      modules: true,
+      modulesRoot: out,
+      scriptPath: join(out, "worker-redis.js"),
+      compatibilityDate: "2025-06-01",
+      bindings: {
+        SESSION_SECRET: SECRETS.SESSION_SECRET,
+        REDIS_PREFIX: prefix,
+        REDIS_REST_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      },
+    });
+    const fetch = (url: string, init?: RequestInit) =>
+      mf!.dispatchFetch(url, init as never) as unknown as Promise<Response>;
+    const laptop = jar(fetch);
+    const phone = jar(fetch);
+    assert.equal(await laptop.text("/"), "count: 1");
+    assert.equal(await laptop.text("/"), "count: 2");
+    assert.equal(await laptop.text("/login", { method: "POST" }), "hello alice");
+    assert.equal(await laptop.text("/"), "count: 3", "the data moved to the new id");
+    assert.equal(await phone.text("/login", { method: "POST" }), "hello alice");
+    assert.equal(await phone.text("/whoami"), "alice");
+    assert.ok((await redis.keys(`${prefix}*`)).length >= 3, "the sessions and the user index are in Redis");
+    assert.equal(await phone.text("/logout-everywhere", { method: "POST" }), "ended 2");
+    assert.equal(await laptop.text("/whoami"), "nobody", "signed out on the laptop too");
+    assert.equal(await phone.text("/whoami"), "nobody");
+  } finally {
+    await mf?.dispose();
+    server.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
+});
 
 test("deno publish --dry-run reports no warning (JSR scores packages on them)", { skip, timeout: 60_000 }, async () => {
   // deno prints its report on stderr.
