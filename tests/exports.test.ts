@@ -40,6 +40,10 @@ test("the root satchel exports at most 30 names: no capability guard, no interna
   for (const store of ["RedisStore", "CookieStore", "DenoKvStore", "D1Store", "NullStore"]) {
     assert.ok(!all.includes(store), `${store} has its own subpath`);
   }
+  const root = readFileSync(join(ROOT, "mod.ts"), "utf8");
+  for (const [subpath, file] of Object.entries(EXPORTS)) {
+    if (subpath !== ".") assert.ok(!root.includes(`from "${file}"`), `mod.ts re-exports ${subpath} (${file})`);
+  }
   assert.deepEqual(values, [
     "CookieState",
     "HeaderState",
@@ -99,16 +103,24 @@ function moduleGraph(entry: string): string[] {
   return [...seen].sort();
 }
 
-/** The modules of each store that has a subpath: what an app that does not use that store must not carry. */
-const STORE_MODULES: Record<string, RegExp> = {
-  "./redis": /^src\/store\/redis(\.ts|\/)/,
-  "./cookie": /^src\/store\/cookie\.ts$|^src\/crypto\/(seal|chacha)\.ts$/,
-  "./deno-kv": /^src\/store\/deno-kv\.ts$/,
-  "./d1": /^src\/store\/d1\.ts$/,
-  "./null": /^src\/store\/null\.ts$/,
-};
+/**
+ * The modules of each store that has a subpath (deno.json's `./src/store/<name>.ts`, with its folder
+ * `src/store/<name>/` if it has one): what an app that does not use that store must not carry. CookieStore's
+ * cipher counts as its own.
+ */
+const STORE_MODULES: Record<string, RegExp> = Object.fromEntries(
+  Object.entries(EXPORTS).flatMap(([subpath, file]) => {
+    const name = /^\.\/src\/store\/([a-z0-9-]+)\.ts$/.exec(file)?.[1];
+    if (name === undefined || name === "contract") return [];
+    const cipher = name === "cookie" ? "|^src\\/crypto\\/(seal|chacha)\\.ts$" : "";
+    return [[subpath, new RegExp(`^src\\/store\\/${name}(\\.ts$|\\/)${cipher}`)]];
+  }),
+);
 
 test("the root satchel's module graph holds no store that has its own subpath, and no cookie cipher", () => {
+  for (const subpath of ["./redis", "./cookie", "./deno-kv", "./d1", "./null"]) {
+    assert.ok(STORE_MODULES[subpath], subpath);
+  }
   const graph = moduleGraph("mod.ts");
   assert.ok(graph.includes("src/middleware.ts") && graph.includes("src/store/sqlite.ts"), graph.join("\n"));
   for (const [subpath, modules] of Object.entries(STORE_MODULES)) {
