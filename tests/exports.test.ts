@@ -1,13 +1,14 @@
 /**
  * The public surface (issue 20 §4): what the root `satchel` exports, what
- * each subpath of deno.json exports, and which modules each entry point pulls
- * in, read from the source the way a bundler follows it. The packed package
- * is tested in tests/package.test.ts.
+ * each subpath of deno.json exports, and which of the repository's modules a
+ * bundle of each entry point carries (esbuild, as wrangler runs it). The
+ * packed package is tested in tests/package.test.ts.
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { test } from "node:test";
+import { build } from "esbuild";
 import { ROOT } from "./fixtures/worker-harness.ts";
 
 /** The names an entry point's `export { … } from` and `export type { … } from` statements give, and which are types. */
@@ -85,24 +86,6 @@ test("each store subpath exports its store, and no entry point exports a guard o
   assert.ok(contract.isValidId(contract.generateId()));
 });
 
-/** Every module `entry` reaches through static and dynamic relative imports (what a bundler would include). */
-function moduleGraph(entry: string): string[] {
-  const seen = new Set<string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    seen.add(file);
-    const code = readFileSync(join(ROOT, file), "utf8");
-    const specs = [
-      ...code.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*"(\.[^"]+)"/gm),
-      ...code.matchAll(/^\s*import\s*"(\.[^"]+)"/gm),
-      ...code.matchAll(/\bimport\(\s*"(\.[^"]+)"\s*\)/g),
-    ].map((m) => m[1]!);
-    for (const spec of specs) visit(relative(ROOT, join(ROOT, dirname(file), spec)));
-  };
-  visit(entry);
-  return [...seen].sort();
-}
-
 /**
  * The modules of each store that has a subpath (deno.json's `./src/store/<name>.ts`, with its folder
  * `src/store/<name>/` if it has one): what an app that does not use that store must not carry. CookieStore's
@@ -117,24 +100,57 @@ const STORE_MODULES: Record<string, RegExp> = Object.fromEntries(
   }),
 );
 
-test("the root satchel's module graph holds no store that has its own subpath, and no cookie cipher", () => {
+/**
+ * Bundles `entry` (code in the repository's root) the way wrangler does (esbuild, ESM, workerd conditions, minified)
+ * and returns the repository's modules that gave the bundle any byte. Tree-shaking counts: a module imported but
+ * wholly dropped is not carried.
+ */
+async function carried(entry: string): Promise<string[]> {
+  const result = await build({
+    stdin: { contents: entry, resolveDir: ROOT, sourcefile: "entry.ts", loader: "ts" },
+    absWorkingDir: ROOT,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    mainFields: ["module", "main"],
+    conditions: ["workerd", "worker", "import"],
+    minify: true,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+  });
+  return Object.values(result.metafile.outputs).flatMap((output) =>
+    Object.entries(output.inputs).flatMap(([file, { bytesInOutput }]) =>
+      bytesInOutput > 0 && !file.includes("node_modules") ? [file] : []
+    )
+  ).sort();
+}
+
+test("a bundle of everything the root satchel exports carries no store that has its own subpath, nor the cookie cipher", async () => {
   for (const subpath of ["./redis", "./cookie", "./deno-kv", "./d1", "./null"]) {
     assert.ok(STORE_MODULES[subpath], subpath);
   }
-  const graph = moduleGraph("mod.ts");
-  assert.ok(graph.includes("src/middleware.ts") && graph.includes("src/store/sqlite.ts"), graph.join("\n"));
+  const files = await carried('export * from "./mod.ts";');
+  assert.ok(files.includes("src/middleware.ts") && files.includes("src/store/sqlite.ts"), files.join("\n"));
   for (const [subpath, modules] of Object.entries(STORE_MODULES)) {
-    assert.deepEqual(graph.filter((f) => modules.test(f)), [], `the root pulls in ${subpath}'s modules`);
+    assert.deepEqual(files.filter((f) => modules.test(f)), [], `the root carries ${subpath}'s modules`);
   }
 });
 
-test("each store subpath's module graph holds no other store's modules (a D1 Worker carries no Redis adapter, no cipher)", () => {
+test("a bundle of session() and one store subpath carries no other store's modules (a D1 Worker: no Redis adapter, no cipher)", async () => {
+  assert.ok(Object.keys(STORE_MODULES).length >= 5, Object.keys(STORE_MODULES).join(", "));
   for (const [subpath, own] of Object.entries(STORE_MODULES)) {
-    const graph = moduleGraph(EXPORTS[subpath]!.replace(/^\.\//, ""));
-    assert.ok(graph.some((f) => own.test(f)), `${subpath}: ${graph.join(", ")}`);
+    const entry = `import { session } from "./mod.ts";\nimport * as store from "${EXPORTS[subpath]}";\n` +
+      "export { session, store };\n";
+    const files = await carried(entry);
+    assert.ok(files.some((f) => own.test(f)), `${subpath}: ${files.join(", ")}`);
     for (const [other, modules] of Object.entries(STORE_MODULES)) {
       if (other === subpath) continue;
-      assert.deepEqual(graph.filter((f) => modules.test(f)), [], `${subpath} pulls in ${other}'s modules`);
+      assert.deepEqual(
+        files.filter((f) => modules.test(f)),
+        [],
+        `with ${subpath}, the bundle carries ${other}'s modules`,
+      );
     }
   }
 });
