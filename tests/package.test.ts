@@ -449,11 +449,19 @@ test(
         `binding = "DB"\ndatabase_name = "satchel-test"\ndatabase_id = "00000000-0000-0000-0000-000000000000"\n`,
     );
     const out = join(consumer.dir, "out-d1");
-    await run(join(BIN, "wrangler"), ["deploy", "--dry-run", "--minify", "--outdir", out, "-c", config], consumer.dir);
+    const meta = join(consumer.dir, "d1-meta.json");
+    const args = ["deploy", "--dry-run", "--minify", "--outdir", out, "--metafile", meta, "-c", config];
+    await run(join(BIN, "wrangler"), args, consumer.dir);
 
-    // What the bundle carries from the package: the root's modules and satchel/d1, nothing of the other stores.
-    const map = JSON.parse(readFileSync(join(out, "worker-d1.js.map"), "utf8")) as { sources: string[] };
-    const carried = map.sources.flatMap((s) => /node_modules\/satchel\/(.+)$/.exec(s)?.[1] ?? []);
+    // What the bundle carries from the package (modules that gave it bytes): the root's and satchel/d1's, nothing
+    // of the other stores.
+    type Meta = { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
+    const { outputs } = JSON.parse(readFileSync(meta, "utf8")) as Meta;
+    const carried = Object.values(outputs).flatMap((o) =>
+      Object.entries(o.inputs).flatMap(([f, { bytesInOutput }]) =>
+        bytesInOutput > 0 ? /node_modules\/satchel\/(.+)$/.exec(f)?.[1] ?? [] : []
+      )
+    );
     assert.ok(
       carried.includes("dist/src/store/d1.js") && carried.includes("dist/src/middleware.js"),
       carried.join(" "),
