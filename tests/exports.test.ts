@@ -29,9 +29,8 @@ function exportedNames(file: string): { values: string[]; types: string[] } {
 /** deno.json's exports: subpath → source file. */
 const EXPORTS = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports as Record<string, string>;
 
-/** What no entry point exports: capability guards and internals a user never writes. */
-const INTERNAL =
-  /^(isSynchronousStore|hasGroupCommit|canListUserSessions|isRequestBound|systemClock|MAX_DEPTH|disposeSymbol)$/;
+/** What no entry point exports: capability guards (`isSynchronousStore`, `canTouch`, …) and internals a user never writes. */
+const INTERNAL = /^(is\w*Store|isRequestBound|has[A-Z]\w*|can[A-Z]\w*|systemClock|MAX_DEPTH|disposeSymbol)$/;
 
 test("the root satchel exports at most 30 names: no capability guard, no internal type, no store with a subpath", () => {
   const { values, types } = exportedNames("mod.ts");

@@ -192,16 +192,26 @@ export const middlewares = [
   session({ secret, store: new D1Store(d1) }),
   session({ secret, store: new NullStore() }),
 ];
-const rows = new Map<string, StoredSession>();
-const fn: UpdateFn = (current) => current;
-export const mine: SessionStore = {
-  get: (id) => (isValidId(id) ? rows.get(id) ?? null : null),
-  set: (id, s) => void rows.set(id, s),
-  delete: (id) => void rows.delete(id),
-  touch: () => {},
-  update: (id) => fn(rows.get(id) ?? null),
-  deleteExpired: () => 0,
-};
+export class MyStore implements SessionStore {
+  #rows = new Map<string, StoredSession>();
+  get(id: string): StoredSession | null {
+    return isValidId(id) ? this.#rows.get(id) ?? null : null;
+  }
+  set(id: string, s: StoredSession): void {
+    this.#rows.set(id, s);
+  }
+  delete(id: string): void {
+    this.#rows.delete(id);
+  }
+  touch(): void {}
+  update(id: string, fn: UpdateFn): StoredSession | null {
+    return fn(this.#rows.get(id) ?? null);
+  }
+  deleteExpired(): number {
+    return 0;
+  }
+}
+export const mine = session({ secret, store: new MyStore() });
 export const id: string = generateId();
 // @ts-expect-error the root no longer exports the stores that have a subpath
 export { RedisStore as Gone } from "satchel";
