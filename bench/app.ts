@@ -30,8 +30,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
-import * as satchel from "../mod.ts";
-import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionStore, SqliteStore } from "../mod.ts";
+import { jsonSerializer, MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
+import type { SessionStore } from "../src/store/contract.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
 
@@ -56,14 +56,8 @@ async function makeStore(): Promise<SessionStore> {
     return sqlite;
   }
   if (storeKind === "redis") {
-    // RedisStore comes from mod.ts once it is exported there; named through
-    // the module so this app type-checks and runs the other stores without it.
-    const RedisStore = (satchel as Record<string, unknown>).RedisStore as
-      | (new (options: { client: unknown }) => SessionStore)
-      | undefined;
-    if (RedisStore === undefined) {
-      throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
-    }
+    // Loaded only here (satchel/redis), so the other stores run without it.
+    const { RedisStore } = await import("../src/store/redis.ts");
     const url = env.REDIS_URL;
     if (url === undefined) {
       throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");

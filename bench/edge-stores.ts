@@ -23,17 +23,10 @@ import process from "node:process";
 import { build } from "esbuild";
 import { Hono } from "hono";
 import { Miniflare } from "miniflare";
-import {
-  type D1DatabaseLike,
-  D1Store,
-  type DenoKvLike,
-  DenoKvStore,
-  session,
-  type SessionEnv,
-  type SessionStore,
-  SqliteStore,
-  type StoredSession,
-} from "../mod.ts";
+import { session, type SessionEnv, SqliteStore } from "../mod.ts";
+import { type DenoKvLike, DenoKvStore } from "../src/store/deno-kv.ts";
+import { type D1DatabaseLike, D1Store } from "../src/store/d1.ts";
+import type { SessionStore, StoredSession } from "../src/store/contract.ts";
 import { generateId } from "../src/id.ts";
 import { superjsonSerializer } from "../src/serializer.ts";
 
@@ -175,7 +168,7 @@ try {
   await measure("SqliteStore (file, WAL)", () => new SqliteStore({ path: join(dir, `s-${generateId()}.sqlite`) }));
   if (process.env.REDIS_URL) {
     const { Redis } = await import("ioredis");
-    const { RedisStore } = await import("../mod.ts");
+    const { RedisStore } = await import("../src/store/redis.ts");
     await measure(
       "RedisStore (ioredis, loopback)",
       () => new RedisStore({ client: new Redis(process.env.REDIS_URL!), prefix: `bench:${generateId()}:` }),

@@ -66,9 +66,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A private redis-server for RedisStore, once mod.ts exports it.
+# A private redis-server for RedisStore (satchel/redis).
 REDIS_URL=
-if grep -q '\bRedisStore\b' mod.ts && command -v redis-server >/dev/null 2>&1; then
+if command -v redis-server >/dev/null 2>&1; then
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --pidfile "$REDIS_PID_FILE" --logfile "$TMP/redis.log" --dir "$TMP" >/dev/null

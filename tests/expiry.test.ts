@@ -7,15 +7,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type Context, Hono } from "hono";
-import {
-  CookieStore,
-  MemoryStore,
-  RedisStore,
-  session,
-  type SessionEnv,
-  type SessionOptions,
-  SqliteStore,
-} from "../mod.ts";
+import { MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import { RedisStore } from "../src/store/redis.ts";
+import { CookieStore } from "../src/store/cookie.ts";
 import { generateId, ID_LENGTH } from "../src/id.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 import { isRequestBound, type SessionStore, type StoredSession, type UpdateFn } from "../src/store/types.ts";

@@ -9,7 +9,6 @@ import { Hono } from "hono";
 import superjson from "superjson";
 import {
   jsonSerializer,
-  MAX_DEPTH,
   MemoryStore,
   session,
   SessionDataError,
@@ -18,6 +17,7 @@ import {
   SqliteStore,
   StoreUnavailableError,
 } from "../mod.ts";
+import { MAX_DEPTH } from "../src/value-guard.ts";
 import { decodePayload } from "../src/session/payload.ts";
 import type { Serializer } from "../src/serializer.ts";
 import type { SessionStore } from "../src/store/types.ts";

@@ -6,15 +6,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Hono } from "hono";
-import {
-  MemoryStore,
-  NullStore,
-  session,
-  type SessionEnv,
-  type SessionOptions,
-  type SessionStore,
-  SqliteStore,
-} from "../mod.ts";
+import { MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
+import { NullStore } from "../src/store/null.ts";
+import type { SessionStore } from "../src/store/contract.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 
 type Data = { user: string; device: string; count: number };

@@ -9,12 +9,14 @@
  *
  * Then `curl -c jar -b jar http://127.0.0.1:8000/` a few times. On Deno
  * Deploy, set SESSION_SECRET in the project's environment variables and
- * leave KV_PATH unset. In your own project, import from "satchel" (or
- * "jsr:@satchel/satchel") instead of "../../mod.ts".
+ * leave KV_PATH unset. In your own project, import from "satchel" and
+ * "satchel/deno-kv" (or "jsr:@satchel/satchel" and "jsr:@satchel/satchel/deno-kv")
+ * instead of the paths into this repository.
  * @module
  */
 import { Hono } from "hono";
-import { type DenoKvLike, DenoKvStore, session, type SessionEnv } from "../../mod.ts";
+import { session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { type DenoKvLike, DenoKvStore } from "../../src/store/deno-kv.ts"; // "satchel/deno-kv" in your app
 
 // The part of the `Deno` global used here, so the repository's Node type-check reads this file too.
 declare const Deno: { openKv(path?: string): Promise<DenoKvLike>; env: { get(name: string): string | undefined } };

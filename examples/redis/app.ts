@@ -14,7 +14,8 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { RedisStore, session, type SessionEnv } from "../../mod.ts";
+import { session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { RedisStore } from "../../src/store/redis.ts"; // "satchel/redis" in your app
 import { exampleSecret, serve } from "../serve.ts";
 
 type Data = { count: number; user: string };

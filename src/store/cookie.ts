@@ -227,7 +227,8 @@ interface Shared {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { CookieStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { CookieStore } from "satchel/cookie";
  *
  * const app = new Hono();
  * app.use(session({

@@ -119,7 +119,8 @@ function toStored(row: Row): StoredSession {
  * @example
  * ```ts ignore
  * import { Hono } from "hono";
- * import { D1Store, session } from "satchel";
+ * import { session } from "satchel";
+ * import { D1Store } from "satchel/d1";
  * const app = new Hono<{ Bindings: { DB: D1Database; SECRET: string } }>();
  * let mw: ReturnType<typeof session> | undefined;
  * app.use((c, next) => (mw ??= session({ secret: c.env.SECRET, store: new D1Store({ db: c.env.DB }) }))(c, next));

@@ -132,7 +132,8 @@ function isLocked(e: unknown): boolean {
  *
  * @example
  * ```ts ignore
- * import { DenoKvStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { DenoKvStore } from "satchel/deno-kv";
  * const kv = await Deno.openKv();
  * const mw = session({ secret: Deno.env.get("SESSION_SECRET")!, store: new DenoKvStore({ kv }) });
  * ```

@@ -16,7 +16,8 @@ import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { NullStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { NullStore } from "satchel/null";
  *
  * const app = new Hono();
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store: new NullStore() }));

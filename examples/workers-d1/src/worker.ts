@@ -7,10 +7,12 @@
  *   ../../node_modules/.bin/wrangler dev
  *
  * Then `curl -c jar -b jar http://127.0.0.1:8787/` a few times. In your own
- * project, import from "satchel" instead of "../../../mod.ts".
+ * project, import from "satchel" and "satchel/d1" instead of the paths into
+ * this repository.
  */
 import { type ExecutionContext, Hono } from "hono";
-import { type D1DatabaseLike, D1Store, session, type SessionEnv } from "../../../mod.ts";
+import { session, type SessionEnv } from "../../../mod.ts"; // "satchel" in your app
+import { type D1DatabaseLike, D1Store } from "../../../src/store/d1.ts"; // "satchel/d1" in your app
 
 /** What wrangler.jsonc binds: the D1 database and the secret (`wrangler secret put SESSION_SECRET`). */
 type Bindings = { DB: D1DatabaseLike; SESSION_SECRET: string };
