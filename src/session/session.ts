@@ -5,6 +5,7 @@
  * other's writes.
  * @module
  */
+import { isThenable } from "../awaitable.ts";
 import { sha256 } from "../crypto/hmac.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
@@ -94,9 +95,14 @@ export class Session<T extends object = Record<string, unknown>> {
    * });
    * ```
    */
-  async load(): Promise<this> {
-    await this.#core.load();
-    return this;
+  load(): Promise<this> {
+    try {
+      const loading = this.#core.load();
+      // No await on a store that answers synchronously: the hot path of SqliteStore apps stays one resolved promise.
+      return isThenable(loading) ? loading.then(() => this) : Promise.resolve(this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The session id. For a new session it is only stored if the request writes. */
