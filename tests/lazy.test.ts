@@ -20,7 +20,7 @@ import { SessionError, StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
 import type { InvalidTokenReason, SessionOptions } from "../src/session/options.ts";
-import { D1Store } from "../src/store/d1.ts";
+import { type D1DatabaseLike, type D1PreparedStatementLike, D1Store } from "../src/store/d1.ts";
 import { type DenoKvLike, DenoKvStore } from "../src/store/deno-kv.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { toCommander } from "../src/store/redis/commander.ts";
@@ -42,9 +42,24 @@ interface Backend {
   cleanup(): void | Promise<void>;
 }
 
+/** Round trips of one request, by what its handler does: the table of docs/stores.md ("What a request costs"). */
+interface Costs {
+  plain: number;
+  read: number;
+  refresh: number;
+  write: number;
+  new: number;
+  login: number;
+  logout: number;
+  always: number;
+  preload: number;
+}
+
 interface Case {
   name: string;
   skip?: string;
+  /** What each request sends to the backend, for the stores that answer asynchronously. */
+  costs?: Costs;
   make(clock: FakeClock): Promise<Backend>;
 }
 
@@ -80,6 +95,7 @@ const CASES: Case[] = [
   },
   {
     name: "RedisStore",
+    costs: { plain: 0, read: 1, refresh: 2, write: 2, new: 1, login: 5, logout: 2, always: 1, preload: 1 },
     skip: REDIS_URL === undefined ? "no redis-server: run through npm test" : undefined,
     make: async (clock) => {
       const prefix = `satchel-lazy:${generateId().slice(0, 10)}:`;
@@ -103,19 +119,33 @@ const CASES: Case[] = [
   },
   {
     name: "D1Store",
+    costs: { plain: 0, read: 1, refresh: 2, write: 3, new: 1, login: 5, logout: 2, always: 1, preload: 1 },
     make: async (clock) => {
       const { db } = await localD1();
       const table = `t_${generateId().replace(/-/g, "_")}`;
       let sent = 0;
-      const counted = {
-        prepare: (sql: string) => (sent++, db.prepare(sql)),
-        batch: ((statements) => (sent++, db.batch(statements))) as typeof db.batch,
+      // A statement run (first, run, all) or a batch is one round trip to D1; preparing and binding are none.
+      const raw = new WeakMap<D1PreparedStatementLike, D1PreparedStatementLike>();
+      const wrap = (st: D1PreparedStatementLike): D1PreparedStatementLike => {
+        const wrapped: D1PreparedStatementLike = {
+          bind: (...values) => wrap(st.bind(...values)),
+          first: () => (sent++, st.first()),
+          run: () => (sent++, st.run()),
+          all: () => (sent++, st.all()),
+        };
+        raw.set(wrapped, st);
+        return wrapped;
+      };
+      const counted: D1DatabaseLike = {
+        prepare: (sql) => wrap(db.prepare(sql)),
+        batch: (statements) => (sent++, db.batch(statements.map((st) => raw.get(st) ?? st))),
       };
       return { open: () => new D1Store({ db: counted, table, clock: clock.fn }), io: () => sent, cleanup: () => {} };
     },
   },
   {
     name: "DenoKvStore",
+    costs: { plain: 0, read: 1, refresh: 3, write: 3, new: 2, login: 6, logout: 3, always: 1, preload: 1 },
     skip: typeof deno?.openKv !== "function" ? "Deno KV exists only in Deno (with --unstable-kv)" : undefined,
     make: async (clock) => {
       const tmp = tempDir("satchel-lazy-kv-");
@@ -125,6 +155,7 @@ const CASES: Case[] = [
         open: async () => {
           const kv = await deno!.openKv!(tmp.file("kv.sqlite"));
           opened.push(kv);
+          // Every call on the handle is one round trip: get, getMany, list, and atomic() (for its commit).
           const counted = new Proxy(kv, {
             get(target, prop) {
               const value = Reflect.get(target, prop, target);
@@ -284,6 +315,44 @@ for (const kase of CASES) {
       assert.equal(await jar.text("/read"), "1", "the session is still there, and a touched request still reads it");
     },
   );
+
+  if (kase.costs !== undefined) {
+    const costs = kase.costs;
+    storeTest(
+      "session() costs the round trips docs/stores.md says, for each kind of request",
+      async (backend, clock) => {
+        const store = await backend.open();
+        const apps = {
+          lazy: makeApp(store, clock),
+          always: makeApp(store, clock, { touch: "always" }),
+          preload: makeApp(store, clock, { preload: true }),
+        };
+        const measured: Partial<Costs> = {};
+        // Twice: the first pass loads the store's scripts (Redis answers NOSCRIPT once), the second is measured.
+        for (let pass = 0; pass < 2; pass++) {
+          const jar = new CookieJar(apps.lazy);
+          const step = async (kind: keyof Costs, path: string, app: Hono<SessionEnv<Data>> = apps.lazy) => {
+            const before = backend.io();
+            const res = await get(app, path, { cookie: jar.header() });
+            assert.ok(res.status < 400, `${kind}: ${res.status}`);
+            jar.take(res);
+            measured[kind] = backend.io() - before;
+          };
+          await step("new", "/inc");
+          await step("plain", "/plain");
+          await step("read", "/read");
+          await step("write", "/inc");
+          await step("always", "/plain", apps.always);
+          await step("preload", "/plain", apps.preload);
+          clock.advance(61); // past the default refreshThreshold (expires - 60 s)
+          await step("refresh", "/read");
+          await step("login", "/login/alice");
+          await step("logout", "/logout");
+        }
+        assert.deepEqual(measured, costs);
+      },
+    );
+  }
 
   storeTest(
     "Session.load() loads once for concurrent and repeated calls, then read, inc, new and logout work",
