@@ -89,9 +89,10 @@ const NOT_LOADED = { kind: "none" } as const;
 function notLoaded(store: SessionStore): SessionError {
   const name = store.constructor?.name ?? "The store";
   return new SessionError(500, {
-    message: `Cannot use the session before it is loaded: ${name} answers asynchronously, so the session loads ` +
-      'when asked: write `await c.get("session").load()` before using it (in the handler, or in a middleware ' +
-      "of the routes that use it), or pass preload: true to session() to load it before every handler",
+    message: `Cannot use the session before it is loaded: ${name} answers asynchronously (it does not declare ` +
+      'synchronous: true), so the session loads when asked: write `await c.get("session").load()` before using it ' +
+      "(in the handler, or in a middleware of the routes that use it), or pass preload: true to session() to load it " +
+      "before every handler",
   });
 }
 
