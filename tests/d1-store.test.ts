@@ -16,12 +16,14 @@ import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
 import { type D1DatabaseLike, type D1PreparedStatementLike, D1Store } from "../src/store/d1.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
-import { localD1 } from "./fixtures/d1.ts";
+import { localD1Fixture } from "./fixtures/d1.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../examples/workers-d1/", import.meta.url));
 const TIMEOUT = { timeout: 60_000 };
+
+const localD1 = localD1Fixture();
 
 const freshTable = () => `t_${generateId().replace(/-/g, "_")}`;
 

@@ -27,7 +27,7 @@ import { toCommander } from "../src/store/redis/commander.ts";
 import { RedisStore } from "../src/store/redis.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { isSynchronousStore, type SessionStore } from "../src/store/types.ts";
-import { localD1 } from "./fixtures/d1.ts";
+import { localD1Fixture } from "./fixtures/d1.ts";
 import { CLIENTS, connect, dropPrefix, REDIS_URL, type TestClient } from "./fixtures/redis-clients.ts";
 import { CookieJar, FakeClock, SECRET, setCookies, tempDir } from "./helpers.ts";
 
@@ -65,6 +65,8 @@ interface Case {
 
 type Kv = DenoKvLike & { close(): void };
 const deno = (globalThis as { Deno?: { openKv?: (path: string) => Promise<Kv> } }).Deno;
+
+const localD1 = localD1Fixture();
 
 const CASES: Case[] = [
   {
