@@ -231,6 +231,7 @@ function makeApp(store: SessionStore, clock: FakeClock, extra: Partial<SessionOp
   const errors: Error[] = [];
   app.use(session({ secret: SECRET, store, clock: clock.fn, ...extra }));
   app.get("/plain", (c) => c.text("plain"));
+  app.get("/loaded", async (c) => (await c.get("session").load(), c.text("loaded")));
   app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? "none")));
   app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
   app.get("/whoami", async (c) => c.text((await c.get("session").load()).get("user") ?? "nobody"));
@@ -373,6 +374,22 @@ for (const kase of CASES) {
       assert.equal(await jar.text("/logout"), "bye");
       assert.deepEqual([...jar.cookies.keys()], [], "logout cleared the cookie");
       assert.equal(await jar.text("/read"), "none");
+    },
+  );
+
+  storeTest(
+    "Session.load() alone is not a use: the request writes nothing and does not slide the expiry",
+    async (backend, clock) => {
+      const counted = new Counted(await backend.open());
+      const jar = new CookieJar(makeApp(counted.store, clock));
+      assert.equal(await jar.text("/inc"), "1");
+      const [gets, writes] = [counted.count("get"), counted.writes];
+      clock.advance(3590); // a refresh would be due, were loading a use
+      const res = await jar.fetch("/loaded");
+      assert.deepEqual([await res.text(), setCookies(res)], ["loaded", []]);
+      assert.deepEqual([counted.count("get") - gets, counted.writes - writes], [1, 0], "one read, no write");
+      clock.advance(11);
+      assert.equal(await jar.text("/read"), "none", "the idle expiry did not move");
     },
   );
 
@@ -532,3 +549,12 @@ for (const kase of CASES) {
     },
   );
 }
+
+test("session() refuses a preload that is not a boolean, at setup", () => {
+  for (const preload of ["yes", 1, null]) {
+    assert.throws(() => session({ secret: SECRET, store: new MemoryStore(), preload: preload as never }), {
+      name: "TypeError",
+      message: /^Cannot create session middleware: preload must be true or false: received /,
+    });
+  }
+});
