@@ -130,6 +130,12 @@ export function session<T extends object = Record<string, unknown>>(
   }
   const bindValues = bindingOf(options.bind);
   const touchAlways = options.touch === "always";
+  if (options.preload !== undefined && typeof options.preload !== "boolean") {
+    throw new TypeError(
+      `Cannot create session middleware: preload must be true or false: received ${String(options.preload)}`,
+    );
+  }
+  const preload = options.preload === true;
   const persistent = state.persistent === true;
   const onInvalid = options.onInvalidToken;
   const onLateError = options.onLateStoreError ??
@@ -191,7 +197,7 @@ export function session<T extends object = Record<string, unknown>>(
     serializer,
     maxPayloadBytes,
     policy,
-    load: (c, store) => load(c, store) as Loaded,
+    load,
   };
 
   /** Commit through the store's group commit when it has one (SqliteStore), else directly. */
@@ -218,16 +224,15 @@ export function session<T extends object = Record<string, unknown>>(
   return async function session(c, next) {
     const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
     const core = new SessionCore(config, c, store);
-    // A store that answers asynchronously is loaded before the handler, so the Session API stays synchronous.
-    if (!isSynchronousStore(store)) {
-      const loaded = load(c, store);
-      core.preload(isThenable(loaded) ? await loaded : loaded);
-    }
+    // A store that answers asynchronously loads when the handler calls load(), or here with preload: true.
+    if (preload && !isSynchronousStore(store)) await core.load();
     c.set("session", new Session<T>(core));
     await next();
     core.seal();
     if (!core.accessed) {
       if (!touchAlways) return;
+      const loading = core.load();
+      if (isThenable(loading)) await loading;
       core.ensure();
     }
     const failed = c.error !== undefined || c.res.status >= 500;

@@ -213,9 +213,17 @@ if (SKIP !== undefined) {
     withStore(async (store) => {
       const app = new Hono<SessionEnv<{ count: number }>>();
       app.use(session({ secret: SECRET, store }));
-      app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
-      app.get("/login", (c) => (c.get("session").regenerate(), c.get("session").setUser("alice"), c.text("ok")));
-      app.get("/logout", (c) => (c.get("session").destroy(), c.text("bye")));
+      app.get(
+        "/inc",
+        async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))),
+      );
+      app.get("/login", async (c) => {
+        const s = await c.get("session").load();
+        s.regenerate();
+        s.setUser("alice");
+        return c.text("ok");
+      });
+      app.get("/logout", async (c) => ((await c.get("session").load()).destroy(), c.text("bye")));
       const jar = new CookieJar(app);
       assert.equal(await jar.text("/inc"), "1");
       assert.equal(await jar.text("/inc"), "2");

@@ -119,9 +119,10 @@ if (REDIS_URL !== undefined) {
 function makeApp(store: SessionStore, clock: FakeClock, extra: Partial<SessionOptions> = {}) {
   const app = new Hono<SessionEnv<Data>>();
   app.use(session({ secret: SECRET, store, clock: clock.fn, ...extra }));
-  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
-  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? "none")));
-  app.get("/id", (c) => c.text(c.get("session").id));
+  // load() first: the Counting wrapper (and RedisStore) answer asynchronously; on the others it resolves at once.
+  app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
+  app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? "none")));
+  app.get("/id", async (c) => c.text((await c.get("session").load()).id));
   return app;
 }
 

@@ -25,10 +25,11 @@ type Data = {
   m: Map<string, number>;
 };
 
-/** A real store that counts calls, to assert what the middleware does. */
+/** A real store that counts calls, to assert what the middleware does. It wraps a MemoryStore: synchronous. */
 class Counting implements SessionStore {
   calls: Record<string, number> = { get: 0, set: 0, delete: 0, touch: 0, update: 0 };
   inner: SessionStore;
+  readonly synchronous = true;
   constructor(inner: SessionStore) {
     this.inner = inner;
   }

@@ -6,10 +6,11 @@
  * @module
  */
 import type { Context } from "hono";
+import { isThenable } from "../awaitable.ts";
 import { SessionDataError, SessionError } from "../errors.ts";
 import { generateId } from "../id.ts";
 import type { Serializer } from "../serializer.ts";
-import type { SessionStore, StoredSession } from "../store/types.ts";
+import { type Awaitable, isSynchronousStore, type SessionStore, type StoredSession } from "../store/types.ts";
 import { checkValue, FORBIDDEN_KEYS } from "../value-guard.ts";
 import { expiryAt, type ExpiryPolicy, writeExpiry } from "./expiry.ts";
 import { type Decoded, decodePayload, encodePayload, type Wire } from "./payload.ts";
@@ -53,8 +54,8 @@ export interface CoreConfig {
   readonly serializer: Serializer;
   readonly maxPayloadBytes: number;
   readonly policy: ExpiryPolicy;
-  /** Read and check the client's token and load its session, synchronously (stores with `synchronous`). */
-  load(c: Context, store: SessionStore): Loaded;
+  /** Read and check the client's token and load its session; synchronous when the store is. */
+  load(c: Context, store: SessionStore): Awaitable<Loaded>;
 }
 
 /** What the commit decision needs to know about a session: plain data, see `decide()`. */
@@ -84,6 +85,17 @@ type Op = { t: "set"; v: unknown } | { t: "del" } | { t: "upd"; fns: ((v: unknow
 
 const NOT_LOADED = { kind: "none" } as const;
 
+/** The error for a use of the session, on a store that answers asynchronously, before `load()`. */
+function notLoaded(store: SessionStore): SessionError {
+  const name = store.constructor?.name ?? "The store";
+  return new SessionError(500, {
+    message: `Cannot use the session before it is loaded: ${name} answers asynchronously (it does not declare ` +
+      'synchronous: true), so the session loads when asked: write `await c.get("session").load()` before using it ' +
+      "(in the handler, or in a middleware of the routes that use it), or pass preload: true to session() to load it " +
+      "before every handler",
+  });
+}
+
 function checkKey(key: string): void {
   if (typeof key !== "string") throw new TypeError(`Cannot use session key: keys are strings: received ${typeof key}`);
   if (FORBIDDEN_KEYS.has(key)) {
@@ -97,6 +109,8 @@ export class SessionCore {
   readonly config: CoreConfig;
   #c: Context;
   #loaded: Loaded | undefined;
+  /** The load under way on a store that answers asynchronously: concurrent `load()` calls share it. */
+  #loading: Promise<void> | undefined;
   /** The handler (or the middleware, for `touch: "always"`) used the session. */
   #used = false;
   #id: string | undefined;
@@ -127,18 +141,38 @@ export class SessionCore {
     this.store = store;
   }
 
-  /** Take a session loaded before the handler ran (stores whose `get` is asynchronous). */
-  preload(loaded: Loaded): void {
-    this.#take(loaded);
+  /**
+   * Load the stored session unless it is loaded; concurrent calls share one load. Synchronous when the
+   * store is. Loading is not a use: a session loaded and never touched commits nothing.
+   */
+  load(): Awaitable<void> {
+    if (this.#loaded !== undefined) return;
+    if (this.#loading !== undefined) return this.#loading;
+    const loaded = this.config.load(this.#c, this.store);
+    if (!isThenable(loaded)) return this.#take(loaded);
+    // A failed load (store unreachable) is not kept: a later load() tries again.
+    this.#loading = Promise.resolve(loaded).then((l) => this.#take(l), (e: unknown) => {
+      this.#loading = undefined;
+      throw e;
+    });
+    return this.#loading;
   }
 
-  /** Mark the session used, and load it on first use. */
+  /**
+   * Mark the session used, loading it on first use when the store answers synchronously.
+   * @throws {SessionError} on a store that answers asynchronously when `load()` has not resolved yet.
+   */
   ensure(): void {
+    if (this.#loaded === undefined) {
+      // Never load an asynchronous store here, even when no store call would be needed (no token):
+      // a handler that forgot load() fails on every request, not only on those of signed-in users.
+      if (!isSynchronousStore(this.store)) throw notLoaded(this.store);
+      this.#take(this.config.load(this.#c, this.store) as Loaded);
+    }
     this.#used = true;
-    if (this.#loaded === undefined) this.#take(this.config.load(this.#c, this.store));
   }
 
-  /** Whether the session was used: a preloaded session nobody touched counts as unused. */
+  /** Whether the session was used: a session loaded (by `load()` or `preload`) that nobody touched counts as unused. */
   get accessed(): boolean {
     return this.#used;
   }

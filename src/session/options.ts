@@ -99,6 +99,15 @@ export interface SessionOptions {
    * @default "used"
    */
   touch?: "used" | "always";
+  /**
+   * Load the session before every handler on a store that answers
+   * asynchronously (RedisStore, DenoKvStore, D1Store), so handlers need no
+   * `await c.get("session").load()`, at the cost of a store round trip on
+   * every request that carries a token. Stores that answer synchronously
+   * load on first use either way.
+   * @default false
+   */
+  preload?: boolean;
 }
 
 /** The keys of {@linkcode SessionOptions}, for refusing unknown ones. */
@@ -119,6 +128,7 @@ export const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
   "onLateStoreError",
   "verifiedTokenCache",
   "touch",
+  "preload",
 ];
 
 /** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */

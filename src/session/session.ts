@@ -5,6 +5,7 @@
  * other's writes.
  * @module
  */
+import { isThenable } from "../awaitable.ts";
 import { sha256 } from "../crypto/mod.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
@@ -48,9 +49,13 @@ function listingStore(store: SessionStore, action: string): SessionStore & UserS
 
 /**
  * One request's view of its session. Get it with `c.get("session")`. The
- * stored session loads on first use, so a request that never touches it
- * costs nothing. Values are kept as given: change them through `set` or
- * `update`, not by mutating what `get` returned (such a change is not recorded).
+ * stored session loads when first needed, so a request that never touches it
+ * costs nothing. On a store that answers synchronously (SqliteStore,
+ * MemoryStore, CookieStore) that is the first use; on one that answers
+ * asynchronously (RedisStore, DenoKvStore, D1Store) it is
+ * `await c.get("session").load()`, which code meant for any store can always
+ * write. Values are kept as given: change them through `set` or `update`, not
+ * by mutating what `get` returned (such a change is not recorded).
  *
  * @typeParam T The shape of the session's data.
  * @example
@@ -59,7 +64,10 @@ function listingStore(store: SessionStore, action: string): SessionStore & UserS
  * import { session, type SessionEnv } from "satchel";
  * const app = new Hono<SessionEnv<{ count: number }>>();
  * app.use(session({ secret: "at least thirty-two bytes of secret!!" }));
- * app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+ * app.get("/", async (c) => {
+ *   const s = await c.get("session").load();
+ *   return c.text(String(s.update("count", (n) => (n ?? 0) + 1)));
+ * });
  * ```
  */
 export class Session<T extends object = Record<string, unknown>> {
@@ -68,6 +76,33 @@ export class Session<T extends object = Record<string, unknown>> {
   /** Made by the middleware; apps do not construct sessions. */
   constructor(core: SessionCore) {
     this.#core = core;
+  }
+
+  /**
+   * Load the stored session, and resolve to this session once it is. Every
+   * other member needs it first on a store that answers asynchronously
+   * (RedisStore, DenoKvStore, D1Store; or pass `preload: true` to `session()`);
+   * on one that answers synchronously it resolves at once. Calling it again,
+   * or concurrently, loads once. Loading is not a use: a request that only
+   * loads the session writes nothing and does not slide its expiry.
+   * @returns This session, loaded.
+   * @throws {StoreUnavailableError} (as a rejection) when the store cannot be reached; a later call tries again.
+   * @example
+   * ```ts
+   * app.get("/cart", async (c) => {
+   *   const s = await c.get("session").load();
+   *   return c.json(s.get("cart") ?? []);
+   * });
+   * ```
+   */
+  load(): Promise<this> {
+    try {
+      const loading = this.#core.load();
+      // No await on a store that answers synchronously: the hot path of SqliteStore apps stays one resolved promise.
+      return isThenable(loading) ? loading.then(() => this) : Promise.resolve(this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The session id. For a new session it is only stored if the request writes. */
@@ -247,7 +282,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * @example
    * ```ts
    * app.post("/password", async (c) => {
-   *   const s = c.get("session");
+   *   const s = await c.get("session").load();
    *   // ... change the password ...
    *   await s.destroyUserSessions(s.userId, { keepCurrent: true });
    *   return c.text("password changed; other devices are signed out");
@@ -255,7 +290,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * ```
    */
   async destroyUserSessions(
-    userId: string | null = this.userId,
+    userId?: string | null,
     options: { keepCurrent?: boolean } = {},
   ): Promise<number> {
     const core = this.#core;
@@ -266,6 +301,8 @@ export class Session<T extends object = Record<string, unknown>> {
           "use a store that indexes users (SqliteStore, MemoryStore, RedisStore, DenoKvStore, D1Store)",
       );
     }
+    await core.load();
+    if (userId === undefined) userId = core.userId;
     if (typeof userId !== "string" || userId === "") {
       throw new TypeError(
         "Cannot end the user's sessions: no user given and this session has none; " +
@@ -293,6 +330,7 @@ export class Session<T extends object = Record<string, unknown>> {
   async userSessions(): Promise<UserSession<T>[]> {
     const core = this.#core;
     const store = listingStore(core.store, "list the user's sessions");
+    await core.load();
     const userId = core.userId;
     if (userId === null) return [];
     const current = core.attached ? core.loadedId : undefined;
@@ -316,6 +354,7 @@ export class Session<T extends object = Record<string, unknown>> {
   async destroyUserSession(handle: string): Promise<boolean> {
     const core = this.#core;
     const store = listingStore(core.store, "end the user's session");
+    await core.load();
     const userId = core.userId;
     if (typeof handle !== "string" || userId === null) return false;
     const entry = (await store.listByUser(userId)).find((e) => handleOf(e.id) === handle);

@@ -2,7 +2,7 @@
  * A store that keeps nothing: a session lives for the one request that made it.
  * @module
  */
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
 
 /**
  * Keeps nothing: `get` always answers `null`, writes are dropped. The
@@ -23,7 +23,10 @@ import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store: new NullStore() }));
  * ```
  */
-export class NullStore implements SessionStore {
+export class NullStore implements SessionStore, SynchronousStore {
+  /** Every method answers synchronously (see {@linkcode SynchronousStore}): the session loads on first use. */
+  readonly synchronous = true;
+
   /**
    * A store that keeps nothing; it takes no options.
    * @throws {TypeError} when given any option.
