@@ -244,7 +244,8 @@ export class SessionCore {
 
   /** A flash value an earlier request left; reading it consumes it when this request commits. */
   readFlash(key: string): unknown {
-    this.ensure();
+    // A read after the commit could not be consumed: it would show again on the next page.
+    this.#mutable();
     const flash = this.#flashIn;
     if (flash === undefined || !(key in flash)) return undefined;
     (this.#flashRead ??= new Set()).add(key);
@@ -345,6 +346,7 @@ export class SessionCore {
     this.#userChanged = false;
     this.#lifetime = undefined;
     this.#lifetimeChanged = false;
+    this.#bindStale = false;
     this.#id = generateId();
     this.#status = "destroyed";
   }
@@ -408,6 +410,8 @@ export class SessionCore {
       else {
         let v = data.get(k);
         for (const fn of op.fns) v = fn(v);
+        // The re-run may give what set() would refuse (NaN with jsonSerializer): refuse it the same way.
+        checkValue(k, v, this.config.maxPayloadBytes, this.config.serializer);
         data.set(k, v);
       }
     }
