@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SessionDataError, SessionTooLargeError } from "../src/errors.ts";
 import { jsonSerializer, superjsonSerializer } from "../src/serializer.ts";
+import { decide, type FreshWrite, type RowWrite } from "../src/session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "../src/session/core.ts";
+import type { ExpiryPolicy } from "../src/session/expiry.ts";
 import { decodePayload } from "../src/session/payload.ts";
 import { Session } from "../src/session/session.ts";
 import { MemoryStore } from "../src/store/memory.ts";
@@ -29,7 +31,6 @@ function makeCore(loaded: Loaded): SessionCore {
   const config: CoreConfig = {
     serializer: jsonSerializer,
     maxPayloadBytes: 1000,
-    policy: { ttl: TTL, absolute: undefined, threshold: 0 },
     load: () => loaded,
   };
   return new SessionCore(config, {} as never, new MemoryStore());
@@ -40,9 +41,23 @@ function fresh() {
   return { core, session: new Session<Record<string, number>>(core) };
 }
 
-/** The stored session `core` writes over `current`: a merge into the loaded row, or a new row. */
-const write = (core: SessionCore, current: StoredSession | null, now: number) =>
-  core.stored(current, now, core.attached ? "merge" : "insert");
+/** Every write ends TTL after it (threshold 0). */
+const policy: ExpiryPolicy = { ttl: TTL, absolute: undefined, threshold: 0 };
+
+/** The stored session `core` writes over `current` as the commit plans it (made to write): merge, move or a new row. */
+function write(core: SessionCore, current: StoredSession | null, now: number) {
+  const ctx = {
+    now,
+    policy,
+    failed: false,
+    persistent: false,
+    touchAlways: false,
+    binding: false,
+    requestBound: false,
+  };
+  const plan = decide({ ...core.facts(), dirty: true }, ctx);
+  return core.stored(current, plan.store as RowWrite | FreshWrite);
+}
 
 const decode = (s: StoredSession | null) => JSON.parse(s!.payload);
 
