@@ -15,7 +15,7 @@ import {
   SessionError,
   SqliteStore,
 } from "../mod.ts";
-import type { SessionStore } from "../src/store/types.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 import { securityApp, tokenOf } from "./security-helpers.ts";
 
@@ -114,3 +114,85 @@ for (const [name, make] of STORES) {
     }
   });
 }
+
+/** MemoryStore behind promises (as RedisStore answers), whose next `set` first lets `meanwhile` run. */
+class AsyncMemory implements SessionStore {
+  readonly inner: MemoryStore;
+  meanwhile: (() => void) | undefined;
+  constructor(inner: MemoryStore) {
+    this.inner = inner;
+  }
+  get(id: string) {
+    return Promise.resolve(this.inner.get(id));
+  }
+  async set(id: string, s: StoredSession) {
+    const run = this.meanwhile;
+    this.meanwhile = undefined;
+    run?.();
+    return this.inner.set(id, s);
+  }
+  delete(id: string) {
+    return Promise.resolve(this.inner.delete(id));
+  }
+  touch(id: string, e: number) {
+    return Promise.resolve(this.inner.touch(id, e));
+  }
+  update(id: string, fn: UpdateFn) {
+    return Promise.resolve(this.inner.update(id, fn));
+  }
+  deleteExpired(now?: number) {
+    return Promise.resolve(this.inner.deleteExpired(now));
+  }
+}
+
+test("Session.regenerate() on an asynchronous store: an update refused over a concurrent write keeps the old session", async () => {
+  const clock = new FakeClock();
+  const inner = new MemoryStore({ clock: clock.fn });
+  const store = new AsyncMemory(inner);
+  const a = new Hono<SessionEnv<{ n: number }>>();
+  a.use(session({ secret: SECRET, store, clock: clock.fn, serializer: jsonSerializer }));
+  let seen: unknown;
+  a.onError((e, c) => ((seen = e), c.text("error", 500)));
+  a.get("/init", (c) => (c.get("session").set("n", 1), c.text("ok")));
+  a.get("/read", (c) => c.text(JSON.stringify(c.get("session").get("n") ?? "none")));
+  a.get("/login", (c) => {
+    const s = c.get("session");
+    const id = s.id;
+    s.regenerate();
+    s.update("n", (n) => (n === 0 ? NaN : (n ?? 0) + 1));
+    // Another request writes n = 0 to the old row while this commit writes the new one.
+    store.meanwhile = () => {
+      const cur = inner.get(id)!;
+      inner.set(id, { ...cur, payload: cur.payload.replace('"n":1', '"n":0') });
+    };
+    return c.text("ok");
+  });
+  const jar = new CookieJar(a);
+  await jar.fetch("/init");
+  const res = await jar.fetch("/login");
+  assert.equal(res.status, 500);
+  assert.ok(seen instanceof SessionDataError && /NaN/.test(seen.message), String(seen));
+  assert.deepEqual(setCookies(res), []);
+  assert.equal(inner.size, 1, "no new row outlives the failed login");
+  assert.equal(await jar.text("/read"), "0", "the old session, with the other writer's value, is intact");
+});
+
+test("Session.destroyUserSessions({ keepCurrent: true }) reports status 'renewed'", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const { app } = securityApp(store, { clock: clock.fn });
+  let status: string | undefined;
+  app.get("/renew", async (c) => {
+    const s = c.get("session");
+    await s.destroyUserSessions(s.userId, { keepCurrent: true });
+    status = s.status;
+    return c.text(s.status);
+  });
+  const jar = new CookieJar(app);
+  await jar.fetch("/login/alice");
+  const before = tokenOf(jar);
+  await jar.fetch("/renew");
+  assert.equal(status, "renewed");
+  assert.notEqual(tokenOf(jar), before, "it lives on under a new id");
+  assert.equal(await jar.text("/whoami"), "alice");
+});

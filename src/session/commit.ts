@@ -332,7 +332,7 @@ function move(op: RowWrite & { op: "move" }, core: SessionCore, store: SessionSt
         return null;
       };
       // A failure before the old row is taken out leaves it as it was: the new row must not outlive it.
-      const taken = Promise.resolve(store.update(from, takeOut)).catch((e) =>
+      const taken = Promise.resolve().then(() => store.update(from, takeOut)).catch((e) =>
         after(store.delete(to), () => Promise.reject(e))
       );
       return taken.then((): Awaitable<boolean> => {
