@@ -173,9 +173,12 @@ export function session<T extends object = Record<string, unknown>>(
     await next();
     core.seal();
     if (touchAlways) core.load();
+    const facts = core.facts();
+    // A session never loaded has nothing to commit: skip gathering the request's outcome (the /plain route).
+    if (facts === undefined) return;
     const now = clock();
     const failed = c.error !== undefined || c.res.status >= 500;
-    const plan = decide(core.facts(), { now, policy, failed, persistent, touchAlways, binding, requestBound });
+    const plan = decide(facts, { now, policy, failed, persistent, touchAlways, binding, requestBound });
     if (plan.bind) core.bind(tokens.bindTag(c));
     if (plan.when === "late") {
       deliver(c, plan, now, true);

@@ -55,7 +55,7 @@ function write(core: SessionCore, current: StoredSession | null, now: number) {
     binding: false,
     requestBound: false,
   };
-  const plan = decide({ ...core.facts(), dirty: true }, ctx);
+  const plan = decide({ ...core.facts()!, dirty: true }, ctx);
   return core.stored(current, plan.store as RowWrite | FreshWrite);
 }
 

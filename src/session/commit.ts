@@ -185,82 +185,78 @@ export function decide(f: CommitFacts, ctx: CommitContext): CommitPlan {
   if (!f.accessed && !ctx.touchAlways) return NOTHING;
   const { now, policy } = ctx;
   const lifetime = f.lifetime ?? policy.ttl;
-  const late = f.lateStore && !ctx.failed && !ctx.requestBound;
-  const persistent = ctx.persistent || f.lifetime !== undefined;
   const row = f.row;
-  const send = (id: string, expiresAt: number, ifFound: boolean): CookieOp => ({
-    op: "send",
-    id,
-    expiresAt,
-    persistent,
-    ifFound: ifFound && !late,
-  });
-  const plan = (store: StoreOp, cookie: CookieOp): CommitPlan => {
-    const writes = store.op === "merge" || store.op === "move" || store.op === "insert" || store.op === "replace";
-    return {
-      store,
-      cookie,
-      bind: writes && ctx.binding && !f.bound,
-      when: late && store.op !== "none" ? "late" : "now",
-    };
-  };
-  const fresh = (createdAt: number): FreshWrite => ({
-    op: "insert",
-    id: f.id!,
-    createdAt,
-    expiresAt: expiryAt(policy, now, createdAt, lifetime),
-  });
-  const rebase = (r: RowTimes & { id: string }): Rebase => ({
-    now,
-    policy,
-    loadedExpiresAt: r.expiresAt,
-    lifetime,
-    lifetimeChanged: f.lifetimeChanged,
-  });
-
   const lifecycle = f.lifecycle;
   if (lifecycle.kind === "destroyed") {
     if (f.dirty && !ctx.failed && !f.noStore) {
-      const insert = fresh(now);
+      const insert = fresh(f, ctx, now, lifetime);
       const store: FreshWrite = row === undefined ? insert : { ...insert, op: "replace", from: row.id };
-      return plan(store, send(insert.id, insert.expiresAt, false));
+      return plan(f, ctx, store, send(f, ctx, insert.id, insert.expiresAt, false));
     }
-    return plan(row === undefined ? NONE : { op: "delete", id: row.id }, f.hadToken ? CLEAR : KEEP);
+    return plan(f, ctx, row === undefined ? NONE : { op: "delete", id: row.id }, f.hadToken ? CLEAR : KEEP);
   }
   if (ctx.failed) return NOTHING;
   const regenerated = lifecycle.kind === "renewed" || lifecycle.regenerated;
   if (f.noStore && !regenerated) return NOTHING;
-  if (row !== undefined && lifecycle.kind === "renewed") {
-    const insert = fresh(row.createdAt);
-    return plan(insert, send(insert.id, insert.expiresAt, false));
+  if (row === undefined) {
+    if (!f.dirty) return f.tokenInvalid ? plan(f, ctx, NONE, CLEAR) : NOTHING;
+    const insert = fresh(f, ctx, now, lifetime);
+    return plan(f, ctx, insert, send(f, ctx, insert.id, insert.expiresAt, false));
   }
-  if (row !== undefined) {
-    if (regenerated) {
-      const expiresAt = expiryAt(policy, now, row.createdAt, lifetime);
-      const move: RowWrite = { op: "move", from: row.id, to: f.id!, expiresAt, rebase: rebase(row) };
-      return plan(move, send(f.id!, expiresAt, true));
-    }
-    if (f.dirty) {
-      const until = writeExpiry(policy, row, now, lifetime, f.lifetimeChanged);
-      const resend = f.stale || f.lifetimeChanged || (persistent && until !== row.expiresAt);
-      const merge: RowWrite = { op: "merge", id: row.id, expiresAt: until, rebase: rebase(row) };
-      return plan(merge, resend ? send(row.id, until, true) : KEEP);
-    }
-    const to = refreshTo(policy, row, now, lifetime);
-    const resend = f.stale || (persistent && to !== undefined);
-    const confirm = resend && !late;
-    const store: StoreOp = to !== undefined
-      ? { op: "touch", id: row.id, expiresAt: to, confirm }
-      : confirm
-      ? { op: "confirm", id: row.id }
-      : NONE;
-    return plan(store, resend ? send(row.id, to ?? row.expiresAt, true) : KEEP);
+  if (lifecycle.kind === "renewed") {
+    const insert = fresh(f, ctx, row.createdAt, lifetime);
+    return plan(f, ctx, insert, send(f, ctx, insert.id, insert.expiresAt, false));
   }
+  if (regenerated) {
+    const expiresAt = expiryAt(policy, now, row.createdAt, lifetime);
+    const move: RowWrite = { op: "move", from: row.id, to: f.id!, expiresAt, rebase: rebase(f, ctx, row, lifetime) };
+    return plan(f, ctx, move, send(f, ctx, f.id!, expiresAt, true));
+  }
+  const persistent = ctx.persistent || f.lifetime !== undefined;
   if (f.dirty) {
-    const insert = fresh(now);
-    return plan(insert, send(insert.id, insert.expiresAt, false));
+    const until = writeExpiry(policy, row, now, lifetime, f.lifetimeChanged);
+    const resend = f.stale || f.lifetimeChanged || (persistent && until !== row.expiresAt);
+    const merge: RowWrite = { op: "merge", id: row.id, expiresAt: until, rebase: rebase(f, ctx, row, lifetime) };
+    return plan(f, ctx, merge, resend ? send(f, ctx, row.id, until, true) : KEEP);
   }
-  return plan(NONE, f.tokenInvalid ? CLEAR : KEEP);
+  const to = refreshTo(policy, row, now, lifetime);
+  const resend = f.stale || (persistent && to !== undefined);
+  if (to === undefined && !resend) return NOTHING;
+  const confirm = resend && !isLate(f, ctx);
+  const store: StoreOp = to !== undefined
+    ? { op: "touch", id: row.id, expiresAt: to, confirm }
+    : confirm
+    ? { op: "confirm", id: row.id }
+    : NONE;
+  return plan(f, ctx, store, resend ? send(f, ctx, row.id, to ?? row.expiresAt, true) : KEEP);
+}
+
+/** Whether the store side may run after the response (`lateStore`). */
+function isLate(f: CommitFacts, ctx: CommitContext): boolean {
+  return f.lateStore && !ctx.failed && !ctx.requestBound;
+}
+
+/** The plan of `store` and `cookie`: a binding tag for a row written without one, and when it runs. */
+function plan(f: CommitFacts, ctx: CommitContext, store: StoreOp, cookie: CookieOp): CommitPlan {
+  const writes = store.op === "merge" || store.op === "move" || store.op === "insert" || store.op === "replace";
+  const when = store.op !== "none" && isLate(f, ctx) ? "late" : "now";
+  return { store, cookie, bind: writes && ctx.binding && !f.bound, when };
+}
+
+/** Send the token of `id`; `ifFound`: only if the store side finds its row (moot when it runs late). */
+function send(f: CommitFacts, ctx: CommitContext, id: string, expiresAt: number, ifFound: boolean): CookieOp {
+  const persistent = ctx.persistent || f.lifetime !== undefined;
+  return { op: "send", id, expiresAt, persistent, ifFound: ifFound && !isLate(f, ctx) };
+}
+
+/** A new row of the session, created at `createdAt`. */
+function fresh(f: CommitFacts, ctx: CommitContext, createdAt: number, lifetime: number): FreshWrite {
+  return { op: "insert", id: f.id!, createdAt, expiresAt: expiryAt(ctx.policy, ctx.now, createdAt, lifetime) };
+}
+
+function rebase(f: CommitFacts, ctx: CommitContext, row: RowTimes, lifetime: number): Rebase {
+  const { now, policy } = ctx;
+  return { now, policy, loadedExpiresAt: row.expiresAt, lifetime, lifetimeChanged: f.lifetimeChanged };
 }
 
 /**

@@ -79,7 +79,9 @@ const emptyPatch = (): Patch => ({
   changed: false,
 });
 
-const NOT_LOADED: Loaded = { kind: "none" };
+/** The patch of a session nobody changed, shared: a request that never changes its session allocates none. */
+const NO_CHANGES: Readonly<Patch> = Object.freeze(emptyPatch());
+
 const ATTACHED: Lifecycle = { kind: "attached", regenerated: false };
 const REGENERATED: Lifecycle = { kind: "attached", regenerated: true };
 const RENEWED: Lifecycle = { kind: "renewed" };
@@ -99,7 +101,7 @@ export class SessionCore {
   #c: Context;
   /** What the token pipeline loaded; undefined until the first access. */
   #snapshot: Loaded | undefined;
-  #patch: Patch = emptyPatch();
+  #patch: Readonly<Patch> = NO_CHANGES;
   #lifecycle: Lifecycle = ATTACHED;
   /** The handler used the session. */
   #used = false;
@@ -167,7 +169,7 @@ export class SessionCore {
           "make changes before the handler returns (not from a streamed body or a timer)",
       });
     }
-    return this.#patch;
+    return this.#patch === NO_CHANGES ? (this.#patch = emptyPatch()) : this.#patch as Patch;
   }
 
   /** A change through the public API: the patch for it, marked changed. */
@@ -339,7 +341,7 @@ export class SessionCore {
   /** The session ends: its row is deleted and the token cleared. A later change starts a new one. */
   destroy(): void {
     this.#mutable();
-    this.#patch = emptyPatch();
+    this.#patch = NO_CHANGES;
     this.#view = new Map();
     this.#id = generateId();
     this.#lifecycle = DESTROYED;
@@ -380,9 +382,10 @@ export class SessionCore {
       (lifecycle.kind === "attached" && this.#live?.rebind !== undefined);
   }
 
-  /** What the commit decision needs, as plain data. */
-  facts(): CommitFacts {
-    const loaded = this.#snapshot ?? NOT_LOADED;
+  /** What the commit decision needs, as plain data; `undefined` when the session was never loaded (nothing to commit). */
+  facts(): CommitFacts | undefined {
+    if (this.#snapshot === undefined) return undefined;
+    const loaded = this.#snapshot;
     const live = this.#live;
     const dirty = this.dirty;
     return {
