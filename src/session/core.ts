@@ -16,8 +16,6 @@ import { type CommitFacts, expiryOver, type FreshWrite, type Lifecycle, type Row
 import { decodePayload, encodePayload, type Wire } from "./payload.ts";
 import type { LiveSession, Loaded } from "./token.ts";
 
-export type { Loaded };
-
 /**
  * Where the session's state machine stands: `renewed` when its row was
  * deleted under the request and it lives on under a new id
@@ -128,11 +126,11 @@ export class SessionCore {
   /** Mark the session used, and load it on first use. */
   ensure(): void {
     this.#used = true;
-    this.load();
+    this.ensureLoaded();
   }
 
   /** Load the session unless it is loaded, without counting it as used (`touch: "always"`). */
-  load(): void {
+  ensureLoaded(): void {
     if (this.#snapshot === undefined) this.#take(this.config.load(this.#c, this.store));
   }
 
