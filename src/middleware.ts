@@ -172,7 +172,7 @@ export function session<T extends object = Record<string, unknown>>(
     c.set("session", new Session<T>(core));
     await next();
     core.seal();
-    if (touchAlways) core.ensureLoaded();
+    if (touchAlways) core.load();
     const facts = core.facts();
     // A session never loaded has nothing to commit: skip gathering the request's outcome (the /plain route).
     if (facts === undefined) return;

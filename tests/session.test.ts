@@ -202,7 +202,7 @@ test("Session.setUser() is kept in the stored session, outside the data", () => 
 test("SessionCore.facts() is undefined for a session never loaded: there is nothing to commit", () => {
   const { core } = loaded({ a: 1 });
   assert.equal(core.facts(), undefined);
-  core.ensureLoaded();
+  core.load();
   assert.equal(core.facts()!.accessed, false, "loading for touch: 'always' is not a use");
 });
 

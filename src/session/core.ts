@@ -126,11 +126,11 @@ export class SessionCore {
   /** Mark the session used, and load it on first use. */
   ensure(): void {
     this.#used = true;
-    this.ensureLoaded();
+    this.load();
   }
 
-  /** Load the session unless it is loaded, without counting it as used (`touch: "always"`). */
-  ensureLoaded(): void {
+  /** Load the session unless it is loaded. Loading is not a use: a session loaded and never touched commits nothing. */
+  load(): void {
     if (this.#snapshot === undefined) this.#take(this.config.load(this.#c, this.store));
   }
 
