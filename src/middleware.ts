@@ -15,7 +15,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
 import { isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
-import { Signer } from "./crypto/sign.ts";
+import { Signer } from "./crypto/mod.ts";
 import { superjsonSerializer } from "./serializer.ts";
 import { apply, type CommitPlan, decide } from "./session/commit.ts";
 import { type CoreConfig, SessionCore } from "./session/core.ts";

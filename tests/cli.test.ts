@@ -117,7 +117,14 @@ test("satchel answers bad usage with a message, the usage, and exit 2", async ()
     [["sweep", "--db", "x", "--batch", "0"], /--batch must be an integer from 1 to 1000000: received "0"/],
     [["sweep", "--db", "x", "--batch", "ten"], /--batch must be an integer/],
     [["stats", "--db", "x", "--batch", "5"], /--batch is an option of sweep/],
-    [["sweep", "--db", "x", "--table", "a;drop"], /--table must be letters/],
+    [
+      ["sweep", "--db", "x", "--table", "a;drop"],
+      /--table must be letters, digits and _ \(not starting with a digit\)/,
+    ],
+    [
+      ["sweep", "--db", "x", "--table", "sqlite_x"],
+      /--table names starting with sqlite_, and sqlite itself, are reserved by SQLite/,
+    ],
     [["sweep", "a.sqlite", "extra"], /unexpected argument "extra"/],
   ];
   const results = await Promise.all(cases.map(([args]) => satchel(args)));

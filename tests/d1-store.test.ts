@@ -160,6 +160,15 @@ test("new D1Store() rejects a missing db, unknown options and table names that a
   for (const table of ["", "1abc", "a-b", "x; DROP TABLE y", "sqlite_master", "_cf_KV", "a".repeat(65)]) {
     assert.throws(() => new D1Store({ db, table }), TypeError, table);
   }
+  // Their indexes, <table>_expires_at and <table>_user_id, would be reserved names: D1 refused them at the first write.
+  for (const table of ["sqlite", "SQLite", "_cf"]) {
+    assert.throws(() => new D1Store({ db, table }), {
+      name: "TypeError",
+      message:
+        /^Cannot create D1Store: table names sqlite and _cf, and those starting with sqlite_ or _cf_, are reserved/,
+    });
+  }
+  for (const table of ["sqlites", "_cfx", "my_sqlite"]) assert.equal(new D1Store({ db, table }).table, table);
   assert.throws(() => D1Store.schema("bad name"), TypeError);
   assert.throws(() => new D1Store({ db, maxPayloadBytes: 2_000_000 }), RangeError);
   assert.throws(() => new D1Store({ db, maxUpdateRetries: 0 }), RangeError);

@@ -242,6 +242,35 @@ test("Session.set() refuses values nested deeper than MAX_DEPTH, circular, or ho
   assert.equal(await jar.text("/put"), "ok");
 });
 
+for (const serializer of [undefined, jsonSerializer]) {
+  test(
+    `Session.set(), update() and flash() refuse an array with properties besides its items (${
+      serializer ? "jsonSerializer" : "superjsonSerializer"
+    }), and the stored session keeps its value`,
+    async () => {
+      const store = new MemoryStore();
+      const { app, errors, put } = valueApp(store, serializer);
+      const jar = new CookieJar(app);
+      put((s) => s.set("m", ["2024"]));
+      assert.equal(await jar.text("/put"), "ok");
+      const match = "2024-05".match(/(?<year>\d+)-(?<month>\d+)/)!;
+      const tagged = Object.assign(["a"], { note: "kept?" });
+      const writes: ((s: Parameters<Parameters<typeof put>[0]>[0]) => void)[] = [
+        (s) => s.set("m", match as never),
+        (s) => s.update("m", () => ({ list: tagged }) as never),
+        (s) => s.flash("m", [match] as never),
+      ];
+      for (const write of writes) {
+        put(write);
+        assert.equal((await jar.fetch("/put")).status, 400);
+        assert.ok(errors.at(-1) instanceof SessionDataError);
+        assert.match(errors.at(-1)!.message, /the array has a property "(index|note)" besides its items/);
+      }
+      assert.equal(await jar.text("/get/m"), JSON.stringify(["2024"]));
+    },
+  );
+}
+
 test("session() commit turns a serializer failure into SessionDataError and writes nothing", async () => {
   const store = new MemoryStore();
   const { app, errors, put } = valueApp(store, jsonSerializer);

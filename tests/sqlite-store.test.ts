@@ -142,11 +142,27 @@ test("SqliteStore.touch() changes expires_at and never rewrites the payload", ()
   }
 });
 
-test("SqliteStore rejects a table name that is not an identifier, at setup", () => {
-  assert.throws(() => new SqliteStore({ path: ":memory:", table: "x; DROP TABLE y" }), {
-    name: "TypeError",
-    message: /Cannot create SqliteStore: table must match/,
-  });
+test("SqliteStore rejects a table name that is not an identifier, too long, or reserved by SQLite, at setup", () => {
+  const cases: [string, RegExp][] = [
+    [
+      "x; DROP TABLE y",
+      /^Cannot create SqliteStore: table must be letters, digits and _ \(not starting with a digit\), at most 63 characters: received "x; DROP TABLE y"$/,
+    ],
+    ["1sessions", /table must be letters, digits and _ \(not starting with a digit\)/],
+    ["t".repeat(64), /at most 63 characters/],
+    [
+      "sqlite_sessions",
+      /^Cannot create SqliteStore: table names starting with sqlite_, and sqlite itself, are reserved by SQLite: received "sqlite_sessions"$/,
+    ],
+    ["SQLite_x", /reserved by SQLite/],
+    ["SQLITE", /reserved by SQLite/],
+  ];
+  for (const [table, message] of cases) {
+    assert.throws(() => new SqliteStore({ path: ":memory:", table }), { name: "TypeError", message }, table);
+  }
+  for (const table of ["_s", "t".repeat(63), "sqlites", "my_sqlite_"]) {
+    new SqliteStore({ path: ":memory:", table }).close();
+  }
 });
 
 test("SqliteStore rejects an unknown option key and a number option out of range, at setup", () => {

@@ -5,7 +5,7 @@
  * other's writes.
  * @module
  */
-import { sha256 } from "../crypto/hmac.ts";
+import { sha256 } from "../crypto/mod.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";

@@ -90,9 +90,11 @@ function checkTable(table: unknown): asserts table is string {
       }`,
     );
   }
-  if (/^(sqlite_|_cf_)/i.test(table)) {
+  // `sqlite` and `_cf` too: their indexes (`<table>_expires_at`) would be reserved names, refused at the first write.
+  if (/^(sqlite|_cf)(_|$)/i.test(table)) {
     throw new TypeError(
-      `Cannot create D1Store: table names starting with sqlite_ or _cf_ are reserved: received "${table}"`,
+      `Cannot create D1Store: table names sqlite and _cf, and those starting with sqlite_ or _cf_, are reserved: ` +
+        `received "${table}"`,
     );
   }
 }

@@ -23,7 +23,7 @@ import {
   SQLITE_BUSY,
   SQLITE_FULL,
   type Statements,
-  TABLE_NAME,
+  tableNameProblem,
   toStored,
 } from "./sqlite/schema.ts";
 import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
@@ -137,8 +137,9 @@ function resolveOptions(options: SqliteStoreOptions) {
     clock: systemClock,
   }, options);
   const what = "SqliteStore";
-  if (!TABLE_NAME.test(o.table)) {
-    throw new TypeError(`Cannot create ${what}: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
+  const tableProblem = tableNameProblem(o.table);
+  if (tableProblem !== undefined) {
+    throw new TypeError(`Cannot create ${what}: table ${tableProblem}: received ${JSON.stringify(o.table)}`);
   }
   if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
     throw new TypeError(

@@ -16,7 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { SqliteStore } from "../sqlite.ts";
 import { openSqlite, type SqliteDriver } from "./driver.ts";
-import { APPLICATION_ID, DEFAULT_TABLE, TABLE_NAME } from "./schema.ts";
+import { APPLICATION_ID, DEFAULT_TABLE, tableNameProblem } from "./schema.ts";
 
 const USAGE = `Usage: satchel <command> FILE [options]
 
@@ -403,9 +403,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   const file = positionals[1] ?? values.db;
   if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
   const table = values.table ?? DEFAULT_TABLE;
-  if (!TABLE_NAME.test(table)) {
-    return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
-  }
+  const tableProblem = tableNameProblem(table);
+  if (tableProblem !== undefined) return usageError(`--table ${tableProblem}: received ${JSON.stringify(table)}`);
   let batch = 100;
   if (values.batch !== undefined) {
     if (command !== "sweep") return usageError("--batch is an option of sweep");

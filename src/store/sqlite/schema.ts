@@ -14,6 +14,21 @@ export const DEFAULT_TABLE = "satchel_sessions";
 /** Table names accepted: interpolated into SQL, so letters, digits and `_` only. */
 export const TABLE_NAME: RegExp = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+/**
+ * Why `table` cannot name the sessions table (the end of a sentence that
+ * starts "table"), or undefined when it can. The one rule of SqliteStore's
+ * `table` option and the CLI's `--table`.
+ */
+export function tableNameProblem(table: string): string | undefined {
+  if (!TABLE_NAME.test(table)) {
+    return "must be letters, digits and _ (not starting with a digit), at most 63 characters";
+  }
+  // SQLite refuses to create these, or the indexes named `<table>_…` ("object name reserved for internal
+  // use"), which showed only at the first request.
+  if (/^sqlite(_|$)/i.test(table)) return "names starting with sqlite_, and sqlite itself, are reserved by SQLite";
+  return undefined;
+}
+
 /** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
 export const APPLICATION_ID = 0x53415443;
 
