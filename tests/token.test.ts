@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Hono } from "hono";
-import { Signer } from "../src/crypto/sign.ts";
+import { Signer } from "../src/crypto/mod.ts";
 import { generateId } from "../src/id.ts";
 import { jsonSerializer } from "../src/serializer.ts";
 import type { InvalidTokenReason } from "../src/session/options.ts";

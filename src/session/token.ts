@@ -9,7 +9,7 @@
 import type { Context } from "hono";
 import { after, isThenable } from "../awaitable.ts";
 import type { Clock } from "../clock.ts";
-import type { Signer } from "../crypto/sign.ts";
+import type { Signer } from "../crypto/mod.ts";
 import type { Serializer } from "../serializer.ts";
 import type { SessionState } from "../state/types.ts";
 import type { Awaitable, SessionStore, StoredSession } from "../store/types.ts";
