@@ -42,7 +42,7 @@ export interface CommitFacts {
   readonly accessed: boolean;
   /** The client sent a token. */
   readonly hadToken: boolean;
-  /** The token the client sent was itself bad (shape, signature, binding). */
+  /** The token the client sent was itself bad (shape, signature, binding, unreadable data). */
   readonly tokenInvalid: boolean;
   /** The client's token was signed with an older secret. */
   readonly stale: boolean;
@@ -254,6 +254,7 @@ function fresh(f: CommitFacts, ctx: CommitContext, createdAt: number, lifetime: 
   return { op: "insert", id: f.id!, createdAt, expiresAt: expiryAt(ctx.policy, ctx.now, createdAt, lifetime) };
 }
 
+/** What a write over the loaded row needs to find its expiry when another request changed the row meanwhile. */
 function rebase(f: CommitFacts, ctx: CommitContext, row: RowTimes, lifetime: number): Rebase {
   const { now, policy } = ctx;
   return { now, policy, loadedExpiresAt: row.expiresAt, lifetime, lifetimeChanged: f.lifetimeChanged };
