@@ -1,9 +1,10 @@
 /**
  * `SessionCore`: the state behind one request's {@linkcode Session}, in three
- * parts: the snapshot (what the token pipeline loaded, never changed), the
- * patch (what the request changed), and the lifecycle (attached to the loaded
- * row, renewed, or destroyed). It loads on first access and hands the commit
- * its {@linkcode CommitFacts}.
+ * parts: the snapshot (what the token pipeline loaded: its row stays as
+ * loaded, its data map becomes the handler's view), the patch (what the
+ * request changed), and the lifecycle (attached to the loaded row, renewed,
+ * or destroyed). It loads on first access and hands the commit its
+ * {@linkcode CommitFacts}.
  * @module
  */
 import type { Context } from "hono";
