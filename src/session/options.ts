@@ -148,9 +148,6 @@ export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => st
     JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
 }
 
-/** Longest token read: an id, a dot and a signature are 76 characters. */
-export const MAX_TOKEN = 128;
-
 /** Check a number of seconds: positive, or non-negative where 0 means something. */
 function seconds(name: string, value: number | undefined, allowZero = false): void {
   if (value !== undefined) {

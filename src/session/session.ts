@@ -192,6 +192,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * `flash(key, value)` keeps a value until a later request reads it;
    * `flash(key)` reads a value an earlier request left, and it is gone once
    * this request commits (unless {@linkcode Session.keepFlash}).
+   * @throws {SessionError} once the request's session was committed: the read could no longer be consumed.
    */
   flash<V = unknown>(key: string): V | undefined;
   /** Keep `value` under `key` until a later request reads it. */
