@@ -29,7 +29,7 @@ const client = { command: () => Promise.resolve(null) };
 const SECRET = "a data secret of at least 32 bytes!!";
 
 /** Every store, made with `extra` options on top of what it requires. */
-const STORES: [string, (extra: object) => { close?(): unknown }][] = [
+const STORES: [string, (extra: object) => object][] = [
   ["MemoryStore", (extra) => new MemoryStore(extra)],
   ["SqliteStore", (extra) => new SqliteStore({ path: ":memory:", ...extra })],
   ["DenoKvStore", (extra) => new DenoKvStore({ kv, ...extra })],
