@@ -24,7 +24,7 @@ import process from "node:process";
 import { Hono } from "hono";
 import { MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
 import { CookieStore } from "../src/store/cookie.ts";
-import type { SessionStore } from "../src/store/contract.ts";
+import type { RequestBound, SessionStore } from "../src/store/contract.ts";
 import { WebCryptoCookieStore } from "./cookie-webcrypto.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
@@ -45,7 +45,7 @@ const dir = mkdtempSync(join(tmpdir(), "satchel-inprocess-"));
 type Mode = "bare" | "empty" | "memory" | "sqlite" | "cookie" | "webcrypto";
 const MODES: readonly Mode[] = ["bare", "empty", "memory", "sqlite", "cookie", "webcrypto"];
 
-function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore {
+function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore | RequestBound {
   if (mode === "memory") return new MemoryStore();
   if (mode === "sqlite") return new SqliteStore({ path: join(dir, "s.sqlite") });
   if (mode === "webcrypto") return new WebCryptoCookieStore(`${SECRET}-data`);

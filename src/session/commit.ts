@@ -10,6 +10,7 @@
 import { after } from "../awaitable.ts";
 import {
   type Awaitable,
+  canTouch,
   hasGroupCommit,
   isSynchronousStore,
   type SessionStore,
@@ -289,6 +290,10 @@ export function apply(op: StoreOp, core: SessionCore, store: SessionStore): Awai
     case "confirm":
       return after(store.get(op.id), exists);
     case "touch":
+      // A store without touch (it is optional) moves the expiry through update, which also says whether the row is there.
+      if (!canTouch(store)) {
+        return after(store.update(op.id, (cur) => cur && { ...cur, expiresAt: op.expiresAt }), exists);
+      }
       return after(store.touch(op.id, op.expiresAt), () => op.confirm ? after(store.get(op.id), exists) : true);
     case "merge":
       return after(store.update(op.id, (cur) => core.stored(cur, op)), exists);

@@ -43,11 +43,15 @@
  */
 export type {
   Awaitable,
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
   GroupCommit,
   RequestBound,
   SessionStore,
   StoredSession,
   SynchronousStore,
+  Touch,
   UpdateFn,
   UserSessionEntry,
   UserSessionListing,

@@ -2,7 +2,8 @@
  * A store that keeps nothing: a session lives for the one request that made it.
  * @module
  */
-import type { SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
+import { readOptions } from "./kit/mod.ts";
+import type { DeleteByUser, SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
 
 /**
  * Keeps nothing: `get` always answers `null`, writes are dropped. The
@@ -23,7 +24,7 @@ import type { SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store: new NullStore() }));
  * ```
  */
-export class NullStore implements SessionStore, SynchronousStore {
+export class NullStore implements SessionStore, SynchronousStore, DeleteByUser {
   /** Every method answers synchronously (see {@linkcode SynchronousStore}): the session loads on first use. */
   readonly synchronous = true;
 
@@ -32,12 +33,7 @@ export class NullStore implements SessionStore, SynchronousStore {
    * @throws {TypeError} when given any option.
    */
   constructor(options: Record<never, never> = {}) {
-    const keys = typeof options === "object" && options !== null ? Object.keys(options) : [String(options)];
-    if (keys.length > 0) {
-      throw new TypeError(
-        `Cannot create NullStore: it takes no options: received ${keys.map((k) => JSON.stringify(k)).join(", ")}`,
-      );
-    }
+    readOptions("NullStore", options, {});
   }
 
   /** Always `null`: nothing was kept. */
@@ -51,9 +47,6 @@ export class NullStore implements SessionStore, SynchronousStore {
   /** Nothing to delete. */
   delete(_id: string): void {}
 
-  /** Nothing to touch. */
-  touch(_id: string, _expiresAt: number): void {}
-
   /**
    * Calls `fn` with `null` (so its errors, such as a session over the size
    * limit, surface as with any store) and keeps nothing.
@@ -62,11 +55,6 @@ export class NullStore implements SessionStore, SynchronousStore {
   update(_id: string, fn: UpdateFn): null {
     fn(null);
     return null;
-  }
-
-  /** Nothing expires: 0. */
-  deleteExpired(_now?: number): number {
-    return 0;
   }
 
   /** Nothing to delete: 0. */

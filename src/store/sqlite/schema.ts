@@ -11,23 +11,10 @@ import { type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./driv
 /** The sessions table of {@linkcode SqliteStore} and `satchel` unless told otherwise. */
 export const DEFAULT_TABLE = "satchel_sessions";
 
-/** Table names accepted: interpolated into SQL, so letters, digits and `_` only. */
-export const TABLE_NAME: RegExp = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+export { TABLE_NAME } from "../kit/options.ts";
 
-/**
- * Why `table` cannot name the sessions table (the end of a sentence that
- * starts "table"), or undefined when it can. The one rule of SqliteStore's
- * `table` option and the CLI's `--table`.
- */
-export function tableNameProblem(table: string): string | undefined {
-  if (!TABLE_NAME.test(table)) {
-    return "must be letters, digits and _ (not starting with a digit), at most 63 characters";
-  }
-  // SQLite refuses to create these, or the indexes named `<table>_…` ("object name reserved for internal
-  // use"), which showed only at the first request.
-  if (/^sqlite(_|$)/i.test(table)) return "names starting with sqlite_, and sqlite itself, are reserved by SQLite";
-  return undefined;
-}
+/** Table names SQLite keeps for itself (and `<name>_…`). */
+export const RESERVED_TABLES: readonly string[] = ["sqlite"];
 
 /** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
 export const APPLICATION_ID = 0x53415443;
@@ -148,6 +135,10 @@ export interface Statements {
   sweep: SqliteStatement;
   deleteByUser: SqliteStatement;
   listByUser: SqliteStatement;
+  /** How many rows are live at a time. */
+  countLive: SqliteStatement;
+  /** Deletes every row. */
+  deleteAll: SqliteStatement;
   begin: SqliteStatement;
   commit: SqliteStatement;
   rollback: SqliteStatement;
@@ -184,7 +175,9 @@ export function prepareStatements(db: SqliteDriver, t: string): Statements {
     touch: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`),
     sweep,
     deleteByUser: db.prepare(`DELETE FROM ${t} WHERE user_id = ?`),
-    listByUser: db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`),
+    listByUser: db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ?`),
+    countLive: db.prepare(`SELECT count(*) AS n FROM ${t} WHERE expires_at > ?`),
+    deleteAll: db.prepare(`DELETE FROM ${t}`),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),
