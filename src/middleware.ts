@@ -9,6 +9,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { describeError } from "./_internal/errors.ts";
 import { addResponseHeader } from "./_internal/http.ts";
+import { callSafely } from "./_internal/listener.ts";
 import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
@@ -67,6 +68,17 @@ function runLate(c: Context, work: () => Promise<unknown>): void {
   }
   const late = new Promise<unknown>((resolve) => setTimeout(() => resolve(work()), 0));
   waitUntil?.(late);
+}
+
+/**
+ * Whether the request failed, so that it commits nothing but a `destroy()`:
+ * it answered 5xx, or the handler threw something other than an
+ * `HTTPException` (Hono's way to answer an error, recognised as Hono's own
+ * error handler does, by `getResponse`). A 4xx, returned or thrown, commits.
+ */
+function requestFailed(c: Context): boolean {
+  const error = c.error;
+  return c.res.status >= 500 || (error !== undefined && !(typeof error === "object" && "getResponse" in error));
 }
 
 /**
@@ -230,7 +242,7 @@ export function session<T extends object = Record<string, unknown>>(
       if (!touchAlways) return;
       core.ensure();
     }
-    const failed = c.error !== undefined || c.res.status >= 500;
+    const failed = requestFailed(c);
     if (bindValues !== undefined && core.bindTag === undefined && core.dirty && !failed) {
       core.bind(signer.bindTag(bindValues(c)));
     }
@@ -238,9 +250,19 @@ export function session<T extends object = Record<string, unknown>>(
     const decision = decide(core.facts(), { now, policy, failed, persistent });
     if (decision.store.op === "none" && decision.cookie.op === "keep") return;
     // A store bound to the request (CookieStore) writes into the response itself: lateStore is moot there.
-    if (core.options.lateStore && !failed && !isRequestBound(baseStore)) {
+    // A logout or a new id is never deferred: the client must not be told it happened before it did.
+    if (
+      core.options.lateStore && !failed && !isRequestBound(baseStore) && core.status !== "destroyed" &&
+      core.status !== "regenerated"
+    ) {
       deliver(c, decision, core, now);
-      runLate(c, () => Promise.resolve().then(() => commit(store, decision, core, now)).catch(onLateError));
+      runLate(
+        c,
+        () =>
+          Promise.resolve().then(() => commit(store, decision, core, now)).catch((e: unknown) =>
+            callSafely("onLateStoreError", onLateError, e)
+          ),
+      );
       return;
     }
     // A row that vanished meanwhile (another request rotated or ended it) is not revived, and its cookie is left alone.

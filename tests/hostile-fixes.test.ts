@@ -1,0 +1,199 @@
+/**
+ * Regression tests of the defects hostile testing found (issue 22 §5): each
+ * failed on the code before its fix.
+ */
+import assert from "node:assert/strict";
+import process from "node:process";
+import { test } from "node:test";
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { session, type SessionEnv } from "../src/middleware.ts";
+import { StoreUnavailableError } from "../src/errors.ts";
+import { MemoryStore } from "../src/store/memory.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+import type { SweepEvent } from "../src/store/sweeper.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import { CookieJar, FakeClock, SECRET, setCookies } from "./helpers.ts";
+
+/** A MemoryStore whose writes can be made to fail, as a store does when its server is down. */
+class Outage extends MemoryStore {
+  down = false;
+  #check(): void {
+    if (this.down) throw new StoreUnavailableError("Cannot reach the store: it is down (test)");
+  }
+  override set(id: string, s: StoredSession): void {
+    this.#check();
+    super.set(id, s);
+  }
+  override delete(id: string): void {
+    this.#check();
+    super.delete(id);
+  }
+}
+
+type Data = { user: string; failures: number };
+
+function app(store: SessionStore, clock: FakeClock) {
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store, clock: clock.fn, onLateStoreError: () => {} }));
+  a.get("/login", (c) => {
+    const s = c.get("session");
+    s.options.lateStore = c.req.query("late") === "1";
+    s.regenerate();
+    s.set("user", "alice");
+    return c.text("ok");
+  });
+  a.get("/logout", (c) => {
+    const s = c.get("session");
+    s.options.lateStore = c.req.query("late") === "1";
+    s.destroy();
+    return c.text("bye");
+  });
+  a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+  return a;
+}
+
+test("Session.destroy() with lateStore is not deferred: a failed logout is a visible 503 and the cookie stays", async () => {
+  const clock = new FakeClock();
+  const store = new Outage({ clock: clock.fn });
+  const jar = new CookieJar(app(store, clock));
+  await jar.fetch("/login");
+  const before = jar.header();
+  store.down = true;
+  const res = await jar.fetch("/logout?late=1");
+  assert.equal(res.status, 503, "the logout failed where the client can see it");
+  assert.deepEqual(setCookies(res), [], "no cookie was cleared for a session that lives on");
+  assert.equal(jar.header(), before);
+  store.down = false;
+  // And when the store works, the logout is done before the response: the old cookie opens nothing at once.
+  const ok = await jar.fetch("/logout?late=1");
+  assert.equal(ok.status, 200);
+  const replay = await app(store, clock).request("http://localhost/whoami", { headers: { cookie: before } });
+  assert.equal(await replay.text(), "nobody");
+});
+
+test("Session.regenerate() with lateStore is not deferred: the new token works on the very next request", async () => {
+  const clock = new FakeClock();
+  const store = new MemoryStore({ clock: clock.fn });
+  const jar = new CookieJar(app(store, clock));
+  await jar.fetch("/login");
+  await jar.fetch("/login?late=1");
+  // No timer turn between the two requests: a deferred write would not be there yet.
+  assert.equal(await jar.text("/whoami"), "alice");
+});
+
+function counterApp(store: SessionStore) {
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store }));
+  a.post("/login", (c) => {
+    const s = c.get("session");
+    const failures = s.update("failures", (n) => (n ?? 0) + 1);
+    const how = c.req.query("how");
+    if (how === "throw-401") throw new HTTPException(401, { message: `failed login ${failures}` });
+    if (how === "throw-503") throw new HTTPException(503, { message: "down" });
+    if (how === "throw-error") throw new Error("bug");
+    return c.text(`failed login ${failures}`, 401);
+  });
+  a.get("/failures", (c) => c.text(String(c.get("session").get("failures") ?? 0)));
+  return a;
+}
+
+test("session() commits a request answered by a thrown HTTPException 4xx, as one that returned the 4xx", async () => {
+  const jar = new CookieJar(counterApp(new MemoryStore()));
+  assert.equal((await jar.fetch("/login?how=return-401", { method: "POST" })).status, 401);
+  assert.equal(await jar.text("/failures"), "1");
+  const thrown = await jar.fetch("/login?how=throw-401", { method: "POST" });
+  assert.equal(thrown.status, 401);
+  assert.equal(await thrown.text(), "failed login 2");
+  assert.equal(await jar.text("/failures"), "2", "the failed-login counter grows on a thrown 401 too");
+});
+
+test("session() commits nothing for a thrown HTTPException 5xx or a thrown Error", async () => {
+  const jar = new CookieJar(counterApp(new MemoryStore()));
+  await jar.fetch("/login?how=return-401", { method: "POST" });
+  assert.equal((await jar.fetch("/login?how=throw-503", { method: "POST" })).status, 503);
+  assert.equal((await jar.fetch("/login?how=throw-error", { method: "POST" })).status, 500);
+  assert.equal(await jar.text("/failures"), "1");
+});
+
+/** Unhandled rejections seen while `work` runs and for a few turns after it. */
+async function rejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const onRejection = (e: unknown) => void seen.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    await work();
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  return seen;
+}
+
+test("SqliteStore: an onSweep callback that throws is not an unhandled rejection, and sweeping goes on", async () => {
+  const events: SweepEvent[] = [];
+  let twice!: () => void;
+  // A timer of the test's own keeps the event loop alive: the sweeper's is unref'd (Deno would end the test).
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const done = new Promise<void>((resolve, reject) => {
+    twice = resolve;
+    deadline = setTimeout(() => reject(new Error("the sweeper did not sweep twice within 10 s")), 10_000);
+  }).finally(() => clearTimeout(deadline));
+  const store = new SqliteStore({
+    path: ":memory:",
+    sweepInterval: 0.002,
+    onSweep: (e) => {
+      events.push(e);
+      if (events.length === 2) twice();
+      throw new Error("listener bug");
+    },
+  });
+  const originalError = console.error;
+  console.error = () => {};
+  try {
+    const rejections = await rejectionsDuring(() => done);
+    assert.deepEqual(rejections, []);
+    assert.equal(events.length >= 2, true, "the sweeper kept its schedule after the throw");
+  } finally {
+    console.error = originalError;
+    store.close();
+  }
+});
+
+test("session(): an onLateStoreError callback that throws or rejects is not an unhandled rejection", async () => {
+  for (const how of ["throw", "reject"] as const) {
+    const store = new Outage();
+    store.down = true;
+    const heard: unknown[] = [];
+    const a = new Hono<SessionEnv<Data>>();
+    a.use(session({
+      secret: SECRET,
+      store,
+      onLateStoreError: (e) => {
+        heard.push(e);
+        if (how === "throw") throw new Error("listener bug");
+        return Promise.reject(new Error("listener bug")) as unknown as void;
+      },
+    }));
+    a.get("/late", (c) => {
+      c.get("session").options.lateStore = true;
+      c.get("session").set("user", "bob");
+      return c.text("ok");
+    });
+    const originalError = console.error;
+    console.error = () => {};
+    try {
+      const rejections = await rejectionsDuring(async () => {
+        assert.equal((await a.request("http://localhost/late")).status, 200);
+        for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+      });
+      assert.equal(heard.length, 1, how);
+      assert.deepEqual(rejections, [], how);
+    } finally {
+      console.error = originalError;
+    }
+  }
+});
+
+// Keep the imports used when a test above is trimmed.
+export type { UpdateFn };
