@@ -47,7 +47,7 @@ function app(store: SessionStore, clock: FakeClock, extra: Partial<SessionOption
   return a;
 }
 
-const tokenCookie = (res: Response) => setCookies(res).map(parseSetCookie).find((c) => c.name === "satchel");
+const tokenCookie = (res: Response) => setCookies(res).map(parseSetCookie).find((c) => c.name === "sid");
 
 const stores: [string, (clock: FakeClock) => { store: SessionStore; cleanup: () => void }][] = [
   ["MemoryStore", (clock) => ({ store: new MemoryStore({ clock: clock.fn }), cleanup: () => {} })],

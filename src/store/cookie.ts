@@ -121,7 +121,6 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
     { length: count },
     (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }),
   );
-  const names = states.map((s) => s.name);
   // Every line under 4096 bytes, whatever its Max-Age and Secure.
   const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.map((s) => s.maxLineBytes(0)));
   if (partChars < 256) {
@@ -135,7 +134,7 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
     read: (c, i) => states[i]!.read(c),
     write: (c, i, value, maxAge) => states[i]!.write(c, value, maxAge),
     clear: (c, i) => states[i]!.clear(c),
-    dropWritten: (c) => dropCookieLines(c, names),
+    dropWritten: (c) => dropCookieLines(c, states.map((s) => s.nameFor(c))),
   };
 }
 
@@ -152,7 +151,7 @@ function stateSlots(state: SessionState): Slots {
     write: (c, _i, value, maxAge) => state.write(c, value, maxAge),
     clear: (c) => state.clear(c),
     dropWritten: (c) => {
-      if (state instanceof CookieState) dropCookieLines(c, [state.name]);
+      if (state instanceof CookieState) dropCookieLines(c, [state.nameFor(c)]);
     },
   };
 }
