@@ -197,3 +197,55 @@ test("session(): an onLateStoreError callback that throws or rejects is not an u
 
 // Keep the imports used when a test above is trimmed.
 export type { UpdateFn };
+
+test("Session.setExpires() refuses, naming the limit, a lifetime no cookie or store can hold, and stores nothing", async () => {
+  const store = new SqliteStore({ path: ":memory:" });
+  const errors: unknown[] = [];
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store }));
+  a.get("/remember/:seconds", (c) => {
+    const s = c.get("session");
+    s.set("user", "alice");
+    try {
+      s.setExpires(Number(c.req.param("seconds")));
+    } catch (e) {
+      errors.push(e);
+    }
+    return c.text("ok");
+  });
+  try {
+    for (const seconds of [9e12, 1e300, 400 * 24 * 3600 + 1]) {
+      const jar = new CookieJar(a);
+      assert.equal((await jar.fetch(`/remember/${seconds}`)).status, 200);
+      const e = errors.pop();
+      assert.ok(e instanceof RangeError, `${seconds}: ${String(e)}`);
+      assert.match(e.message, /at most 34560000 \(400 days, the longest a browser keeps a cookie\)/);
+    }
+    const jar = new CookieJar(a);
+    assert.equal((await jar.fetch(`/remember/${400 * 24 * 3600}`)).status, 200, "400 days itself is accepted");
+    assert.equal(errors.length, 0);
+  } finally {
+    store.close();
+  }
+});
+
+test("session() never hands a store a time that is not a finite number (a broken clock fails the request)", async () => {
+  const store = new MemoryStore();
+  let now = Number.NaN;
+  const a = new Hono<SessionEnv<Data>>();
+  a.use(session({ secret: SECRET, store, clock: () => now }));
+  a.get("/login", (c) => (c.get("session").set("user", "alice"), c.text("ok")));
+  const originalError = console.error;
+  console.error = () => {};
+  try {
+    for (const broken of [Number.NaN, Number.POSITIVE_INFINITY, 9e15]) {
+      now = broken;
+      const res = await a.request("http://localhost/login");
+      assert.equal(res.status, 500, String(broken));
+      assert.deepEqual(setCookies(res), []);
+    }
+  } finally {
+    console.error = originalError;
+  }
+  assert.equal(store.size, 0, "nothing was stored");
+});

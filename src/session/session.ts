@@ -7,6 +7,7 @@
  */
 import { sha256 } from "../crypto/hmac.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
@@ -176,9 +177,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * Give this session its own idle lifetime ("remember me"), stored with it
    * so later requests keep it. The cookie becomes persistent with this
    * `Max-Age`, refreshes follow this lifetime, and `absoluteTimeout` still
-   * caps it. `null` goes back to the app's `expires` (and a browser-session
-   * cookie, unless the state is persistent).
-   * @throws {RangeError} unless `seconds` is a positive finite number or `null`.
+   * caps it (30 days by default), remember-me included. `null` goes back to
+   * the app's `expires` (and a browser-session cookie, unless the state is persistent).
+   * @throws {RangeError} unless `seconds` is a positive number of at most 34560000
+   *   (400 days, the longest a browser keeps a cookie), or `null`.
    * @example
    * ```ts
    * app.post("/login", async (c) => {
@@ -191,9 +193,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * ```
    */
   setExpires(seconds: number | null): void {
-    if (seconds !== null && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0)) {
+    if (seconds !== null && !(typeof seconds === "number" && seconds > 0 && seconds <= MAX_COOKIE_AGE)) {
       throw new RangeError(
-        `Cannot set the session's lifetime: seconds must be a positive number or null: received ${seconds}`,
+        `Cannot set the session's lifetime: seconds must be a positive number, at most ${MAX_COOKIE_AGE} ` +
+          `(400 days, the longest a browser keeps a cookie), or null: received ${String(seconds)}`,
       );
     }
     this.#core.setLifetime(seconds === null ? undefined : seconds * 1000);

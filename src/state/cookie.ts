@@ -10,6 +10,7 @@ import type { SessionState } from "./types.ts";
 import { withDefaults } from "../defaults.ts";
 import { addResponseHeader, HTTP_TOKEN } from "../_internal/http.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 
 /** Options of {@linkcode CookieState}. */
 export interface CookieStateOptions {
@@ -86,9 +87,6 @@ const SAME_SITE: Readonly<Record<string, "Strict" | "Lax" | "None">> = { strict:
 const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
 /** Characters of a token Satchel issues (and of none that Hono's cookie parse would change or refuse). */
 const TOKEN_CHARS = /^[A-Za-z0-9._-]*$/;
-
-/** The longest `Max-Age` sent, in seconds: 400 days, what browsers keep at most (RFC 6265bis §5.6.2). */
-export const MAX_COOKIE_AGE = 400 * 24 * 3600;
 
 const HOST_PREFIX = "__Host-";
 
