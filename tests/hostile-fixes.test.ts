@@ -195,9 +195,6 @@ test("session(): an onLateStoreError callback that throws or rejects is not an u
   }
 });
 
-// Keep the imports used when a test above is trimmed.
-export type { UpdateFn };
-
 test("Session.setExpires() refuses, naming the limit, a lifetime no cookie or store can hold, and stores nothing", async () => {
   const store = new SqliteStore({ path: ":memory:" });
   const errors: unknown[] = [];
@@ -249,3 +246,99 @@ test("session() never hands a store a time that is not a finite number (a broken
   }
   assert.equal(store.size, 0, "nothing was stored");
 });
+
+/** MemoryStore behind promises: a store that answers asynchronously, as RedisStore does. */
+class AsyncMemory implements SessionStore {
+  readonly inner: MemoryStore;
+  constructor(inner: MemoryStore) {
+    this.inner = inner;
+  }
+  get(id: string) {
+    return Promise.resolve(this.inner.get(id));
+  }
+  set(id: string, s: StoredSession) {
+    return Promise.resolve(this.inner.set(id, s));
+  }
+  delete(id: string) {
+    return Promise.resolve(this.inner.delete(id));
+  }
+  touch(id: string, e: number) {
+    return Promise.resolve(this.inner.touch(id, e));
+  }
+  update(id: string, fn: UpdateFn) {
+    return Promise.resolve(this.inner.update(id, fn));
+  }
+  deleteExpired(now?: number) {
+    return Promise.resolve(this.inner.deleteExpired(now));
+  }
+  deleteByUser(userId: string) {
+    return Promise.resolve(this.inner.deleteByUser(userId));
+  }
+  listByUser(userId: string) {
+    return Promise.resolve(this.inner.listByUser(userId));
+  }
+}
+
+/**
+ * A real store (synchronous MemoryStore, or the same behind promises) that
+ * runs `afterListing` once, right after a listing is read: the moment another
+ * request can change the sessions it listed.
+ */
+function racing(sync: boolean, clock: FakeClock) {
+  const memory = new MemoryStore({ clock: clock.fn });
+  const inner = sync ? memory : new AsyncMemory(memory);
+  const store = {
+    ...(sync ? { synchronous: true as const } : {}),
+    afterListing: undefined as (() => Promise<unknown>) | undefined,
+    get: (id: string) => inner.get(id),
+    set: (id: string, s: StoredSession) => inner.set(id, s),
+    delete: (id: string) => inner.delete(id),
+    touch: (id: string, e: number) => inner.touch(id, e),
+    update: (id: string, fn: UpdateFn) => inner.update(id, fn),
+    deleteExpired: (now?: number) => inner.deleteExpired(now),
+    deleteByUser: (userId: string) => inner.deleteByUser(userId),
+    async listByUser(userId: string) {
+      const listed = await inner.listByUser(userId);
+      const hook = store.afterListing;
+      store.afterListing = undefined;
+      await hook?.();
+      return listed;
+    },
+  };
+  return store;
+}
+
+for (const sync of [true, false]) {
+  const kind = sync ? "a synchronous" : "an asynchronous";
+  test(`Session.destroyUserSession() signs the device out even when it regenerated after the listing (${kind} store)`, async () => {
+    const clock = new FakeClock();
+    const store = racing(sync, clock);
+    const a = new Hono<SessionEnv<Data>>();
+    a.use(session({ secret: SECRET, store, clock: clock.fn }));
+    a.get("/login", (c) => {
+      const s = c.get("session");
+      s.regenerate();
+      s.setUser("alice");
+      s.set("user", "alice");
+      return c.text("ok");
+    });
+    a.get("/regenerate", (c) => (c.get("session").regenerate(), c.text("ok")));
+    a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+    a.get("/devices", async (c) => c.json(await c.get("session").userSessions()));
+    a.post("/signout/:handle", async (c) => c.json(await c.get("session").destroyUserSession(c.req.param("handle"))));
+    const laptop = new CookieJar(a);
+    const phone = new CookieJar(a);
+    await laptop.fetch("/login");
+    clock.advance(1);
+    await phone.fetch("/login");
+    const listed = (await (await laptop.fetch("/devices")).json()) as { handle: string; current: boolean }[];
+    const phoneHandle = listed.find((s) => !s.current)!.handle;
+    // The phone gets a new id between the laptop's listing and its delete.
+    store.afterListing = () => phone.fetch("/regenerate");
+    const res = await laptop.fetch(`/signout/${phoneHandle}`, { method: "POST" });
+    assert.equal(await res.json(), true);
+    assert.equal(store.afterListing, undefined, "the phone regenerated in between");
+    assert.equal(await phone.text("/whoami"), "nobody", "'ended' means the phone is signed out");
+    assert.equal(await laptop.text("/whoami"), "alice", "the laptop is not");
+  });
+}

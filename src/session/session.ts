@@ -8,7 +8,14 @@
 import { sha256 } from "../crypto/hmac.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
-import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
+import {
+  canListUserSessions,
+  hasGroupCommit,
+  type SessionStore,
+  type StoredSession,
+  type UserSessionEntry,
+  type UserSessionListing,
+} from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
 
@@ -321,13 +328,48 @@ export class Session<T extends object = Record<string, unknown>> {
     const store = listingStore(core.store, "end the user's session");
     const userId = core.userId;
     if (typeof handle !== "string" || userId === null) return false;
-    const entry = (await store.listByUser(userId)).find((e) => handleOf(e.id) === handle);
+    const listed = await store.listByUser(userId);
+    const entry = listed.find((e) => handleOf(e.id) === handle);
     if (entry === undefined) return false;
     if (core.attached && entry.id === core.loadedId) {
       core.destroy();
       return true;
     }
-    await inOrder(store, () => store.delete(entry.id));
+    await endFollowing(store, userId, entry, listed);
     return true;
+  }
+}
+
+/** Most ids one device is followed through, should it regenerate again and again while it is being ended. */
+const MAX_FOLLOW = 4;
+
+/**
+ * End the session `entry` names, and its successor if it regenerated since
+ * `listed` was read: a row already gone when it is taken out may have moved to
+ * a new id, which keeps its creation time. Ends when a row was taken out, or
+ * when none of the user's sessions is a successor (the device is signed out).
+ */
+async function endFollowing(
+  store: SessionStore & UserSessionListing,
+  userId: string,
+  entry: UserSessionEntry,
+  listed: readonly UserSessionEntry[],
+): Promise<void> {
+  const seen = new Set(listed.map((e) => e.id));
+  let id = entry.id;
+  for (let round = 0; round < MAX_FOLLOW; round++) {
+    let existed = false;
+    const takeOut = (current: StoredSession | null): null => {
+      existed = current !== null;
+      return null;
+    };
+    await inOrder(store, () => store.update(id, takeOut));
+    if (existed) return;
+    const successor = (await store.listByUser(userId)).find((e) =>
+      !seen.has(e.id) && e.session.createdAt === entry.session.createdAt
+    );
+    if (successor === undefined) return;
+    seen.add(successor.id);
+    id = successor.id;
   }
 }
