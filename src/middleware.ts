@@ -20,6 +20,7 @@ import { Signer } from "./crypto/sign.ts";
 import { superjsonSerializer } from "./serializer.ts";
 import { apply, decide, type Decision } from "./session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
+import { type SessionEvent, type SessionEventListener, SessionEvents } from "./session/events.ts";
 import { pastDeadline } from "./session/expiry.ts";
 import {
   bindingOf,
@@ -43,7 +44,7 @@ import {
   type StoredSession,
 } from "./store/types.ts";
 
-export type { InvalidTokenReason, SessionBinding, SessionOptions };
+export type { InvalidTokenReason, SessionBinding, SessionEvent, SessionEventListener, SessionOptions };
 
 /**
  * Hono environment that types `c.get("session")`.
@@ -144,6 +145,10 @@ export function session<T extends object = Record<string, unknown>>(
   const touchAlways = options.touch === "always";
   const persistent = state.persistent === true;
   const onInvalid = options.onInvalidToken;
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new TypeError("Cannot create session middleware: onEvent must be a function (event, c) => void");
+  }
+  const events = options.onEvent === undefined ? undefined : new SessionEvents(options.onEvent);
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${describeError(e)}`));
 
@@ -151,9 +156,10 @@ export function session<T extends object = Record<string, unknown>>(
   const INVALID: Loaded = { kind: "refused", invalid: true };
   const GONE: Loaded = { kind: "refused", invalid: false };
 
-  /** Refuse the client's token and say why. */
-  function refuse(c: Context, reason: InvalidTokenReason): Loaded {
+  /** Refuse the client's token and say why; `id` and `stored` once the signature checked out. */
+  function refuse(c: Context, reason: InvalidTokenReason, id?: string, stored?: StoredSession | null): Loaded {
     onInvalid?.(c, reason);
+    events?.refused(c, reason, id, stored?.userId);
     return reason === "unknown" || reason === "expired" ? GONE : INVALID;
   }
 
@@ -181,22 +187,28 @@ export function session<T extends object = Record<string, unknown>>(
     stale: boolean,
     stored: StoredSession | null,
   ): Awaitable<Loaded> {
-    if (stored === null) return refuse(c, "unknown");
-    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired");
+    if (stored === null) return refuse(c, "unknown", id);
+    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired", stored);
     const decoded = decodePayload(serializer, stored.payload);
-    if (decoded === null) return refuse(c, "corrupt");
+    if (decoded === null) return refuse(c, "corrupt", id, stored);
     if (bindValues === undefined) return { kind: "live", id, stored, decoded, stale };
     const values = bindValues(c);
     const bound = signer.checkBindTag(values, decoded.bind);
     // Another client holds this token: end the session rather than hand its data over.
-    if (bound === false) return end(c, store, id, "binding");
+    if (bound === false) return end(c, store, id, "binding", stored);
     const rebind = bound === "stale" ? signer.bindTag(values) : undefined;
     return { kind: "live", id, stored, decoded, stale, rebind };
   }
 
   /** Delete a session that must not be used again, and say why. */
-  function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Awaitable<Loaded> {
-    return after(store.delete(id), () => refuse(c, reason));
+  function end(
+    c: Context,
+    store: SessionStore,
+    id: string,
+    reason: InvalidTokenReason,
+    stored: StoredSession,
+  ): Awaitable<Loaded> {
+    return after(store.delete(id), () => refuse(c, reason, id, stored));
   }
 
   const config: CoreConfig = {
@@ -204,6 +216,7 @@ export function session<T extends object = Record<string, unknown>>(
     maxPayloadBytes,
     policy,
     load: (c, store) => load(c, store) as Loaded,
+    events,
   };
 
   /** Commit through the store's group commit when it has one (SqliteStore), else directly. */
@@ -227,16 +240,8 @@ export function session<T extends object = Record<string, unknown>>(
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
-  return async function session(c, next) {
-    const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
-    const core = new SessionCore(config, c, store);
-    // A store that answers asynchronously is loaded before the handler, so the Session API stays synchronous.
-    if (!isSynchronousStore(store)) {
-      const loaded = load(c, store);
-      core.preload(isThenable(loaded) ? await loaded : loaded);
-    }
-    c.set("session", new Session<T>(core));
-    await next();
+  /** After the handler: decide the commit, carry it out, and deliver the token. */
+  async function finish(c: Context, core: SessionCore, store: SessionStore): Promise<void> {
     core.seal();
     if (!core.accessed) {
       if (!touchAlways) return;
@@ -256,16 +261,36 @@ export function session<T extends object = Record<string, unknown>>(
       core.status !== "regenerated"
     ) {
       deliver(c, decision, core, now);
-      runLate(
-        c,
-        () =>
-          Promise.resolve().then(() => commit(store, decision, core, now)).catch((e: unknown) =>
-            callSafely("onLateStoreError", onLateError, e)
-          ),
-      );
+      runLate(c, () =>
+        Promise.resolve().then(() => commit(store, decision, core, now)).then(
+          (done) => void (done && events?.committed(c, decision, core)),
+          (e: unknown) => callSafely("onLateStoreError", onLateError, e),
+        ));
       return;
     }
     // A row that vanished meanwhile (another request rotated or ended it) is not revived, and its cookie is left alone.
-    if (await commit(store, decision, core, now)) deliver(c, decision, core, now);
+    if (await commit(store, decision, core, now)) {
+      deliver(c, decision, core, now);
+      events?.committed(c, decision, core);
+    }
+  }
+
+  return async function session(c, next) {
+    const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
+    const core = new SessionCore(config, c, store);
+    // A store that answers asynchronously is loaded before the handler, so the Session API stays synchronous.
+    if (!isSynchronousStore(store)) {
+      const loaded = load(c, store);
+      core.preload(isThenable(loaded) ? await loaded : loaded);
+    }
+    c.set("session", new Session<T>(core));
+    await next();
+    if (events === undefined) return finish(c, core, store);
+    try {
+      await finish(c, core, store);
+    } finally {
+      // What the request did before a commit that failed or had nothing to do (a refused token, sign-out-everywhere).
+      events.flush(c);
+    }
   };
 }

@@ -11,6 +11,7 @@ import { generateId } from "../id.ts";
 import type { Serializer } from "../serializer.ts";
 import type { SessionStore, StoredSession } from "../store/types.ts";
 import { checkValue, FORBIDDEN_KEYS } from "../value-guard.ts";
+import type { SessionEvent, SessionEvents } from "./events.ts";
 import { expiryAt, type ExpiryPolicy, writeExpiry } from "./expiry.ts";
 import { type Decoded, decodePayload, encodePayload, type Wire } from "./payload.ts";
 
@@ -55,6 +56,8 @@ export interface CoreConfig {
   readonly policy: ExpiryPolicy;
   /** Read and check the client's token and load its session, synchronously (stores with `synchronous`). */
   load(c: Context, store: SessionStore): Loaded;
+  /** The app's lifecycle events (`onEvent`), or undefined when it does not listen. */
+  readonly events?: SessionEvents;
 }
 
 /** What the commit decision needs to know about a session: plain data, see `decide()`. */
@@ -189,6 +192,11 @@ export class SessionCore {
   /** The user the loaded row was stored with, or `null`. */
   get storedUserId(): string | null {
     return this.#live?.stored.userId ?? null;
+  }
+
+  /** Record a lifecycle event, sent after the commit; `make` runs only when the app listens (`onEvent`). */
+  note(make: () => SessionEvent): void {
+    this.config.events?.note(this.#c, make());
   }
 
   /** No more changes: the commit is being decided. */

@@ -10,6 +10,7 @@ import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
 import type { SessionStore } from "../store/types.ts";
+import type { SessionEventListener } from "./events.ts";
 import type { ExpiryPolicy } from "./expiry.ts";
 
 /** Why a token the client sent did not yield its session. */
@@ -95,6 +96,15 @@ export interface SessionOptions {
   onInvalidToken?: (c: Context, reason: InvalidTokenReason) => void;
   /** Called when a `lateStore` commit fails after the response left. @default logs the error's name and message */
   onLateStoreError?: (error: unknown) => void;
+  /**
+   * Hears the sessions' lifecycle events, for audit logs and metrics:
+   * created, regenerated, destroyed, expired, invalid-token,
+   * user-sessions-ended, each with the session's handle (never its id), its
+   * user and a reason. Called after the request's commit; a listener that
+   * throws or rejects never fails the request.
+   * @default undefined (no event work at all)
+   */
+  onEvent?: SessionEventListener;
   /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
   verifiedTokenCache?: number;
   /**
@@ -123,6 +133,7 @@ export const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
   "bind",
   "onInvalidToken",
   "onLateStoreError",
+  "onEvent",
   "verifiedTokenCache",
   "touch",
 ];

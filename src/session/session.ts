@@ -5,8 +5,6 @@
  * other's writes.
  * @module
  */
-import { sha256 } from "../crypto/hmac.ts";
-import { encodeBase64url } from "../_internal/base64url.ts";
 import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 import {
   canListUserSessions,
@@ -17,6 +15,7 @@ import {
   type UserSessionListing,
 } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
+import { handleOf } from "./handle.ts";
 import { decodePayload } from "./payload.ts";
 
 /** One of the signed-in user's sessions, as {@linkcode Session.userSessions} lists them. */
@@ -31,13 +30,6 @@ export interface UserSession<T extends object = Record<string, unknown>> {
   current: boolean;
   /** The session's data, e.g. the device label the app stored at sign-in. */
   data: Partial<T>;
-}
-
-const encoder = new TextEncoder();
-
-/** The opaque handle of a session id: a one-way digest, so it reveals nothing that opens the session. */
-function handleOf(id: string): string {
-  return encodeBase64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
 }
 
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */
@@ -287,6 +279,13 @@ export class Session<T extends object = Record<string, unknown>> {
     // The row this request loaded is among those deleted only when it was stored under this user.
     const rowEnded = core.attached && core.storedUserId === userId;
     const ended = await inOrder(store, () => store.deleteByUser!(userId));
+    core.note(() => ({
+      type: "user-sessions-ended",
+      handle: core.attached ? handleOf(core.loadedId!) : null,
+      userId,
+      count: ended,
+      reason: options.keepCurrent ? "keep-current" : "all",
+    }));
     if (options.keepCurrent) {
       if (rowEnded) core.renew();
     } else if (rowEnded || core.userId === userId) {
@@ -336,6 +335,7 @@ export class Session<T extends object = Record<string, unknown>> {
       return true;
     }
     await endFollowing(store, userId, entry, listed);
+    core.note(() => ({ type: "destroyed", handle, userId, reason: "destroy-user-session" }));
     return true;
   }
 }
