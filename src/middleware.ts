@@ -20,7 +20,7 @@ import { Signer } from "./crypto/sign.ts";
 import { superjsonSerializer } from "./serializer.ts";
 import { apply, decide, type Decision } from "./session/commit.ts";
 import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
-import { type SessionEvent, type SessionEventListener, SessionEvents } from "./session/events.ts";
+import { type SessionEvent, SessionEvents } from "./session/events.ts";
 import { pastDeadline } from "./session/expiry.ts";
 import {
   bindingOf,
@@ -44,7 +44,7 @@ import {
   type StoredSession,
 } from "./store/types.ts";
 
-export type { InvalidTokenReason, SessionBinding, SessionEvent, SessionEventListener, SessionOptions };
+export type { InvalidTokenReason, SessionBinding, SessionEvent, SessionOptions };
 
 /**
  * Hono environment that types `c.get("session")`.

@@ -10,7 +10,7 @@ import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
 import type { SessionStore } from "../store/types.ts";
-import type { SessionEventListener } from "./events.ts";
+import type { SessionEvent } from "./events.ts";
 import type { ExpiryPolicy } from "./expiry.ts";
 
 /** Why a token the client sent did not yield its session. */
@@ -104,7 +104,7 @@ export interface SessionOptions {
    * throws or rejects never fails the request.
    * @default undefined (no event work at all)
    */
-  onEvent?: SessionEventListener;
+  onEvent?: (event: SessionEvent, c: Context) => void | Promise<void>;
   /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
   verifiedTokenCache?: number;
   /**

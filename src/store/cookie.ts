@@ -32,7 +32,7 @@ export interface CookieStoreOptions {
    * named `<name>.0`, `<name>.1`, … They always carry `Max-Age` = the
    * session's remaining life, but expiry is checked inside the sealed value,
    * never trusted to the browser.
-   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure on https)
+   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure and __Host- unless plain HTTP to a loopback host)
    */
   cookie?: Omit<CookieStateOptions, "persistent">;
   /**
