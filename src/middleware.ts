@@ -240,8 +240,11 @@ export function session<T extends object = Record<string, unknown>>(
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
-  /** After the handler: decide the commit, carry it out, and deliver the token. */
-  async function finish(c: Context, core: SessionCore, store: SessionStore): Promise<void> {
+  /**
+   * After the handler: decide the commit, carry it out, and deliver the token.
+   * Synchronous until there is something to commit, so an untouched session costs no promise.
+   */
+  function finish(c: Context, core: SessionCore, store: SessionStore): Awaitable<void> {
     core.seal();
     if (!core.accessed) {
       if (!touchAlways) return;
@@ -269,10 +272,11 @@ export function session<T extends object = Record<string, unknown>>(
       return;
     }
     // A row that vanished meanwhile (another request rotated or ended it) is not revived, and its cookie is left alone.
-    if (await commit(store, decision, core, now)) {
+    return after(commit(store, decision, core, now), (done) => {
+      if (!done) return;
       deliver(c, decision, core, now);
       events?.committed(c, decision, core);
-    }
+    });
   }
 
   return async function session(c, next) {

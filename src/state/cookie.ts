@@ -95,7 +95,7 @@ const HOST_PREFIX = "__Host-";
  * under it (RFC 6761), `127.0.0.0/8`, or `[::1]`. The runtime's URL parser has
  * already lower-cased the host and written IPv4 and IPv6 addresses canonically.
  */
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   const start = url.indexOf("//") + 2;
   let end = start;
   while (end < url.length) {
@@ -234,9 +234,9 @@ export class CookieState implements SessionState {
     if (this.#secure !== "auto") return this.#secure;
     const url = c.req.url;
     // https:, or anything but plain http: Secure. A client-sent X-Forwarded-Proto can only add Secure, never remove it.
-    if (!url.startsWith("http:") || forwardedHttps(c)) return true;
-    if (isLoopbackUrl(url)) return false;
-    this.#warnPlainHttp();
+    if (!url.startsWith("http:")) return true;
+    if (isLoopbackUrl(url)) return forwardedHttps(c);
+    if (!forwardedHttps(c)) this.#warnPlainHttp();
     return true;
   }
 
