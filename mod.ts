@@ -34,6 +34,7 @@ export {
   session,
   type SessionBinding,
   type SessionEnv,
+  type SessionEvent,
   type SessionOptions,
 } from "./src/middleware.ts";
 export { Session, type UserSession } from "./src/session/session.ts";

@@ -8,6 +8,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { describeError } from "./_internal/errors.ts";
+import { callSafely } from "./_internal/listener.ts";
 import { addResponseHeader } from "./_internal/http.ts";
 import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
@@ -19,6 +20,7 @@ import { Signer } from "./crypto/mod.ts";
 import { superjsonSerializer } from "./serializer.ts";
 import { apply, type CommitPlan, decide } from "./session/commit.ts";
 import { type CoreConfig, SessionCore } from "./session/core.ts";
+import { SessionEvents } from "./session/events.ts";
 import {
   bindingOf,
   type InvalidTokenReason,
@@ -40,6 +42,7 @@ import {
   type SessionStore,
 } from "./store/types.ts";
 
+export type { SessionEvent } from "./session/events.ts";
 export type { InvalidTokenReason, SessionBinding, SessionOptions };
 
 /**
@@ -65,6 +68,17 @@ function runLate(c: Context, work: () => Promise<unknown>): void {
   }
   const late = new Promise<unknown>((resolve) => setTimeout(() => resolve(work()), 0));
   waitUntil?.(late);
+}
+
+/**
+ * Whether the request failed, so that it commits nothing but a `destroy()`:
+ * it answered 5xx, or the handler threw something other than an
+ * `HTTPException` (Hono's way to answer an error, recognised as Hono's own
+ * error handler does, by `getResponse`). A 4xx, returned or thrown, commits.
+ */
+function requestFailed(c: Context): boolean {
+  const error = c.error;
+  return c.res.status >= 500 || (error !== undefined && !(typeof error === "object" && "getResponse" in error));
 }
 
 /**
@@ -127,7 +141,13 @@ export function session<T extends object = Record<string, unknown>>(
     );
   }
   const bindValues = bindingOf(options.bind);
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new TypeError("Cannot create session middleware: onEvent must be a function (event, c) => void");
+  }
+  // Built only when the app listens: without a listener the middleware does no event work at all.
+  const events = options.onEvent === undefined ? undefined : new SessionEvents(options.onEvent);
   const tokens = tokenPipeline({
+    events,
     state,
     signer,
     serializer,
@@ -148,7 +168,7 @@ export function session<T extends object = Record<string, unknown>>(
   const requestBound = isRequestBound(baseStore);
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${describeError(e)}`));
-  const config: CoreConfig = { serializer, maxPayloadBytes, load: tokens.load };
+  const config: CoreConfig = { serializer, maxPayloadBytes, load: tokens.load, events };
 
   /** The store side of a plan, through the store's group commit when it has one (SqliteStore). */
   function commit(store: SessionStore, plan: CommitPlan, core: SessionCore): Awaitable<boolean> {
@@ -168,13 +188,8 @@ export function session<T extends object = Record<string, unknown>>(
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
-  return async function session(c, next) {
-    const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
-    const core = new SessionCore(config, c, store);
-    // A store that answers asynchronously loads when the handler calls load(), or here with preload: true.
-    if (preload && !isSynchronousStore(store)) await core.load();
-    c.set("session", new Session<T>(core));
-    await next();
+  /** Commit the request's session: decide the plan, run its store side, then its cookie and events. */
+  async function finish(c: Context, core: SessionCore, store: SessionStore): Promise<void> {
     core.seal();
     if (touchAlways) {
       const loading = core.load();
@@ -184,15 +199,36 @@ export function session<T extends object = Record<string, unknown>>(
     // A session never loaded has nothing to commit: skip gathering the request's outcome (the /plain route).
     if (facts === undefined) return;
     const now = clock();
-    const failed = c.error !== undefined || c.res.status >= 500;
+    const failed = requestFailed(c);
     const plan = decide(facts, { now, policy, failed, persistent, touchAlways, binding, requestBound });
     if (plan.bind) core.bind(tokens.bindTag(c));
     if (plan.when === "late") {
       deliver(c, plan, now, true);
-      runLate(c, () => Promise.resolve().then(() => commit(store, plan, core)).catch(onLateError));
+      runLate(c, () =>
+        Promise.resolve().then(() => commit(store, plan, core)).then(
+          (found) => void (found && events?.committed(c, plan, core)),
+          (e: unknown) => callSafely("onLateStoreError", onLateError, e),
+        ));
       return;
     }
     const found = plan.store.op === "none" || await commit(store, plan, core);
     deliver(c, plan, now, found);
+    if (found) events?.committed(c, plan, core);
+  }
+
+  return async function session(c, next) {
+    const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
+    const core = new SessionCore(config, c, store);
+    // A store that answers asynchronously loads when the handler calls load(), or here with preload: true.
+    if (preload && !isSynchronousStore(store)) await core.load();
+    c.set("session", new Session<T>(core));
+    await next();
+    if (events === undefined) return finish(c, core, store);
+    try {
+      await finish(c, core, store);
+    } finally {
+      // What the request did before a commit that failed or had nothing to do (a refused token, sign-out-everywhere).
+      events.flush(c);
+    }
   };
 }

@@ -318,9 +318,9 @@ if (SKIP !== undefined) {
       const b = new HttpJar(origin);
       assert.equal(await a.text("/"), "count: 1\n");
       assert.equal(await a.text("/"), "count: 2\n");
-      const anonymous = a.cookies.get("satchel");
+      const anonymous = a.cookies.get("sid");
       assert.equal(await (await a.fetch("/login?user=alice", { method: "POST" })).text(), "hello alice\n");
-      assert.notEqual(a.cookies.get("satchel"), anonymous);
+      assert.notEqual(a.cookies.get("sid"), anonymous);
       assert.equal(await a.text("/"), "count: 3\n");
       assert.equal(await (await b.fetch("/login?user=alice", { method: "POST" })).text(), "hello alice\n");
       assert.equal(await a.text("/devices"), "2 sessions\n");

@@ -136,7 +136,7 @@ function makeApp(store: SessionStore | RequestBound, clock: FakeClock, extra: Pa
 
 /** The session cookie a response set, parsed, or undefined. */
 function sessionCookie(res: Response) {
-  const line = setCookies(res).find((l) => l.startsWith("satchel="));
+  const line = setCookies(res).find((l) => l.startsWith("sid="));
   return line === undefined ? undefined : parseSetCookie(line);
 }
 

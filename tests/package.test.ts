@@ -403,10 +403,10 @@ async function walk(name: string, flags: string[], out: string): Promise<void> {
     assert.equal(await browser.text("/"), "visits: 1", name);
     assert.equal(await browser.text("/"), "visits: 2");
     assert.equal(await browser.text("/"), "visits: 3");
-    const before = browser.cookies.get("satchel");
+    const before = browser.cookies.get("sid");
     const form = { method: "POST", body: new URLSearchParams({ user: "ann" }) };
     assert.equal(await browser.text("/login", form), "signed in as ann");
-    assert.notEqual(browser.cookies.get("satchel"), before, "login regenerated the id");
+    assert.notEqual(browser.cookies.get("sid"), before, "login regenerated the id");
     assert.equal(await browser.text("/me"), "ann");
     assert.equal(await browser.text("/"), "visits: 4", "the data survived the regenerate");
     assert.equal(await browser.text("/logout", { method: "POST" }), "signed out");

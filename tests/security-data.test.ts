@@ -73,7 +73,7 @@ for (const kind of STORES) {
       assert.equal(parseSetCookie(setCookies(res)[0]!).attrs["max-age"], "0", "this device is signed out too");
       for (const token of tokens) {
         const replay = new CookieJar(app);
-        replay.cookies.set("satchel", token);
+        replay.cookies.set("sid", token);
         assert.equal(await replay.text("/whoami"), "anonymous");
       }
       assert.equal(await bob.text("/whoami"), "bob");
@@ -93,7 +93,7 @@ for (const kind of STORES) {
       assert.equal(await here.text("/secret"), "secret of alice");
       assert.equal(await there.text("/whoami"), "anonymous");
       const replay = new CookieJar(app);
-      replay.cookies.set("satchel", before);
+      replay.cookies.set("sid", before);
       assert.equal(await replay.text("/whoami"), "anonymous");
       // The kept session is still indexed under its user: a later sign-out reaches it.
       assert.equal(await here.text("/everywhere"), "1");
@@ -385,7 +385,7 @@ test("session() answers 503 StoreUnavailableError through Hono when the SQLite s
       const bare = new Hono<SessionEnv>();
       bare.use(session({ secret: SECRET, store }));
       bare.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => ((n as number) ?? 0) + 1))));
-      const plain = await bare.request("http://localhost/inc", { headers: { cookie: `satchel=${token}` } });
+      const plain = await bare.request("http://localhost/inc", { headers: { cookie: `sid=${token}` } });
       assert.equal(plain.status, 503);
       store.close();
     }

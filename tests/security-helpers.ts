@@ -185,7 +185,7 @@ export async function withStore(
 }
 
 /** The session token inside a jar's cookie. */
-export function tokenOf(jar: { cookies: Map<string, string> }, name = "satchel"): string {
+export function tokenOf(jar: { cookies: Map<string, string> }, name = "sid"): string {
   const token = jar.cookies.get(name);
   if (token === undefined) throw new Error(`no ${name} cookie in the jar`);
   return token;

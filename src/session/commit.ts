@@ -180,7 +180,8 @@ export const NOTHING: CommitPlan = { store: NONE, cookie: KEEP, bind: false, whe
  *    itself was bad, never because its session is gone (another request may
  *    have rotated it: the client may hold a newer token already).
  * 5. A token re-sent for the loaded row is sent only if the row is still there.
- * 6. `lateStore` runs the store side after the response, except where the store is the response.
+ * 6. `lateStore` runs the store side after the response, except where the store is the response and for
+ *    `destroy()`, `regenerate()` and a renewed session (never deferred).
  */
 export function decide(f: CommitFacts, ctx: CommitContext): CommitPlan {
   if (!f.accessed && !ctx.touchAlways) return NOTHING;
@@ -234,7 +235,9 @@ export function decide(f: CommitFacts, ctx: CommitContext): CommitPlan {
 
 /** Whether the store side may run after the response (`lateStore`). */
 function isLate(f: CommitFacts, ctx: CommitContext): boolean {
-  return f.lateStore && !ctx.failed && !ctx.requestBound;
+  // A logout or a new id is never deferred: the client must not be told it happened before it did.
+  const plain = f.lifecycle.kind === "attached" && !f.lifecycle.regenerated;
+  return f.lateStore && plain && !ctx.failed && !ctx.requestBound;
 }
 
 /** The plan of `store` and `cookie`: a binding tag for a row written without one, and when it runs. */

@@ -17,6 +17,7 @@ import { checkValue, FORBIDDEN_KEYS } from "../value-guard.ts";
 import { type CommitFacts, expiryOver, type FreshWrite, type Lifecycle, type RowWrite } from "./commit.ts";
 import { decodePayload, encodePayload, type Wire } from "./payload.ts";
 import type { LiveSession, Loaded } from "./token.ts";
+import type { SessionEvent, SessionEvents } from "./events.ts";
 
 /**
  * Where the session's state machine stands: `renewed` when its row was
@@ -46,6 +47,8 @@ export interface CoreConfig {
   readonly maxPayloadBytes: number;
   /** Read and check the client's token and load its session; synchronous when the store is. */
   load(c: Context, store: SessionStore): Awaitable<Loaded>;
+  /** The app's lifecycle events (`onEvent`), or undefined when it does not listen. */
+  readonly events?: SessionEvents;
 }
 
 type Op = { t: "set"; v: unknown } | { t: "del" } | { t: "upd"; fns: ((v: unknown) => unknown)[] };
@@ -216,6 +219,11 @@ export class SessionCore {
   get storedUserId(): string | null {
     this.ensure();
     return this.#live?.stored.userId ?? null;
+  }
+
+  /** Record a lifecycle event, sent after the commit; `make` runs only when the app listens (`onEvent`). */
+  note(make: () => SessionEvent): void {
+    this.config.events?.note(this.#c, make());
   }
 
   /** No more changes: the commit is being decided. */

@@ -6,16 +6,18 @@
  * @module
  */
 import { isThenable } from "../awaitable.ts";
-import { sha256 } from "../crypto/mod.ts";
-import { encodeBase64url } from "../_internal/base64url.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 import {
   canDeleteByUser,
   canListUserSessions,
   hasGroupCommit,
   type SessionStore,
+  type StoredSession,
+  type UserSessionEntry,
   type UserSessionListing,
 } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
+import { handleOf } from "./handle.ts";
 import { decodePayload } from "./payload.ts";
 
 /** One of the signed-in user's sessions, as {@linkcode Session.userSessions} lists them. */
@@ -30,13 +32,6 @@ export interface UserSession<T extends object = Record<string, unknown>> {
   current: boolean;
   /** The session's data, e.g. the device label the app stored at sign-in. */
   data: Partial<T>;
-}
-
-const encoder = new TextEncoder();
-
-/** The opaque handle of a session id: a one-way digest, so it reveals nothing that opens the session. */
-function handleOf(id: string): string {
-  return encodeBase64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
 }
 
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */
@@ -218,9 +213,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * Give this session its own idle lifetime ("remember me"), stored with it
    * so later requests keep it. The cookie becomes persistent with this
    * `Max-Age`, refreshes follow this lifetime, and `absoluteTimeout` still
-   * caps it. `null` goes back to the app's `expires` (and a browser-session
-   * cookie, unless the state is persistent).
-   * @throws {RangeError} unless `seconds` is a positive finite number or `null`.
+   * caps it (30 days by default), remember-me included. `null` goes back to
+   * the app's `expires` (and a browser-session cookie, unless the state is persistent).
+   * @throws {RangeError} unless `seconds` is a positive number of at most 34560000
+   *   (400 days, the longest a browser keeps a cookie), or `null`.
    * @example
    * ```ts
    * app.post("/login", async (c) => {
@@ -233,9 +229,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * ```
    */
   setExpires(seconds: number | null): void {
-    if (seconds !== null && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0)) {
+    if (seconds !== null && !(typeof seconds === "number" && seconds > 0 && seconds <= MAX_COOKIE_AGE)) {
       throw new RangeError(
-        `Cannot set the session's lifetime: seconds must be a positive number or null: received ${seconds}`,
+        `Cannot set the session's lifetime: seconds must be a positive number, at most ${MAX_COOKIE_AGE} ` +
+          `(400 days, the longest a browser keeps a cookie), or null: received ${String(seconds)}`,
       );
     }
     this.#core.setLifetime(seconds === null ? undefined : seconds * 1000);
@@ -321,6 +318,13 @@ export class Session<T extends object = Record<string, unknown>> {
     // The row this request loaded is among those deleted only when it was stored under this user.
     const rowEnded = core.attached && core.storedUserId === userId;
     const ended = await inOrder(store, () => store.deleteByUser(userId));
+    core.note(() => ({
+      type: "user-sessions-ended",
+      handle: core.attached ? handleOf(core.loadedId!) : null,
+      userId,
+      count: ended,
+      reason: options.keepCurrent ? "keep-current" : "all",
+    }));
     if (options.keepCurrent) {
       if (rowEnded) core.renew();
     } else if (rowEnded || core.userId === userId) {
@@ -364,13 +368,49 @@ export class Session<T extends object = Record<string, unknown>> {
     await core.load();
     const userId = core.userId;
     if (typeof handle !== "string" || userId === null) return false;
-    const entry = (await store.listByUser(userId)).find((e) => handleOf(e.id) === handle);
+    const listed = await store.listByUser(userId);
+    const entry = listed.find((e) => handleOf(e.id) === handle);
     if (entry === undefined) return false;
     if (core.attached && entry.id === core.loadedId) {
       core.destroy();
       return true;
     }
-    await inOrder(store, () => store.delete(entry.id));
+    await endFollowing(store, userId, entry, listed);
+    core.note(() => ({ type: "destroyed", handle, userId, reason: "destroy-user-session" }));
     return true;
+  }
+}
+
+/** Most ids one device is followed through, should it regenerate again and again while it is being ended. */
+const MAX_FOLLOW = 4;
+
+/**
+ * End the session `entry` names, and its successor if it regenerated since
+ * `listed` was read: a row already gone when it is taken out may have moved to
+ * a new id, which keeps its creation time. Ends when a row was taken out, or
+ * when none of the user's sessions is a successor (the device is signed out).
+ */
+async function endFollowing(
+  store: SessionStore & UserSessionListing,
+  userId: string,
+  entry: UserSessionEntry,
+  listed: readonly UserSessionEntry[],
+): Promise<void> {
+  const seen = new Set(listed.map((e) => e.id));
+  let id = entry.id;
+  for (let round = 0; round < MAX_FOLLOW; round++) {
+    let existed = false;
+    const takeOut = (current: StoredSession | null): null => {
+      existed = current !== null;
+      return null;
+    };
+    await inOrder(store, () => store.update(id, takeOut));
+    if (existed) return;
+    const successor = (await store.listByUser(userId)).find((e) =>
+      !seen.has(e.id) && e.session.createdAt === entry.session.createdAt
+    );
+    if (successor === undefined) return;
+    seen.add(successor.id);
+    id = successor.id;
   }
 }

@@ -15,6 +15,7 @@ import type { SessionState } from "../state/types.ts";
 import type { Awaitable, SessionStore, StoredSession } from "../store/types.ts";
 import { type ExpiryPolicy, pastDeadline } from "./expiry.ts";
 import type { InvalidTokenReason } from "./options.ts";
+import type { SessionEvents } from "./events.ts";
 import { type Decoded, decodePayload } from "./payload.ts";
 
 /** Longest token read: an id, a dot and a signature are 76 characters. */
@@ -49,6 +50,8 @@ export interface TokenConfig {
   /** The request's bound values joined into one string, or undefined without `bind`. */
   readonly bindValues: ((c: Context) => string) | undefined;
   readonly onInvalidToken: ((c: Context, reason: InvalidTokenReason) => void) | undefined;
+  /** The app's lifecycle events, told of every refusal; undefined when the app does not listen. */
+  readonly events?: SessionEvents;
 }
 
 /** The token pipeline of one middleware. */
@@ -67,17 +70,24 @@ const GONE: Loaded = { kind: "refused", invalid: false };
 
 /** The token pipeline for `config`. */
 export function tokenPipeline(config: TokenConfig): Tokens {
-  const { state, signer, serializer, policy, clock, bindValues, onInvalidToken } = config;
+  const { state, signer, serializer, policy, clock, bindValues, onInvalidToken, events } = config;
 
-  /** Refuse the client's token and say why. */
-  function refuse(c: Context, reason: InvalidTokenReason): Loaded {
+  /** Refuse the client's token and say why; `id` and `stored` once the signature checked out. */
+  function refuse(c: Context, reason: InvalidTokenReason, id?: string, stored?: StoredSession): Loaded {
     onInvalidToken?.(c, reason);
+    events?.refused(c, reason, id, stored?.userId);
     return reason === "unknown" || reason === "expired" ? GONE : INVALID;
   }
 
   /** Delete a session that must not be used again, and say why. */
-  function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Awaitable<Loaded> {
-    return after(store.delete(id), () => refuse(c, reason));
+  function end(
+    c: Context,
+    store: SessionStore,
+    id: string,
+    reason: InvalidTokenReason,
+    stored: StoredSession,
+  ): Awaitable<Loaded> {
+    return after(store.delete(id), () => refuse(c, reason, id, stored));
   }
 
   /** The session made of what the store returned for a verified id. */
@@ -88,15 +98,15 @@ export function tokenPipeline(config: TokenConfig): Tokens {
     stale: boolean,
     stored: StoredSession | null,
   ): Awaitable<Loaded> {
-    if (stored === null) return refuse(c, "unknown");
-    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired");
+    if (stored === null) return refuse(c, "unknown", id);
+    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired", stored);
     const decoded = decodePayload(serializer, stored.payload);
-    if (decoded === null) return refuse(c, "corrupt");
+    if (decoded === null) return refuse(c, "corrupt", id, stored);
     if (bindValues === undefined) return { kind: "live", id, stored, decoded, stale };
     const values = bindValues(c);
     const bound = signer.checkBindTag(values, decoded.bind);
     // Another client holds this token: end the session rather than hand its data over.
-    if (bound === false) return end(c, store, id, "binding");
+    if (bound === false) return end(c, store, id, "binding", stored);
     const rebind = bound === "stale" ? signer.bindTag(values) : undefined;
     return { kind: "live", id, stored, decoded, stale, rebind };
   }

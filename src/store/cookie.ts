@@ -39,7 +39,7 @@ export interface CookieStoreOptions {
    * named `<name>.0`, `<name>.1`, … They always carry `Max-Age` = the
    * session's remaining life, but expiry is checked inside the sealed value,
    * never trusted to the browser.
-   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure on https)
+   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure and __Host- unless plain HTTP to a loopback host)
    */
   cookie?: Omit<CookieStateOptions, "persistent">;
   /**
@@ -149,7 +149,6 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
     { length: MOST_COOKIES },
     (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }),
   );
-  const names = states.map((s) => s.name);
   // Every line under 4096 bytes, whatever its Max-Age and Secure.
   const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.slice(0, count).map((s) => s.maxLineBytes(0)));
   if (partChars < 256) {
@@ -164,7 +163,7 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
     read: (c, i) => states[i]!.read(c),
     write: (c, i, value, maxAge) => states[i]!.write(c, value, maxAge),
     clear: (c, i) => states[i]!.clear(c),
-    dropWritten: (c) => dropCookieLines(c, names),
+    dropWritten: (c) => dropCookieLines(c, states.map((s) => s.nameFor(c))),
   };
 }
 
@@ -182,7 +181,7 @@ function stateSlots(state: SessionState): Slots {
     write: (c, _i, value, maxAge) => state.write(c, value, maxAge),
     clear: (c) => state.clear(c),
     dropWritten: (c) => {
-      if (state instanceof CookieState) dropCookieLines(c, [state.name]);
+      if (state instanceof CookieState) dropCookieLines(c, [state.nameFor(c)]);
     },
   };
 }
