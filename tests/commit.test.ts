@@ -233,7 +233,7 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
     plan(move(), send(NEW, full(fresh.createdAt), true)),
   ],
   [
-    "loaded, regenerated, lateStore: move after the response, the token sent with it",
+    "loaded, regenerated, lateStore: never deferred, the move runs before the response (issue 22, defect 1)",
     {
       dirty: true,
       lifecycle: REGENERATED,
@@ -241,7 +241,7 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
       lateStore: true,
     },
     {},
-    plan(move(), send(NEW, full(fresh.createdAt), false), { when: "late" }),
+    plan(move(), send(NEW, full(fresh.createdAt), true)),
   ],
   [
     "loaded, regenerated, bind on: move with a new tag",
@@ -254,6 +254,12 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
     plan(move(), send(NEW, full(fresh.createdAt), true), { bind: true }),
   ],
   ["loaded, destroyed: delete, clear", { lifecycle: DESTROYED, id: NEW }, {}, plan({ op: "delete", id: ID }, clear)],
+  [
+    "loaded, destroyed, lateStore: never deferred, the delete runs before the cookie is cleared (issue 22, defect 1)",
+    { lifecycle: DESTROYED, id: NEW, lateStore: true },
+    {},
+    plan({ op: "delete", id: ID }, clear),
+  ],
   [
     "loaded, destroyed with noStore: delete, clear (expire wins)",
     {
