@@ -15,20 +15,13 @@ import {
   type StoreOp,
 } from "../src/session/commit.ts";
 import { expiryAt, type ExpiryPolicy, refreshTo, thresholdFor, writeExpiry } from "../src/session/expiry.ts";
+import { commitContext } from "./fixtures/commit-context.ts";
 
 const S = 1000;
 const NOW = 1_000_000 * S;
 /** expires 3600, refresh when less than 3540 s left, absolute 8 h. */
 const policy: ExpiryPolicy = { ttl: 3600 * S, absolute: 8 * 3600 * S, threshold: 3540 * S };
-const ctx: CommitContext = {
-  now: NOW,
-  policy,
-  failed: false,
-  persistent: false,
-  touchAlways: false,
-  binding: false,
-  requestBound: false,
-};
+const ctx = commitContext(NOW, policy);
 
 const ID = "L".repeat(32);
 const NEW = "N".repeat(32);
