@@ -1,0 +1,596 @@
+/**
+ * Sessions in PostgreSQL, shared by every process and machine that reaches
+ * the same database; bring your own client (postgres.js, `pg`, Bun's `SQL`).
+ * The layout of SqliteStore and D1Store (the expiry in its own indexed
+ * column, a partial index on the user) plus a `version` column: `update` is a
+ * compare-and-set on it, so no statement holds a lock across a round trip and
+ * the store works through PgBouncer in transaction mode. Why this mechanism:
+ * bench/RESULTS.md#postgresstore.
+ *
+ * The table is created on first use (`CREATE … IF NOT EXISTS`); teams that
+ * run migrations themselves use docs/postgres-schema.sql and `createTable: false`.
+ * @module
+ */
+import { messageOf } from "../_internal/errors.ts";
+import { checkNumber } from "../_internal/numbers.ts";
+import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
+import { rejectUnknownKeys } from "../_internal/options.ts";
+import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
+import { type Clock, systemClock } from "../clock.ts";
+import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../errors.ts";
+import { type PgClientLike, type PgQueryable, type PgRow, toQueryable } from "./postgres/driver.ts";
+import {
+  COLUMNS,
+  DEFAULT_TABLE,
+  parseTableName,
+  SCHEMA_MARK,
+  schemaStatements,
+  type TableName,
+} from "./postgres/schema.ts";
+import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+
+export type { PgClientLike, PgQueryable, PgRow } from "./postgres/driver.ts";
+
+/** Options of {@linkcode PostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A client: postgres.js's `sql` (`postgres(url)`), Bun's `SQL` instance or
+   * `sql`, a `pg` `Pool` or `Client` (connected), `@neondatabase/serverless`'s
+   * `Pool`, or any {@linkcode PgQueryable}. The store never closes it: it is yours.
+   */
+  client: PgClientLike;
+  /** The sessions table, `name` or `schema.name` (plain identifiers, quoted in SQL). @default "satchel_sessions" */
+  table?: string;
+  /**
+   * Create the table and its indexes on first use when missing. Turn off when
+   * migrations create it (docs/postgres-schema.sql); the store then only
+   * checks that it exists and has Satchel's layout.
+   * @default true
+   */
+  createTable?: boolean;
+  /**
+   * How long one store call may take, in ms, before it fails with
+   * {@linkcode StoreUnavailableError}: its wait for a pooled connection, its
+   * statements, and its wait behind other updates of the same session in
+   * this process. A write that timed out may still be applied: its outcome
+   * is unknown.
+   * @default 5000
+   */
+  commandTimeout?: number;
+  /** How many times `update` re-reads after another writer changed the session first. @default 50 */
+  maxUpdateRetries?: number;
+  /** Largest payload accepted, in UTF-8 bytes. @default 1048576 (1 MiB) */
+  maxPayloadBytes?: number;
+  /** Time source for expiry checks. @default Date.now */
+  clock?: Clock;
+}
+
+const KNOWN = [
+  "client",
+  "table",
+  "createTable",
+  "commandTimeout",
+  "maxUpdateRetries",
+  "maxPayloadBytes",
+  "clock",
+] as const;
+
+/** Rows deleted per statement by deleteExpired: short statements, short locks. */
+const SWEEP_BATCH = 500;
+/** A `get` remembered for the `update` that usually follows it in the same request. */
+const SEEN_ENTRIES = 1024;
+/** Payloads larger than this are not remembered (bounds the cache at 16 MiB). */
+const SEEN_MAX_PAYLOAD = 16 * 1024;
+/** How long a remembered read may stand in for a fresh one, in ms (the compare-and-set still checks it). */
+const SEEN_MS = 10_000;
+
+/** A row as SELECT returns it: bigints arrive as strings (pg, postgres.js) or numbers/bigints (Bun). */
+interface Row {
+  payload: string;
+  expires_at: unknown;
+  created_at: unknown;
+  user_id: string | null;
+  version: unknown;
+}
+
+/** One read of a session row: its live value and the version a compare-and-set expects. */
+interface Read {
+  live: StoredSession | null;
+  /** The row's version, or null when there is no row (expired rows have one). */
+  version: string | null;
+}
+
+const encoder = new TextEncoder();
+
+class CommandTimeout extends Error {
+  override name = "CommandTimeout";
+}
+
+/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed; a late failure is swallowed. */
+async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  promise.catch(() => {}); // a late failure after the timeout must not go unhandled
+  if (ms <= 0) throw new CommandTimeout();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CommandTimeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The SQLSTATE of a driver error, if it has one (pg, postgres.js, Bun and Neon all put it in `code`). */
+function sqlState(e: unknown): string | undefined {
+  const o = e as { code?: unknown; errno?: unknown } | null;
+  for (const v of [o?.errno, o?.code]) if (typeof v === "string" && /^[0-9A-Z]{5}$/.test(v)) return v;
+  return undefined;
+}
+
+function toStored(row: Row): StoredSession {
+  return {
+    payload: row.payload,
+    expiresAt: Number(row.expires_at),
+    createdAt: Number(row.created_at),
+    userId: row.user_id ?? null,
+  };
+}
+
+/** A millisecond time as a bigint parameter: an integer, as text (every driver binds it alike). */
+function ms(n: number): string {
+  return String(Math.trunc(n));
+}
+
+/**
+ * A {@linkcode SessionStore} in PostgreSQL (13 or later; tested on 15).
+ *
+ * - Atomicity: `update` reads the row with its `version`, then writes with
+ *   `UPDATE … WHERE id = $1 AND version = $2` (a new session:
+ *   `INSERT … ON CONFLICT DO NOTHING`, a delete: `DELETE … AND version = $2`),
+ *   re-reading when no row changed, up to `maxUpdateRetries` times with
+ *   jittered backoff. Updates of one id from one store instance are queued;
+ *   the read a `get` just made stands in for the first read, so a request
+ *   that loads and then changes its session makes two statements.
+ * - Expiry: `expires_at` is checked on every read; `touch` writes only it
+ *   (and the version); {@linkcode PostgresStore.deleteExpired} deletes in
+ *   batches of 500 through the expiry index with `FOR UPDATE SKIP LOCKED`,
+ *   so several servers sweeping at once neither wait for each other nor
+ *   count a row twice.
+ * - Failures: a driver error, a refused connection, a cancelled statement
+ *   (`statement_timeout`) or a call over `commandTimeout` is a
+ *   {@linkcode StoreUnavailableError} (503); a full disk is a
+ *   {@linkcode StoreFullError}. The client reconnects by itself.
+ * - Statements are single and parameterised, with no session state (no
+ *   `SET`, no advisory locks, no explicit transaction): PgBouncer in
+ *   transaction mode works (see docs/stores.md#pgbouncer for prepared statements).
+ *
+ * @example
+ * ```ts ignore
+ * import postgres from "postgres";
+ * import { Hono } from "hono";
+ * import { session } from "satchel";
+ * import { PostgresStore } from "satchel/postgres";
+ *
+ * const store = new PostgresStore({ client: postgres(process.env.DATABASE_URL!, { max: 10 }) });
+ * await store.ready(); // creates the table, or fails now with how to fix it
+ * const app = new Hono();
+ * app.use(session({ secret: process.env.SESSION_SECRET!, store }));
+ * ```
+ */
+export class PostgresStore implements SessionStore, UserSessionListing {
+  /** Largest payload accepted, in UTF-8 bytes. */
+  readonly maxPayloadBytes: number;
+  /** The table sessions live in, as given. */
+  readonly table: string;
+  #t: TableName;
+  #db: PgQueryable;
+  #createTable: boolean;
+  #clock: Clock;
+  #timeout: number;
+  #retries: number;
+  #queue = new KeyedQueue();
+  /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
+  #seen = new Map<string, { read: Read; at: number }>();
+  #ready: Promise<void> | undefined;
+  #closed = false;
+
+  /**
+   * The SQL that creates the table and its indexes (each statement safe to
+   * run again), for a migration; docs/postgres-schema.sql holds the default's.
+   * @throws {TypeError} on a table name that is not `name` or `schema.name`.
+   */
+  static schema(table: string = DEFAULT_TABLE): string[] {
+    return schemaStatements(parseTableName("make PostgresStore schema", table));
+  }
+
+  /**
+   * A store over a client you connected; nothing is sent until first use
+   * (or {@linkcode PostgresStore.ready}).
+   * @throws {TypeError} when `client` is not a PostgreSQL client Satchel knows, the table name is not plain, or an option is unknown.
+   * @throws {RangeError} on a number option out of range.
+   */
+  constructor(options: PostgresStoreOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError("Cannot create PostgresStore: options are required, at least { client }");
+    }
+    rejectUnknownKeys("PostgresStore", options, KNOWN, {
+      sql: "use client",
+      pool: "use client",
+      db: "use client",
+      tableName: "use table",
+      schemaName: 'use table: "schema.name"',
+      createTableIfMissing: "use createTable",
+      pruneSessionInterval: "run store.deleteExpired() on a timer, or `satchel sweep --url` from cron",
+      conString: "connect a client yourself and pass it as client",
+      conObject: "connect a client yourself and pass it as client",
+    });
+    const o = {
+      table: DEFAULT_TABLE,
+      createTable: true,
+      commandTimeout: 5000,
+      maxUpdateRetries: 50,
+      maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
+      clock: systemClock,
+      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
+    } as Required<PostgresStoreOptions>;
+    const adapted = toQueryable(o.client);
+    if (adapted === null) {
+      const got = o.client === null ? "null" : typeof o.client === "string" ? "a string" : typeof o.client;
+      throw new TypeError(
+        "Cannot create PostgresStore: client must be a PostgreSQL client: postgres.js's sql (postgres(url)), " +
+          `a pg Pool or Client, Bun's SQL, or an object with query(text, params): received ${got}` +
+          (typeof o.client === "string"
+            ? " (to use a URL, pass postgres(url) or new pg.Pool({ connectionString }))"
+            : ""),
+      );
+    }
+    this.#t = parseTableName("create PostgresStore", o.table);
+    if (typeof o.createTable !== "boolean") {
+      throw new TypeError(
+        `Cannot create PostgresStore: createTable must be true or false: received ${typeof o.createTable}`,
+      );
+    }
+    for (const name of ["commandTimeout", "maxUpdateRetries", "maxPayloadBytes"] as const) {
+      checkNumber("PostgresStore", name, o[name], { integer: true, min: 1 });
+    }
+    if (typeof o.clock !== "function") {
+      throw new TypeError("Cannot create PostgresStore: clock must be a function returning milliseconds");
+    }
+    this.#db = adapted.db;
+    this.table = o.table;
+    this.#createTable = o.createTable;
+    this.#timeout = o.commandTimeout;
+    this.#retries = o.maxUpdateRetries;
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.#clock = o.clock;
+  }
+
+  /**
+   * Checks the table, creating it when missing (unless `createTable: false`).
+   * Call it at startup to fail there rather than on the first request; every
+   * other method runs it once first. A failure is not remembered: the next
+   * call tries again.
+   * @throws {Error} "Cannot use PostgresStore: …" with how to fix it: no
+   * permission to create the table, a table that is not Satchel's or is from
+   * a newer Satchel, a missing table with `createTable: false`.
+   * @throws {StoreUnavailableError} when PostgreSQL cannot be reached.
+   */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("Cannot use PostgresStore: it was closed"));
+    this.#ready ??= beforeDeadline(this.#ensureTable(), this.#timeout).catch((cause) => {
+      this.#ready = undefined;
+      throw cause instanceof SessionError || cause instanceof SchemaError ? cause : this.#wrap("open", cause);
+    });
+    return this.#ready;
+  }
+
+  async #ensureTable(): Promise<void> {
+    for (let attempt = 1;; attempt++) {
+      const [info] = await this.#db.query(
+        "SELECT to_regclass($1) IS NOT NULL AS present, obj_description(to_regclass($1), 'pg_class') AS mark, " +
+          "ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 " +
+          "AND NOT attisdropped) AS columns",
+        [this.#t.sql],
+      );
+      if (info?.present === true) return this.#checkTable(info);
+      if (!this.#createTable) {
+        throw new SchemaError(
+          `Cannot use PostgresStore: table ${this.#t.text} does not exist; create it with the SQL in ` +
+            "docs/postgres-schema.sql (or PostgresStore.schema()), or leave createTable on",
+        );
+      }
+      try {
+        for (const statement of schemaStatements(this.#t)) await this.#db.query(statement, []);
+        return;
+      } catch (cause) {
+        const state = sqlState(cause);
+        // Two processes creating the table at once: one loses a catalog race (23505, 42P07, 42710); look again.
+        if ((state === "23505" || state === "42P07" || state === "42710") && attempt < 5) continue;
+        if (state === "42501" || state === "3F000") {
+          throw new SchemaError(
+            `Cannot use PostgresStore: creating table ${this.#t.text} was refused (${messageOf(cause)}); ` +
+              "grant this role CREATE on the schema, or create the table as its owner with the SQL in " +
+              "docs/postgres-schema.sql and pass createTable: false",
+            { cause },
+          );
+        }
+        throw cause;
+      }
+    }
+  }
+
+  #checkTable(info: PgRow): void {
+    const mark = typeof info.mark === "string" ? info.mark : "";
+    const version = /^satchel:(\d+)$/.exec(mark)?.[1];
+    if (version !== undefined && mark !== SCHEMA_MARK) {
+      throw new SchemaError(
+        `Cannot use PostgresStore: table ${this.#t.text} has layout ${mark} and this Satchel reads ${SCHEMA_MARK}; ` +
+          "upgrade Satchel on every server, or give this one another table",
+      );
+    }
+    const columns = Array.isArray(info.columns) ? info.columns.map(String) : parseArray(info.columns);
+    const missing = COLUMNS.filter((c) => !columns.includes(c));
+    if (missing.length > 0) {
+      const pgSimple = ["sid", "sess", "expire"].every((c) => columns.includes(c));
+      throw new SchemaError(
+        `Cannot use PostgresStore: table ${this.#t.text} is not a Satchel sessions table (no column ${
+          missing.join(", ")
+        })` +
+          (pgSimple
+            ? "; it looks like connect-pg-simple's: give PostgresStore its own table and see docs/stores.md#moving-from-connect-pg-simple"
+            : "; name another table"),
+      );
+    }
+  }
+
+  #wrap(action: string, cause: unknown): Error {
+    if (cause instanceof SessionError || cause instanceof SchemaError) return cause;
+    if (cause instanceof CommandTimeout) {
+      return new StoreUnavailableError(
+        `Cannot ${action} session: PostgreSQL did not answer within ${this.#timeout} ms (commandTimeout)` +
+          (action === "load" || action === "list" ? "" : "; the outcome is unknown"),
+        { cause },
+      );
+    }
+    const state = sqlState(cause);
+    const message = messageOf(cause);
+    if (state === "53100") {
+      return new StoreFullError(`Cannot ${action} session: PostgreSQL's disk is full (${message})`, { cause });
+    }
+    if (state === "42P01") this.#ready = undefined; // the table was dropped: look again next time
+    const why = state === "57014"
+      ? `PostgreSQL cancelled the statement (statement_timeout or a cancel: ${message})`
+      : state === undefined
+      ? `PostgreSQL is unreachable (${message})`
+      : `PostgreSQL refused the statement (${state}: ${message})`;
+    return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
+  }
+
+  /** One statement after the table check, within `deadline`; driver errors become the store's typed errors. */
+  async #query(action: string, text: string, params: unknown[], deadline: number): Promise<PgRow[]> {
+    if (this.#closed) throw new StoreUnavailableError("Cannot use PostgresStore: it was closed");
+    try {
+      await beforeDeadline(this.ready(), deadline - performance.now()).catch((cause) => {
+        throw cause instanceof SchemaError ? new StoreUnavailableError(cause.message, { cause }) : cause;
+      });
+      const sql = text.replaceAll("$t", this.#t.sql);
+      return await beforeDeadline(
+        Promise.resolve().then(() => this.#db.query(sql, params)),
+        deadline - performance.now(),
+      );
+    } catch (cause) {
+      throw this.#wrap(action, cause);
+    }
+  }
+
+  #deadline(): number {
+    return performance.now() + this.#timeout;
+  }
+
+  #checkSize(s: StoredSession): void {
+    const size = encoder.encode(s.payload).length;
+    if (size > this.maxPayloadBytes) throw new SessionTooLargeError(size, this.maxPayloadBytes);
+  }
+
+  async #read(id: string, action: string, deadline: number): Promise<Read> {
+    const [row] = await this.#query(
+      action,
+      "SELECT payload, expires_at, created_at, user_id, version FROM $t WHERE id = $1",
+      [id],
+      deadline,
+    ) as unknown as Row[];
+    if (row === undefined) return { live: null, version: null };
+    const live = Number(row.expires_at) > this.#clock() ? toStored(row) : null;
+    return { live, version: String(row.version) };
+  }
+
+  #remember(id: string, read: Read): void {
+    this.#seen.delete(id);
+    if (read.live === null || read.live.payload.length > SEEN_MAX_PAYLOAD) return;
+    if (this.#seen.size >= SEEN_ENTRIES) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#seen.set(id, { read, at: performance.now() });
+  }
+
+  /** The read `get` just made of `id`, if recent and still live; it is used once. */
+  #recall(id: string): Read | undefined {
+    const hit = this.#seen.get(id);
+    if (hit === undefined) return undefined;
+    this.#seen.delete(id);
+    if (performance.now() - hit.at > SEEN_MS || hit.read.live!.expiresAt <= this.#clock()) return undefined;
+    return hit.read;
+  }
+
+  /** The live session with this id, or `null` (one SELECT by primary key). */
+  async get(id: string): Promise<StoredSession | null> {
+    const read = await this.#read(id, "load", this.#deadline());
+    this.#remember(id, read);
+    return read.live === null ? null : { ...read.live };
+  }
+
+  /** Insert or replace the session (one upsert). */
+  async set(id: string, session: StoredSession): Promise<void> {
+    this.#checkSize(session);
+    this.#seen.delete(id);
+    await this.#query(
+      "store",
+      `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
+         created_at = excluded.created_at, user_id = excluded.user_id, version = t.version + 1`,
+      [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null],
+      this.#deadline(),
+    );
+  }
+
+  /** Remove the session; a missing id is not an error. */
+  async delete(id: string): Promise<void> {
+    this.#seen.delete(id);
+    await this.#query("delete", "DELETE FROM $t WHERE id = $1", [id], this.#deadline());
+  }
+
+  /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
+  async touch(id: string, expiresAt: number): Promise<void> {
+    this.#seen.delete(id);
+    await this.#query(
+      "touch",
+      "UPDATE $t SET expires_at = $2, version = version + 1 WHERE id = $1 AND expires_at > $3",
+      [id, ms(expiresAt), ms(this.#clock())],
+      this.#deadline(),
+    );
+  }
+
+  /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
+  update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+    const deadline = this.#deadline();
+    const run = this.#queue.run(id, async () => {
+      if (performance.now() >= deadline) throw new CommandTimeout(); // its turn came too late: never run it
+      return await this.#update(id, fn, deadline);
+    });
+    return beforeDeadline(run, deadline - performance.now()).catch((cause) => {
+      throw cause instanceof CommandTimeout ? this.#wrap("update", cause) : cause;
+    });
+  }
+
+  async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
+    for (let attempt = 1;; attempt++) {
+      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
+      const next = fn(read.live); // may run again on a retry: the contract says it is pure
+      if (next !== null) this.#checkSize(next);
+      if (await this.#compareAndSet(id, read.version, next, deadline)) return next;
+      if (attempt >= this.#retries) {
+        throw new StoreUnavailableError(
+          `Cannot update session: other writers changed it ${attempt} times in a row; ` +
+            "raise maxUpdateRetries if this many processes write one session at once",
+        );
+      }
+      if (attempt > 1) await backoff(attempt);
+    }
+  }
+
+  /** Write `next` (`null` deletes) only if the row is still at `version` (`null`: no row); true when it was. */
+  async #compareAndSet(id: string, version: string | null, next: StoredSession | null, deadline: number) {
+    if (next === null) {
+      if (version === null) return true;
+      const rows = await this.#query(
+        "update",
+        "DELETE FROM $t WHERE id = $1 AND version = $2 RETURNING 1 AS done",
+        [id, version],
+        deadline,
+      );
+      return rows.length === 1;
+    }
+    const values = [next.payload, ms(next.expiresAt), ms(next.createdAt), next.userId ?? null];
+    const rows = version === null
+      ? await this.#query(
+        "update",
+        "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5) " +
+          "ON CONFLICT (id) DO NOTHING RETURNING 1 AS done",
+        [id, ...values],
+        deadline,
+      )
+      : await this.#query(
+        "update",
+        "UPDATE $t SET payload = $2, expires_at = $3, created_at = $4, user_id = $5, version = version + 1 " +
+          "WHERE id = $1 AND version = $6 RETURNING 1 AS done",
+        [id, ...values, version],
+        deadline,
+      );
+    return rows.length === 1;
+  }
+
+  /** One statement that deletes and returns how many rows it deleted. */
+  async #count(action: string, deleting: string, params: unknown[]): Promise<number> {
+    const [row] = await this.#query(
+      action,
+      `WITH gone AS (${deleting} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      params,
+      this.#deadline(),
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Delete sessions whose expiry is at or before `now`, 500 rows per
+   * statement through the expiry index. Rows another sweeper (or a writer)
+   * has locked are skipped (`FOR UPDATE SKIP LOCKED`), so concurrent sweeps
+   * never wait for each other and never count a row twice.
+   * @returns How many sessions this call deleted.
+   */
+  async deleteExpired(now: number = this.#clock()): Promise<number> {
+    this.#seen.clear();
+    let total = 0;
+    for (;;) {
+      const n = await this.#count(
+        "sweep",
+        "DELETE FROM $t WHERE id IN (SELECT id FROM $t WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 " +
+          "FOR UPDATE SKIP LOCKED) AND expires_at <= $1",
+        [ms(now), SWEEP_BATCH],
+      );
+      total += n;
+      if (n < SWEEP_BATCH) return total;
+    }
+  }
+
+  /** End every session bound to `userId` (one DELETE through the user index). @returns How many were deleted. */
+  deleteByUser(userId: string): Promise<number> {
+    this.#seen.clear();
+    return this.#count("delete", "DELETE FROM $t WHERE user_id = $1", [userId]);
+  }
+
+  /** End every session in the table (one DELETE). @returns How many were deleted, expired ones included. */
+  deleteAll(): Promise<number> {
+    this.#seen.clear();
+    return this.#count("delete", "DELETE FROM $t", []);
+  }
+
+  /** The live sessions bound to `userId`, oldest first. */
+  async listByUser(userId: string): Promise<UserSessionEntry[]> {
+    const rows = await this.#query(
+      "list",
+      "SELECT id, payload, expires_at, created_at, user_id, version FROM $t " +
+        "WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id",
+      [userId, ms(this.#clock())],
+      this.#deadline(),
+    ) as unknown as (Row & { id: string })[];
+    return rows.map((row) => ({ id: row.id, session: toStored(row) }));
+  }
+
+  /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (it is yours). */
+  close(): void {
+    this.#closed = true;
+    this.#seen.clear();
+  }
+}
+
+/** A table the store cannot use as it is: thrown by `ready()` with how to fix it. */
+class SchemaError extends Error {
+  override name = "PostgresSchemaError";
+}
+
+/** A text[] some drivers return as its literal (`{a,b}`). */
+function parseArray(v: unknown): string[] {
+  if (typeof v !== "string") return [];
+  return v.replace(/^\{|\}$/g, "").split(",").filter((s) => s !== "");
+}
