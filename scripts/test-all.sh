@@ -23,7 +23,7 @@ done
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/satchel-test.XXXXXX")
 cleanup() {
   if [ -f "$LOGDIR/redis.pid" ]; then kill "$(cat "$LOGDIR/redis.pid")" 2>/dev/null; fi
-  if [ -d "$LOGDIR/pg" ]; then bash scripts/pg-cluster.sh stop "$LOGDIR/pg"; fi
+  if [ -n "${PGDIR:-}" ]; then bash scripts/pg-cluster.sh stop "$PGDIR"; rm -rf "$PGDIR"; fi
   rm -rf "$LOGDIR"
 }
 trap cleanup EXIT
@@ -48,7 +48,9 @@ fi
 # A private PostgreSQL cluster for the PostgresStore tests (scripts/pg-cluster.sh).
 if [ -z "${SATCHEL_PG_URL:-}" ]; then
   if bash scripts/pg-cluster.sh bin >/dev/null 2>&1; then
-    SATCHEL_PG_URL=$(bash scripts/pg-cluster.sh start "$LOGDIR/pg" | head -1) || { echo "PostgreSQL did not start" >&2; exit 2; }
+    # Its own folder directly under the temp dir: the cluster runs as `postgres`, which cannot enter $LOGDIR.
+    PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/satchel-pg.XXXXXX")
+    SATCHEL_PG_URL=$(bash scripts/pg-cluster.sh start "$PGDIR" | head -1) || { echo "PostgreSQL did not start" >&2; exit 2; }
     export SATCHEL_PG_URL
   elif [ -n "${CI:-}" ]; then
     echo "PostgreSQL is not installed; CI needs it (apt-get install postgresql)" >&2
