@@ -59,6 +59,8 @@ export interface PostgresStoreOptions {
   commandTimeout?: number;
   /** How many times `update` re-reads after another writer changed the session first. @default 50 */
   maxUpdateRetries?: number;
+  /** Rows deleted per statement by {@linkcode PostgresStore.deleteExpired}: short statements, short locks. @default 500 */
+  sweepBatchSize?: number;
   /** Largest payload accepted, in UTF-8 bytes. @default 1048576 (1 MiB) */
   maxPayloadBytes?: number;
   /** Time source for expiry checks. @default Date.now */
@@ -71,12 +73,11 @@ const KNOWN = [
   "createTable",
   "commandTimeout",
   "maxUpdateRetries",
+  "sweepBatchSize",
   "maxPayloadBytes",
   "clock",
 ] as const;
 
-/** Rows deleted per statement by deleteExpired: short statements, short locks. */
-const SWEEP_BATCH = 500;
 /** A `get` remembered for the `update` that usually follows it in the same request. */
 const SEEN_ENTRIES = 1024;
 /** Payloads larger than this are not remembered (bounds the cache at 16 MiB). */
@@ -156,7 +157,7 @@ function ms(n: number): string {
  *   that loads and then changes its session makes two statements.
  * - Expiry: `expires_at` is checked on every read; `touch` writes only it
  *   (and the version); {@linkcode PostgresStore.deleteExpired} deletes in
- *   batches of 500 through the expiry index with `FOR UPDATE SKIP LOCKED`,
+ *   batches (`sweepBatchSize`) through the expiry index with `FOR UPDATE SKIP LOCKED`,
  *   so several servers sweeping at once neither wait for each other nor
  *   count a row twice.
  * - Failures: a driver error, a refused connection, a cancelled statement
@@ -191,6 +192,7 @@ export class PostgresStore implements SessionStore, UserSessionListing {
   #clock: Clock;
   #timeout: number;
   #retries: number;
+  #sweepBatch: number;
   #queue = new KeyedQueue();
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
@@ -232,6 +234,7 @@ export class PostgresStore implements SessionStore, UserSessionListing {
       createTable: true,
       commandTimeout: 5000,
       maxUpdateRetries: 50,
+      sweepBatchSize: 500,
       maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
       clock: systemClock,
       ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
@@ -256,6 +259,7 @@ export class PostgresStore implements SessionStore, UserSessionListing {
     for (const name of ["commandTimeout", "maxUpdateRetries", "maxPayloadBytes"] as const) {
       checkNumber("PostgresStore", name, o[name], { integer: true, min: 1 });
     }
+    checkNumber("PostgresStore", "sweepBatchSize", o.sweepBatchSize, { integer: true, min: 1, max: 1_000_000 });
     if (typeof o.clock !== "function") {
       throw new TypeError("Cannot create PostgresStore: clock must be a function returning milliseconds");
     }
@@ -264,6 +268,7 @@ export class PostgresStore implements SessionStore, UserSessionListing {
     this.#createTable = o.createTable;
     this.#timeout = o.commandTimeout;
     this.#retries = o.maxUpdateRetries;
+    this.#sweepBatch = o.sweepBatchSize;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#clock = o.clock;
   }
@@ -532,24 +537,27 @@ export class PostgresStore implements SessionStore, UserSessionListing {
   }
 
   /**
-   * Delete sessions whose expiry is at or before `now`, 500 rows per
-   * statement through the expiry index. Rows another sweeper (or a writer)
-   * has locked are skipped (`FOR UPDATE SKIP LOCKED`), so concurrent sweeps
-   * never wait for each other and never count a row twice.
+   * Delete sessions whose expiry is at or before `now`, `sweepBatchSize`
+   * rows per statement through the expiry index. Rows another sweeper (or a
+   * writer) has locked are skipped (`FOR UPDATE SKIP LOCKED`), so concurrent
+   * sweeps never wait for each other and never count a row twice.
+   * @param onBatch Called after each statement with the rows it deleted and how long it took (ms).
    * @returns How many sessions this call deleted.
    */
-  async deleteExpired(now: number = this.#clock()): Promise<number> {
+  async deleteExpired(now: number = this.#clock(), onBatch?: (removed: number, ms: number) => void): Promise<number> {
     this.#seen.clear();
     let total = 0;
     for (;;) {
+      const started = performance.now();
       const n = await this.#count(
         "sweep",
         "DELETE FROM $t WHERE id IN (SELECT id FROM $t WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2 " +
           "FOR UPDATE SKIP LOCKED) AND expires_at <= $1",
-        [ms(now), SWEEP_BATCH],
+        [ms(now), this.#sweepBatch],
       );
+      onBatch?.(n, performance.now() - started);
       total += n;
-      if (n < SWEEP_BATCH) return total;
+      if (n < this.#sweepBatch) return total;
     }
   }
 
