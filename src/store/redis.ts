@@ -18,7 +18,7 @@
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { messageOf } from "../_internal/errors.ts";
 import { checkNumber } from "../_internal/numbers.ts";
-import { backoff } from "../_internal/optimistic.ts";
+import { backoff } from "./kit/mod.ts";
 import { rejectUnknownKeys } from "../_internal/options.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
