@@ -25,32 +25,33 @@ async function satchel(args: string[], env: Record<string, string | undefined> =
   }
 }
 
+/** A table with 3 live sessions and 2 expired ones. */
+async function seeded(url: string) {
+  const c = await connect("pg", url);
+  const table = uniqueTable();
+  const store = new PostgresStore({ client: c.client, table });
+  const now = Date.now();
+  for (let i = 0; i < 3; i++) {
+    await store.set(`live${i}`.padEnd(32, "x"), { payload: "p".repeat(100), expiresAt: now + 60_000, createdAt: now });
+  }
+  for (let i = 0; i < 2; i++) {
+    await store.set(`dead${i}`.padEnd(32, "x"), { payload: "d", expiresAt: now - 1000, createdAt: now - 5000 });
+  }
+  return { c, table, done: async () => (await c.exec(`DROP TABLE IF EXISTS ${table}`), await c.close()) };
+}
+
 if ("skip" in server) {
   if (process.env.CI) {
-    test("satchel --url tests have PostgreSQL", () => assert.fail(`in CI a missing server is a failure: ${server.skip}`));
+    test("satchel --url tests have PostgreSQL", () =>
+      assert.fail(`in CI a missing server is a failure: ${server.skip}`));
   } else {
     test(`satchel --url tests (skipped: ${server.skip})`, { skip: server.skip }, () => {});
   }
 } else {
   const url = server.url;
 
-  /** A table with 3 live sessions and 2 expired ones. */
-  async function seeded() {
-    const c = await connect("pg", url);
-    const table = uniqueTable();
-    const store = new PostgresStore({ client: c.client, table });
-    const now = Date.now();
-    for (let i = 0; i < 3; i++) {
-      await store.set(`live${i}`.padEnd(32, "x"), { payload: "p".repeat(100), expiresAt: now + 60_000, createdAt: now });
-    }
-    for (let i = 0; i < 2; i++) {
-      await store.set(`dead${i}`.padEnd(32, "x"), { payload: "d", expiresAt: now - 1000, createdAt: now - 5000 });
-    }
-    return { c, table, done: async () => (await c.exec(`DROP TABLE IF EXISTS ${table}`), await c.close()) };
-  }
-
   test("satchel stats --url counts live and expired sessions of a Postgres table", async () => {
-    const f = await seeded();
+    const f = await seeded(url);
     try {
       const r = await satchel(["stats", "--url", url, "--table", f.table, "--json"]);
       assert.equal(r.code, 0, r.stderr);
@@ -67,7 +68,7 @@ if ("skip" in server) {
   });
 
   test("satchel sweep with DATABASE_URL deletes the expired sessions only", async () => {
-    const f = await seeded();
+    const f = await seeded(url);
     try {
       const r = await satchel(["sweep", "--table", f.table, "--json", "--batch", "1"], { DATABASE_URL: url });
       assert.equal(r.code, 0, r.stderr);

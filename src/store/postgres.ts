@@ -12,12 +12,26 @@
  * @module
  */
 import { messageOf } from "../_internal/errors.ts";
-import { checkNumber } from "../_internal/numbers.ts";
-import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../errors.ts";
+import type { Clock } from "../clock.ts";
+import { SessionTooLargeError, type StoreUnavailableError } from "../errors.ts";
+import {
+  clockOption,
+  closedError,
+  CONFLICT,
+  type Diagnose,
+  integer,
+  maxPayloadBytesOption,
+  maxUpdateRetriesOption,
+  must,
+  oldestFirst,
+  OpenFlag,
+  OptimisticWriter,
+  option,
+  readOptions,
+  required,
+  storeError,
+  withinMs,
+} from "./kit/mod.ts";
 import { type PgClientLike, type PgQueryable, type PgRow, toQueryable } from "./postgres/driver.ts";
 import {
   COLUMNS,
@@ -27,7 +41,17 @@ import {
   schemaStatements,
   type TableName,
 } from "./postgres/schema.ts";
-import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+import type {
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
+  SessionStore,
+  StoredSession,
+  Touch,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 export type { PgClientLike, PgQueryable, PgRow } from "./postgres/driver.ts";
 
@@ -67,16 +91,40 @@ export interface PostgresStoreOptions {
   clock?: Clock;
 }
 
-const KNOWN = [
-  "client",
-  "table",
-  "createTable",
-  "commandTimeout",
-  "maxUpdateRetries",
-  "sweepBatchSize",
-  "maxPayloadBytes",
-  "clock",
-] as const;
+const SPEC = {
+  client: required<PgClientLike>(
+    "{ client: postgres(url) }, a PostgreSQL client you connected",
+    (what, name, value) => {
+      if (toQueryable(value) !== null) return;
+      const got = value === null ? "null" : typeof value === "string" ? "a string" : typeof value;
+      throw new TypeError(
+        `Cannot create ${what}: ${name} must be a PostgreSQL client: postgres.js's sql (postgres(url)), ` +
+          `a pg Pool or Client, Bun's SQL, or an object with query(text, params): received ${got}` +
+          (typeof value === "string" ? " (to use a URL, pass postgres(url) or new pg.Pool({ connectionString }))" : ""),
+      );
+    },
+  ),
+  table: option<string>(DEFAULT_TABLE, (what, _name, value) => void parseTableName(`create ${what}`, value)),
+  createTable: option<boolean>(true, must("true or false", (v) => typeof v === "boolean")),
+  commandTimeout: option<number>(5000, integer({ min: 1 })),
+  maxUpdateRetries: maxUpdateRetriesOption,
+  sweepBatchSize: option<number>(500, integer({ min: 1, max: 1_000_000 })),
+  maxPayloadBytes: maxPayloadBytesOption(),
+  clock: clockOption,
+};
+
+/** Other libraries' names for these options (connect-pg-simple's first). */
+const HINTS = {
+  sql: "use client",
+  pool: "use client",
+  db: "use client",
+  tableName: "use table",
+  schemaName: 'use table: "schema.name"',
+  createTableIfMissing: "use createTable",
+  pruneSessionInterval: "run store.deleteExpired() on a timer, or `satchel sweep --url` from cron",
+  conString: "connect a client yourself and pass it as client",
+  conObject: "connect a client yourself and pass it as client",
+};
 
 /** A `get` remembered for the `update` that usually follows it in the same request. */
 const SEEN_ENTRIES = 1024;
@@ -107,21 +155,9 @@ class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
 
-/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed; a late failure is swallowed. */
-async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  promise.catch(() => {}); // a late failure after the timeout must not go unhandled
-  if (ms <= 0) throw new CommandTimeout();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CommandTimeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed. */
+function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return withinMs(promise, ms, () => new CommandTimeout());
 }
 
 /** The SQLSTATE of a driver error, if it has one (pg, postgres.js, Bun and Neon all put it in `code`). */
@@ -181,7 +217,7 @@ function ms(n: number): string {
  * app.use(session({ secret: process.env.SESSION_SECRET!, store }));
  * ```
  */
-export class PostgresStore implements SessionStore, UserSessionListing {
+export class PostgresStore implements SessionStore, Touch, DeleteExpired, DeleteByUser, DeleteAll, UserSessionListing {
   /** Largest payload accepted, in UTF-8 bytes. */
   readonly maxPayloadBytes: number;
   /** The table sessions live in, as given. */
@@ -191,13 +227,12 @@ export class PostgresStore implements SessionStore, UserSessionListing {
   #createTable: boolean;
   #clock: Clock;
   #timeout: number;
-  #retries: number;
   #sweepBatch: number;
-  #queue = new KeyedQueue();
+  #writer: OptimisticWriter;
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
   #ready: Promise<void> | undefined;
-  #closed = false;
+  #open = new OpenFlag("PostgresStore");
 
   /**
    * The SQL that creates the table and its indexes (each statement safe to
@@ -215,59 +250,13 @@ export class PostgresStore implements SessionStore, UserSessionListing {
    * @throws {RangeError} on a number option out of range.
    */
   constructor(options: PostgresStoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create PostgresStore: options are required, at least { client }");
-    }
-    rejectUnknownKeys("PostgresStore", options, KNOWN, {
-      sql: "use client",
-      pool: "use client",
-      db: "use client",
-      tableName: "use table",
-      schemaName: 'use table: "schema.name"',
-      createTableIfMissing: "use createTable",
-      pruneSessionInterval: "run store.deleteExpired() on a timer, or `satchel sweep --url` from cron",
-      conString: "connect a client yourself and pass it as client",
-      conObject: "connect a client yourself and pass it as client",
-    });
-    const o = {
-      table: DEFAULT_TABLE,
-      createTable: true,
-      commandTimeout: 5000,
-      maxUpdateRetries: 50,
-      sweepBatchSize: 500,
-      maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
-      clock: systemClock,
-      ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
-    } as Required<PostgresStoreOptions>;
-    const adapted = toQueryable(o.client);
-    if (adapted === null) {
-      const got = o.client === null ? "null" : typeof o.client === "string" ? "a string" : typeof o.client;
-      throw new TypeError(
-        "Cannot create PostgresStore: client must be a PostgreSQL client: postgres.js's sql (postgres(url)), " +
-          `a pg Pool or Client, Bun's SQL, or an object with query(text, params): received ${got}` +
-          (typeof o.client === "string"
-            ? " (to use a URL, pass postgres(url) or new pg.Pool({ connectionString }))"
-            : ""),
-      );
-    }
+    const o = readOptions("PostgresStore", options, SPEC, HINTS);
+    this.#db = toQueryable(o.client)!.db;
     this.#t = parseTableName("create PostgresStore", o.table);
-    if (typeof o.createTable !== "boolean") {
-      throw new TypeError(
-        `Cannot create PostgresStore: createTable must be true or false: received ${typeof o.createTable}`,
-      );
-    }
-    for (const name of ["commandTimeout", "maxUpdateRetries", "maxPayloadBytes"] as const) {
-      checkNumber("PostgresStore", name, o[name], { integer: true, min: 1 });
-    }
-    checkNumber("PostgresStore", "sweepBatchSize", o.sweepBatchSize, { integer: true, min: 1, max: 1_000_000 });
-    if (typeof o.clock !== "function") {
-      throw new TypeError("Cannot create PostgresStore: clock must be a function returning milliseconds");
-    }
-    this.#db = adapted.db;
     this.table = o.table;
     this.#createTable = o.createTable;
     this.#timeout = o.commandTimeout;
-    this.#retries = o.maxUpdateRetries;
+    this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
     this.#sweepBatch = o.sweepBatchSize;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#clock = o.clock;
@@ -284,10 +273,10 @@ export class PostgresStore implements SessionStore, UserSessionListing {
    * @throws {StoreUnavailableError} when PostgreSQL cannot be reached.
    */
   ready(): Promise<void> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("Cannot use PostgresStore: it was closed"));
+    if (this.#open.closed) return Promise.reject(closedError("PostgresStore"));
     this.#ready ??= beforeDeadline(this.#ensureTable(), this.#timeout).catch((cause) => {
       this.#ready = undefined;
-      throw cause instanceof SessionError || cause instanceof SchemaError ? cause : this.#wrap("open", cause);
+      throw cause instanceof SchemaError ? cause : storeError("open", cause, this.#diagnose);
     });
     return this.#ready;
   }
@@ -329,8 +318,7 @@ export class PostgresStore implements SessionStore, UserSessionListing {
 
   #checkTable(info: PgRow): void {
     const mark = typeof info.mark === "string" ? info.mark : "";
-    const version = /^satchel:(\d+)$/.exec(mark)?.[1];
-    if (version !== undefined && mark !== SCHEMA_MARK) {
+    if (/^satchel:\d+$/.test(mark) && mark !== SCHEMA_MARK) {
       throw new SchemaError(
         `Cannot use PostgresStore: table ${this.#t.text} has layout ${mark} and this Satchel reads ${SCHEMA_MARK}; ` +
           "upgrade Satchel on every server, or give this one another table",
@@ -351,43 +339,36 @@ export class PostgresStore implements SessionStore, UserSessionListing {
     }
   }
 
-  #wrap(action: string, cause: unknown): Error {
-    if (cause instanceof SessionError || cause instanceof SchemaError) return cause;
+  /** What a driver failure means, for {@linkcode storeError}. */
+  #diagnose: Diagnose = (cause, action) => {
+    if (cause instanceof SchemaError) return { why: cause.message.replace(/^Cannot use PostgresStore: /, "") };
     if (cause instanceof CommandTimeout) {
-      return new StoreUnavailableError(
-        `Cannot ${action} session: PostgreSQL did not answer within ${this.#timeout} ms (commandTimeout)` +
-          (action === "load" || action === "list" ? "" : "; the outcome is unknown"),
-        { cause },
-      );
+      const unknown = action === "load" || action === "list" ? "" : "; the outcome is unknown";
+      return { why: `PostgreSQL did not answer within ${this.#timeout} ms (commandTimeout)${unknown}` };
     }
     const state = sqlState(cause);
     const message = messageOf(cause);
-    if (state === "53100") {
-      return new StoreFullError(`Cannot ${action} session: PostgreSQL's disk is full (${message})`, { cause });
-    }
     if (state === "42P01") this.#ready = undefined; // the table was dropped: look again next time
-    const why = state === "57014"
-      ? `PostgreSQL cancelled the statement (statement_timeout or a cancel: ${message})`
-      : state === undefined
-      ? `PostgreSQL is unreachable (${message})`
-      : `PostgreSQL refused the statement (${state}: ${message})`;
-    return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
-  }
+    if (state === "53100") return { why: `PostgreSQL's disk is full (${message})`, full: true };
+    if (state === "57014") {
+      return { why: `PostgreSQL cancelled the statement (statement_timeout or a cancel: ${message})` };
+    }
+    if (state === undefined) return { why: `PostgreSQL is unreachable (${message})` };
+    return { why: `PostgreSQL refused the statement (${state}: ${message})` };
+  };
 
   /** One statement after the table check, within `deadline`; driver errors become the store's typed errors. */
   async #query(action: string, text: string, params: unknown[], deadline: number): Promise<PgRow[]> {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use PostgresStore: it was closed");
+    this.#open.check();
     try {
-      await beforeDeadline(this.ready(), deadline - performance.now()).catch((cause) => {
-        throw cause instanceof SchemaError ? new StoreUnavailableError(cause.message, { cause }) : cause;
-      });
+      await beforeDeadline(this.ready(), deadline - performance.now());
       const sql = text.replaceAll("$t", this.#t.sql);
       return await beforeDeadline(
         Promise.resolve().then(() => this.#db.query(sql, params)),
         deadline - performance.now(),
       );
     } catch (cause) {
-      throw this.#wrap(action, cause);
+      throw storeError(action, cause, this.#diagnose);
     }
   }
 
@@ -469,33 +450,25 @@ export class PostgresStore implements SessionStore, UserSessionListing {
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
     const deadline = this.#deadline();
-    const run = this.#queue.run(id, async () => {
-      if (performance.now() >= deadline) throw new CommandTimeout(); // its turn came too late: never run it
-      return await this.#update(id, fn, deadline);
-    });
-    return beforeDeadline(run, deadline - performance.now()).catch((cause) => {
-      throw cause instanceof CommandTimeout ? this.#wrap("update", cause) : cause;
-    });
-  }
-
-  async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
-    for (let attempt = 1;; attempt++) {
-      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
-      const next = fn(read.live); // may run again on a retry: the contract says it is pure
-      if (next !== null) this.#checkSize(next);
-      if (await this.#compareAndSet(id, read.version, next, deadline)) return next;
-      if (attempt >= this.#retries) {
-        throw new StoreUnavailableError(
-          `Cannot update session: other writers changed it ${attempt} times in a row; ` +
-            "raise maxUpdateRetries if this many processes write one session at once",
-        );
-      }
-      if (attempt > 1) await backoff(attempt);
-    }
+    return this.#writer.run(id, {
+      action: "update",
+      first: () => this.#recall(id),
+      read: () => this.#read(id, "update", deadline),
+      write: async (seen: Read) => {
+        const next = fn(seen.live); // may run again on a retry: the contract says it is pure
+        if (next !== null) this.#checkSize(next);
+        return await this.#compareAndSet(id, seen.version, next, deadline) ? next : CONFLICT;
+      },
+    }, { ms: this.#timeout, timeout: () => storeError("update", new CommandTimeout(), this.#diagnose) });
   }
 
   /** Write `next` (`null` deletes) only if the row is still at `version` (`null`: no row); true when it was. */
-  async #compareAndSet(id: string, version: string | null, next: StoredSession | null, deadline: number) {
+  async #compareAndSet(
+    id: string,
+    version: string | null,
+    next: StoredSession | null,
+    deadline: number,
+  ): Promise<boolean> {
     if (next === null) {
       if (version === null) return true;
       const rows = await this.#query(
@@ -525,12 +498,14 @@ export class PostgresStore implements SessionStore, UserSessionListing {
     return rows.length === 1;
   }
 
-  /** One statement that deletes and returns how many rows it deleted. */
-  async #count(action: string, deleting: string, params: unknown[]): Promise<number> {
+  /** One DELETE that returns how many of the rows it deleted were live at `now` (all rows when `now` is null). */
+  async #count(action: string, deleting: string, params: unknown[], now: number | null = null): Promise<number> {
     const [row] = await this.#query(
       action,
-      `WITH gone AS (${deleting} RETURNING 1) SELECT count(*)::int AS n FROM gone`,
-      params,
+      `WITH gone AS (${deleting} RETURNING expires_at) SELECT count(*) FILTER (WHERE $${
+        params.length + 1
+      }::bigint IS NULL OR expires_at > $${params.length + 1}::bigint)::int AS n FROM gone`,
+      [...params, now === null ? null : ms(now)],
       this.#deadline(),
     );
     return Number(row?.n ?? 0);
@@ -561,33 +536,32 @@ export class PostgresStore implements SessionStore, UserSessionListing {
     }
   }
 
-  /** End every session bound to `userId` (one DELETE through the user index). @returns How many were deleted. */
+  /** End every session bound to `userId` (one DELETE through the user index). @returns How many live ones ended. */
   deleteByUser(userId: string): Promise<number> {
     this.#seen.clear();
-    return this.#count("delete", "DELETE FROM $t WHERE user_id = $1", [userId]);
+    return this.#count("delete", "DELETE FROM $t WHERE user_id = $1", [userId], this.#clock());
   }
 
-  /** End every session in the table (one DELETE). @returns How many were deleted, expired ones included. */
+  /** End every session in the table (one DELETE). @returns How many live sessions it ended. */
   deleteAll(): Promise<number> {
     this.#seen.clear();
-    return this.#count("delete", "DELETE FROM $t", []);
+    return this.#count("delete", "DELETE FROM $t", [], this.#clock());
   }
 
   /** The live sessions bound to `userId`, oldest first. */
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const rows = await this.#query(
       "list",
-      "SELECT id, payload, expires_at, created_at, user_id, version FROM $t " +
-        "WHERE user_id = $1 AND expires_at > $2 ORDER BY created_at, id",
+      "SELECT id, payload, expires_at, created_at, user_id, version FROM $t WHERE user_id = $1 AND expires_at > $2",
       [userId, ms(this.#clock())],
       this.#deadline(),
     ) as unknown as (Row & { id: string })[];
-    return rows.map((row) => ({ id: row.id, session: toStored(row) }));
+    return oldestFirst(rows.map((row) => ({ id: row.id, session: toStored(row) })));
   }
 
   /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (it is yours). */
   close(): void {
-    this.#closed = true;
+    this.#open.close();
     this.#seen.clear();
   }
 }

@@ -458,7 +458,9 @@ async function postgres(
   io: CliIo,
 ): Promise<number> {
   const url = values.url ?? databaseUrl()!;
-  if (positionals[1] !== undefined || values.db !== undefined) return usage(io, "give either a FILE or --url, not both");
+  if (positionals[1] !== undefined || values.db !== undefined) {
+    return usage(io, "give either a FILE or --url, not both");
+  }
   if (!/^postgres(ql)?:\/\//.test(url)) return usage(io, "--url must start with postgres:// or postgresql://");
   const batch = values.batch === undefined ? 500 : Number(values.batch);
   if (!/^[0-9]+$/.test(values.batch ?? "1") || !Number.isSafeInteger(batch) || batch < 1 || batch > 1_000_000) {
