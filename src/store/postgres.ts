@@ -155,11 +155,6 @@ class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
 
-/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed. */
-function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return withinMs(promise, ms, () => new CommandTimeout());
-}
-
 /** The SQLSTATE of a driver error, if it has one (pg, postgres.js, Bun and Neon all put it in `code`). */
 function sqlState(e: unknown): string | undefined {
   const o = e as { code?: unknown; errno?: unknown } | null;
@@ -232,6 +227,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
   #ready: Promise<void> | undefined;
+  /** The table check passed: statements skip awaiting #ready. */
+  #isReady = false;
   #open = new OpenFlag("PostgresStore");
 
   /**
@@ -274,7 +271,9 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
    */
   ready(): Promise<void> {
     if (this.#open.closed) return Promise.reject(closedError("PostgresStore"));
-    this.#ready ??= beforeDeadline(this.#ensureTable(), this.#timeout).catch((cause) => {
+    this.#ready ??= withinMs(this.#ensureTable(), this.#timeout, () => new CommandTimeout()).then(() => {
+      this.#isReady = true;
+    }, (cause) => {
       this.#ready = undefined;
       throw cause instanceof SchemaError ? cause : storeError("open", cause, this.#diagnose);
     });
@@ -348,7 +347,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     }
     const state = sqlState(cause);
     const message = messageOf(cause);
-    if (state === "42P01") this.#ready = undefined; // the table was dropped: look again next time
+    if (state === "42P01") [this.#ready, this.#isReady] = [undefined, false]; // the table was dropped: look again
     if (state === "53100") return { why: `PostgreSQL's disk is full (${message})`, full: true };
     if (state === "57014") {
       return { why: `PostgreSQL cancelled the statement (statement_timeout or a cancel: ${message})` };
@@ -357,23 +356,27 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     return { why: `PostgreSQL refused the statement (${state}: ${message})` };
   };
 
-  /** One statement after the table check, within `deadline`; driver errors become the store's typed errors. */
-  async #query(action: string, text: string, params: unknown[], deadline: number): Promise<PgRow[]> {
+  /** One statement, after the table check; driver errors become the store's typed errors. Not timed: see #timed. */
+  async #query(action: string, text: string, params: unknown[]): Promise<PgRow[]> {
     this.#open.check();
     try {
-      await beforeDeadline(this.ready(), deadline - performance.now());
-      const sql = text.replaceAll("$t", this.#t.sql);
-      return await beforeDeadline(
-        Promise.resolve().then(() => this.#db.query(sql, params)),
-        deadline - performance.now(),
-      );
+      if (!this.#isReady) await this.ready();
+      return await this.#db.query(text.replaceAll("$t", this.#t.sql), params);
     } catch (cause) {
       throw storeError(action, cause, this.#diagnose);
     }
   }
 
-  #deadline(): number {
-    return performance.now() + this.#timeout;
+  /**
+   * `op` (one store call, all its statements), or a StoreUnavailableError once
+   * `commandTimeout` has passed: one timer per call, not per statement.
+   */
+  #timed<T>(action: string, op: Promise<T>): Promise<T> {
+    return withinMs(op, this.#timeout, () => this.#timeoutError(action));
+  }
+
+  #timeoutError(action: string) {
+    return storeError(action, new CommandTimeout(), this.#diagnose);
   }
 
   #checkSize(s: StoredSession): void {
@@ -381,12 +384,11 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     if (size > this.maxPayloadBytes) throw new SessionTooLargeError(size, this.maxPayloadBytes);
   }
 
-  async #read(id: string, action: string, deadline: number): Promise<Read> {
+  async #read(id: string, action: string): Promise<Read> {
     const [row] = await this.#query(
       action,
       "SELECT payload, expires_at, created_at, user_id, version FROM $t WHERE id = $1",
       [id],
-      deadline,
     ) as unknown as Row[];
     if (row === undefined) return { live: null, version: null };
     const live = Number(row.expires_at) > this.#clock() ? toStored(row) : null;
@@ -411,7 +413,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** The live session with this id, or `null` (one SELECT by primary key). */
   async get(id: string): Promise<StoredSession | null> {
-    const read = await this.#read(id, "load", this.#deadline());
+    const read = await this.#timed("load", this.#read(id, "load"));
     this.#remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
@@ -420,46 +422,49 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   async set(id: string, session: StoredSession): Promise<void> {
     this.#checkSize(session);
     this.#seen.delete(id);
-    await this.#query(
+    await this.#timed(
       "store",
-      `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5)
+      this.#query(
+        "store",
+        `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
          created_at = excluded.created_at, user_id = excluded.user_id, version = t.version + 1`,
-      [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null],
-      this.#deadline(),
+        [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null],
+      ),
     );
   }
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
     this.#seen.delete(id);
-    await this.#query("delete", "DELETE FROM $t WHERE id = $1", [id], this.#deadline());
+    await this.#timed("delete", this.#query("delete", "DELETE FROM $t WHERE id = $1", [id]));
   }
 
   /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
   async touch(id: string, expiresAt: number): Promise<void> {
     this.#seen.delete(id);
-    await this.#query(
+    await this.#timed(
       "touch",
-      "UPDATE $t SET expires_at = $2, version = version + 1 WHERE id = $1 AND expires_at > $3",
-      [id, ms(expiresAt), ms(this.#clock())],
-      this.#deadline(),
+      this.#query(
+        "touch",
+        "UPDATE $t SET expires_at = $2, version = version + 1 WHERE id = $1 AND expires_at > $3",
+        [id, ms(expiresAt), ms(this.#clock())],
+      ),
     );
   }
 
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    const deadline = this.#deadline();
     return this.#writer.run(id, {
       action: "update",
       first: () => this.#recall(id),
-      read: () => this.#read(id, "update", deadline),
+      read: () => this.#read(id, "update"),
       write: async (seen: Read) => {
         const next = fn(seen.live); // may run again on a retry: the contract says it is pure
         if (next !== null) this.#checkSize(next);
-        return await this.#compareAndSet(id, seen.version, next, deadline) ? next : CONFLICT;
+        return await this.#compareAndSet(id, seen.version, next) ? next : CONFLICT;
       },
-    }, { ms: this.#timeout, timeout: () => storeError("update", new CommandTimeout(), this.#diagnose) });
+    }, { ms: this.#timeout, timeout: () => this.#timeoutError("update") });
   }
 
   /** Write `next` (`null` deletes) only if the row is still at `version` (`null`: no row); true when it was. */
@@ -467,7 +472,6 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     id: string,
     version: string | null,
     next: StoredSession | null,
-    deadline: number,
   ): Promise<boolean> {
     if (next === null) {
       if (version === null) return true;
@@ -475,7 +479,6 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
         "update",
         "DELETE FROM $t WHERE id = $1 AND version = $2 RETURNING 1 AS done",
         [id, version],
-        deadline,
       );
       return rows.length === 1;
     }
@@ -486,27 +489,27 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
         "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5) " +
           "ON CONFLICT (id) DO NOTHING RETURNING 1 AS done",
         [id, ...values],
-        deadline,
       )
       : await this.#query(
         "update",
         "UPDATE $t SET payload = $2, expires_at = $3, created_at = $4, user_id = $5, version = version + 1 " +
           "WHERE id = $1 AND version = $6 RETURNING 1 AS done",
         [id, ...values, version],
-        deadline,
       );
     return rows.length === 1;
   }
 
   /** One DELETE that returns how many of the rows it deleted were live at `now` (all rows when `now` is null). */
   async #count(action: string, deleting: string, params: unknown[], now: number | null = null): Promise<number> {
-    const [row] = await this.#query(
+    const [row] = await this.#timed(
       action,
-      `WITH gone AS (${deleting} RETURNING expires_at) SELECT count(*) FILTER (WHERE $${
-        params.length + 1
-      }::bigint IS NULL OR expires_at > $${params.length + 1}::bigint)::int AS n FROM gone`,
-      [...params, now === null ? null : ms(now)],
-      this.#deadline(),
+      this.#query(
+        action,
+        `WITH gone AS (${deleting} RETURNING expires_at) SELECT count(*) FILTER (WHERE $${
+          params.length + 1
+        }::bigint IS NULL OR expires_at > $${params.length + 1}::bigint)::int AS n FROM gone`,
+        [...params, now === null ? null : ms(now)],
+      ),
     );
     return Number(row?.n ?? 0);
   }
@@ -550,11 +553,13 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** The live sessions bound to `userId`, oldest first. */
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
-    const rows = await this.#query(
+    const rows = await this.#timed(
       "list",
-      "SELECT id, payload, expires_at, created_at, user_id, version FROM $t WHERE user_id = $1 AND expires_at > $2",
-      [userId, ms(this.#clock())],
-      this.#deadline(),
+      this.#query(
+        "list",
+        "SELECT id, payload, expires_at, created_at, user_id, version FROM $t WHERE user_id = $1 AND expires_at > $2",
+        [userId, ms(this.#clock())],
+      ),
     ) as unknown as (Row & { id: string })[];
     return oldestFirst(rows.map((row) => ({ id: row.id, session: toStored(row) })));
   }
