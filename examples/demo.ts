@@ -1,18 +1,22 @@
 /**
  * The Satchel demo: a visit counter, sign in / sign out, a flash message,
  * "remember me", and a devices page (list your sessions, sign one out), on the
- * default store (a SQLite file in the OS temp dir; no store option).
+ * default store (a SQLite file in the OS temp dir; no store option), or in
+ * PostgreSQL with STORE=postgres.
  *
  *   npm install && npm run demo        (Bun, from node_modules)
  *   deno run -A examples/demo.ts
  *   node examples/demo.ts              (Node 24+)
+ *   STORE=postgres DATABASE_URL=postgres://user@127.0.0.1/app node examples/demo.ts
  *
- * Env: PORT (default 3000), HOST (default 127.0.0.1), SATCHEL_SECRET.
+ * Env: PORT (default 3000), HOST (default 127.0.0.1), SATCHEL_SECRET; STORE
+ * (sqlite or postgres), DATABASE_URL (for postgres: Bun's SQL on Bun, postgres.js elsewhere).
  */
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { html } from "hono/html";
-import { session, type SessionEnv } from "../mod.ts";
+import process from "node:process";
+import { session, type SessionEnv, type SessionStore } from "../mod.ts";
 import { exampleSecret, serve } from "./serve.ts";
 
 /** What this app keeps in a session. */
@@ -22,8 +26,20 @@ const app = new Hono<SessionEnv<Data>>();
 
 // Refuses cross-site form posts (checks the Origin header).
 app.use(csrf());
-// No `store` option: sessions go to <os temp dir>/satchel-<uid>/demo.sqlite.
-app.use(session({ secret: exampleSecret(), name: "demo" }));
+/** STORE=postgres: a PostgresStore on DATABASE_URL (`satchel/postgres` in an app of yours). */
+async function postgresStore(url: string | undefined): Promise<SessionStore> {
+  if (url === undefined) throw new Error("Cannot start the demo: STORE=postgres needs DATABASE_URL (postgres://…)");
+  const { PostgresStore } = await import("../src/store/postgres.ts");
+  const g = globalThis as { Bun?: { SQL: new (url: string) => object } };
+  const client = g.Bun !== undefined ? new g.Bun.SQL(url) : (await import("postgres")).default(url, { onnotice() {} });
+  const store = new PostgresStore({ client });
+  await store.ready(); // creates the table, or fails here saying how to fix it
+  return store;
+}
+const store = process.env.STORE === "postgres" ? await postgresStore(process.env.DATABASE_URL) : undefined;
+
+// Without a `store` option, sessions go to <os temp dir>/satchel-<uid>/demo.sqlite.
+app.use(session(store === undefined ? { secret: exampleSecret(), name: "demo" } : { secret: exampleSecret(), store }));
 
 function page(body: ReturnType<typeof html>, message: string | undefined) {
   return html`
@@ -45,7 +61,9 @@ function page(body: ReturnType<typeof html>, message: string | undefined) {
     <h1>Satchel demo</h1>
     ${message === undefined ? "" : html`<p class="flash" id="flash" role="status">${message}</p>`}
     ${body}
-    <p><small>Session data lives in SQLite, on the server. Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
+    <p><small>Session data lives on the server (${store === undefined
+      ? "SQLite"
+      : "PostgreSQL"}). Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
       </body>
     </html>
   `;

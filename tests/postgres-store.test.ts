@@ -5,6 +5,7 @@
  * through app.request(). Faults and multi-process counts: postgres-faults.test.ts.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
 import { Hono } from "hono";
@@ -14,6 +15,7 @@ import { session, type SessionEnv } from "../src/middleware.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import type { StoredSession } from "../src/store/types.ts";
 import { type ClientName, CLIENTS, connect, testServer, uniqueTable } from "./fixtures/pg.ts";
+import { HttpJar, runtime, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
@@ -99,6 +101,25 @@ if ("skip" in server) {
     );
     // undefined keeps the default
     assert.equal(new PostgresStore({ client, maxPayloadBytes: undefined }).maxPayloadBytes, 1024 * 1024);
+  });
+
+  test("docs/postgres-schema.sql is PostgresStore.schema(), and a table made from it serves createTable: false", async () => {
+    const file = readFileSync(new URL("../docs/postgres-schema.sql", import.meta.url), "utf8");
+    const statements = file.split("\n").filter((l) => !l.startsWith("--")).join("\n").split(";\n").map((x) => x.trim())
+      .filter((x) => x !== "");
+    assert.deepEqual(statements, PostgresStore.schema());
+    const c = await connect("pg", url);
+    const schema = `m_${generateId().slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, "_")}`;
+    await c.exec(`CREATE SCHEMA ${schema}`);
+    try {
+      for (const sql of PostgresStore.schema(`${schema}.sessions`)) await c.exec(sql);
+      const store = new PostgresStore({ client: c.client, table: `${schema}.sessions`, createTable: false });
+      await store.set("c".repeat(32), stored("p", Date.now()));
+      assert.equal((await store.get("c".repeat(32)))?.payload, "p");
+    } finally {
+      await c.exec(`DROP SCHEMA ${schema} CASCADE`);
+      await c.close();
+    }
   });
 
   test("PostgresStore.ready() creates the table once and a second store finds it", async () => {
@@ -344,6 +365,37 @@ if ("skip" in server) {
       assert.equal(row?.n, 0);
     } finally {
       await f.done();
+    }
+  });
+}
+
+if (!("skip" in server)) {
+  const url = server.url;
+
+  test(`examples/demo.ts with STORE=postgres over real HTTP: the devices page signs another browser out; 50 concurrent visits all count (${runtime})`, async () => {
+    const c = await connect("pg", url);
+    await c.exec("DROP TABLE IF EXISTS satchel_sessions");
+    const app = await startExample("demo.ts", { STORE: "postgres", DATABASE_URL: url });
+    try {
+      const a = new HttpJar(app.origin);
+      const b = new HttpJar(app.origin);
+      for (const jar of [a, b]) {
+        await jar.fetch("/");
+        assert.equal((await jar.postForm("/login", { user: "ada" })).status, 303);
+      }
+      const devices = await a.text("/devices");
+      const handles = [...devices.matchAll(/action="\/devices\/([^/]+)\/sign-out"/g)].map((m) => m[1]!);
+      assert.equal(handles.length, 1, devices); // the other browser; this one has no button
+      assert.equal((await a.postForm(`/devices/${handles[0]}/sign-out`)).status, 303);
+      assert.doesNotMatch(await b.text("/"), /Signed in as/);
+      // 50 concurrent visits of one session over HTTP: the counter ends at exactly 50 more.
+      const before = Number(/Visits this session: <strong>(\d+)/.exec(await a.text("/"))?.[1]);
+      await Promise.all(Array.from({ length: 50 }, () => a.fetch("/").then((r) => r.text())));
+      assert.equal(Number(/Visits this session: <strong>(\d+)/.exec(await a.text("/"))?.[1]), before + 51);
+    } finally {
+      await app.stop();
+      await c.exec("DROP TABLE IF EXISTS satchel_sessions");
+      await c.close();
     }
   });
 }

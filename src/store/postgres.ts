@@ -13,7 +13,7 @@
  */
 import { messageOf } from "../_internal/errors.ts";
 import type { Clock } from "../clock.ts";
-import { SessionTooLargeError, type StoreUnavailableError } from "../errors.ts";
+import { SessionTooLargeError } from "../errors.ts";
 import {
   clockOption,
   closedError,
@@ -32,6 +32,7 @@ import {
   storeError,
   withinMs,
 } from "./kit/mod.ts";
+import { DeadlineWatch } from "./postgres/deadline.ts";
 import { type PgClientLike, type PgQueryable, type PgRow, toQueryable } from "./postgres/driver.ts";
 import {
   COLUMNS,
@@ -224,6 +225,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   #timeout: number;
   #sweepBatch: number;
   #writer: OptimisticWriter;
+  #watch: DeadlineWatch;
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
   #ready: Promise<void> | undefined;
@@ -253,6 +255,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     this.table = o.table;
     this.#createTable = o.createTable;
     this.#timeout = o.commandTimeout;
+    this.#watch = new DeadlineWatch(o.commandTimeout);
     this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
     this.#sweepBatch = o.sweepBatchSize;
     this.maxPayloadBytes = o.maxPayloadBytes;
@@ -372,7 +375,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
    * `commandTimeout` has passed: one timer per call, not per statement.
    */
   #timed<T>(action: string, op: Promise<T>): Promise<T> {
-    return withinMs(op, this.#timeout, () => this.#timeoutError(action));
+    return this.#watch.within(op, this.#timeout, () => this.#timeoutError(action));
   }
 
   #timeoutError(action: string) {
@@ -455,16 +458,28 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    return this.#writer.run(id, {
+    const deadline = performance.now() + this.#timeout;
+    // An update whose time ran out while it waited for its turn is never sent.
+    const inTime = () => {
+      if (performance.now() >= deadline) throw this.#timeoutError("update");
+    };
+    const run = this.#writer.run(id, {
       action: "update",
-      first: () => this.#recall(id),
-      read: () => this.#read(id, "update"),
+      first: () => {
+        inTime();
+        return this.#recall(id);
+      },
+      read: () => {
+        inTime();
+        return this.#read(id, "update");
+      },
       write: async (seen: Read) => {
         const next = fn(seen.live); // may run again on a retry: the contract says it is pure
         if (next !== null) this.#checkSize(next);
         return await this.#compareAndSet(id, seen.version, next) ? next : CONFLICT;
       },
-    }, { ms: this.#timeout, timeout: () => this.#timeoutError("update") });
+    });
+    return this.#timed("update", run);
   }
 
   /** Write `next` (`null` deletes) only if the row is still at `version` (`null`: no row); true when it was. */

@@ -3,7 +3,8 @@
  * Bun's `SQL` (both `sql.unsafe(text, params)`, resolving to the rows), and
  * `pg`'s `Pool`, `Client` or `PoolClient` (`client.query(text, params)`,
  * resolving to `{ rows }`). `@neondatabase/serverless`'s `Pool` and `Client`
- * have `pg`'s API and go through the same adapter.
+ * have `pg`'s API and go through the same adapter; its HTTP `neon()` function
+ * has `query(text, params)` resolving to the rows, and does too.
  * @module
  */
 
@@ -29,6 +30,7 @@ export type PgClientLike = object;
 
 interface TaggedSql {
   unsafe(text: string, params?: unknown[]): PromiseLike<PgRow[]>;
+  begin(...args: unknown[]): unknown;
 }
 interface PgLike {
   query(text: string, params?: unknown[]): Promise<{ rows: PgRow[] }>;
@@ -38,8 +40,9 @@ interface PgLike {
 export function toQueryable(client: unknown): { db: PgQueryable; kind: PgDriverKind } | null {
   if (client === null || (typeof client !== "object" && typeof client !== "function")) return null;
   const c = client as Partial<TaggedSql & PgLike>;
-  // postgres.js and Bun's SQL: a tagged-template function with unsafe() (and begin()).
-  if (typeof client === "function" && typeof c.unsafe === "function") {
+  // postgres.js and Bun's SQL: a tagged-template function with unsafe(text, params) and begin(). (Neon's
+  // neon() is a tagged template too, but its unsafe() only marks raw SQL: it has query(), and goes below.)
+  if (typeof client === "function" && typeof c.unsafe === "function" && typeof c.begin === "function") {
     const sql = client as unknown as TaggedSql;
     return {
       kind: "postgres.js or Bun SQL",
