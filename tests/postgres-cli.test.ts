@@ -82,6 +82,24 @@ if ("skip" in server) {
     }
   });
 
+  test("satchel clear --url ends every session after confirmation, and refuses without a terminal or --yes", async () => {
+    const f = await seeded(url);
+    try {
+      const refused = await satchel(["clear", "--url", url, "--table", f.table]);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /no terminal to ask for confirmation on; pass --yes/);
+      const [before] = await f.c.exec(`SELECT count(*)::int AS n FROM ${f.table}`);
+      assert.equal(before?.n, 5);
+      const r = await satchel(["clear", "--url", url, "--table", f.table, "--yes", "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).ended, 3); // the live ones; the expired rows go too, uncounted
+      const [after] = await f.c.exec(`SELECT count(*)::int AS n FROM ${f.table}`);
+      assert.equal(after?.n, 0);
+    } finally {
+      await f.done();
+    }
+  });
+
   test("satchel sweep --url refuses a missing table and creates none", async () => {
     const c = await connect("pg", url);
     const table = uniqueTable();

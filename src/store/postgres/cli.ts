@@ -15,21 +15,31 @@ import { parseTableName } from "./schema.ts";
 interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
+  /** Asks on the terminal; absent without one (then `clear` needs `yes`). */
+  ask?: (question: string) => Promise<string>;
 }
 
 /** What the SQLite CLI parsed, for a Postgres run. */
 export interface PostgresCommand {
-  command: "sweep" | "stats";
+  command: "sweep" | "stats" | "clear";
   /** The connection string, from --url or DATABASE_URL. */
   url: string;
   table: string;
   /** Rows per DELETE for sweep. */
   batch: number;
   json: boolean;
+  /** clear: confirmed on the command line (`--yes`). */
+  yes?: boolean;
 }
 
 /** A refusal the user can act on: printed as is, exit status 1. */
-class Refusal extends Error {}
+class Refusal extends Error {
+  code: number;
+  constructor(message: string, code = 1) {
+    super(message);
+    this.code = code;
+  }
+}
 
 /** A connected client and how to close it. */
 interface Connection {
@@ -155,8 +165,27 @@ async function stats(c: Connection, cmd: PostgresCommand, now: number): Promise<
   };
 }
 
+/** Ends every session: after a "yes" on the terminal, or with `yes`; without either it ends nothing. */
+async function clear(c: Connection, store: PostgresStore, cmd: PostgresCommand, io: Io): Promise<number> {
+  if (!cmd.yes) {
+    if (io.ask === undefined) {
+      throw new Refusal("it ends every session, and there is no terminal to ask for confirmation on; pass --yes", 2);
+    }
+    const { live } = await stats(c, cmd, Date.now());
+    const answer = await io.ask(
+      `End all ${int(live)} live session${live === 1 ? "" : "s"} in ${cmd.table} at ${redact(cmd.url)}? ` +
+        'Every user will have to sign in again. Type "yes" to confirm: ',
+    );
+    if (answer.trim().toLowerCase() !== "yes") throw new Refusal("not confirmed; nothing ended");
+  }
+  const ended = await store.deleteAll();
+  if (cmd.json) io.out(`${JSON.stringify({ url: redact(cmd.url), table: cmd.table, ended })}\n`);
+  else io.out(`ended ${int(ended)} session${ended === 1 ? "" : "s"} in ${cmd.table}; every user must sign in again\n`);
+  return 0;
+}
+
 /**
- * Runs `sweep` or `stats` against PostgreSQL and resolves to the exit
+ * Runs `sweep`, `stats` or `clear` against PostgreSQL and resolves to the exit
  * status: 0 done, 1 the server or table cannot be used.
  */
 export async function postgresCommand(cmd: PostgresCommand, io: Io): Promise<number> {
@@ -173,6 +202,7 @@ export async function postgresCommand(cmd: PostgresCommand, io: Io): Promise<num
     });
     await store.ready(); // never creates: a missing or foreign table is refused here
     const now = Date.now();
+    if (cmd.command === "clear") return await clear(c, store, cmd, io);
     if (cmd.command === "stats") {
       const s = await stats(c, cmd, now);
       if (cmd.json) return io.out(`${JSON.stringify(s)}\n`), 0;
@@ -222,7 +252,7 @@ export async function postgresCommand(cmd: PostgresCommand, io: Io): Promise<num
   } catch (e) {
     const message = e instanceof Refusal ? e.message : (e as Error).message ?? describeError(e);
     io.err(`satchel: ${what}: ${message.replace(/^Cannot \w+ (PostgresStore|session): /, "")}\n`);
-    return 1;
+    return e instanceof Refusal ? e.code : 1;
   } finally {
     await c?.close().catch(() => {});
   }
