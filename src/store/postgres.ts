@@ -5,7 +5,7 @@
  * column, a partial index on the user) plus a `version` column: `update` is a
  * compare-and-set on it, so no statement holds a lock across a round trip and
  * the store works through PgBouncer in transaction mode. Why this mechanism:
- * bench/RESULTS.md#postgresstore.
+ * bench/RESULTS.md#postgresstore-issue-21.
  *
  * The table is created on first use (`CREATE … IF NOT EXISTS`); teams that
  * run migrations themselves use docs/postgres-schema.sql and `createTable: false`.
@@ -156,10 +156,13 @@ class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
 
-/** The SQLSTATE of a driver error, if it has one (pg, postgres.js, Bun and Neon all put it in `code`). */
+/** Five characters with a digit: a SQLSTATE ("57014", "XX000"), not a socket error code ("EPIPE"). */
+const SQLSTATE = /^(?=.*\d)[0-9A-Z]{5}$/;
+
+/** The SQLSTATE of a driver error, if it has one (pg, postgres.js and Neon put it in `code`, Bun's SQL in `errno`). */
 function sqlState(e: unknown): string | undefined {
   const o = e as { code?: unknown; errno?: unknown } | null;
-  for (const v of [o?.errno, o?.code]) if (typeof v === "string" && /^[0-9A-Z]{5}$/.test(v)) return v;
+  for (const v of [o?.errno, o?.code]) if (typeof v === "string" && SQLSTATE.test(v)) return v;
   return undefined;
 }
 
