@@ -59,33 +59,39 @@ export function redact(url: string): string {
   }
 }
 
-async function importOptional(name: string): Promise<Record<string, unknown> | null> {
-  for (const specifier of "Deno" in globalThis ? [`npm:${name}`, name] : [name]) {
-    try {
-      return await import(specifier) as Record<string, unknown>;
-    } catch {
-      // try the next specifier
-    }
+type Runtime = {
+  Bun?: { SQL: new (url: string, o: object) => object & { close(): Promise<void> } };
+  process?: { getBuiltinModule?: (id: string) => unknown };
+};
+const runtime = globalThis as Runtime;
+
+/**
+ * A driver installed next to the app, or null. Through `createRequire`, not
+ * `import()`: a bare specifier in `import()` would make the package depend on
+ * it (and `deno publish` warns about an import it cannot analyze).
+ */
+function requireOptional(name: string): Record<string, unknown> | null {
+  const mod = runtime.process?.getBuiltinModule?.("node:module") as typeof import("node:module") | undefined;
+  try {
+    return mod?.createRequire(import.meta.url)(name) ?? null;
+  } catch {
+    return null;
   }
-  return null;
 }
 
 /** Connects with Bun's SQL, postgres.js or pg, whichever this runtime has first. */
 async function connectUrl(url: string): Promise<Connection> {
-  if ("Bun" in globalThis) {
-    const { SQL } = (await importOptional("bun")) as {
-      SQL: new (url: string, o: object) => object & { close(): Promise<void> };
-    };
-    const sql = new SQL(url, { max: 1, connectionTimeout: 10 });
+  if (runtime.Bun !== undefined) {
+    const sql = new runtime.Bun.SQL(url, { max: 1, connectionTimeout: 10 });
     return { client: sql, driver: "Bun SQL", close: () => sql.close() };
   }
-  const pjs = await importOptional("postgres");
+  const pjs = requireOptional("postgres");
   if (pjs !== null) {
-    const postgres = pjs.default as (url: string, o: object) => object & { end(o: object): Promise<void> };
+    const postgres = (pjs.default ?? pjs) as (url: string, o: object) => object & { end(o: object): Promise<void> };
     const sql = postgres(url, { max: 1, connect_timeout: 10, onnotice: () => {} });
     return { client: sql, driver: "postgres.js", close: () => sql.end({ timeout: 5 }) };
   }
-  const pg = await importOptional("pg");
+  const pg = requireOptional("pg");
   if (pg !== null) {
     const { Client } = (pg.default ?? pg) as {
       Client: new (o: object) => object & { connect(): Promise<void>; end(): Promise<void> };

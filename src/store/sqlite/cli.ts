@@ -526,9 +526,14 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
-/** DATABASE_URL when it names a PostgreSQL server. */
+/** DATABASE_URL when it names a PostgreSQL server (undefined where reading it is not allowed: Deno without --allow-env). */
 function databaseUrl(): string | undefined {
-  const url = process.env.DATABASE_URL;
+  let url: string | undefined;
+  try {
+    url = process.env.DATABASE_URL;
+  } catch {
+    return undefined;
+  }
   return url !== undefined && /^postgres(ql)?:\/\//.test(url) ? url : undefined;
 }
 
