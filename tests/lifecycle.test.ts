@@ -266,7 +266,7 @@ test("session() refuses at setup a store without the methods of the contract, na
   assert.throws(
     () => session({ secret: SECRET, store: cache as unknown as SessionStore }),
     (e: unknown) =>
-      e instanceof TypeError && /touch/.test(e.message) && /update/.test(e.message) && /deleteExpired/.test(e.message),
+      e instanceof TypeError && /lacks update\(\);/.test(e.message) && !/touch|deleteExpired/.test(e.message),
   );
 });
 

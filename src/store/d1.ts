@@ -11,7 +11,6 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { SessionTooLargeError } from "../errors.ts";
 import { messageOf } from "../_internal/errors.ts";
 import {
   checkTableName,
@@ -24,6 +23,7 @@ import {
   oldestFirst,
   OpenFlag,
   OptimisticWriter,
+  payloadBytes,
   readOptions,
   required,
   tableOption,
@@ -122,8 +122,6 @@ interface Row {
   user_id: string | null;
   version: number;
 }
-
-const encoder = new TextEncoder();
 
 function toStored(row: Row): StoredSession {
   return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
@@ -229,8 +227,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
   }
 
   #checkSize(s: StoredSession): void {
-    const size = encoder.encode(s.payload).length;
-    if (size > this.maxPayloadBytes) throw new SessionTooLargeError(size, this.maxPayloadBytes);
+    payloadBytes(s.payload, this.maxPayloadBytes);
   }
 
   /** The live session with this id, or `null`. */
