@@ -13,7 +13,6 @@
  */
 import { messageOf } from "../_internal/errors.ts";
 import type { Clock } from "../clock.ts";
-import { SessionTooLargeError } from "../errors.ts";
 import {
   clockOption,
   closedError,
@@ -27,6 +26,7 @@ import {
   OpenFlag,
   OptimisticWriter,
   option,
+  payloadBytes,
   readOptions,
   required,
   storeError,
@@ -149,8 +149,6 @@ interface Read {
   /** The row's version, or null when there is no row (expired rows have one). */
   version: string | null;
 }
-
-const encoder = new TextEncoder();
 
 class CommandTimeout extends Error {
   override name = "CommandTimeout";
@@ -386,8 +384,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   }
 
   #checkSize(s: StoredSession): void {
-    const size = encoder.encode(s.payload).length;
-    if (size > this.maxPayloadBytes) throw new SessionTooLargeError(size, this.maxPayloadBytes);
+    payloadBytes(s.payload, this.maxPayloadBytes);
   }
 
   async #read(id: string, action: string): Promise<Read> {
