@@ -8,7 +8,10 @@
  * Environment:
  * - `PORT` (default 3000; 0 picks a free one), on 127.0.0.1.
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
- * - `STORE=sqlite|memory|redis` (default sqlite); `REDIS_URL` for redis.
+ * - `STORE=sqlite|memory|redis|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis;
+ *   `PG_URL` for postgres (PostgresStore) and postgres-min (bench/pg-minimal.ts, the
+ *   hand-written floor), each through Bun's SQL on Bun and postgres.js elsewhere
+ *   (`PG_POOL`, default 10 connections a process); `PG_TABLE` (default satchel_sessions).
  * - `WORKERS=n`: n server processes on one port (Bun and Deno `reusePort`, Linux; not on Node).
  * - `NO_SESSION=1`: the same routes without the middleware (the bare-Hono floor);
  *   with `EMPTY_MIDDLEWARE=1` also, one empty async middleware in front (what
@@ -72,7 +75,31 @@ async function makeStore(): Promise<SessionStore> {
     const { Redis } = await import("ioredis");
     return new RedisStore({ client: new Redis(url) });
   }
-  throw new Error(`Cannot start bench app: STORE must be sqlite, memory or redis: received ${storeKind}`);
+  if (storeKind === "postgres" || storeKind === "postgres-min") return await makePgStore();
+  throw new Error(
+    `Cannot start bench app: STORE must be sqlite, memory, redis, postgres or postgres-min: received ${storeKind}`,
+  );
+}
+
+/** PostgresStore, or the hand-written minimum, on the runtime's fastest driver. */
+async function makePgStore(): Promise<SessionStore> {
+  const url = env.PG_URL;
+  if (url === undefined) {
+    throw new Error("Cannot start bench app: STORE=postgres needs PG_URL (postgres://user@127.0.0.1:<port>/db)");
+  }
+  const max = Number(env.PG_POOL ?? 10);
+  const table = env.PG_TABLE ?? "satchel_sessions";
+  const g = globalThis as { Bun?: { SQL: new (url: string, o: object) => object } };
+  const client = g.Bun !== undefined
+    ? new g.Bun.SQL(url, { max })
+    : (await import("postgres")).default(url, { max, onnotice: () => {} });
+  const { PostgresStore } = await import("../src/store/postgres.ts");
+  const store = new PostgresStore({ client, table });
+  await store.ready(); // the minimum uses the same table
+  if (storeKind === "postgres") return store;
+  const { MinimalPgStore } = await import("./pg-minimal.ts");
+  const sql = client as { unsafe(text: string, params: unknown[]): Promise<Record<string, unknown>[]> };
+  return new MinimalPgStore(async (text, params) => [...await sql.unsafe(text, params)], table);
 }
 
 const store = noSession ? undefined : await makeStore();

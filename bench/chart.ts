@@ -6,6 +6,9 @@
  *
  *   bun bench/chart.ts bench/results/latest/results.tsv           (writes)
  *   bun bench/chart.ts --print bench/results/latest/results.tsv   (prints only)
+ *   bun bench/chart.ts --postgres bench/results/latest/results.tsv
+ *     (bench/postgres.sh: only the PostgresStore section, between `<!-- postgres:start -->`
+ *     and `<!-- postgres:end -->`, with the targets of issue 21)
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -212,7 +215,8 @@ export function ratios(run: Run): string {
       );
     }
     const apps = scenarios(run.rows).filter((s) =>
-      s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no ") && !s.app.endsWith("(baseline)")
+      s.runtime === runtime && s.app.startsWith("Satchel") && !s.app.includes(", no ") &&
+      !s.app.endsWith("(baseline)") && !s.app.includes("PostgresStore") // its targets are issue 21's: postgresRatios
     );
     for (const app of apps.map((s) => s.app)) {
       const goals: [Route, number][] = [["plain", 0.95], ["read", 0.6], ["inc", 0.35], ["new", 0.35]];
@@ -266,6 +270,71 @@ export function ratios(run: Run): string {
     );
   }
   return out.join("\n");
+}
+
+/** The PostgresStore's targets of issue 21, measured within this run. */
+export function postgresRatios(run: Run): string {
+  const out = ["| target | measured: requests/s | server CPU time per request | |", "|---|---|---|---|"];
+  const check = (name: string, r: Row | undefined, base: Row | undefined, goal: number) => {
+    if (r === undefined || base === undefined) return;
+    const value = r.rps / base.rps;
+    const cpu = r.cpu && base.cpu ? `${Math.round(r.cpu)} vs ${Math.round(base.cpu)} µs` : "–";
+    const verdict = value >= goal ? "met" : `**missed** by ${(goal - value).toFixed(2)}×`;
+    out.push(
+      `| ${name} ≥ ${goal}× | ${value.toFixed(2)}× (${fmt(r.rps)} / ${fmt(base.rps)}) | ${cpu} | ${verdict} |`,
+    );
+  };
+  const app = "Satchel PostgresStore";
+  const peerApp = "express-session + connect-pg-simple";
+  const minimum = "hand-written minimum (Postgres)";
+  for (const runtime of ["Bun", "Deno", "Node"]) {
+    for (const route of ["read", "inc"] as const) {
+      const r = find(run.rows, app, runtime, route);
+      check(`${runtime} /${route} vs ${peerApp} (Node)`, r, find(run.rows, peerApp, "Node", route), 2);
+      check(
+        `${runtime} /${route} vs the ${minimum}, same runtime and driver`,
+        r,
+        find(run.rows, minimum, runtime, route),
+        0.9,
+      );
+    }
+    const plain = find(run.rows, app, runtime, "plain");
+    const signed = find(run.rows, app, runtime, "signed");
+    if (plain && signed) {
+      out.push(
+        `| (not a target) ${runtime} /plain signed in vs /plain without a cookie | ${
+          (signed.rps / plain.rps).toFixed(2)
+        }× (${fmt(signed.rps)} / ${fmt(plain.rps)}) | ${Math.round(signed.cpu ?? 0)} vs ${
+          Math.round(plain.cpu ?? 0)
+        } µs | – |`,
+      );
+    }
+  }
+  for (
+    const r of run.rows.filter((r) => r.route === "inc" && (r.app === app || r.app === minimum || r.app === peerApp))
+  ) {
+    out.push(
+      `| ${r.app} · ${r.runtime} /inc: lost updates | ${r.lost ?? "unknown"} lost of ${
+        fmt(r.served ?? 0)
+      } answered 200 | | ${r.app !== app ? "–" : r.lost === 0 ? "met" : "**missed**"} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+/** The PostgresStore section of RESULTS.md: the numbers of its scenarios and the ratios against issue 21's targets. */
+export function postgresSection(run: Run): string {
+  const m = run.meta;
+  const pgRun = { meta: m, rows: run.rows.filter((r) => /Postgres|connect-pg/.test(r.app)) };
+  return [
+    `Last run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${
+      m["loadavg-start"]
+    } at the start, ${m["loadavg-end"]} at the end.`,
+    "",
+    table(pgRun),
+    "",
+    postgresRatios(pgRun),
+  ].join("\n");
 }
 
 /** What one feature buys: Satchel SqliteStore on Bun with and without it (the `, no <feature>` scenario), same run. */
@@ -336,7 +405,10 @@ if (import.meta.main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
   const svgPath = join(here, "chart.svg");
   const md = join(here, "RESULTS.md");
   const body = section(run, svgPath, here);
-  if (print) {
+  if (args.includes("--postgres")) {
+    writeFileSync(md, replaceSection(readFileSync(md, "utf8"), "postgres", postgresSection(run)));
+    console.log(postgresSection(run));
+  } else if (print) {
     console.log(body);
   } else {
     writeFileSync(svgPath, svg(run));

@@ -59,9 +59,11 @@ PORT=$(free_port)
 SERVER_PID=
 REDIS_PID_FILE=$TMP/redis.pid
 
+PG_DIR=
 cleanup() {
   [ -n "$SERVER_PID" ] && kill -TERM "$SERVER_PID" 2>/dev/null
   [ -f "$REDIS_PID_FILE" ] && kill "$(cat "$REDIS_PID_FILE")" 2>/dev/null
+  [ -n "$PG_DIR" ] && bash scripts/pg-cluster.sh stop "$PG_DIR" && rm -rf "$PG_DIR"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -76,7 +78,21 @@ if command -v redis-server >/dev/null 2>&1; then
   REDIS_URL=redis://127.0.0.1:$rport
 fi
 
+# A private PostgreSQL cluster (scripts/pg-cluster.sh) for PostgresStore and its peers,
+# unless ONLY leaves them out; PG_URL=… uses a server of yours instead (its tables are dropped).
+PG_URL=${PG_URL:-}
+if [ -z "$PG_URL" ] && { [ -z "$ONLY" ] || grep -Eqi 'postgres|pg' <<<"$ONLY"; } && bash scripts/pg-cluster.sh bin >/dev/null 2>&1; then
+  PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/satchel-bench-pg.XXXXXX")
+  PG_URL=$(bash scripts/pg-cluster.sh start "$PG_DIR" | head -1) || { echo "bench/http.sh: PostgreSQL did not start" >&2; exit 2; }
+fi
+# Empties the Postgres tables between scenarios (node + pg: no psql needed).
+pg_reset() {
+  node -e 'const pg = require("./bench/node_modules/pg"); const c = new pg.Client(process.argv[1]);
+    c.connect().then(() => c.query("DROP TABLE IF EXISTS satchel_sessions, session")).then(() => c.end())' "$PG_URL"
+}
+
 APP_BUN="bun bench/app.ts"
+APP_NODE="node bench/app.ts"
 APP_DENO="deno run -A bench/app.ts"
 # app | runtime | command | environment | routes
 SCENARIOS=(
@@ -98,6 +114,16 @@ SCENARIOS+=(
   "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain signed read inc new"
 )
 [ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
+if [ -n "$PG_URL" ]; then
+  for rt in "Bun|$APP_BUN" "Deno|$APP_DENO" "Node|$APP_NODE"; do
+    IFS='|' read -r rname rcmd <<<"$rt"
+    SCENARIOS+=(
+      "Satchel PostgresStore|$rname|$rcmd|STORE=postgres PG_URL=$PG_URL|plain signed read inc new"
+      "hand-written minimum (Postgres)|$rname|$rcmd|STORE=postgres-min PG_URL=$PG_URL|read inc"
+    )
+  done
+  SCENARIOS+=("express-session + connect-pg-simple|Node|node bench/peers/express-session-pg.js|PG_URL=$PG_URL|plain signed read inc new")
+fi
 # BASELINE=<another checkout> (e.g. `git worktree add /tmp/base <commit>`): the same app from that
 # checkout, measured in the same run, to compare a change against what came before.
 if [ -n "${BASELINE:-}" ]; then
@@ -178,6 +204,7 @@ for sc in "${ORDER[@]}"; do
   : >"$stats"
   PORT=$(free_port)
   [ -n "$REDIS_URL" ] && redis-cli -u "$REDIS_URL" flushall >/dev/null
+  [ -n "$PG_URL" ] && grep -q PG_URL <<<"$envs" && pg_reset
   # shellcheck disable=SC2086
   env $envs PORT=$PORT SATCHEL_DB="$db" BENCH_STATS="$stats" $cmd >"$OUT/$slug.server.log" 2>&1 &
   SERVER_PID=$!

@@ -1,18 +1,23 @@
 /**
  * The Satchel demo: a visit counter, sign in / sign out, a flash message,
  * "remember me", and a devices page (list your sessions, sign one out), on the
- * default store (a SQLite file in the OS temp dir; no store option).
+ * default store (a SQLite file in the OS temp dir; no store option), or in
+ * PostgreSQL with STORE=postgres.
  *
  *   npm install && npm run demo        (Bun, from node_modules)
  *   deno run -A examples/demo.ts
  *   node examples/demo.ts              (Node 24+)
+ *   STORE=postgres DATABASE_URL=postgres://user@127.0.0.1/app node examples/demo.ts
  *
- * Env: PORT (default 3000), HOST (default 127.0.0.1), SATCHEL_SECRET.
+ * Env: PORT (default 3000), HOST (default 127.0.0.1), SATCHEL_SECRET; STORE
+ * (sqlite or postgres), DATABASE_URL (for postgres: Bun's SQL on Bun, postgres.js elsewhere).
  */
 import { Hono } from "hono";
 import { csrf } from "hono/csrf";
 import { html } from "hono/html";
+import process from "node:process";
 import { session, type SessionEnv } from "../mod.ts";
+import type { SessionStore } from "../src/store/contract.ts"; // "satchel/store" in your app
 import { exampleSecret, serve } from "./serve.ts";
 
 /** What this app keeps in a session. */
@@ -22,8 +27,20 @@ const app = new Hono<SessionEnv<Data>>();
 
 // Refuses cross-site form posts (checks the Origin header).
 app.use(csrf());
-// No `store` option: sessions go to <os temp dir>/satchel-<uid>/demo.sqlite.
-app.use(session({ secret: exampleSecret(), name: "demo" }));
+/** STORE=postgres: a PostgresStore on DATABASE_URL (`satchel/postgres` in an app of yours). */
+async function postgresStore(url: string | undefined): Promise<SessionStore> {
+  if (url === undefined) throw new Error("Cannot start the demo: STORE=postgres needs DATABASE_URL (postgres://…)");
+  const { PostgresStore } = await import("../src/store/postgres.ts");
+  const g = globalThis as { Bun?: { SQL: new (url: string) => object } };
+  const client = g.Bun !== undefined ? new g.Bun.SQL(url) : (await import("postgres")).default(url, { onnotice() {} });
+  const store = new PostgresStore({ client });
+  await store.ready(); // creates the table, or fails here saying how to fix it
+  return store;
+}
+const store = process.env.STORE === "postgres" ? await postgresStore(process.env.DATABASE_URL) : undefined;
+
+// Without a `store` option, sessions go to <os temp dir>/satchel-<uid>/demo.sqlite.
+app.use(session(store === undefined ? { secret: exampleSecret(), name: "demo" } : { secret: exampleSecret(), store }));
 
 function page(body: ReturnType<typeof html>, message: string | undefined) {
   return html`
@@ -45,14 +62,16 @@ function page(body: ReturnType<typeof html>, message: string | undefined) {
     <h1>Satchel demo</h1>
     ${message === undefined ? "" : html`<p class="flash" id="flash" role="status">${message}</p>`}
     ${body}
-    <p><small>Session data lives in SQLite, on the server. Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
+    <p><small>Session data lives on the server (${store === undefined
+      ? "SQLite"
+      : "PostgreSQL"}). Your browser holds only a signed, <code>HttpOnly</code> id.</small></p>
       </body>
     </html>
   `;
 }
 
-app.get("/", (c) => {
-  const s = c.get("session");
+app.get("/", async (c) => {
+  const s = await c.get("session").load(); // at once on SQLite; one read on an asynchronous store (Postgres)
   const visits = s.update("visits", (n) => (n ?? 0) + 1);
   const user = s.get("user");
   const message = s.flash<string>("message");
@@ -72,7 +91,7 @@ app.post("/login", async (c) => {
   const form = await c.req.parseBody();
   const user = typeof form.user === "string" ? form.user.trim() : "";
   if (user === "" || user.length > 40) return c.text("Give a name of 1 to 40 characters.", 400);
-  const s = c.get("session");
+  const s = await c.get("session").load();
   s.regenerate(); // new id on every privilege change: no session fixation
   s.setUser(user); // the devices page lists this user's sessions
   s.set("user", user);
@@ -84,7 +103,7 @@ app.post("/login", async (c) => {
 
 // The devices page: every session of the signed-in user, each with a sign-out button but this one.
 app.get("/devices", async (c) => {
-  const s = c.get("session");
+  const s = await c.get("session").load();
   if (s.userId === null) return c.redirect("/", 303);
   const rows = (await s.userSessions()).map((d) =>
     html`
@@ -109,14 +128,14 @@ app.get("/devices", async (c) => {
 });
 
 app.post("/devices/:handle/sign-out", async (c) => {
-  const s = c.get("session");
+  const s = await c.get("session").load();
   const ended = await s.destroyUserSession(c.req.param("handle"));
   s.flash("message", ended ? "That device is signed out." : "That session had already ended.");
   return c.redirect("/devices", 303);
 });
 
-app.post("/logout", (c) => {
-  const s = c.get("session");
+app.post("/logout", async (c) => {
+  const s = await c.get("session").load();
   s.destroy(); // deletes the row; the flash below starts a fresh session
   s.flash("message", "You are signed out.");
   return c.redirect("/", 303);

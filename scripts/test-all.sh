@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on Bun, Deno and Node 24 (all from node_modules),
-# with a private redis-server on a free loopback port when one is installed,
+# with a private redis-server on a free loopback port when one is installed
+# and a private PostgreSQL cluster (scripts/pg-cluster.sh) when its binaries are,
 # and ends with one line: "N passed, N failed" summed over the runtimes.
 # Usage: npm test                 (all runtimes)
 #        npm test -- bun          (one runtime: bun, deno or node)
@@ -22,6 +23,7 @@ done
 LOGDIR=$(mktemp -d "${TMPDIR:-/tmp}/satchel-test.XXXXXX")
 cleanup() {
   if [ -f "$LOGDIR/redis.pid" ]; then kill "$(cat "$LOGDIR/redis.pid")" 2>/dev/null; fi
+  if [ -n "${PGDIR:-}" ]; then bash scripts/pg-cluster.sh stop "$PGDIR"; rm -rf "$PGDIR"; fi
   rm -rf "$LOGDIR"
 }
 trap cleanup EXIT
@@ -40,6 +42,21 @@ if [ -z "${SATCHEL_REDIS_URL:-}" ]; then
     exit 2
   else
     echo "note: redis-server not found, RedisStore tests will be skipped (apt-get install redis-server)" >&2
+  fi
+fi
+
+# A private PostgreSQL cluster for the PostgresStore tests (scripts/pg-cluster.sh).
+if [ -z "${SATCHEL_PG_URL:-}" ]; then
+  if bash scripts/pg-cluster.sh bin >/dev/null 2>&1; then
+    # Its own folder directly under the temp dir: the cluster runs as `postgres`, which cannot enter $LOGDIR.
+    PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/satchel-pg.XXXXXX")
+    SATCHEL_PG_URL=$(bash scripts/pg-cluster.sh start "$PGDIR" | head -1) || { echo "PostgreSQL did not start" >&2; exit 2; }
+    export SATCHEL_PG_URL
+  elif [ -n "${CI:-}" ]; then
+    echo "PostgreSQL is not installed; CI needs it (apt-get install postgresql)" >&2
+    exit 2
+  else
+    echo "note: PostgreSQL not found, PostgresStore tests will be skipped (apt-get install postgresql)" >&2
   fi
 fi
 

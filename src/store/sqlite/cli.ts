@@ -20,8 +20,10 @@ import { APPLICATION_ID, DEFAULT_TABLE, RESERVED_TABLES } from "./schema.ts";
 import { tableNameProblem } from "../kit/options.ts";
 
 const USAGE = `Usage: satchel <command> FILE [options]
+       satchel <command> --url postgres://… [options]
 
-Maintenance of a Satchel session database (SQLite). Never creates a file.
+Maintenance of a Satchel session database (SQLite, or PostgreSQL with --url
+or DATABASE_URL). Never creates a file or a table.
 
 Commands:
   sweep   Delete expired sessions in short batches; safe while the app runs.
@@ -32,23 +34,27 @@ Commands:
 
 Options:
   --db FILE      The database file, if not given after the command.
-  --table NAME   The sessions table. Default: ${DEFAULT_TABLE}
-  --batch N      sweep: rows deleted per transaction. Default: 100
+  --url URL      A PostgreSQL server (PostgresStore); default: DATABASE_URL when
+                 no FILE is given. Needs postgres or pg installed (or Bun).
+  --table NAME   The sessions table (Postgres: NAME or SCHEMA.NAME).
+                 Default: ${DEFAULT_TABLE}
+  --batch N      sweep: rows deleted per transaction. Default: 100 (Postgres: 500)
   --yes          clear: do not ask for confirmation.
   --json         Print one JSON object instead of text.
   -h, --help     Show this help.
 
-Exit status: 0 done, 1 the file cannot be used (missing, unreadable, not
-Satchel's) or clear was not confirmed, 2 bad usage.
+Exit status: 0 done, 1 the file or server cannot be used (missing,
+unreadable, not Satchel's) or clear was not confirmed, 2 bad usage.
 
-Only SqliteStore files. RedisStore and Deno KV expire sessions themselves:
-there is nothing to sweep. To end every session of another store, call its
-deleteAll() (docs/stores.md#ending-every-session).
+SqliteStore files, and PostgresStore tables with --url. RedisStore and Deno
+KV expire sessions themselves: there is nothing to sweep. To end every
+session of another store, call its deleteAll() (docs/stores.md#ending-every-session).
 
 Examples:
   satchel sweep /var/lib/app/sessions.sqlite
   satchel stats --json /var/lib/app/sessions.sqlite
   satchel clear --yes /var/lib/app/sessions.sqlite
+  DATABASE_URL=postgres://app@db/app satchel sweep
 `;
 
 const SQLITE_HEADER = "SQLite format 3\0";
@@ -455,6 +461,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       strict: true,
       options: {
         db: { type: "string" },
+        url: { type: "string" },
         table: { type: "string" },
         batch: { type: "string" },
         json: { type: "boolean" },
@@ -476,6 +483,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return usageError(`unknown command "${command}"`);
   }
   if (positionals.length > 2) return usageError(`unexpected argument "${positionals[2]}"`);
+  if (values.url !== undefined || (positionals[1] === undefined && values.db === undefined && databaseUrl())) {
+    return await postgres(command, values, positionals, io);
+  }
   if (positionals[1] !== undefined && values.db !== undefined) {
     return usageError("give the database file once, as an argument or with --db");
   }
@@ -513,6 +523,45 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.err(`satchel: Cannot ${command} ${file}: ${describeError(e)}\n`);
     return 1;
   }
+}
+
+/** DATABASE_URL when it names a PostgreSQL server (undefined where reading it is not allowed: Deno without --allow-env). */
+function databaseUrl(): string | undefined {
+  let url: string | undefined;
+  try {
+    url = process.env.DATABASE_URL;
+  } catch {
+    return undefined;
+  }
+  return url !== undefined && /^postgres(ql)?:\/\//.test(url) ? url : undefined;
+}
+
+/** `sweep|stats --url URL` (or DATABASE_URL): src/store/postgres/cli.ts, loaded only then. */
+async function postgres(
+  command: "sweep" | "stats" | "clear",
+  values: { url?: string; db?: string; table?: string; batch?: string; json?: boolean; yes?: boolean },
+  positionals: string[],
+  io: CliIo,
+): Promise<number> {
+  const url = values.url ?? databaseUrl()!;
+  if (positionals[1] !== undefined || values.db !== undefined) {
+    return usage(io, "give either a FILE or --url, not both");
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) return usage(io, "--url must start with postgres:// or postgresql://");
+  const batch = values.batch === undefined ? 500 : Number(values.batch);
+  if (!/^[0-9]+$/.test(values.batch ?? "1") || !Number.isSafeInteger(batch) || batch < 1 || batch > 1_000_000) {
+    return usage(io, `--batch must be an integer from 1 to 1000000: received ${JSON.stringify(values.batch)}`);
+  }
+  const { postgresCommand } = await import("../postgres/cli.ts");
+  const table = values.table ?? "satchel_sessions";
+  const yes = values.yes === true;
+  if (yes && command !== "clear") return usage(io, "--yes is an option of clear");
+  return await postgresCommand({ command, url, table, batch, json: values.json === true, yes }, io);
+}
+
+function usage(io: CliIo, message: string): number {
+  io.err(`satchel: ${message}\n\n${USAGE}`);
+  return 2;
 }
 
 // Run as a program (node/bun/deno cli.ts, deno run jsr:…/cli); no top-level await, so require() of the module works.
