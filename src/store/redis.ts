@@ -24,7 +24,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
-import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
+import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
 export type { RedisClientLike, RedisCommander } from "./redis/commander.ts";
@@ -84,6 +84,26 @@ interface Read {
   userId: string | null;
   /** How far the user index covers this session. */
   cover: number;
+}
+
+/**
+ * Throw unless `value` is a time the store can hold (0 to {@linkcode MAX_TIME} ms): checked before
+ * any command is sent, so a time no TTL can express is refused whole (issue 22, defect 4).
+ * @throws {RangeError} naming the field and the limit.
+ */
+function checkTime(action: string, name: string, value: number): void {
+  if (!(value >= 0 && value <= MAX_TIME)) {
+    throw new RangeError(
+      `Cannot ${action} session: ${name} must be a time in ms from 0 to ${MAX_TIME} ` +
+        `(the latest a JavaScript Date holds): received ${value}`,
+    );
+  }
+}
+
+/** Both times of a session to be written. */
+function checkTimes(action: string, s: StoredSession): void {
+  checkTime(action, "expiresAt", s.expiresAt);
+  checkTime(action, "createdAt", s.createdAt);
 }
 
 function newVersion(): string {
@@ -328,7 +348,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
    */
   #coverFor(expiresAt: number): number {
     const now = this.#clock();
-    return expiresAt + Math.max(0, expiresAt - now);
+    return Math.min(MAX_TIME, expiresAt + Math.max(0, expiresAt - now));
   }
 
   /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
@@ -356,7 +376,8 @@ export class RedisStore implements SessionStore, UserSessionListing {
       user === null ? "0" : "1",
       user ?? "",
       newVersion(),
-      String(user === null ? 0 : cover),
+      // An index cover past MAX_TIME (left by an earlier version) still covers any expiry allowed.
+      String(user === null ? 0 : Math.min(cover, MAX_TIME)),
       String(ttl),
     ];
     return (await this.#script(action, SET, key, args, deadline)) === 1;
@@ -394,6 +415,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
 
   /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
+    checkTimes("store", session);
     this.#seen.delete(id);
     const deadline = this.#deadline();
     const user = session.userId ?? null;
@@ -411,6 +433,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
 
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
+    checkTime("touch", "expiresAt", expiresAt);
     this.#seen.delete(id);
     const deadline = this.#deadline();
     const key = this.sessionKey(id);
@@ -451,6 +474,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
       const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
       const next = fn(read.live); // the caller's errors pass through unchanged
       if (next === null && read.state === "|") return null; // nothing there, nothing to delete
+      if (next !== null) checkTimes("update", next);
       let cover = read.cover;
       const user = next?.userId ?? null;
       if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {

@@ -7,6 +7,12 @@
  * (never half-run), and on a cluster a script may not reach keys of another
  * slot than the one it declares.
  *
+ * Every script that writes checks all its arguments before its first write
+ * and answers `ERR satchel: …` without writing when one is out of range, so
+ * a write is never left half done (a hash without its TTL, an index entry
+ * whose expiry overflows `PEXPIRE`). Times must be numbers from 0 to
+ * {@linkcode MAX_TIME}; TTLs whole numbers from 1 to it.
+ *
  * Session hash fields: `p` payload, `c` createdAt, `e` expiresAt, `u` userId
  * (absent when unbound), `v` version (random token, new on every write),
  * `i` how far the user index covers this session (an expiry the index entry
@@ -14,11 +20,25 @@
  * @module
  */
 
+/** The latest time RedisStore stores, in ms: the latest a JavaScript `Date` holds (year 275760). */
+export const MAX_TIME = 8_640_000_000_000_000;
+
 /** A script with its source and the SHA-1 Redis knows it by. */
 export interface Script {
   readonly source: string;
   readonly sha: Promise<string>;
 }
+
+/**
+ * Lua that every writing script starts with: `time(s)` and `ttl(s)` say
+ * whether an argument is a time / a TTL in range (`tonumber` reads "nan" and
+ * "inf" too: both fail), `refuse(what)` is the error reply.
+ */
+const CHECKS = `local MAX = ${MAX_TIME}
+local function time(s) local n = tonumber(s) return n ~= nil and n >= 0 and n <= MAX end
+local function ttl(s) local n = tonumber(s) return n ~= nil and n >= 1 and n <= MAX and n == math.floor(n) end
+local function refuse(what) return redis.error_reply('ERR satchel: ' .. what .. ' out of range, nothing written') end
+`;
 
 function script(source: string): Script {
   const sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(source)).then((buf) =>
@@ -37,6 +57,9 @@ function script(source: string): Script {
  * Returns 1 when written, 0 when the state did not match.
  */
 export const SET = script(`#!lua
+${CHECKS}
+if not (time(ARGV[3]) and time(ARGV[4]) and time(ARGV[8])) then return refuse('createdAt, expiresAt or cover') end
+if not ttl(ARGV[9]) then return refuse('TTL') end
 local key = KEYS[1]
 if ARGV[1] ~= '*' then
   local f = redis.call('HMGET', key, 'v', 'e')
@@ -69,6 +92,9 @@ return 1
  * must first be extended to cover the new expiry.
  */
 export const TOUCH = script(`#!lua flags=allow-oom
+${CHECKS}
+if not (time(ARGV[1]) and time(ARGV[2]) and (ARGV[4] == '' or time(ARGV[4]))) then return refuse('now, expiresAt or cover') end
+if not ttl(ARGV[3]) then return refuse('TTL') end
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'e', 'u', 'i')
 if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
@@ -89,12 +115,16 @@ return 1
  * key alive as long as its latest entry. ARGV: now, score, session id.
  */
 export const INDEX = script(`#!lua
+${CHECKS}
+if not (time(ARGV[1]) and time(ARGV[2])) then return refuse('now or score') end
 local key = KEYS[1]
 redis.call('ZADD', key, 'GT', ARGV[2], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
 local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 if top[2] then
-  redis.call('PEXPIRE', key, math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[1]))))
+  -- Clamped, and written as digits: an entry past MAX (left by an earlier version) must not make PEXPIRE fail.
+  local left = math.min(MAX, math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[1]))))
+  redis.call('PEXPIRE', key, string.format('%d', left))
 end
 return 1
 `);
