@@ -8,7 +8,9 @@
  * Environment:
  * - `PORT` (default 3000; 0 picks a free one), on 127.0.0.1.
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
- * - `STORE=sqlite|memory|redis` (default sqlite); `REDIS_URL` for redis.
+ * - `STORE=sqlite|memory|redis` (default sqlite); `REDIS_URL` for redis, and
+ *   `REDIS_CLIENT=bun|ioredis|node-redis` (default: Bun's own client on Bun,
+ *   ioredis on Deno, node-redis on Node).
  * - `WORKERS=n`: n server processes on one port (Bun and Deno `reusePort`, Linux; not on Node).
  * - `NO_SESSION=1`: the same routes without the middleware (the bare-Hono floor);
  *   with `EMPTY_MIDDLEWARE=1` also, one empty async middleware in front (what
@@ -30,7 +32,6 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
-import * as satchel from "../mod.ts";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionStore, SqliteStore } from "../mod.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
@@ -55,30 +56,40 @@ async function makeStore(): Promise<SessionStore> {
     if (env.BATCH === "0") Object.defineProperty(sqlite, "batch", { value: undefined });
     return sqlite;
   }
-  if (storeKind === "redis") {
-    // RedisStore comes from mod.ts once it is exported there; named through
-    // the module so this app type-checks and runs the other stores without it.
-    const RedisStore = (satchel as Record<string, unknown>).RedisStore as
-      | (new (options: { client: unknown }) => SessionStore)
-      | undefined;
-    if (RedisStore === undefined) {
-      throw new Error("Cannot start bench app: STORE=redis but mod.ts exports no RedisStore");
-    }
-    const url = env.REDIS_URL;
-    if (url === undefined) {
-      throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
-    }
-    // Each runtime's fastest client: Bun's built-in RedisClient, ioredis elsewhere.
-    const g = globalThis as { Bun?: { RedisClient: new (url: string) => { connect(): Promise<void> } } };
-    if (g.Bun !== undefined) {
-      const client = new g.Bun.RedisClient(url);
-      await client.connect();
-      return new RedisStore({ client });
-    }
-    const { Redis } = await import("ioredis");
-    return new RedisStore({ client: new Redis(url) });
-  }
+  if (storeKind === "redis") return await redisStore();
   throw new Error(`Cannot start bench app: STORE must be sqlite, memory or redis: received ${storeKind}`);
+}
+
+/** RedisStore over the client REDIS_CLIENT names, set up as docs/stores.md recommends for production. */
+async function redisStore(): Promise<SessionStore> {
+  const url = env.REDIS_URL;
+  if (url === undefined) {
+    throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
+  }
+  const g = globalThis as {
+    Bun?: { RedisClient: new (url: string, o: object) => { connect(): Promise<void> } };
+    Deno?: unknown;
+  };
+  const kind = env.REDIS_CLIENT ?? (g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "ioredis" : "node-redis");
+  const { RedisStore } = await import("../src/store/redis.ts");
+  if (kind === "bun") {
+    if (g.Bun === undefined) throw new Error("Cannot start bench app: REDIS_CLIENT=bun needs Bun");
+    const client = new g.Bun.RedisClient(url, { enableOfflineQueue: false });
+    await client.connect();
+    return new RedisStore({ client });
+  }
+  if (kind === "ioredis") {
+    const { Redis } = await import("ioredis");
+    return new RedisStore({ client: new Redis(url, { maxRetriesPerRequest: 1 }) });
+  }
+  if (kind === "node-redis") {
+    const { createClient } = await import("redis");
+    const client = createClient({ url, disableOfflineQueue: true });
+    client.on("error", (e: unknown) => console.error(`redis: ${e}`));
+    await client.connect();
+    return new RedisStore({ client });
+  }
+  throw new Error(`Cannot start bench app: REDIS_CLIENT must be bun, ioredis or node-redis: received ${kind}`);
 }
 
 const store = noSession ? undefined : await makeStore();

@@ -3,9 +3,13 @@
  * chart of requests/s per scenario per app) and the tables of
  * bench/RESULTS.md, between the `<!-- http:start -->` and `<!-- http:end -->`
  * markers: the numbers, then the ratios against the targets of issue 6.
+ * With `--redis`, issue 23's table instead (RedisStore on each runtime
+ * against `@hono/session` on Redis), between `<!-- redis:start -->` and
+ * `<!-- redis:end -->` (bench/redis.sh runs it).
  *
  *   bun bench/chart.ts bench/results/latest/results.tsv           (writes)
  *   bun bench/chart.ts --print bench/results/latest/results.tsv   (prints only)
+ *   bun bench/chart.ts --redis [--print] bench/results/latest/results.tsv
  * @module
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -315,6 +319,66 @@ export function section(run: Run, svgPath: string, mdDir: string): string {
   ].join("\n");
 }
 
+/** The runtimes RedisStore is measured on, and the client bench/app.ts uses on each. */
+const REDIS_RUNTIMES = [["Bun", "Bun's RedisClient"], ["Deno", "ioredis"], ["Node", "node-redis"]] as const;
+/** Issue 23's targets against `@hono/session` on Redis (Bun), per route. */
+const REDIS_GOALS: [Route, string, number][] = [
+  ["signed", "/plain signed in", 0.9],
+  ["read", "/read", 2],
+  ["inc", "/inc", 2],
+  ["new", "/new", 1.7],
+];
+
+/**
+ * Issue 23's table: requests per second of RedisStore on each runtime and of
+ * `@hono/session` with Bun's Redis client, the ratio to that peer (and its
+ * server CPU time per request), and the lost updates on /inc.
+ */
+export function redisTable(run: Run): string {
+  const peerApp = "@hono/session + Redis";
+  const present = REDIS_RUNTIMES.filter(([rt]) =>
+    run.rows.some((r) => r.app === "Satchel RedisStore" && r.runtime === rt)
+  );
+  const head = present.map(([rt, client]) => `Satchel RedisStore · ${rt} (${client}) | ratio`).join(" | ");
+  const out = [
+    `| route | ${peerApp} · Bun (Bun's RedisClient) | ${head} | target |`,
+    `|---|---:|${present.map(() => "---:|---:").join("|")}|---|`,
+  ];
+  const cpu = (r: Row) => (r.cpu === undefined ? "" : ` <sub>cpu ${Math.round(r.cpu)} µs</sub>`);
+  for (const [route, label, goal] of REDIS_GOALS) {
+    const base = find(run.rows, peerApp, "Bun", route);
+    const cells = present.map(([rt]) => {
+      const r = find(run.rows, "Satchel RedisStore", rt, route);
+      if (r === undefined) return "– | –";
+      if (base === undefined) return `${fmt(r.rps)}${cpu(r)} | –`;
+      const ratio = r.rps / base.rps;
+      return `${fmt(r.rps)}${cpu(r)} | ${ratio.toFixed(2)}×${ratio >= goal ? "" : " (missed)"}`;
+    });
+    const peer = base === undefined ? "–" : `${fmt(base.rps)}${cpu(base)}`;
+    out.push(`| ${label} | ${peer} | ${cells.join(" | ")} | ≥ ${goal}× |`);
+  }
+  const lost = (app: string, rt: string) => {
+    const inc = find(run.rows, app, rt, "inc");
+    return inc?.lost === undefined ? "–" : `${inc.lost} of ${fmt(inc.served ?? 0)}`;
+  };
+  const losses = present.map(([rt]) => `${lost("Satchel RedisStore", rt)} | –`).join(" | ");
+  out.push(`| lost updates on /inc | ${lost(peerApp, "Bun")} | ${losses} | 0 |`);
+  return out.join("\n");
+}
+
+/** The Redis section of RESULTS.md: when and where it ran, then the table. */
+export function redisSection(run: Run): string {
+  const m = run.meta;
+  return [
+    `Last run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${
+      m["loadavg-start"]
+    } at the start, ${m["loadavg-end"]} at the end. Requests per second, with the server's CPU time per request; ` +
+    "ratio = RedisStore ÷ @hono/session on Redis, both in this run against the same redis-server.",
+    "",
+    redisTable(run),
+  ].join("\n");
+}
+
 /** Replace what stands between `<!-- name:start -->` and `<!-- name:end -->`. */
 export function replaceSection(doc: string, name: string, body: string): string {
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
@@ -333,6 +397,13 @@ if (import.meta.main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const run = parseTsv(readFileSync(file, "utf8"));
   const here = dirname(fileURLToPath(import.meta.url));
+  if (args.includes("--redis")) {
+    const body = redisSection(run);
+    const md = join(here, "RESULTS.md");
+    if (!print) writeFileSync(md, replaceSection(readFileSync(md, "utf8"), "redis", body));
+    console.log(body);
+    process.exit(0);
+  }
   const svgPath = join(here, "chart.svg");
   const md = join(here, "RESULTS.md");
   const body = section(run, svgPath, here);

@@ -66,9 +66,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A private redis-server for RedisStore, once mod.ts exports it.
+# A private redis-server for RedisStore and the @hono/session peer's Redis mode.
 REDIS_URL=
-if grep -q '\bRedisStore\b' mod.ts && command -v redis-server >/dev/null 2>&1; then
+if [ -f src/store/redis.ts ] && command -v redis-server >/dev/null 2>&1; then
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --pidfile "$REDIS_PID_FILE" --logfile "$TMP/redis.log" --dir "$TMP" >/dev/null
@@ -87,7 +87,12 @@ SCENARIOS=(
   "Satchel SqliteStore, no group commit|Bun|$APP_BUN|STORE=sqlite BATCH=0|inc new"
   "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain signed read inc new"
 )
-[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
+# RedisStore on each runtime with the client bench/app.ts picks there (Bun's own, ioredis on Deno, node-redis on Node).
+[ -n "$REDIS_URL" ] && SCENARIOS+=(
+  "Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "@hono/session + Redis|Bun|bun bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "Satchel RedisStore|Node|node bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+)
 SCENARIOS+=(
   "@hono/session|Bun|bun bench/peers/hono-session.js||plain signed read inc new"
   "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain signed read inc new"
