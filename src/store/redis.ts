@@ -24,6 +24,7 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
 import { type Clock, systemClock } from "../clock.ts";
 import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
+import { Deadlines } from "./redis/deadlines.ts";
 import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
 
@@ -118,22 +119,7 @@ class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
 
-/** `promise`, or a {@linkcode CommandTimeout} once `ms` have passed; a late failure is swallowed. */
-async function beforeDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  promise.catch(() => {}); // a late failure after the timeout must not go unhandled
-  if (ms <= 0) throw new CommandTimeout();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CommandTimeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const commandTimeout = () => new CommandTimeout();
 
 /**
  * A {@linkcode SessionStore} in Redis (7 or later) or Valkey.
@@ -185,6 +171,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
   #timeout: number;
   #retries: number;
   #queues = new Map<string, Promise<unknown>>();
+  #deadlines = new Deadlines();
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
   #closed = false;
@@ -280,12 +267,16 @@ export class RedisStore implements SessionStore, UserSessionListing {
   }
 
   /** One command, bounded by the operation's deadline; errors are the client's own. */
-  async #raw(args: string[], key: string, deadline: number): Promise<unknown> {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use RedisStore: it was closed");
-    const left = deadline - performance.now();
-    if (left <= 0) throw new CommandTimeout();
-    const reply = Promise.resolve().then(() => this.#redis.command(args, key));
-    return await beforeDeadline(reply, left);
+  #raw(args: string[], key: string, deadline: number): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("Cannot use RedisStore: it was closed"));
+    if (deadline <= performance.now()) return Promise.reject(new CommandTimeout());
+    let reply: Promise<unknown>;
+    try {
+      reply = Promise.resolve(this.#redis.command(args, key));
+    } catch (e) {
+      reply = Promise.reject(e);
+    }
+    return this.#deadlines.within(reply, deadline, commandTimeout);
   }
 
   async #send(action: string, args: string[], key: string, deadline: number): Promise<unknown> {
@@ -300,7 +291,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
   async #script(action: string, s: Script, key: string, args: string[], deadline: number): Promise<unknown> {
     try {
       try {
-        return await this.#raw(["EVALSHA", await s.sha, "1", key, ...args], key, deadline);
+        return await this.#raw(["EVALSHA", s.hex ?? await s.sha, "1", key, ...args], key, deadline);
       } catch (e) {
         if (!isNoScript(e)) throw e;
         return await this.#raw(["EVAL", s.source, "1", key, ...args], key, deadline);
@@ -399,7 +390,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
     void tail.then(() => {
       if (this.#queues.get(id) === tail) this.#queues.delete(id);
     });
-    return beforeDeadline(run, deadline - performance.now()).catch((cause) => {
+    return this.#deadlines.within(run, deadline, commandTimeout).catch((cause) => {
       abandoned = true;
       // The caller's own errors (from its update function) pass through unchanged.
       throw cause instanceof CommandTimeout ? this.#wrap("update", cause) : cause;
