@@ -14,7 +14,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** A CookieStore-shaped store sealing with Web Crypto AES-256-GCM and a cached key. */
-export class WebCryptoCookieStore implements SessionStore, RequestBound {
+export class WebCryptoCookieStore implements RequestBound {
   #key: Promise<CryptoKey>;
   #state = new CookieState({ name: "satchel-data", persistent: true });
 
@@ -69,37 +69,13 @@ export class WebCryptoCookieStore implements SessionStore, RequestBound {
         state.clear(c);
         written = { id, session: null };
       },
-      touch: async (id, expiresAt) => {
-        const cur = await view.get(id);
-        if (cur !== null) await view.set(id, { ...cur, expiresAt });
-      },
       update: async (id, fn: UpdateFn) => {
         const next = fn(await view.get(id));
         if (next === null) await view.delete(id);
         else await view.set(id, next);
         return next;
       },
-      deleteExpired: () => 0,
     };
     return view;
-  }
-
-  get(): never {
-    throw new TypeError("only through forRequest");
-  }
-  set(): never {
-    throw new TypeError("only through forRequest");
-  }
-  delete(): never {
-    throw new TypeError("only through forRequest");
-  }
-  touch(): never {
-    throw new TypeError("only through forRequest");
-  }
-  update(): never {
-    throw new TypeError("only through forRequest");
-  }
-  deleteExpired(): number {
-    return 0;
   }
 }

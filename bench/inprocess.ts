@@ -22,7 +22,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
-import { CookieStore, MemoryStore, session, type SessionEnv, type SessionStore, SqliteStore } from "../mod.ts";
+import {
+  CookieStore,
+  MemoryStore,
+  type RequestBound,
+  session,
+  type SessionEnv,
+  type SessionStore,
+  SqliteStore,
+} from "../mod.ts";
 import { WebCryptoCookieStore } from "./cookie-webcrypto.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
@@ -43,7 +51,7 @@ const dir = mkdtempSync(join(tmpdir(), "satchel-inprocess-"));
 type Mode = "bare" | "empty" | "memory" | "sqlite" | "cookie" | "webcrypto";
 const MODES: readonly Mode[] = ["bare", "empty", "memory", "sqlite", "cookie", "webcrypto"];
 
-function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore {
+function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore | RequestBound {
   if (mode === "memory") return new MemoryStore();
   if (mode === "sqlite") return new SqliteStore({ path: join(dir, "s.sqlite") });
   if (mode === "webcrypto") return new WebCryptoCookieStore(`${SECRET}-data`);

@@ -38,6 +38,7 @@ import {
   hasGroupCommit,
   isRequestBound,
   isSynchronousStore,
+  type RequestBound,
   type SessionStore,
   type StoredSession,
 } from "./store/types.ts";
@@ -119,7 +120,7 @@ export function session<T extends object = Record<string, unknown>>(
     );
   }
   if (options.store !== undefined) checkStoreShape(options.store);
-  const baseStore: SessionStore = options.store ?? new SqliteStore({ name: options.name, clock });
+  const baseStore: SessionStore | RequestBound = options.store ?? new SqliteStore({ name: options.name, clock });
   const maxPayloadBytes = options.maxPayloadBytes ?? baseStore.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   checkNumber("session middleware", "maxPayloadBytes", maxPayloadBytes, { integer: true, min: 1 });
   if (baseStore.maxPayloadBytes !== undefined && maxPayloadBytes > baseStore.maxPayloadBytes) {

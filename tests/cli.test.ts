@@ -117,7 +117,11 @@ test("satchel answers bad usage with a message, the usage, and exit 2", async ()
     [["sweep", "--db", "x", "--batch", "0"], /--batch must be an integer from 1 to 1000000: received "0"/],
     [["sweep", "--db", "x", "--batch", "ten"], /--batch must be an integer/],
     [["stats", "--db", "x", "--batch", "5"], /--batch is an option of sweep/],
-    [["sweep", "--db", "x", "--table", "a;drop"], /--table must be letters/],
+    [["sweep", "--db", "x", "--yes"], /--yes is an option of clear/],
+    [
+      ["sweep", "--db", "x", "--table", "a;drop"],
+      /--table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
+    ],
     [["sweep", "a.sqlite", "extra"], /unexpected argument "extra"/],
   ];
   const results = await Promise.all(cases.map(([args]) => satchel(args)));
@@ -202,6 +206,81 @@ test("satchel sweep shows batches, rows and rate while it runs on a terminal", {
       "the progress line is cleared before the summary",
     );
     assert.equal(count(path), 10);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("satchel clear without a terminal and without --yes refuses, says to pass --yes, and ends nothing", async () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    makeDatabase(path, 2, 5);
+    const r = await satchel(["clear", path]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^satchel: Cannot clear .*: it ends every session, and there is no terminal to ask .*; pass --yes to confirm\n$/,
+    );
+    assert.equal(r.stdout, "");
+    assert.equal(count(path), 7);
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test("satchel clear --yes ends every session: a signed-in client is anonymous on its next request", async () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    makeDatabase(path, 3, 40);
+    const store = new SqliteStore({ path });
+    const app = new Hono<SessionEnv<{ user: string }>>();
+    app.use(session({ secret: SECRET, store }));
+    app.get("/login", (c) => (c.get("session").set("user", "alice"), c.text("ok")));
+    app.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "anonymous"));
+    const jar = new CookieJar(app);
+    await jar.text("/login");
+    assert.equal(await jar.text("/whoami"), "alice");
+    const r = await satchel(["clear", "--yes", path]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `ended 41 sessions in ${path}; every user must sign in again\n`);
+    assert.equal(count(path), 0, "expired rows go too");
+    assert.equal(await jar.text("/whoami"), "anonymous");
+    store.close();
+    makeDatabase(path, 0, 2);
+    const json = await satchel(["clear", "--yes", "--json", "--db", path]);
+    assert.deepEqual(JSON.parse(json.stdout), { file: path, table: "satchel_sessions", ended: 2 });
+  } finally {
+    tmp.cleanup();
+  }
+});
+
+test('satchel clear asks on a terminal and ends every session only after "yes"', {
+  skip: hasScript ? false : "needs script(1) for a pseudo-terminal",
+}, async () => {
+  const tmp = tempDir();
+  try {
+    const path = tmp.file("s.sqlite");
+    makeDatabase(path, 0, 12);
+    const onTerminal = (answer: string) => {
+      const [cmd, argv] = cliCommand(["clear", path]);
+      const line = [cmd, ...argv].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+      // script(1) gives the child a pseudo-terminal; the answer is typed into it.
+      return run("sh", ["-c", `(printf '${answer}\\n'; sleep 1) | script -q -e -c "$0" /dev/null`, line]);
+    };
+    const no = await onTerminal("no");
+    assert.equal(no.code, 1, no.stdout + no.stderr);
+    assert.match(
+      no.stdout,
+      /End all 12 live sessions in .* \(table satchel_sessions\)\? Every user will have to sign in again\. Type "yes" to confirm: /,
+    );
+    assert.match(no.stdout, /Did not clear .*: not confirmed; nothing ended/);
+    assert.equal(count(path), 12);
+    const yes = await onTerminal("yes");
+    assert.equal(yes.code, 0, yes.stdout + yes.stderr);
+    assert.match(yes.stdout, /ended 12 sessions in /);
+    assert.equal(count(path), 0);
   } finally {
     tmp.cleanup();
   }

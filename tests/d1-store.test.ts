@@ -152,18 +152,23 @@ test("D1Store is asynchronous and lists user sessions", () =>
 
 test("new D1Store() rejects a missing db, unknown options and table names that are not plain identifiers", async () => {
   const { db } = await localD1();
-  assert.throws(() => new D1Store({} as never), /Cannot create D1Store: db must be a D1 binding/);
+  assert.throws(
+    () => new D1Store({} as never),
+    /^TypeError: Cannot create D1Store: db is required: pass \{ db: env\.DB \}/,
+  );
+  assert.throws(() => new D1Store({ db: {} } as never), /Cannot create D1Store: db must be a D1 binding/);
   assert.throws(
     () => new D1Store({ db, ttl: 1 } as never),
     (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message),
   );
-  for (const table of ["", "1abc", "a-b", "x; DROP TABLE y", "sqlite_master", "_cf_KV", "a".repeat(65)]) {
+  for (const table of ["", "1abc", "a-b", "x; DROP TABLE y", "sqlite_master", "_cf_KV", "a".repeat(64)]) {
     assert.throws(() => new D1Store({ db, table }), TypeError, table);
   }
   assert.throws(() => D1Store.schema("bad name"), TypeError);
   assert.throws(() => new D1Store({ db, maxPayloadBytes: 2_000_000 }), RangeError);
   assert.throws(() => new D1Store({ db, maxUpdateRetries: 0 }), RangeError);
   assert.equal(new D1Store(Object.freeze({ db, table: "my_sessions" })).table, "my_sessions");
+  assert.equal(new D1Store({ db, table: "a".repeat(63) }).table, "a".repeat(63));
 });
 
 test("D1Store.schema() is what examples/workers-d1/migrations holds, and running it twice is harmless", async () => {

@@ -67,7 +67,11 @@ if (SKIP !== undefined) {
   test("new DenoKvStore() rejects a missing kv, unknown options and a limit over what a KV value holds", async () => {
     const { kv, cleanup } = await openTempKv();
     try {
-      assert.throws(() => new DenoKvStore({} as never), /Cannot create DenoKvStore: kv must be a Deno\.Kv/);
+      assert.throws(
+        () => new DenoKvStore({} as never),
+        /Cannot create DenoKvStore: kv is required: pass \{ kv: await Deno.openKv\(\) \}/,
+      );
+      assert.throws(() => new DenoKvStore({ kv: {} } as never), /Cannot create DenoKvStore: kv must be a Deno\.Kv/);
       assert.throws(
         () => new DenoKvStore({ kv, ttl: 5 } as never),
         (e) => e instanceof TypeError && /unknown option "ttl"/.test(e.message),

@@ -14,7 +14,7 @@ import { MemoryStore } from "../src/store/memory.ts";
 import { NullStore } from "../src/store/null.ts";
 import { RedisStore } from "../src/store/redis.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
-import type { SessionStore } from "../src/store/types.ts";
+import type { RequestBound, SessionStore } from "../src/store/types.ts";
 import { CLIENTS, connect, dropPrefix, REDIS_URL } from "./fixtures/redis-clients.ts";
 import { CookieJar, SECRET, setCookies, tempDir } from "./helpers.ts";
 
@@ -45,7 +45,7 @@ class HeaderClient {
 
 type Data = { count: number };
 
-function app(store: SessionStore, state = new HeaderState()) {
+function app(store: SessionStore | RequestBound, state = new HeaderState()) {
   const app = new Hono<SessionEnv<Data>>();
   const invalid: InvalidTokenReason[] = [];
   app.use(session({ secret: SECRET, store, state, onInvalidToken: (_c, r) => void invalid.push(r) }));
@@ -64,7 +64,7 @@ function app(store: SessionStore, state = new HeaderState()) {
 
 interface StoreCase {
   name: string;
-  make: () => Promise<{ store: SessionStore; cleanup?: () => Promise<void> | void }>;
+  make: () => Promise<{ store: SessionStore | RequestBound; cleanup?: () => Promise<void> | void }>;
   /** Headers the client must keep besides X-Session-Id. */
   carry?: string[];
   /** The store keeps data in cookies the client must keep. */
@@ -146,7 +146,7 @@ for (const s of stores) {
       assert.equal(client.held.has("X-Session-Id"), false);
       assert.equal(await client.text("/read"), "0");
     } finally {
-      await store.close?.();
+      await (store as SessionStore).close?.();
       await cleanup?.();
     }
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, type SessionOptions, SqliteStore } from "../mod.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import type { DeleteExpired, SessionStore, StoredSession, Touch, UpdateFn } from "../src/store/types.ts";
 import {
   CookieJar,
   FakeClock,
@@ -49,14 +49,14 @@ class Counting implements SessionStore {
   }
   touch(id: string, e: number) {
     this.calls.touch!++;
-    return this.inner.touch(id, e);
+    return (this.inner as SessionStore & Touch).touch(id, e);
   }
   update(id: string, fn: UpdateFn) {
     this.calls.update!++;
     return this.inner.update(id, fn);
   }
   deleteExpired(now?: number) {
-    return this.inner.deleteExpired(now);
+    return (this.inner as SessionStore & DeleteExpired).deleteExpired(now);
   }
 }
 

@@ -34,6 +34,7 @@ import {
 import { HttpJar, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
+import { startSweeper } from "../src/store/sweeper.ts";
 
 const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
 
@@ -147,13 +148,34 @@ if (REDIS_URL === undefined) {
     });
   });
 
-  test("RedisStore.deleteExpired() returns 0: Redis expires keys itself", async () => {
+  test("RedisStore has no deleteExpired (Redis expires keys itself), and a sweeper on it fails at setup saying so", async () => {
     const f = await fixture(url);
     try {
-      await f.store.set(generateId(), stored("p", 1));
-      assert.equal(await f.store.deleteExpired(Date.now() + 10_000), 0);
+      assert.equal("deleteExpired" in f.store, false);
+      assert.throws(() => startSweeper("RedisStore", f.store, 60), {
+        name: "TypeError",
+        message: "Cannot sweep RedisStore: it expires sessions itself and has no deleteExpired; drop sweepInterval",
+      });
     } finally {
       await f.done();
+    }
+  });
+
+  test("RedisStore.deleteAll() ends every session and user index under its prefix, and nothing under another", async () => {
+    const f = await fixture(url);
+    const other = await fixture(url);
+    try {
+      for (let i = 0; i < 1200; i++) await f.store.set(generateId(), stored("p", 60_000, i % 3 === 0 ? "alice" : null));
+      const kept = generateId();
+      await other.store.set(kept, stored("other", 60_000, "alice"));
+      assert.equal(await f.store.deleteAll(), 1200);
+      assert.deepEqual(await f.c.cmd(["KEYS", `${f.store.prefix}*`]), []);
+      assert.deepEqual(await f.store.listByUser("alice"), []);
+      assert.equal((await other.store.get(kept))?.payload, "other");
+      assert.equal((await other.store.listByUser("alice")).length, 1);
+    } finally {
+      await f.done();
+      await other.done();
     }
   });
 
@@ -636,7 +658,11 @@ if (REDIS_URL === undefined) {
           for (const [i, id] of ids.entries()) {
             assert.equal((await store.get(id)) === null, i % 2 === 0, `session ${i}`);
           }
-          for (const id of ids) await store.delete(id);
+          // deleteAll() reaches every primary: bob's 15 sessions and both user indexes go.
+          assert.equal(await store.deleteAll(), 15, kind);
+          for (const id of ids) assert.equal(await store.get(id), null);
+          const left = await Promise.all(nodes.map((n) => n.cmd(["KEYS", `${prefix}*`]) as Promise<string[]>));
+          assert.deepEqual(left.flat(), [], `${kind}: nothing left under the prefix`);
         } finally {
           await close();
         }

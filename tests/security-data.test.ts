@@ -107,9 +107,7 @@ test("Session.destroyUserSessions() refuses a store without deleteByUser and a s
     get: (id) => inner.get(id),
     set: (id, s) => inner.set(id, s),
     delete: (id) => inner.delete(id),
-    touch: (id, e) => inner.touch(id, e),
     update: (id, fn) => inner.update(id, fn),
-    deleteExpired: (now) => inner.deleteExpired(now),
   };
   const { app, errors } = securityApp(noIndex);
   const jar = new CookieJar(app);

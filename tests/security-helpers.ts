@@ -15,7 +15,7 @@ import {
   type SessionOptions,
   SqliteStore,
 } from "../mod.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import type { DeleteByUser, DeleteExpired, SessionStore, StoredSession, Touch, UpdateFn } from "../src/store/types.ts";
 import { FakeClock, SECRET, tempDir } from "./helpers.ts";
 
 export type Data = { user: string; secret: string; count: number; blob: string; note: unknown };
@@ -50,18 +50,18 @@ export class SpyStore implements SessionStore {
   }
   touch(id: string, expiresAt: number) {
     this.calls.push({ method: "touch", arg: id });
-    return this.inner.touch(id, expiresAt);
+    return (this.inner as SessionStore & Touch).touch(id, expiresAt);
   }
   update(id: string, fn: UpdateFn) {
     this.calls.push({ method: "update", arg: id });
     return this.inner.update(id, fn);
   }
   deleteExpired(now?: number) {
-    return this.inner.deleteExpired(now);
+    return (this.inner as SessionStore & DeleteExpired).deleteExpired(now);
   }
   deleteByUser(userId: string) {
     this.calls.push({ method: "deleteByUser", arg: userId });
-    return this.inner.deleteByUser!(userId);
+    return (this.inner as SessionStore & DeleteByUser).deleteByUser(userId);
   }
   close() {
     return this.inner.close?.();

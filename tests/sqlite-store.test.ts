@@ -145,7 +145,8 @@ test("SqliteStore.touch() changes expires_at and never rewrites the payload", ()
 test("SqliteStore rejects a table name that is not an identifier, at setup", () => {
   assert.throws(() => new SqliteStore({ path: ":memory:", table: "x; DROP TABLE y" }), {
     name: "TypeError",
-    message: /Cannot create SqliteStore: table must match/,
+    message:
+      /^Cannot create SqliteStore: table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
   });
 });
 

@@ -3,6 +3,7 @@
  * message reads `Cannot create X: <name> must be …: received …`.
  * @module
  */
+import { shown } from "./options.ts";
 
 /** What a number option must be. */
 export interface NumberRule {
@@ -31,14 +32,6 @@ function describeRule(rule: NumberRule): string {
   const upTo = max === undefined ? "" : ` up to ${max}`;
   if (sign !== undefined) return `${sign} ${kind}${upTo}`;
   return `${rule.integer ? "an" : "a"} ${kind} ${above ? "greater than" : "of at least"} ${min}${upTo}`;
-}
-
-/** A value as the message shows it: numbers as written, strings quoted, other things by type. */
-function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  return value === null || typeof value !== "object" && typeof value !== "function" && typeof value !== "symbol"
-    ? String(value)
-    : typeof value;
 }
 
 /**

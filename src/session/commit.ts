@@ -7,6 +7,7 @@
 import { after } from "../awaitable.ts";
 import {
   type Awaitable,
+  canTouch,
   hasGroupCommit,
   isSynchronousStore,
   type SessionStore,
@@ -121,6 +122,13 @@ export function apply(decision: Decision, core: SessionCore, store: SessionStore
     case "none":
       return core.loadedId === undefined ? true : stillThere();
     case "touch":
+      // A store without touch (it is optional) moves the expiry through update, which also says whether the row is there.
+      if (!canTouch(store)) {
+        return after(
+          store.update(core.loadedId!, (cur) => cur && { ...cur, expiresAt: op.expiresAt }),
+          (s) => s !== null,
+        );
+      }
       return after(store.touch(core.loadedId!, op.expiresAt), stillThere);
     case "merge":
       return after(store.update(core.loadedId!, (cur) => core.stored(cur, now, "merge")), (s) => s !== null);

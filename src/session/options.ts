@@ -8,7 +8,7 @@ import type { Clock } from "../clock.ts";
 import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
-import type { SessionStore } from "../store/types.ts";
+import type { RequestBound, SessionStore } from "../store/types.ts";
 import type { ExpiryPolicy } from "./expiry.ts";
 
 /** Why a token the client sent did not yield its session. */
@@ -47,8 +47,11 @@ export interface SessionOptions {
    * signed with an older one are re-signed with the first.
    */
   secret: string | readonly string[];
-  /** Where sessions live. @default a SqliteStore at `<os temp dir>/satchel-<uid>/<name>.sqlite` */
-  store?: SessionStore;
+  /**
+   * Where sessions live: a {@linkcode SessionStore}, or a store bound to each
+   * request such as CookieStore. @default a SqliteStore at `<os temp dir>/satchel-<uid>/<name>.sqlite`
+   */
+  store?: SessionStore | RequestBound;
   /** Names the default store's file. @default "app" */
   name?: string;
   /** How the token travels. @default a CookieState built from `cookie` */

@@ -7,7 +7,13 @@
  */
 import { sha256 } from "../crypto/hmac.ts";
 import { encodeBase64url } from "../_internal/base64url.ts";
-import { canListUserSessions, hasGroupCommit, type SessionStore, type UserSessionListing } from "../store/types.ts";
+import {
+  canDeleteByUser,
+  canListUserSessions,
+  hasGroupCommit,
+  type SessionStore,
+  type UserSessionListing,
+} from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
 import { decodePayload } from "./payload.ts";
 
@@ -260,7 +266,7 @@ export class Session<T extends object = Record<string, unknown>> {
   ): Promise<number> {
     const core = this.#core;
     const store = core.store;
-    if (store.deleteByUser === undefined) {
+    if (!canDeleteByUser(store)) {
       throw new TypeError(
         "Cannot end the user's sessions: the store has no deleteByUser; " +
           "use a store that indexes users (SqliteStore, MemoryStore, RedisStore, DenoKvStore, D1Store)",
@@ -276,7 +282,7 @@ export class Session<T extends object = Record<string, unknown>> {
     core.assertMutable();
     // The row this request loaded is among those deleted only when it was stored under this user.
     const rowEnded = core.attached && core.storedUserId === userId;
-    const ended = await inOrder(store, () => store.deleteByUser!(userId));
+    const ended = await inOrder(store, () => store.deleteByUser(userId));
     if (options.keepCurrent) {
       if (rowEnded) core.renew();
     } else if (rowEnded || core.userId === userId) {
@@ -296,7 +302,7 @@ export class Session<T extends object = Record<string, unknown>> {
     const userId = core.userId;
     if (userId === null) return [];
     const current = core.attached ? core.loadedId : undefined;
-    const entries = [...(await store.listByUser(userId))].sort((a, b) => a.session.createdAt - b.session.createdAt);
+    const entries = await store.listByUser(userId); // oldest first: the contract's order (src/store/kit/listing.ts)
     return entries.map(({ id, session }) => ({
       handle: handleOf(id),
       createdAt: session.createdAt,

@@ -6,9 +6,8 @@
 import type { Context } from "hono";
 import { getCookie } from "hono/cookie";
 import type { SessionState } from "./types.ts";
-import { withDefaults } from "../defaults.ts";
+import { rejectUnknownKeys, withDefaults } from "../_internal/options.ts";
 import { addResponseHeader, HTTP_TOKEN } from "../_internal/http.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
 
 /** Options of {@linkcode CookieState}. */
 export interface CookieStateOptions {

@@ -6,16 +6,23 @@
  */
 import type { Context } from "hono";
 import { isThenable } from "../awaitable.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
 import { SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
 import { SessionTooLargeError } from "../errors.ts";
 import { BASE64URL, base64urlLength } from "../_internal/base64url.ts";
 import { addResponseHeader } from "../_internal/http.ts";
-import { checkNumber } from "../_internal/numbers.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
+import { clockOption, integer, option, optional, readOptions, required } from "./kit/mod.ts";
 import { CookieState, type CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
-import type { GroupCommit, SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
+import type {
+  GroupCommit,
+  RequestBound,
+  SessionStore,
+  StoredSession,
+  SynchronousStore,
+  Touch,
+  UpdateFn,
+} from "./types.ts";
 
 /** Options of {@linkcode CookieStore}. */
 export interface CookieStoreOptions {
@@ -55,11 +62,19 @@ export interface CookieStoreOptions {
   clock?: Clock;
 }
 
-const KNOWN_OPTIONS = ["secret", "cookie", "state", "maxCookies", "clock"] as const;
 /** Browsers keep a cookie only when its name and value fit in 4096 bytes (RFC 6265bis); each line stays under that. */
 export const MAX_COOKIE_BYTES = 4096;
 /** Most cookies one session may span: the part number is one digit. */
 const MOST_COOKIES = 9;
+
+const SPEC = {
+  // Checked by the Sealer, which says what a secret must be.
+  secret: required<string | readonly string[]>("{ secret }, 32 or more random bytes"),
+  cookie: optional<Omit<CookieStateOptions, "persistent">>(),
+  state: optional<SessionState>(),
+  maxCookies: option<number>(3, integer({ min: 1, max: MOST_COOKIES })),
+  clock: clockOption,
+};
 /** Longest header line of the sealed plaintext: `[expiresAt,createdAt,null]` with 13-digit times. */
 const HEADER_BYTES = "[9999999999999,9999999999999,null]\n".length;
 const encoder = new TextEncoder();
@@ -162,7 +177,7 @@ function stateSlots(state: SessionState): Slots {
  * every method answers synchronously, and {@linkcode GroupCommit.batch}
  * puts a commit's cookies on the response only when all of it succeeded.
  */
-export interface CookieRequestStore extends SessionStore, SynchronousStore, GroupCommit {
+export interface CookieRequestStore extends SessionStore, SynchronousStore, GroupCommit, Touch {
   /** The session the request's data cookies hold for `id`, or `null`. */
   get(id: string): StoredSession | null;
   /** Seal `session` into the response's data cookies. */
@@ -173,8 +188,6 @@ export interface CookieRequestStore extends SessionStore, SynchronousStore, Grou
   touch(id: string, expiresAt: number): void;
   /** Read, change and seal again (last write wins: there is nothing shared to merge with). */
   update(id: string, fn: UpdateFn): StoredSession | null;
-  /** Always 0: nothing is kept on the server. */
-  deleteExpired(now?: number): number;
 }
 
 /** What the per-request views share. */
@@ -188,7 +201,7 @@ interface Shared {
 }
 
 /**
- * A {@linkcode SessionStore} that keeps each session in the client's
+ * A store that keeps each session in the client's
  * cookies, sealed with XChaCha20-Poly1305 and bound to the session id, over
  * up to `maxCookies` cookies whose `Set-Cookie` lines stay under 4096 bytes.
  * Synchronous JavaScript, no Web Crypto (docs/stores.md#cookiestore).
@@ -206,8 +219,9 @@ interface Shared {
  *   expiry; keep `expires` short, or rotate the secret to end every session.
  * - Not with `lateStore`: the data must leave with the response.
  *
- * The middleware reaches it through {@linkcode CookieStore.forRequest}; its
- * own methods throw outside a request.
+ * It is not a server-side {@linkcode SessionStore}: its data lives in each
+ * request, so it is {@linkcode RequestBound}, and the middleware reaches the
+ * request's sessions through {@linkcode CookieStore.forRequest}.
  *
  * @example
  * ```ts
@@ -221,9 +235,7 @@ interface Shared {
  * }));
  * ```
  */
-export class CookieStore implements SessionStore, SynchronousStore {
-  /** Every method answers synchronously (the ones here throw; see {@linkcode CookieStore.forRequest}). */
-  readonly synchronous = true;
+export class CookieStore implements RequestBound {
   /** The largest serialized session that fits in `maxCookies` cookies (with no user id). */
   readonly maxPayloadBytes: number;
   #shared: Shared;
@@ -235,27 +247,22 @@ export class CookieStore implements SessionStore, SynchronousStore {
    * @throws {RangeError} when a secret is shorter than 32 bytes, or `maxCookies` is not an integer from 1 to 9.
    */
   constructor(options: CookieStoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create CookieStore: options are required, at least { secret }");
-    }
-    rejectUnknownKeys("CookieStore", options, KNOWN_OPTIONS);
-    if (options.state !== undefined && (options.cookie !== undefined || options.maxCookies !== undefined)) {
+    const o = readOptions("CookieStore", options, SPEC);
+    if (o.state !== undefined && (o.cookie !== undefined || options.maxCookies !== undefined)) {
       throw new TypeError(
         "Cannot create CookieStore: give either state or cookie options, not both " +
           "(cookie and maxCookies configure the data cookies; with state the sealed value travels whole)",
       );
     }
-    const maxCookies = options.maxCookies ?? 3;
-    checkNumber("CookieStore", "maxCookies", maxCookies, { integer: true, min: 1, max: MOST_COOKIES });
-    const sealer = new Sealer(options.secret, "CookieStore");
-    const slots = options.state === undefined ? cookieSlots(options.cookie, maxCookies) : stateSlots(options.state);
+    const sealer = new Sealer(o.secret, "CookieStore");
+    const slots = o.state === undefined ? cookieSlots(o.cookie, o.maxCookies) : stateSlots(o.state);
     const capacity = slots.count * slots.partChars;
     // One character of the capacity holds the part count; the rest is base64url of the sealed bytes.
     this.maxPayloadBytes = Math.floor(((capacity - 1) * 3) / 4) - SEAL_OVERHEAD - HEADER_BYTES;
     this.#shared = {
       sealer,
       slots,
-      clock: options.clock ?? systemClock,
+      clock: o.clock,
       capacity,
       maxPayloadBytes: this.maxPayloadBytes,
     };
@@ -264,38 +271,6 @@ export class CookieStore implements SessionStore, SynchronousStore {
   /** The view of this store for one request: reads the request's data cookies, writes `Set-Cookie`. */
   forRequest(c: Context): CookieRequestStore {
     return new CookieSessions(this.#shared, c);
-  }
-
-  #outside(method: string): never {
-    throw new TypeError(
-      `Cannot use CookieStore.${method}() outside a request: the data lives in each request's cookies; ` +
-        "use the session middleware, or call store.forRequest(c) in a handler",
-    );
-  }
-
-  /** Throws: the store works only through `forRequest`. */
-  get(_id: string): never {
-    return this.#outside("get");
-  }
-  /** Throws: the store works only through `forRequest`. */
-  set(_id: string, _session: StoredSession): never {
-    return this.#outside("set");
-  }
-  /** Throws: the store works only through `forRequest`. */
-  delete(_id: string): never {
-    return this.#outside("delete");
-  }
-  /** Throws: the store works only through `forRequest`. */
-  touch(_id: string, _expiresAt: number): never {
-    return this.#outside("touch");
-  }
-  /** Throws: the store works only through `forRequest`. */
-  update(_id: string, _fn: UpdateFn): never {
-    return this.#outside("update");
-  }
-  /** Nothing is kept on the server: always 0. */
-  deleteExpired(_now?: number): number {
-    return 0;
   }
 }
 
@@ -500,9 +475,5 @@ class CookieSessions implements CookieRequestStore {
     }
     this.set(id, next);
     return next;
-  }
-
-  deleteExpired(_now?: number): number {
-    return 0;
   }
 }

@@ -10,14 +10,36 @@
  * {@linkcode D1Store.schema} in a migration (examples/workers-d1/migrations/).
  * @module
  */
-import { type Clock, systemClock } from "../clock.ts";
-import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
+import type { Clock } from "../clock.ts";
+import { SessionTooLargeError } from "../errors.ts";
 import { messageOf } from "../_internal/errors.ts";
-import { checkNumber } from "../_internal/numbers.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
-import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
-import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+import {
+  checkTableName,
+  clockOption,
+  CONFLICT,
+  type Diagnose,
+  guard,
+  maxPayloadBytesOption,
+  maxUpdateRetriesOption,
+  oldestFirst,
+  OpenFlag,
+  OptimisticWriter,
+  readOptions,
+  required,
+  tableOption,
+  withMethods,
+} from "./kit/mod.ts";
+import type {
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
+  SessionStore,
+  StoredSession,
+  Touch,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 /** What D1 says about a statement that ran (the part of `D1Result` the store reads). */
 export interface D1ResultLike<T = Record<string, unknown>> {
@@ -51,7 +73,10 @@ export interface D1DatabaseLike {
 export interface D1StoreOptions {
   /** The D1 binding, e.g. `c.env.DB`. */
   db: D1DatabaseLike;
-  /** Table name: a letter or `_`, then letters, digits and `_`, at most 64. @default "satchel_sessions" */
+  /**
+   * Table name: a letter or `_`, then letters, digits or `_`, at most 63 characters; not starting with
+   * `sqlite_` or `_cf_`. @default "satchel_sessions"
+   */
   table?: string;
   /**
    * Largest payload accepted, in UTF-8 bytes. D1 holds rows of up to 2 MB;
@@ -68,8 +93,26 @@ export interface D1StoreOptions {
 const MAX_PAYLOAD = 1_900_000;
 /** Rows deleted per statement by deleteExpired: D1 bounds how long one statement may run. */
 const SWEEP_BATCH = 500;
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const KNOWN = ["db", "table", "maxPayloadBytes", "maxUpdateRetries", "clock"] as const;
+/** Table-name prefixes D1 keeps for itself. */
+const RESERVED = ["sqlite_", "_cf_"];
+const DEFAULT_TABLE = "satchel_sessions";
+
+const SPEC = {
+  db: required<D1DatabaseLike>(
+    "{ db: env.DB }, the Worker's D1 binding",
+    withMethods(["prepare", "batch"], "a D1 binding (env.DB in a Worker, or miniflare's getD1Database())"),
+  ),
+  table: tableOption(DEFAULT_TABLE, RESERVED),
+  maxPayloadBytes: maxPayloadBytesOption(undefined, MAX_PAYLOAD),
+  maxUpdateRetries: maxUpdateRetriesOption,
+  clock: clockOption,
+};
+
+const diagnose: Diagnose = (cause) => {
+  const message = messageOf(cause);
+  const full = /SQLITE_FULL|database or disk is full|maximum (DB|database) size/i.test(message);
+  return { why: full ? `the D1 database is full (${message})` : `D1 failed (${message})`, full };
+};
 
 /** A row as SELECT returns it. */
 interface Row {
@@ -81,21 +124,6 @@ interface Row {
 }
 
 const encoder = new TextEncoder();
-
-function checkTable(table: unknown): asserts table is string {
-  if (typeof table !== "string" || !TABLE_NAME.test(table)) {
-    throw new TypeError(
-      `Cannot create D1Store: table must be a letter or _ followed by letters, digits or _ (at most 64): received ${
-        JSON.stringify(table)
-      }`,
-    );
-  }
-  if (/^(sqlite_|_cf_)/i.test(table)) {
-    throw new TypeError(
-      `Cannot create D1Store: table names starting with sqlite_ or _cf_ are reserved: received "${table}"`,
-    );
-  }
-}
 
 function toStored(row: Row): StoredSession {
   return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
@@ -123,17 +151,16 @@ function toStored(row: Row): StoredSession {
  * app.use((c, next) => (mw ??= session({ secret: c.env.SECRET, store: new D1Store({ db: c.env.DB }) }))(c, next));
  * ```
  */
-export class D1Store implements SessionStore, UserSessionListing {
+export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser, DeleteAll, UserSessionListing {
   /** Largest payload accepted, in UTF-8 bytes. */
   readonly maxPayloadBytes: number;
   /** The table sessions live in. */
   readonly table: string;
   #db: D1DatabaseLike;
   #clock: Clock;
-  #retries: number;
-  #queue = new KeyedQueue();
+  #writer: OptimisticWriter;
   #ready: Promise<void> | undefined;
-  #closed = false;
+  #open = new OpenFlag("D1Store");
 
   /**
    * The statements that create the table and its indexes, each
@@ -141,8 +168,8 @@ export class D1Store implements SessionStore, UserSessionListing {
    * `wrangler d1 migrations` file should hold when you manage the schema.
    * @throws {TypeError} on a table name that is not a plain identifier.
    */
-  static schema(table = "satchel_sessions"): string[] {
-    checkTable(table);
+  static schema(table: string = DEFAULT_TABLE): string[] {
+    checkTableName("D1Store", table, RESERVED);
     return [
       `CREATE TABLE IF NOT EXISTS ${table} (
   id TEXT PRIMARY KEY NOT NULL,
@@ -163,43 +190,12 @@ export class D1Store implements SessionStore, UserSessionListing {
    * @throws {RangeError} on a number option out of range.
    */
   constructor(options: D1StoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create D1Store: options are required, at least { db } (the Worker's D1 binding)");
-    }
-    rejectUnknownKeys("D1Store", options, KNOWN);
-    const o = {
-      table: "satchel_sessions",
-      maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
-      maxUpdateRetries: 50,
-      clock: systemClock,
-      ...options,
-    };
-    const db = o.db as Partial<D1DatabaseLike> | undefined;
-    if (typeof db?.prepare !== "function" || typeof db.batch !== "function") {
-      throw new TypeError(
-        "Cannot create D1Store: db must be a D1 binding (env.DB in a Worker, or miniflare's getD1Database())",
-      );
-    }
-    checkTable(o.table);
-    checkNumber("D1Store", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
-    checkNumber("D1Store", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
-    if (typeof o.clock !== "function") {
-      throw new TypeError("Cannot create D1Store: clock must be a function returning milliseconds");
-    }
+    const o = readOptions("D1Store", options, SPEC);
     this.#db = o.db;
     this.table = o.table;
     this.maxPayloadBytes = o.maxPayloadBytes;
-    this.#retries = o.maxUpdateRetries;
+    this.#writer = new OptimisticWriter(o.maxUpdateRetries, "isolates");
     this.#clock = o.clock;
-  }
-
-  #wrap(action: string, cause: unknown): Error {
-    if (cause instanceof SessionError) return cause;
-    const message = messageOf(cause);
-    if (/SQLITE_FULL|database or disk is full|maximum (DB|database) size/i.test(message)) {
-      return new StoreFullError(`Cannot ${action} session: the D1 database is full (${message})`, { cause });
-    }
-    return new StoreUnavailableError(`Cannot ${action} session: D1 failed (${message})`, { cause });
   }
 
   /** Create the table once per instance; a failed attempt is retried by the next call. */
@@ -215,14 +211,12 @@ export class D1Store implements SessionStore, UserSessionListing {
   }
 
   /** One statement (after the table exists); D1's errors become the store's typed errors. */
-  async #run<T>(action: string, op: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use D1Store: it was closed");
-    try {
+  #run<T>(action: string, op: () => Promise<T>): Promise<T> {
+    this.#open.check();
+    return guard(action, diagnose, async () => {
       await this.#ensureTable();
       return await op();
-    } catch (cause) {
-      throw this.#wrap(action, cause);
-    }
+    });
   }
 
   #sql(query: string, ...values: unknown[]): D1PreparedStatementLike {
@@ -287,28 +281,22 @@ export class D1Store implements SessionStore, UserSessionListing {
 
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    return this.#queue.run(id, () => this.#update(id, fn));
-  }
-
-  async #update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    for (let attempt = 1;; attempt++) {
-      const row = await this.#run(
+    const read = () =>
+      this.#run(
         "update",
         () =>
           this.#sql("SELECT payload, expires_at, created_at, user_id, version FROM $t WHERE id = ?1", id).first<Row>(),
       );
-      const live = row !== null && row.expires_at > this.#clock() ? toStored(row) : null;
-      const next = fn(live); // may run again on a retry: the contract says it is pure
-      if (next !== null) this.#checkSize(next);
-      if (await this.#compareAndSet(id, row, next)) return next;
-      if (attempt >= this.#retries) {
-        throw new StoreUnavailableError(
-          `Cannot update session: other writers changed it ${attempt} times in a row; ` +
-            `raise maxUpdateRetries if this many isolates write one session at once`,
-        );
-      }
-      await backoff(attempt);
-    }
+    return this.#writer.run(id, {
+      action: "update",
+      read,
+      write: async (row) => {
+        const live = row !== null && row.expires_at > this.#clock() ? toStored(row) : null;
+        const next = fn(live); // may run again on a retry: the contract says it is pure
+        if (next !== null) this.#checkSize(next);
+        return await this.#compareAndSet(id, row, next) ? next : CONFLICT;
+      },
+    });
   }
 
   /** Write `next` (`null` deletes) only if the row is still the one read (`row`, `null` for none); true when it was. */
@@ -356,16 +344,28 @@ export class D1Store implements SessionStore, UserSessionListing {
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const result = await this.#run("list", () =>
       this.#sql(
-        "SELECT id, payload, expires_at, created_at, user_id FROM $t " +
-          "WHERE user_id = ?1 AND expires_at > ?2 ORDER BY created_at, id",
+        "SELECT id, payload, expires_at, created_at, user_id FROM $t WHERE user_id = ?1 AND expires_at > ?2",
         userId,
         this.#clock(),
       ).all<Row & { id: string }>());
-    return (result.results ?? []).map((row) => ({ id: row.id, session: toStored(row) }));
+    return oldestFirst((result.results ?? []).map((row) => ({ id: row.id, session: toStored(row) })));
+  }
+
+  /**
+   * End every session: one batch (one transaction) that counts the live rows and deletes every row.
+   * @returns How many live sessions it ended.
+   */
+  async deleteAll(): Promise<number> {
+    const [counted] = await this.#run("delete", () =>
+      this.#db.batch<{ n: number }>([
+        this.#sql("SELECT count(*) AS n FROM $t WHERE expires_at > ?1", this.#clock()),
+        this.#sql("DELETE FROM $t"),
+      ]));
+    return Number(counted?.results?.[0]?.n ?? 0);
   }
 
   /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The binding is the runtime's. */
   close(): void {
-    this.#closed = true;
+    this.#open.close();
   }
 }

@@ -10,13 +10,38 @@
  * late, so reads also check the expiry against the store's clock.
  * @module
  */
-import { type Clock, systemClock } from "../clock.ts";
-import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../errors.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
+import type { Clock } from "../clock.ts";
+import { SessionDataError, SessionTooLargeError } from "../errors.ts";
 import { messageOf } from "../_internal/errors.ts";
-import { checkNumber } from "../_internal/numbers.ts";
-import { backoff, KeyedQueue } from "../_internal/optimistic.ts";
-import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+import {
+  backoff,
+  clockOption,
+  CONFLICT,
+  type Diagnose,
+  eachInBatches,
+  guard,
+  listIndexed,
+  maxPayloadBytesOption,
+  maxUpdateRetriesOption,
+  must,
+  OpenFlag,
+  OptimisticWriter,
+  option,
+  readOptions,
+  required,
+  withMethods,
+} from "./kit/mod.ts";
+import type {
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
+  SessionStore,
+  StoredSession,
+  Touch,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 /** A Deno KV key (the subset of `Deno.KvKey` this store uses). */
 export type DenoKvKey = readonly (string | number | bigint | boolean | symbol | Uint8Array)[];
@@ -64,6 +89,9 @@ export interface DenoKvStoreOptions {
   clock?: Clock;
 }
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 /** The most a payload can be: 64 KiB, less room for a 1 KiB user id (2 KiB as UTF-16) and the fields. */
 const MAX_PAYLOAD = 60 * 1024;
 /** Longest user id, in UTF-8 bytes: the index key holds it, and a key holds at most 2 KiB. */
@@ -74,7 +102,26 @@ const MAX_PREFIX_BYTES = 256;
 const LOCK_RETRIES = 20;
 /** Sessions deleted per atomic operation by deleteExpired (each is a check and two deletes). */
 const SWEEP_BATCH = 10;
-const KNOWN = ["kv", "prefix", "maxPayloadBytes", "maxUpdateRetries", "clock"] as const;
+/** Keys deleted per atomic operation by deleteAll: well under Deno KV's limits on mutations and key bytes per operation. */
+const CLEAR_BATCH = 50;
+
+const SPEC = {
+  kv: required<DenoKvLike>(
+    "{ kv: await Deno.openKv() }",
+    withMethods(["get", "atomic", "list"], "a Deno.Kv (await Deno.openKv())"),
+  ),
+  prefix: option<string>(
+    "satchel",
+    must(
+      `a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`,
+      (v) => typeof v === "string" && v !== "" && encoder.encode(v).length <= MAX_PREFIX_BYTES,
+      RangeError,
+    ),
+  ),
+  maxPayloadBytes: maxPayloadBytesOption(MAX_PAYLOAD, MAX_PAYLOAD),
+  maxUpdateRetries: maxUpdateRetriesOption,
+  clock: clockOption,
+};
 
 /** A session as the store keeps it in KV; its user index key holds `e`. */
 interface Rec {
@@ -101,9 +148,6 @@ interface Read {
   versionstamp: string | null;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 function isRec(value: unknown): value is Rec {
   const v = value as Partial<Rec> | null;
   return typeof v === "object" && v !== null && v.p instanceof Uint8Array && typeof v.e === "number" &&
@@ -114,6 +158,8 @@ function isRec(value: unknown): value is Rec {
 function isLocked(e: unknown): boolean {
   return e instanceof Error && /database is locked|SQLITE_BUSY/i.test(e.message);
 }
+
+const diagnose: Diagnose = (cause) => ({ why: `Deno KV failed (${messageOf(cause)})` });
 
 /**
  * A {@linkcode SessionStore} in Deno KV.
@@ -137,16 +183,15 @@ function isLocked(e: unknown): boolean {
  * const mw = session({ secret: Deno.env.get("SESSION_SECRET")!, store: new DenoKvStore({ kv }) });
  * ```
  */
-export class DenoKvStore implements SessionStore, UserSessionListing {
+export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteByUser, DeleteAll, UserSessionListing {
   /** Largest payload accepted, in UTF-8 bytes. */
   readonly maxPayloadBytes: number;
   /** First part of every key. */
   readonly prefix: string;
   #kv: DenoKvLike;
   #clock: Clock;
-  #retries: number;
-  #queue = new KeyedQueue();
-  #closed = false;
+  #writer: OptimisticWriter;
+  #open = new OpenFlag("DenoKvStore");
 
   /**
    * A store over `options.kv`; nothing is read or written until first use.
@@ -154,29 +199,11 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
    * @throws {RangeError} on a number option out of range or a prefix over 256 bytes.
    */
   constructor(options: DenoKvStoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create DenoKvStore: options are required, at least { kv } from Deno.openKv()");
-    }
-    rejectUnknownKeys("DenoKvStore", options, KNOWN);
-    const o = { prefix: "satchel", maxPayloadBytes: MAX_PAYLOAD, maxUpdateRetries: 50, clock: systemClock, ...options };
-    const kv = o.kv as Partial<DenoKvLike> | undefined;
-    if (typeof kv?.get !== "function" || typeof kv.atomic !== "function" || typeof kv.list !== "function") {
-      throw new TypeError("Cannot create DenoKvStore: kv must be a Deno.Kv (await Deno.openKv())");
-    }
-    if (typeof o.prefix !== "string" || o.prefix === "" || encoder.encode(o.prefix).length > MAX_PREFIX_BYTES) {
-      throw new RangeError(
-        `Cannot create DenoKvStore: prefix must be a non-empty string of at most ${MAX_PREFIX_BYTES} bytes`,
-      );
-    }
-    checkNumber("DenoKvStore", "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 1, max: MAX_PAYLOAD });
-    checkNumber("DenoKvStore", "maxUpdateRetries", o.maxUpdateRetries, { integer: true, min: 1 });
-    if (typeof o.clock !== "function") {
-      throw new TypeError("Cannot create DenoKvStore: clock must be a function returning milliseconds");
-    }
+    const o = readOptions("DenoKvStore", options, SPEC);
     this.#kv = o.kv;
     this.prefix = o.prefix;
     this.maxPayloadBytes = o.maxPayloadBytes;
-    this.#retries = o.maxUpdateRetries;
+    this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
     this.#clock = o.clock;
   }
 
@@ -189,19 +216,18 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
   }
 
   /** One KV call, retried while the file is locked; any other failure becomes StoreUnavailableError. */
-  async #call<T>(action: string, op: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use DenoKvStore: it was closed");
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await op();
-      } catch (cause) {
-        if (isLocked(cause) && attempt < LOCK_RETRIES) {
+  #call<T>(action: string, op: () => Promise<T>): Promise<T> {
+    this.#open.check();
+    return guard(action, diagnose, async () => {
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await op();
+        } catch (cause) {
+          if (!isLocked(cause) || attempt >= LOCK_RETRIES) throw cause;
           await backoff(attempt, 100);
-          continue;
         }
-        throw new StoreUnavailableError(`Cannot ${action} session: Deno KV failed (${messageOf(cause)})`, { cause });
       }
-    }
+    });
   }
 
   async #read(id: string, action: string): Promise<Read> {
@@ -255,20 +281,14 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
     action: string,
     decide: (read: Read) => { next: Rec | null; result: R } | null,
   ): Promise<R | null> {
-    return this.#queue.run(id, async () => {
-      for (let attempt = 1;; attempt++) {
-        const read = await this.#read(id, action);
+    return this.#writer.run(id, {
+      action,
+      read: () => this.#read(id, action),
+      write: async (read) => {
         const plan = decide(read);
         if (plan === null) return null;
-        if (await this.#commit(id, read, plan.next, action)) return plan.result;
-        if (attempt >= this.#retries) {
-          throw new StoreUnavailableError(
-            `Cannot ${action} session: other writers changed it ${attempt} times in a row; ` +
-              `raise maxUpdateRetries if this many processes write one session at once`,
-          );
-        }
-        await backoff(attempt);
-      }
+        return await this.#commit(id, read, plan.next, action) ? plan.result : CONFLICT;
+      },
     });
   }
 
@@ -365,28 +385,46 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
    * @returns How many sessions were deleted.
    */
   async deleteByUser(userId: string): Promise<number> {
-    let deleted = 0;
-    for (const id of await this.#indexed(userId, "delete")) {
-      const gone = await this.#mutate(
-        id,
-        "delete",
-        (read) => read.rec?.u === userId ? { next: null, result: true } : null,
-      );
-      if (gone) deleted++;
-    }
-    return deleted;
+    const ids = await this.#indexed(userId, "delete");
+    const gone = await eachInBatches(
+      ids,
+      async (id) =>
+        await this.#mutate(id, "delete", (read) => read.rec?.u === userId ? { next: null, result: true } : null) ===
+          true,
+    );
+    return gone.length;
   }
 
-  /** The live sessions bound to `userId`. */
-  async listByUser(userId: string): Promise<UserSessionEntry[]> {
-    const ids = await this.#indexed(userId, "list");
-    const reads = await Promise.all(ids.map((id) => this.#read(id, "list")));
-    const out: UserSessionEntry[] = [];
-    reads.forEach((read, i) => {
-      const session = read.rec?.u === userId ? this.#live(read.rec) : null;
-      if (session !== null) out.push({ id: ids[i]!, session });
+  /** The live sessions bound to `userId`, oldest first. */
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    return this.#indexed(userId, "list").then((ids) =>
+      listIndexed(userId, ids, async (id) => this.#live((await this.#read(id, "list")).rec))
+    );
+  }
+
+  /**
+   * End every session: every key under the prefix (sessions and user
+   * indexes), in atomic batches.
+   * @returns How many live sessions it ended.
+   */
+  async deleteAll(): Promise<number> {
+    const now = this.#clock();
+    let keys: DenoKvKey[] = [];
+    let live = 0;
+    await this.#call("delete", async () => {
+      keys = []; // a retry after "database is locked" lists again from the start
+      live = 0;
+      for await (const entry of this.#kv.list({ prefix: [this.prefix] }, { batchSize: 500 })) {
+        keys.push(entry.key);
+        if (entry.key[1] === "s" && isRec(entry.value) && entry.value.e > now) live++;
+      }
     });
-    return out;
+    for (let i = 0; i < keys.length; i += CLEAR_BATCH) {
+      const op = this.#kv.atomic();
+      for (const key of keys.slice(i, i + CLEAR_BATCH)) op.delete(key);
+      await this.#call("delete", () => op.commit());
+    }
+    return live;
   }
 
   /**
@@ -394,6 +432,6 @@ export class DenoKvStore implements SessionStore, UserSessionListing {
    * The `Deno.Kv` stays open (close it yourself).
    */
   close(): void {
-    this.#closed = true;
+    this.#open.close();
   }
 }

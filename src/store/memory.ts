@@ -4,19 +4,35 @@
  * on every read; nothing is ever evicted while it is live.
  * @module
  */
-import { checkNumber } from "../_internal/numbers.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
-import { type Clock, systemClock } from "../clock.ts";
+import type { Clock } from "../clock.ts";
+import {
+  clockOption,
+  maxPayloadBytesOption,
+  oldestFirst,
+  onSweepOption,
+  readOptions,
+  sweepIntervalOption,
+} from "./kit/mod.ts";
 import type {
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
   SessionStore,
   StoredSession,
   SynchronousStore,
+  Touch,
   UpdateFn,
   UserSessionEntry,
   UserSessionListing,
 } from "./types.ts";
-import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
+import { startSweeper, type Sweeper, type SweepEvent } from "./sweeper.ts";
+
+const SPEC = {
+  clock: clockOption,
+  maxPayloadBytes: maxPayloadBytesOption(),
+  sweepInterval: sweepIntervalOption,
+  onSweep: onSweepOption,
+};
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -42,7 +58,8 @@ export interface MemoryStoreOptions {
  * const mw = session({ secret: "a secret of at least thirty-two bytes!!", store: new MemoryStore() });
  * ```
  */
-export class MemoryStore implements SessionStore, SynchronousStore, UserSessionListing {
+export class MemoryStore
+  implements SessionStore, SynchronousStore, Touch, DeleteExpired, DeleteByUser, DeleteAll, UserSessionListing {
   /** Every method answers synchronously (see {@linkcode SynchronousStore}). */
   readonly synchronous = true;
   /** Largest payload accepted, in bytes. */
@@ -56,20 +73,10 @@ export class MemoryStore implements SessionStore, SynchronousStore, UserSessionL
    * @throws {RangeError} on a bad `sweepInterval` or `maxPayloadBytes`.
    */
   constructor(options: MemoryStoreOptions = {}) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create MemoryStore: options must be an object: received ${options === null ? "null" : typeof options}`,
-      );
-    }
-    rejectUnknownKeys("MemoryStore", options, ["clock", "maxPayloadBytes", "sweepInterval", "onSweep"]);
-    checkSweepInterval("MemoryStore", options.sweepInterval);
-    this.#clock = options.clock ?? systemClock;
-    const maxPayloadBytes = options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
-    checkNumber("MemoryStore", "maxPayloadBytes", maxPayloadBytes, { integer: true, min: 1 });
-    this.maxPayloadBytes = maxPayloadBytes;
-    if (options.sweepInterval !== undefined) {
-      this.#sweeper = new Sweeper(options.sweepInterval, () => this.deleteExpired(), options.onSweep);
-    }
+    const o = readOptions("MemoryStore", options, SPEC);
+    this.#clock = o.clock;
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.#sweeper = startSweeper("MemoryStore", this, o.sweepInterval, o.onSweep);
   }
 
   /** How many sessions are held, live or expired but not yet swept. */
@@ -144,7 +151,16 @@ export class MemoryStore implements SessionStore, SynchronousStore, UserSessionL
     for (const [id, s] of this.#map) {
       if (s.userId === userId && s.expiresAt > now) out.push({ id, session: { ...s } });
     }
-    return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
+    return oldestFirst(out);
+  }
+
+  /** Remove every session; returns how many live sessions it ended. */
+  deleteAll(): number {
+    const now = this.#clock();
+    let ended = 0;
+    for (const s of this.#map.values()) if (s.expiresAt > now) ended++;
+    this.#map.clear();
+    return ended;
   }
 
   /** Stops the sweeper and drops every session. */

@@ -2,7 +2,8 @@
  * A store that keeps nothing: a session lives for the one request that made it.
  * @module
  */
-import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import { readOptions } from "./kit/mod.ts";
+import type { DeleteByUser, SessionStore, StoredSession, UpdateFn } from "./types.ts";
 
 /**
  * Keeps nothing: `get` always answers `null`, writes are dropped. The
@@ -22,18 +23,13 @@ import type { SessionStore, StoredSession, UpdateFn } from "./types.ts";
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store: new NullStore() }));
  * ```
  */
-export class NullStore implements SessionStore {
+export class NullStore implements SessionStore, DeleteByUser {
   /**
    * A store that keeps nothing; it takes no options.
    * @throws {TypeError} when given any option.
    */
   constructor(options: Record<never, never> = {}) {
-    const keys = typeof options === "object" && options !== null ? Object.keys(options) : [String(options)];
-    if (keys.length > 0) {
-      throw new TypeError(
-        `Cannot create NullStore: it takes no options: received ${keys.map((k) => JSON.stringify(k)).join(", ")}`,
-      );
-    }
+    readOptions("NullStore", options, {});
   }
 
   /** Always `null`: nothing was kept. */
@@ -47,9 +43,6 @@ export class NullStore implements SessionStore {
   /** Nothing to delete. */
   delete(_id: string): void {}
 
-  /** Nothing to touch. */
-  touch(_id: string, _expiresAt: number): void {}
-
   /**
    * Calls `fn` with `null` (so its errors, such as a session over the size
    * limit, surface as with any store) and keeps nothing.
@@ -58,11 +51,6 @@ export class NullStore implements SessionStore {
   update(_id: string, fn: UpdateFn): null {
     fn(null);
     return null;
-  }
-
-  /** Nothing expires: 0. */
-  deleteExpired(_now?: number): number {
-    return 0;
   }
 
   /** Nothing to delete: 0. */

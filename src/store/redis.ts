@@ -17,16 +17,39 @@
  */
 import { encodeBase64url } from "../_internal/base64url.ts";
 import { messageOf } from "../_internal/errors.ts";
-import { checkNumber } from "../_internal/numbers.ts";
-import { backoff } from "../_internal/optimistic.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
+import type { Clock } from "../clock.ts";
+import { type SessionError, StoreUnavailableError } from "../errors.ts";
+import {
+  clockOption,
+  CONFLICT,
+  type Diagnose,
+  eachInBatches,
+  integer,
+  listIndexed,
+  maxPayloadBytesOption,
+  maxUpdateRetriesOption,
+  must,
+  OpenFlag,
+  OptimisticWriter,
+  option,
+  readOptions,
+  required,
+  storeError,
+  withinMs,
+} from "./kit/mod.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
 import { Deadlines } from "./redis/deadlines.ts";
 import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
-import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry, UserSessionListing } from "./types.ts";
+import type {
+  DeleteAll,
+  DeleteByUser,
+  SessionStore,
+  StoredSession,
+  Touch,
+  UpdateFn,
+  UserSessionEntry,
+  UserSessionListing,
+} from "./types.ts";
 
 export type { RedisClientLike, RedisCommander } from "./redis/commander.ts";
 
@@ -58,8 +81,8 @@ export interface RedisStoreOptions {
   clock?: Clock;
 }
 
-/** How many session scripts `deleteByUser` runs at once. */
-const BATCH = 100;
+/** How many keys one UNLINK of `deleteAll` names, and how many one SCAN asks for. */
+const CLEAR_BATCH = 500;
 const FIELDS = ["p", "c", "e", "u", "v", "i"] as const;
 
 type Raw = [string | null, string | null, string | null, string | null, string | null, string | null];
@@ -107,6 +130,11 @@ function checkTimes(action: string, s: StoredSession): void {
   checkTime(action, "createdAt", s.createdAt);
 }
 
+/** `prefix` with SCAN's glob characters escaped, so a prefix holding `*` or `[` matches only itself. */
+function scanPattern(prefix: string): string {
+  return prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
+
 function newVersion(): string {
   return encodeBase64url(crypto.getRandomValues(new Uint8Array(12)));
 }
@@ -121,12 +149,33 @@ class CommandTimeout extends Error {
 
 const commandTimeout = () => new CommandTimeout();
 
+const SPEC = {
+  client: required<RedisClientLike>(
+    "{ client }, a connected ioredis, node-redis or Bun Redis client",
+    must(
+      "an ioredis Redis/Cluster, a node-redis client/cluster, Bun's RedisClient, or an object with command(args, key)",
+      (v) => toCommander(v) !== null,
+    ),
+  ),
+  prefix: option<string>("satchel:", must("a string", (v) => typeof v === "string")),
+  commandTimeout: option<number>(5000, integer({ min: 1 })),
+  maxUpdateRetries: maxUpdateRetriesOption,
+  maxPayloadBytes: maxPayloadBytesOption(),
+  clock: clockOption,
+};
+
+/** The hints for options of other Redis session stores. */
+const HINTS = {
+  ttl: "the session's lifetime is the session option expires; Redis's TTL follows it",
+  redis: "use client",
+};
+
 /**
  * A {@linkcode SessionStore} in Redis (7 or later) or Valkey.
  *
  * - Expiry: each session key carries a `PX` TTL, so Redis drops idle sessions
  *   itself; reads also check the stored expiry against the store's clock.
- *   {@linkcode RedisStore.deleteExpired} has nothing to do and returns 0.
+ *   There is no `deleteExpired`: nothing to sweep.
  * - `touch` moves the TTL and the `e` field only (`PEXPIRE`, never the
  *   payload) and never revives a missing or expired session.
  * - `update` is atomic across processes and machines: optimistic
@@ -161,7 +210,7 @@ const commandTimeout = () => new CommandTimeout();
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store }));
  * ```
  */
-export class RedisStore implements SessionStore, UserSessionListing {
+export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll, UserSessionListing {
   /** The prefix of every key this store writes. */
   readonly prefix: string;
   /** Largest payload accepted, in bytes. */
@@ -170,11 +219,30 @@ export class RedisStore implements SessionStore, UserSessionListing {
   #clock: Clock;
   #timeout: number;
   #retries: number;
-  #queues = new Map<string, Promise<unknown>>();
+  #writer: OptimisticWriter;
   #deadlines = new Deadlines();
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
-  #closed = false;
+  #open = new OpenFlag("RedisStore");
+  #diagnose: Diagnose = (cause, action) => {
+    const message = messageOf(cause);
+    if (message.startsWith("OOM")) {
+      return {
+        why: "Redis is out of memory (maxmemory); raise maxmemory or free memory " +
+          "(keep maxmemory-policy noeviction: an evicting policy drops sessions and user indexes silently)",
+        full: true,
+      };
+    }
+    if (cause instanceof CommandTimeout) {
+      return {
+        why: `Redis did not answer within ${this.#timeout} ms (commandTimeout)` +
+          (action === "load" ? "" : "; the outcome is unknown: Redis may still apply the write when it resumes"),
+      };
+    }
+    return {
+      why: /^[A-Z]+ /.test(message) ? `Redis refused the command (${message})` : `Redis is unreachable (${message})`,
+    };
+  };
 
   /**
    * A store over a connected Redis client (ioredis, node-redis or Bun's `RedisClient`).
@@ -182,49 +250,14 @@ export class RedisStore implements SessionStore, UserSessionListing {
    * @throws {RangeError} on a bad number option.
    */
   constructor(options: RedisStoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("Cannot create RedisStore: options are required, at least { client }");
-    }
-    rejectUnknownKeys("RedisStore", options, [
-      "client",
-      "prefix",
-      "commandTimeout",
-      "maxUpdateRetries",
-      "maxPayloadBytes",
-      "clock",
-    ], {
-      ttl: "the session's lifetime is the session option expires; Redis's TTL follows it",
-      redis: "use client",
-    });
-    const o = {
-      client: options.client,
-      prefix: options.prefix ?? "satchel:",
-      commandTimeout: options.commandTimeout ?? 5000,
-      maxUpdateRetries: options.maxUpdateRetries ?? 50,
-      maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-      clock: options.clock ?? systemClock,
-    };
-    const redis = toCommander(o.client);
-    if (redis === null) {
-      throw new TypeError(
-        "Cannot create RedisStore: client must be an ioredis Redis/Cluster, a node-redis client/cluster, " +
-          `Bun's RedisClient, or an object with command(args, key): received ${
-            o.client === null ? "null" : typeof o.client
-          }`,
-      );
-    }
-    if (typeof o.prefix !== "string") {
-      throw new TypeError(`Cannot create RedisStore: prefix must be a string: received ${typeof o.prefix}`);
-    }
-    for (const name of ["commandTimeout", "maxUpdateRetries", "maxPayloadBytes"] as const) {
-      checkNumber("RedisStore", name, o[name], { integer: true, min: 1 });
-    }
+    const o = readOptions("RedisStore", options, SPEC, HINTS);
     this.prefix = o.prefix;
     this.maxPayloadBytes = o.maxPayloadBytes;
-    this.#redis = redis;
+    this.#redis = toCommander(o.client)!;
     this.#clock = o.clock;
     this.#timeout = o.commandTimeout;
     this.#retries = o.maxUpdateRetries;
+    this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
   }
 
   /** The key of a session. */
@@ -237,28 +270,10 @@ export class RedisStore implements SessionStore, UserSessionListing {
     return `${this.prefix}u:{${userId}}`;
   }
 
-  #wrap(action: string, cause: unknown): Error {
-    if (cause instanceof SessionError) return cause;
+  #wrap(action: string, cause: unknown): SessionError {
+    // Not an outage but a client that cannot serve this server: its message says what to use instead.
     if (cause instanceof UnsupportedClientError) return new StoreUnavailableError(cause.message, { cause });
-    const message = messageOf(cause);
-    if (message.startsWith("OOM")) {
-      return new StoreFullError(
-        `Cannot ${action} session: Redis is out of memory (maxmemory); raise maxmemory or free memory ` +
-          "(keep maxmemory-policy noeviction: an evicting policy drops sessions and user indexes silently)",
-        { cause },
-      );
-    }
-    if (cause instanceof CommandTimeout) {
-      return new StoreUnavailableError(
-        `Cannot ${action} session: Redis did not answer within ${this.#timeout} ms (commandTimeout)` +
-          (action === "load" ? "" : "; the outcome is unknown: Redis may still apply the write when it resumes"),
-        { cause },
-      );
-    }
-    const why = /^[A-Z]+ /.test(message)
-      ? `Redis refused the command (${message})`
-      : `Redis is unreachable (${message})`;
-    return new StoreUnavailableError(`Cannot ${action} session: ${why}`, { cause });
+    return storeError(action, cause, this.#diagnose);
   }
 
   /** When an operation starting now must have finished: each store call gets `commandTimeout` in all. */
@@ -268,7 +283,7 @@ export class RedisStore implements SessionStore, UserSessionListing {
 
   /** One command, bounded by the operation's deadline; errors are the client's own. */
   #raw(args: string[], key: string, deadline: number): Promise<unknown> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("Cannot use RedisStore: it was closed"));
+    this.#open.check();
     if (deadline <= performance.now()) return Promise.reject(new CommandTimeout());
     let reply: Promise<unknown>;
     try {
@@ -374,29 +389,6 @@ export class RedisStore implements SessionStore, UserSessionListing {
     return (await this.#script(action, SET, key, args, deadline)) === 1;
   }
 
-  /**
-   * Run `fn` after every earlier queued operation on `id` in this instance
-   * has finished, within `deadline` all told: waiting in the queue counts, so
-   * while Redis hangs the k-th queued update fails at its own deadline, not
-   * after k of them, and one whose deadline passed in the queue never runs.
-   */
-  #queue<R>(id: string, deadline: number, fn: () => Promise<R>): Promise<R> {
-    const prev = this.#queues.get(id) ?? Promise.resolve();
-    let abandoned = false;
-    const turn = () => abandoned ? Promise.reject(new CommandTimeout()) : fn();
-    const run = prev.then(turn, turn);
-    const tail = run.then(() => {}, () => {});
-    this.#queues.set(id, tail);
-    void tail.then(() => {
-      if (this.#queues.get(id) === tail) this.#queues.delete(id);
-    });
-    return this.#deadlines.within(run, deadline, commandTimeout).catch((cause) => {
-      abandoned = true;
-      // The caller's own errors (from its update function) pass through unchanged.
-      throw cause instanceof CommandTimeout ? this.#wrap("update", cause) : cause;
-    });
-  }
-
   /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
     const read = await this.#read(id, "load", this.#deadline());
@@ -453,40 +445,33 @@ export class RedisStore implements SessionStore, UserSessionListing {
     );
   }
 
-  /** Atomic read-modify-write by compare-and-set, retried when another process wrote first. */
+  /**
+   * Atomic read-modify-write by compare-and-set, retried when another process
+   * wrote first. Waiting behind other updates of `id` in this instance counts
+   * towards `commandTimeout`: while Redis hangs, the k-th queued update fails
+   * at its own deadline, not after k of them, and one whose deadline passed
+   * in the queue never runs.
+   */
   update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
     const deadline = this.#deadline();
-    return this.#queue(id, deadline, () => this.#update(id, fn, deadline));
-  }
-
-  async #update(id: string, fn: UpdateFn, deadline: number): Promise<StoredSession | null> {
-    for (let attempt = 1;; attempt++) {
+    return this.#writer.run(id, {
+      action: "update",
       // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
-      const read = (attempt === 1 ? this.#recall(id) : undefined) ?? await this.#read(id, "update", deadline);
-      const next = fn(read.live); // the caller's errors pass through unchanged
-      if (next === null && read.state === "|") return null; // nothing there, nothing to delete
-      if (next !== null) checkTimes("update", next);
-      let cover = read.cover;
-      const user = next?.userId ?? null;
-      if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {
-        cover = this.#coverFor(next.expiresAt);
-        await this.#index(user, id, cover, "update", deadline);
-      }
-      if (await this.#write(id, next, read.state, cover, "update", deadline)) return next;
-      if (attempt >= this.#retries) {
-        throw new StoreUnavailableError(
-          `Cannot update session: other writers changed it ${attempt} times in a row; ` +
-            `raise maxUpdateRetries if this many processes write one session at once`,
-        );
-      }
-      // Someone else wrote between our read and our write: back off a little, with jitter, and re-read.
-      if (attempt > 2) await backoff(attempt);
-    }
-  }
-
-  /** Redis expires keys itself (`PX` TTL): nothing to sweep. Always returns 0. */
-  deleteExpired(_now?: number): number {
-    return 0;
+      first: () => this.#recall(id),
+      read: () => this.#read(id, "update", deadline),
+      write: async (read) => {
+        const next = fn(read.live); // the caller's errors pass through unchanged
+        if (next === null && read.state === "|") return null; // nothing there, nothing to delete
+        if (next !== null) checkTimes("update", next);
+        let cover = read.cover;
+        const user = next?.userId ?? null;
+        if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {
+          cover = this.#coverFor(next.expiresAt);
+          await this.#index(user, id, cover, "update", deadline);
+        }
+        return await this.#write(id, next, read.state, cover, "update", deadline) ? next : CONFLICT;
+      },
+    }, { ms: deadline - performance.now(), timeout: () => this.#wrap("update", new CommandTimeout()) });
   }
 
   /**
@@ -499,18 +484,14 @@ export class RedisStore implements SessionStore, UserSessionListing {
   async deleteByUser(userId: string): Promise<number> {
     const ukey = this.userKey(userId);
     const ids = (await this.#send("delete", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
-    const deleted: string[] = [];
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      const results = await Promise.all(
-        batch.map((id) => this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId], this.#deadline())),
-      );
-      results.forEach((r, j) => r === 1 && deleted.push(batch[j]!));
-    }
+    const deleted = await eachInBatches(
+      ids,
+      async (id) => await this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId], this.#deadline()) === 1,
+    );
     // Only the entries of sessions deleted here: an id whose session is not
     // written yet may belong to a login in flight, and must stay indexed.
-    for (let i = 0; i < deleted.length; i += BATCH) {
-      await this.#send("delete", ["ZREM", ukey, ...deleted.slice(i, i + BATCH)], ukey, this.#deadline());
+    for (let i = 0; i < deleted.length; i += CLEAR_BATCH) {
+      await this.#send("delete", ["ZREM", ukey, ...deleted.slice(i, i + CLEAR_BATCH)], ukey, this.#deadline());
     }
     return deleted.length;
   }
@@ -524,15 +505,48 @@ export class RedisStore implements SessionStore, UserSessionListing {
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const ukey = this.userKey(userId);
     const ids = (await this.#send("list", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
-    const out: UserSessionEntry[] = [];
-    for (let i = 0; i < ids.length; i += BATCH) {
-      const batch = ids.slice(i, i + BATCH);
-      const reads = await Promise.all(batch.map((id) => this.#read(id, "list", this.#deadline())));
-      reads.forEach((r, j) => {
-        if (r.live !== null && r.live.userId === userId) out.push({ id: batch[j]!, session: r.live });
-      });
+    return listIndexed(userId, ids, async (id) => (await this.#read(id, "list", this.#deadline())).live);
+  }
+
+  /**
+   * Ends every session: `SCAN`s the keys under the prefix (on a cluster, on
+   * every primary) and `UNLINK`s them, sessions and user indexes alike, in
+   * batches. Each batch has its own `commandTimeout`.
+   * @returns How many live sessions it ended.
+   */
+  async deleteAll(): Promise<number> {
+    this.#seen.clear();
+    const pattern = `${scanPattern(this.prefix)}*`;
+    const sessions = `${this.prefix}s:`;
+    let ended = 0;
+    for (const node of this.#redis.primaries?.() ?? [this.#redis]) {
+      let cursor = "0";
+      do {
+        const [next, keys] = (await this.#on(
+          node,
+          "delete",
+          ["SCAN", cursor, "MATCH", pattern, "COUNT", String(CLEAR_BATCH)],
+        )) as [string, string[]];
+        cursor = String(next);
+        // Keys from one SCAN reply may lie in different slots: one UNLINK per key keeps each on its own shard.
+        const removed = await Promise.all(keys.map((key) => this.#on(node, "delete", ["UNLINK", key], key)));
+        keys.forEach((key, i) => {
+          if (key.startsWith(sessions) && removed[i] === 1) ended++;
+        });
+      } while (cursor !== "0");
     }
-    return out.sort((a, b) => a.session.createdAt - b.session.createdAt);
+    return ended;
+  }
+
+  /** One command to one node (a cluster's primary, for SCAN), bounded by `commandTimeout`. */
+  async #on(node: RedisCommander, action: string, args: string[], key = ""): Promise<unknown> {
+    this.#open.check();
+    try {
+      const reply = Promise.resolve().then(() => node.command(args, key));
+      return await withinMs(reply, this.#timeout, () => new CommandTimeout());
+    } catch (cause) {
+      throw this.#wrap(action, cause);
+    }
   }
 
   /**
@@ -540,6 +554,6 @@ export class RedisStore implements SessionStore, UserSessionListing {
    * The client stays open (close it yourself).
    */
   close(): void {
-    this.#closed = true;
+    this.#open.close();
   }
 }

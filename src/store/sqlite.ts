@@ -5,13 +5,26 @@
  * Layout in ./sqlite/schema.ts, transactions in ./sqlite/group-commit.ts.
  * @module
  */
-import { checkNumber } from "../_internal/numbers.ts";
-import { DEFAULT_MAX_PAYLOAD_BYTES } from "../_internal/sizes.ts";
-import { type Clock, systemClock } from "../clock.ts";
-import { SessionError, StoreFullError, StoreUnavailableError } from "../errors.ts";
-import { withDefaults } from "../defaults.ts";
+import type { Clock } from "../clock.ts";
+import { SessionError, StoreUnavailableError } from "../errors.ts";
 import { type Disposer, disposeSymbol } from "../_internal/dispose.ts";
-import { rejectUnknownKeys } from "../_internal/options.ts";
+import {
+  clockOption,
+  type Diagnose,
+  guardSync,
+  integer,
+  maxPayloadBytesOption,
+  must,
+  oldestFirst,
+  onSweepOption,
+  OpenFlag,
+  option,
+  optional,
+  readOptions,
+  storeError,
+  sweepIntervalOption,
+  tableOption,
+} from "./kit/mod.ts";
 import { defaultDatabasePath, fileExists, openShared, type SqliteDriver, sqliteErrorCode } from "./sqlite/driver.ts";
 import { GroupCommitter, transaction } from "./sqlite/group-commit.ts";
 import {
@@ -23,15 +36,18 @@ import {
   SQLITE_BUSY,
   SQLITE_FULL,
   type Statements,
-  TABLE_NAME,
   toStored,
 } from "./sqlite/schema.ts";
-import { checkSweepInterval, Sweeper, type SweepEvent } from "./sweeper.ts";
+import { startSweeper, type Sweeper, type SweepEvent } from "./sweeper.ts";
 import type {
+  DeleteAll,
+  DeleteByUser,
+  DeleteExpired,
   GroupCommit,
   SessionStore,
   StoredSession,
   SynchronousStore,
+  Touch,
   UpdateFn,
   UserSessionEntry,
   UserSessionListing,
@@ -46,7 +62,10 @@ export interface SqliteStoreOptions {
   path?: string;
   /** Names the default file. @default "app" */
   name?: string;
-  /** Table name: a letter or `_`, then letters, digits and `_`, at most 63. @default "satchel_sessions" */
+  /**
+   * Table name: a letter or `_`, then letters, digits or `_`, at most 63 characters; not starting with
+   * `sqlite_`. @default "satchel_sessions"
+   */
   table?: string;
   /** `PRAGMA mmap_size` in bytes; 0 turns mmap off. @default 268435456 (256 MiB) */
   mmapSize?: number;
@@ -106,59 +125,24 @@ function opening<T>(what: string, open: () => T): T {
   }
 }
 
-const OPTION_KEYS = [
-  "path",
-  "name",
-  "table",
-  "mmapSize",
-  "synchronous",
-  "busyTimeout",
-  "maxSizeBytes",
-  "journalSizeLimit",
-  "maxPayloadBytes",
-  "sweepBatchSize",
-  "sweepInterval",
-  "onSweep",
-  "clock",
-] as const satisfies readonly (keyof SqliteStoreOptions)[];
-
-/** The options resolved over their defaults, checked. */
-function resolveOptions(options: SqliteStoreOptions) {
-  rejectUnknownKeys("SqliteStore", options, OPTION_KEYS, { file: "use path", filename: "use path" });
-  const o = withDefaults({
-    name: "app",
-    table: DEFAULT_TABLE,
-    mmapSize: 256 * 1024 * 1024,
-    synchronous: "NORMAL" as const,
-    busyTimeout: 5000,
-    journalSizeLimit: 64 * 1024 * 1024,
-    maxPayloadBytes: DEFAULT_MAX_PAYLOAD_BYTES,
-    sweepBatchSize: 100,
-    clock: systemClock,
-  }, options);
-  const what = "SqliteStore";
-  if (!TABLE_NAME.test(o.table)) {
-    throw new TypeError(`Cannot create ${what}: table must match ${TABLE_NAME}: received ${JSON.stringify(o.table)}`);
-  }
-  if (!/^[A-Za-z0-9_-]+$/.test(o.name)) {
-    throw new TypeError(
-      `Cannot create ${what}: name must be letters, digits, "-" or "_": received ${JSON.stringify(o.name)}`,
-    );
-  }
-  if (o.synchronous !== "NORMAL" && o.synchronous !== "FULL") {
-    throw new TypeError(
-      `Cannot create ${what}: synchronous must be "NORMAL" or "FULL": received ${JSON.stringify(o.synchronous)}`,
-    );
-  }
-  if (o.maxSizeBytes !== undefined) checkNumber(what, "maxSizeBytes", o.maxSizeBytes, { integer: true, min: 1 });
-  checkNumber(what, "journalSizeLimit", o.journalSizeLimit, { integer: true, min: -1 });
-  checkNumber(what, "mmapSize", o.mmapSize, { integer: true, min: 0 });
-  checkNumber(what, "busyTimeout", o.busyTimeout, { integer: true, min: 0 });
-  checkNumber(what, "maxPayloadBytes", o.maxPayloadBytes, { integer: true, min: 0 });
-  checkNumber(what, "sweepBatchSize", o.sweepBatchSize, { integer: true, min: 1 });
-  checkSweepInterval(what, o.sweepInterval);
-  return o;
-}
+const SPEC = {
+  path: optional<string>(must("a file path", (v) => typeof v === "string" && v !== "")),
+  name: option<string>(
+    "app",
+    must('letters, digits, "-" or "_"', (v) => typeof v === "string" && /^[A-Za-z0-9_-]+$/.test(v)),
+  ),
+  table: tableOption(DEFAULT_TABLE, ["sqlite_"]),
+  mmapSize: option<number>(256 * 1024 * 1024, integer({ min: 0 })),
+  synchronous: option<"NORMAL" | "FULL">("NORMAL", must('"NORMAL" or "FULL"', (v) => v === "NORMAL" || v === "FULL")),
+  busyTimeout: option<number>(5000, integer({ min: 0 })),
+  maxSizeBytes: optional<number>(integer({ min: 1 })),
+  journalSizeLimit: option<number>(64 * 1024 * 1024, integer({ min: -1 })),
+  maxPayloadBytes: maxPayloadBytesOption(),
+  sweepBatchSize: option<number>(100, integer({ min: 1 })),
+  sweepInterval: sweepIntervalOption,
+  onSweep: onSweepOption,
+  clock: clockOption,
+};
 
 /** Declared apart from the class so the published types never name `Symbol.dispose` (see ../_internal/dispose.ts). */
 export interface SqliteStore extends Disposer {}
@@ -172,7 +156,16 @@ export interface SqliteStore extends Disposer {}
  * const store = new SqliteStore({ path: "./sessions.sqlite" });
  * ```
  */
-export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit, UserSessionListing {
+export class SqliteStore
+  implements
+    SessionStore,
+    SynchronousStore,
+    GroupCommit,
+    Touch,
+    DeleteExpired,
+    DeleteByUser,
+    DeleteAll,
+    UserSessionListing {
   /** Every method answers synchronously (see {@linkcode SynchronousStore}). */
   readonly synchronous = true;
   /** The file this store uses. */
@@ -186,7 +179,8 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   #clock: Clock;
   #sweepBatchSize: number;
   #group: GroupCommitter;
-  #closed = false;
+  #open = new OpenFlag("SqliteStore");
+  #diagnose: Diagnose;
   /** The sweep in progress, so sweeps of this store run one after another. */
   #sweeping: Promise<unknown> = Promise.resolve();
   #sweeper: Sweeper | undefined;
@@ -198,8 +192,14 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
    * @throws {StoreUnavailableError} when the file cannot be opened.
    */
   constructor(options: SqliteStoreOptions = {}) {
-    const o = resolveOptions(options);
+    const o = readOptions("SqliteStore", options, SPEC, { file: "use path", filename: "use path" });
     this.path = o.path ?? opening("the default folder", () => defaultDatabasePath(o.name));
+    this.#diagnose = (cause) => {
+      const code = sqliteErrorCode(cause);
+      if (code === SQLITE_FULL) return { why: `the SQLite database is full (${this.path})`, full: true };
+      const why = code === SQLITE_BUSY ? "another process held the write lock past busyTimeout" : "SQLite failed";
+      return { why: `${why} (${this.path})` };
+    };
     this.table = o.table;
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#clock = o.clock;
@@ -229,28 +229,16 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
       wrap: (cause) => this.#wrap("store", cause),
       ended: () => new StoreUnavailableError(`Cannot store session: SQLite ended the transaction (${this.path})`),
     });
-    if (o.sweepInterval !== undefined) {
-      this.#sweeper = new Sweeper(o.sweepInterval, () => this.deleteExpired(), o.onSweep);
-    }
+    this.#sweeper = startSweeper("SqliteStore", this, o.sweepInterval, o.onSweep);
   }
 
-  #wrap(action: string, cause: unknown): Error {
-    if (cause instanceof SessionError) return cause;
-    const code = sqliteErrorCode(cause);
-    if (code === SQLITE_FULL) {
-      return new StoreFullError(`Cannot ${action} session: the SQLite database is full (${this.path})`, { cause });
-    }
-    const why = code === SQLITE_BUSY ? "another process held the write lock past busyTimeout" : "SQLite failed";
-    return new StoreUnavailableError(`Cannot ${action} session: ${why} (${this.path})`, { cause });
+  #wrap(action: string, cause: unknown): SessionError {
+    return storeError(action, cause, this.#diagnose);
   }
 
   /** Runs `statement`, reporting SQLite's error as `action`'s. */
   #run<T>(action: string, statement: () => T): T {
-    try {
-      return statement();
-    } catch (cause) {
-      throw this.#wrap(action, cause);
-    }
+    return guardSync(action, this.#diagnose, statement);
   }
 
   /**
@@ -265,7 +253,7 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   }
 
   #check(): void {
-    if (this.#closed) throw new StoreUnavailableError("Cannot use SqliteStore: it was closed");
+    this.#open.check();
   }
 
   /**
@@ -401,7 +389,7 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
 
   async #sweepBatches(now: number, onBatch: ((removed: number, ms: number) => void) | undefined): Promise<number> {
     let total = 0;
-    while (!this.#closed) {
+    while (!this.#open.closed) {
       const start = performance.now();
       const removed = this.#run("sweep", () => this.#sql.sweep.run(now, this.#sweepBatchSize).changes);
       const ms = performance.now() - start;
@@ -425,15 +413,29 @@ export class SqliteStore implements SessionStore, SynchronousStore, GroupCommit,
   listByUser(userId: string): UserSessionEntry[] {
     this.#check();
     const rows = this.#run("load", () => this.#sql.listByUser.all(userId, this.#clock()));
-    return rows.map((row) => ({ id: row.id as string, session: toStored(row as unknown as Row) }));
+    return oldestFirst(rows.map((row) => ({ id: row.id as string, session: toStored(row as unknown as Row) })));
+  }
+
+  /**
+   * Ends every session: one transaction that counts the live rows and deletes every row.
+   * @returns How many live sessions it ended.
+   */
+  deleteAll(): number {
+    this.#checkWrite("delete");
+    return this.#transaction("delete", () =>
+      this.#run("delete", () => {
+        const live = Number(Object.values(this.#sql.countLive.get(this.#clock()) ?? {})[0] ?? 0);
+        this.#sql.deleteAll.run();
+        return live;
+      }));
   }
 
   /** Stops the sweeper and closes the database. Later calls throw {@linkcode StoreUnavailableError}. */
   close(): void {
-    if (this.#closed) return;
+    if (this.#open.closed) return;
     // Work already handed to batch() is committed, not dropped.
     this.#group.flush();
-    this.#closed = true;
+    this.#open.close();
     this.#sweeper?.stop();
     this.#db.close();
   }

@@ -6,6 +6,7 @@
  */
 import { describeError } from "../_internal/errors.ts";
 import { checkNumber } from "../_internal/numbers.ts";
+import { canDeleteExpired, type SessionStore } from "./types.ts";
 
 /** What one timed sweep did, for `onSweep`. */
 export interface SweepEvent {
@@ -87,4 +88,27 @@ export class Sweeper {
     this.#stopped = true;
     clearTimeout(this.#timer);
   }
+}
+
+/**
+ * The sweeper of a store's `sweepInterval` option: none when `seconds` is
+ * undefined. A store without `deleteExpired` (its backend expires sessions
+ * itself) has nothing to sweep: asking for a sweeper on it fails at setup.
+ * @param owner The store's name, for the message.
+ * @throws {TypeError} when `store` has no `deleteExpired`.
+ */
+export function startSweeper(
+  owner: string,
+  store: SessionStore,
+  seconds: number | undefined,
+  onSweep?: (event: SweepEvent) => void,
+): Sweeper | undefined {
+  if (seconds === undefined) return undefined;
+  if (!canDeleteExpired(store)) {
+    throw new TypeError(
+      `Cannot sweep ${owner}: it expires sessions itself and has no deleteExpired; drop sweepInterval`,
+    );
+  }
+  checkSweepInterval(owner, seconds);
+  return new Sweeper(seconds, () => store.deleteExpired(), onSweep);
 }

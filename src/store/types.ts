@@ -25,8 +25,13 @@ export interface StoredSession {
 export type UpdateFn = (current: StoredSession | null) => StoredSession | null;
 
 /**
- * Where sessions are kept. Every method may answer synchronously or with a
- * promise; callers always `await`.
+ * Where sessions are kept: the four methods every store has. Everything else
+ * a store may do is an optional capability with its own interface and type
+ * guard ({@linkcode Touch}, {@linkcode DeleteExpired}, {@linkcode DeleteByUser},
+ * {@linkcode DeleteAll}, {@linkcode UserSessionListing}, {@linkcode GroupCommit},
+ * {@linkcode SynchronousStore}). Every method may answer synchronously or with
+ * a promise; callers always `await`. docs/store-contract.md says each
+ * obligation exactly.
  */
 export interface SessionStore {
   /** Required. The live session with this id, or `null` (missing or expired, swept or not). */
@@ -35,22 +40,72 @@ export interface SessionStore {
   set(id: string, session: StoredSession): Awaitable<void>;
   /** Required. Remove the session; a missing id is not an error. */
   delete(id: string): Awaitable<void>;
-  /** Required. Move the idle expiry of a live session; never rewrites the payload. */
-  touch(id: string, expiresAt: number): Awaitable<void>;
   /**
    * Required. Atomic read-modify-write: `fn` sees the current live value
    * (or `null`) and returns the new one (`null` deletes). No other writer can interleave. If `fn` throws, nothing
    * is written and the error propagates. Returns what was stored.
    */
   update(id: string, fn: UpdateFn): Awaitable<StoredSession | null>;
-  /** Required. Remove sessions whose expiry is at or before `now`; returns how many. */
-  deleteExpired(now?: number): Awaitable<number>;
-  /** Optional. End every session of a user ("sign out everywhere"); returns how many. */
-  deleteByUser?(userId: string): Awaitable<number>;
   /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */
   readonly maxPayloadBytes?: number;
   /** Optional. Release connections and files. */
   close?(): Awaitable<void>;
+}
+
+/**
+ * Optional capability: move a live session's idle expiry without rewriting
+ * its payload, and never revive an expired one. Without it the middleware
+ * refreshes the expiry through {@linkcode SessionStore.update}.
+ */
+export interface Touch {
+  /** Move the idle expiry of a live session; never rewrites the payload. */
+  touch(id: string, expiresAt: number): Awaitable<void>;
+}
+
+/** Whether `store` offers {@linkcode Touch}. */
+export function canTouch(store: SessionStore): store is SessionStore & Touch {
+  return typeof (store as Partial<Touch>).touch === "function";
+}
+
+/**
+ * Optional capability: remove expired sessions (a sweep). A store whose
+ * backend expires entries itself (Redis TTL, Deno KV `expireIn`) need not
+ * have it; sweeping such a store is refused at setup.
+ */
+export interface DeleteExpired {
+  /** Remove sessions whose expiry is at or before `now` (default: the store's clock); returns how many. */
+  deleteExpired(now?: number): Awaitable<number>;
+}
+
+/** Whether `store` offers {@linkcode DeleteExpired}. */
+export function canDeleteExpired(store: SessionStore): store is SessionStore & DeleteExpired {
+  return typeof (store as Partial<DeleteExpired>).deleteExpired === "function";
+}
+
+/** Optional capability: end every session of a user ("sign out everywhere"). */
+export interface DeleteByUser {
+  /** Remove every session bound to `userId`; returns how many. */
+  deleteByUser(userId: string): Awaitable<number>;
+}
+
+/** Whether `store` offers {@linkcode DeleteByUser}. */
+export function canDeleteByUser(store: SessionStore): store is SessionStore & DeleteByUser {
+  return typeof (store as Partial<DeleteByUser>).deleteByUser === "function";
+}
+
+/**
+ * Optional capability: end every session (ASVS 5.0 7.4.5: an administrator
+ * can terminate all sessions). Every session the store holds is gone when it
+ * returns; one written by a request running at that moment may survive.
+ */
+export interface DeleteAll {
+  /** Remove every session (and every user index); returns how many sessions it removed. */
+  deleteAll(): Awaitable<number>;
+}
+
+/** Whether `store` offers {@linkcode DeleteAll}. */
+export function canDeleteAll(store: SessionStore): store is SessionStore & DeleteAll {
+  return typeof (store as Partial<DeleteAll>).deleteAll === "function";
 }
 
 /**
@@ -87,17 +142,20 @@ export function hasGroupCommit(store: SessionStore): store is SessionStore & Gro
 }
 
 /**
- * Optional capability: a view of the store bound to one request, for stores
- * that keep data in the request itself (CookieStore). The middleware calls
- * `forRequest` once per request and uses what it returns for that request.
+ * A store of another kind: it keeps sessions in the request itself
+ * (CookieStore), so it has no methods of its own outside a request. The
+ * middleware calls `forRequest` once per request and uses the
+ * {@linkcode SessionStore} it returns for that request.
  */
 export interface RequestBound {
   /** The store's view for the request `c`. */
   forRequest(c: Context): SessionStore;
+  /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */
+  readonly maxPayloadBytes?: number;
 }
 
-/** Whether `store` offers {@linkcode RequestBound}. */
-export function isRequestBound(store: SessionStore): store is SessionStore & RequestBound {
+/** Whether `store` is {@linkcode RequestBound} rather than a {@linkcode SessionStore}. */
+export function isRequestBound(store: SessionStore | RequestBound): store is RequestBound {
   return typeof (store as Partial<RequestBound>).forRequest === "function";
 }
 
@@ -114,7 +172,7 @@ export interface UserSessionEntry {
  * Expired sessions are never listed, swept or not.
  */
 export interface UserSessionListing {
-  /** The live sessions of `userId`, in any order the store likes (the middleware shows them oldest first). */
+  /** The live sessions of `userId`, oldest first (by `createdAt`, then id). */
   listByUser(userId: string): Awaitable<UserSessionEntry[]>;
 }
 

@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { generateId } from "../id.ts";
-import { canListUserSessions, type SessionStore, type StoredSession } from "../store/types.ts";
+import {
+  canDeleteAll,
+  canDeleteByUser,
+  canDeleteExpired,
+  canListUserSessions,
+  canTouch,
+  type SessionStore,
+  type StoredSession,
+} from "../store/types.ts";
 import { FakeClock } from "./clock.ts";
 
 /** A store to test, made fresh for each test, and how to clean up after it. */
@@ -21,7 +29,11 @@ export interface StoreFixture {
 export interface ConformanceOptions {
   /** The store's expiry follows real time only (Redis TTL): skip fake-clock expiry tests. */
   realTimeExpiry?: boolean;
-  /** The store answers deleteExpired with 0 because the engine expires keys itself. */
+  /**
+   * The engine expires keys itself: skip the `deleteExpired` test. A store
+   * without `deleteExpired` needs no flag: optional capabilities are tested
+   * only where the store has them.
+   */
   selfExpiring?: boolean;
   /** Concurrent updates are last write wins by design (CookieStore): test sequential updates instead. */
   lastWriteWins?: boolean;
@@ -34,9 +46,10 @@ export interface ConformanceOptions {
 }
 
 /**
- * Register the store contract's tests for one store: get, set, delete,
- * update (atomic, never losing an increment), touch, expiry on a moved clock,
- * deleteExpired, deleteByUser and listByUser. Each test name starts with `name`.
+ * Register the store contract's tests for one store: the required get, set,
+ * delete and update (atomic, never losing an increment), expiry on a moved
+ * clock, and each optional capability the store has (touch, deleteExpired,
+ * deleteByUser, listByUser, deleteAll). Each test name starts with `name`.
  * @param name Names the store in each test, e.g. `"MyStore"`.
  * @param make Makes a fresh store for one test; give it `clock.fn` as its clock.
  * @param opts What the store cannot honour as written, when that is by design.
@@ -192,6 +205,7 @@ export function storeConformance(
 
     test(`${name}.touch() moves the expiry and keeps the payload`, () =>
       withStore(async (store, clock) => {
+        if (!canTouch(store)) return; // optional: the middleware moves the expiry through update instead
         const id = generateId();
         await store.set(id, session(clock, "p", 60));
         clock.advance(50);
@@ -204,6 +218,7 @@ export function storeConformance(
 
     test(`${name}.touch() does not revive an expired session`, () =>
       withStore(async (store, clock) => {
+        if (!canTouch(store)) return;
         const id = generateId();
         await store.set(id, session(clock, "p", 10));
         clock.advance(20);
@@ -215,6 +230,7 @@ export function storeConformance(
   if (!opts.selfExpiring && !opts.realTimeExpiry) {
     test(`${name}.deleteExpired() removes only expired sessions and counts them`, () =>
       withStore(async (store, clock) => {
+        if (!canDeleteExpired(store)) return; // optional: a store whose engine expires keys has none
         const live = Array.from({ length: 5 }, () => generateId());
         const dead = Array.from({ length: 7 }, () => generateId());
         for (const id of dead) await store.set(id, session(clock, "d", 10));
@@ -229,12 +245,12 @@ export function storeConformance(
   if (opts.noDeleteByUser) {
     test(`${name} has no deleteByUser (it cannot reach every session of a user)`, () =>
       withStore(async (store) => {
-        assert.equal(store.deleteByUser, undefined);
+        assert.equal(canDeleteByUser(store), false);
       }));
   } else {
     test(`${name}.deleteByUser() ends every session of one user and no other`, () =>
       withStore(async (store, clock) => {
-        if (store.deleteByUser === undefined) return assert.fail(`${name} has no deleteByUser`);
+        if (!canDeleteByUser(store)) return; // optional
         const mine = [generateId(), generateId(), generateId()];
         const theirs = generateId();
         for (const id of mine) await store.set(id, { ...session(clock), userId: "alice" });
@@ -253,7 +269,7 @@ export function storeConformance(
   } else {
     test(`${name}.listByUser() lists the live sessions of one user and no other`, () =>
       withStore(async (store, clock) => {
-        if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+        if (!canListUserSessions(store)) return; // optional
         const mine = [generateId(), generateId()];
         for (const id of mine) await store.set(id, { ...session(clock, `p-${id}`), userId: "alice" });
         await store.set(generateId(), { ...session(clock), userId: "bob" });
@@ -269,7 +285,7 @@ export function storeConformance(
     if (!opts.realTimeExpiry) {
       test(`${name}.listByUser() leaves out expired sessions, swept or not`, () =>
         withStore(async (store, clock) => {
-          if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+          if (!canListUserSessions(store)) return; // optional
           const live = generateId();
           await store.set(live, { ...session(clock, "l", 1000), userId: "alice" });
           await store.set(generateId(), { ...session(clock, "d", 10), userId: "alice" });
@@ -279,12 +295,52 @@ export function storeConformance(
     }
     test(`${name}.listByUser() no longer lists a deleted session`, () =>
       withStore(async (store, clock) => {
-        if (!canListUserSessions(store)) return assert.fail(`${name} has no listByUser`);
+        if (!canListUserSessions(store)) return; // optional
         const [a, b] = [generateId(), generateId()];
         await store.set(a, { ...session(clock), userId: "alice" });
         await store.set(b, { ...session(clock), userId: "alice" });
         await store.delete(a);
         assert.deepEqual((await store.listByUser("alice")).map((e) => e.id), [b]);
+      }));
+  }
+
+  if (!opts.noListByUser && !opts.noDeleteByUser && !opts.realTimeExpiry) {
+    test(`${name}.listByUser() lists oldest first`, () =>
+      withStore(async (store, clock) => {
+        if (!canListUserSessions(store)) return;
+        const ids = [generateId(), generateId(), generateId()];
+        for (const id of ids) {
+          await store.set(id, { ...session(clock), userId: "alice" });
+          clock.advance(1);
+        }
+        assert.deepEqual((await store.listByUser("alice")).map((e) => e.id), ids);
+      }));
+  }
+
+  test(`${name}.deleteAll() ends every session and says how many`, () =>
+    withStore(async (store, clock) => {
+      if (!canDeleteAll(store)) return; // optional
+      const ids = [generateId(), generateId(), generateId()];
+      await store.set(ids[0]!, session(clock));
+      await store.set(ids[1]!, { ...session(clock), userId: "alice" });
+      await store.set(ids[2]!, { ...session(clock), userId: "bob" });
+      assert.equal(await store.deleteAll(), 3);
+      for (const id of ids) assert.equal(await store.get(id), null);
+      if (canListUserSessions(store)) assert.deepEqual(await store.listByUser("alice"), []);
+      assert.equal(await store.deleteAll(), 0);
+      const after = generateId();
+      await store.set(after, session(clock, "after"));
+      assert.equal((await store.get(after))?.payload, "after");
+    }));
+
+  if (!opts.realTimeExpiry && !opts.selfExpiring) {
+    test(`${name}.deleteAll() does not count sessions that had expired`, () =>
+      withStore(async (store, clock) => {
+        if (!canDeleteAll(store)) return;
+        await store.set(generateId(), session(clock, "live", 1000));
+        await store.set(generateId(), session(clock, "dead", 10));
+        clock.advance(20);
+        assert.equal(await store.deleteAll(), 1);
       }));
   }
 }

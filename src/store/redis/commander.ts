@@ -28,6 +28,11 @@ export interface RedisCommander {
    * @param key The key the command touches, for clients that route by key (Redis Cluster).
    */
   command(args: string[], key: string): Promise<unknown>;
+  /**
+   * Optional. On a cluster, one commander per primary, for the commands that
+   * must reach every node (`SCAN` in `deleteAll`); a single server has none.
+   */
+  primaries?(): RedisCommander[];
 }
 
 /**

@@ -18,7 +18,10 @@ export function isIoredis(client: object): client is IoredisLike {
   return typeof c.call === "function" && typeof c.evalsha === "function" && typeof c.status === "string";
 }
 
-/** Wrap an ioredis client. */
+/** Wrap an ioredis client; a `Cluster` also names its primaries (`nodes("master")`). */
 export function fromIoredis(client: IoredisLike): RedisCommander {
-  return { command: ([name, ...args]) => client.call(name!, ...args) };
+  const command: RedisCommander["command"] = ([name, ...args]) => client.call(name!, ...args);
+  const cluster = client as IoredisLike & { nodes?: (role: string) => IoredisLike[]; isCluster?: boolean };
+  if (cluster.isCluster !== true || typeof cluster.nodes !== "function") return { command };
+  return { command, primaries: () => cluster.nodes!("master").map(fromIoredis) };
 }

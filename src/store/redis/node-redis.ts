@@ -17,7 +17,9 @@ export interface NodeRedisLike {
 /** The part of a node-redis cluster the store uses. */
 interface NodeRedisClusterLike {
   sendCommand(firstKey: string, isReadonly: boolean, args: string[]): Promise<unknown>;
-  masters: unknown;
+  /** The primaries, each reached through `nodeClient`. */
+  masters: readonly unknown[];
+  nodeClient(node: unknown): NodeRedisLike | Promise<NodeRedisLike>;
 }
 
 /** The part of a node-redis sentinel client the store uses. */
@@ -41,7 +43,13 @@ export function fromNodeRedis(client: NodeRedisLike): RedisCommander {
   }
   if ("masters" in client) {
     const cluster = client as unknown as NodeRedisClusterLike;
-    return { command: (args, key) => cluster.sendCommand(key, false, args) };
+    return {
+      command: (args, key) => cluster.sendCommand(key, false, args),
+      primaries: () =>
+        cluster.masters.map((node) => ({
+          command: async (args: string[]) => (await cluster.nodeClient(node)).sendCommand(args),
+        })),
+    };
   }
   return { command: (args) => client.sendCommand(args) };
 }

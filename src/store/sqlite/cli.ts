@@ -1,5 +1,5 @@
 /**
- * `satchel sweep|stats FILE`: maintenance of a {@linkcode SqliteStore} file
+ * `satchel sweep|stats|clear FILE`: maintenance of a {@linkcode SqliteStore} file
  * from the command line, on Node 24+, Bun and Deno. It never creates a
  * database; a file it cannot use exits 1, bad usage exits 2.
  *
@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { SqliteStore } from "../sqlite.ts";
 import { openSqlite, type SqliteDriver } from "./driver.ts";
 import { APPLICATION_ID, DEFAULT_TABLE, TABLE_NAME } from "./schema.ts";
+import { TABLE_NAME_RULE } from "../kit/options.ts";
 
 const USAGE = `Usage: satchel <command> FILE [options]
 
@@ -26,20 +27,28 @@ Commands:
   sweep   Delete expired sessions in short batches; safe while the app runs.
   stats   Live and expired sessions, oldest and newest, payload sizes,
           database and WAL size. Read-only.
+  clear   End every session (every user must sign in again). Asks first on
+          a terminal; elsewhere it needs --yes.
 
 Options:
   --db FILE      The database file, if not given after the command.
   --table NAME   The sessions table. Default: ${DEFAULT_TABLE}
   --batch N      sweep: rows deleted per transaction. Default: 100
+  --yes          clear: do not ask for confirmation.
   --json         Print one JSON object instead of text.
   -h, --help     Show this help.
 
 Exit status: 0 done, 1 the file cannot be used (missing, unreadable, not
-Satchel's), 2 bad usage.
+Satchel's) or clear was not confirmed, 2 bad usage.
+
+Only SqliteStore files. RedisStore and Deno KV expire sessions themselves:
+there is nothing to sweep. To end every session of another store, call its
+deleteAll() (docs/stores.md#ending-every-session).
 
 Examples:
   satchel sweep /var/lib/app/sessions.sqlite
   satchel stats --json /var/lib/app/sessions.sqlite
+  satchel clear --yes /var/lib/app/sessions.sqlite
 `;
 
 const SQLITE_HEADER = "SQLite format 3\0";
@@ -62,12 +71,29 @@ export interface CliIo {
   err: (s: string) => void;
   /** True when stdout is a terminal: progress is shown only then. */
   tty: boolean;
+  /**
+   * Asks a question on the terminal and resolves with the answer; absent
+   * when there is no terminal to ask on (then `clear` needs `--yes`).
+   */
+  ask?: (question: string) => Promise<string>;
+}
+
+/** One question on the terminal, answered by one line. */
+async function askTerminal(question: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 const defaultIo: CliIo = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
   tty: process.stdout.isTTY === true,
+  ask: process.stdin.isTTY === true ? askTerminal : undefined,
 };
 
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -249,6 +275,56 @@ async function sweep(path: string, table: string, batch: number, json: boolean, 
   );
 }
 
+/** What `satchel clear --json` prints. */
+interface ClearResult {
+  file: string;
+  table: string;
+  /** Live sessions ended (expired rows are removed too, uncounted). */
+  ended: number;
+}
+
+/**
+ * Ends every session: after a "yes" on the terminal, or with `--yes`.
+ * Without a terminal and without `--yes` it refuses, ending nothing.
+ */
+async function clear(path: string, table: string, yes: boolean, json: boolean, io: CliIo): Promise<void> {
+  checkDatabase("clear", path, table, true);
+  if (!yes) {
+    if (io.ask === undefined) {
+      throw new CliError(
+        `Cannot clear ${path}: it ends every session, and there is no terminal to ask for confirmation on; ` +
+          "pass --yes to confirm",
+        2,
+      );
+    }
+    const { live } = collectStats(path, table, Date.now());
+    const answer = await io.ask(
+      `End all ${int(live)} live session${live === 1 ? "" : "s"} in ${path} (table ${table})? ` +
+        'Every user will have to sign in again. Type "yes" to confirm: ',
+    );
+    if (answer.trim().toLowerCase() !== "yes") {
+      throw new CliError(`Did not clear ${path}: not confirmed; nothing ended`);
+    }
+  }
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore({ path, table });
+  } catch (e) {
+    throw new CliError(`Cannot clear ${path}: ${(e as Error).message}`);
+  }
+  let ended: number;
+  try {
+    ended = store.deleteAll();
+  } catch (e) {
+    throw new CliError(`Cannot clear ${path}: ${(e as Error).message}`);
+  } finally {
+    store.close();
+  }
+  const result: ClearResult = { file: path, table, ended };
+  if (json) return io.out(`${JSON.stringify(result)}\n`);
+  io.out(`ended ${int(ended)} session${ended === 1 ? "" : "s"} in ${path}; every user must sign in again\n`);
+}
+
 /** Statistics of a session table, as `satchel stats --json` prints them. */
 export interface Stats {
   /** The database file, as given. */
@@ -382,6 +458,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         table: { type: "string" },
         batch: { type: "string" },
         json: { type: "boolean" },
+        yes: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -395,7 +472,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 0;
   }
   if (command === undefined) return usageError("no command given");
-  if (command !== "sweep" && command !== "stats") return usageError(`unknown command "${command}"`);
+  if (command !== "sweep" && command !== "stats" && command !== "clear") {
+    return usageError(`unknown command "${command}"`);
+  }
   if (positionals.length > 2) return usageError(`unexpected argument "${positionals[2]}"`);
   if (positionals[1] !== undefined && values.db !== undefined) {
     return usageError("give the database file once, as an argument or with --db");
@@ -404,8 +483,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
   const table = values.table ?? DEFAULT_TABLE;
   if (!TABLE_NAME.test(table)) {
-    return usageError(`--table must be letters, digits and "_": received ${JSON.stringify(table)}`);
+    return usageError(`--table must be ${TABLE_NAME_RULE}: received ${JSON.stringify(table)}`);
   }
+  if (values.yes && command !== "clear") return usageError("--yes is an option of clear");
   let batch = 100;
   if (values.batch !== undefined) {
     if (command !== "sweep") return usageError("--batch is an option of sweep");
@@ -417,6 +497,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   try {
     if (command === "sweep") {
       await sweep(file, table, batch, values.json === true, io);
+    } else if (command === "clear") {
+      await clear(file, table, values.yes === true, values.json === true, io);
     } else {
       const now = Date.now();
       const stats = collectStats(file, table, now);

@@ -11,8 +11,7 @@ import { type SqliteDriver, sqliteErrorCode, type SqliteStatement } from "./driv
 /** The sessions table of {@linkcode SqliteStore} and `satchel` unless told otherwise. */
 export const DEFAULT_TABLE = "satchel_sessions";
 
-/** Table names accepted: interpolated into SQL, so letters, digits and `_` only. */
-export const TABLE_NAME: RegExp = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+export { TABLE_NAME } from "../kit/options.ts";
 
 /** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
 export const APPLICATION_ID = 0x53415443;
@@ -133,6 +132,10 @@ export interface Statements {
   sweep: SqliteStatement;
   deleteByUser: SqliteStatement;
   listByUser: SqliteStatement;
+  /** How many rows are live at a time. */
+  countLive: SqliteStatement;
+  /** Deletes every row. */
+  deleteAll: SqliteStatement;
   begin: SqliteStatement;
   commit: SqliteStatement;
   rollback: SqliteStatement;
@@ -169,7 +172,9 @@ export function prepareStatements(db: SqliteDriver, t: string): Statements {
     touch: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`),
     sweep,
     deleteByUser: db.prepare(`DELETE FROM ${t} WHERE user_id = ?`),
-    listByUser: db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ? ORDER BY created_at, id`),
+    listByUser: db.prepare(`SELECT id, ${cols} FROM ${t} WHERE user_id = ? AND expires_at > ?`),
+    countLive: db.prepare(`SELECT count(*) AS n FROM ${t} WHERE expires_at > ?`),
+    deleteAll: db.prepare(`DELETE FROM ${t}`),
     begin: db.prepare("BEGIN IMMEDIATE"),
     commit: db.prepare("COMMIT"),
     rollback: db.prepare("ROLLBACK"),

@@ -1,0 +1,204 @@
+/**
+ * The store kit (src/store/kit/): one way to read options for every store,
+ * one optimistic-update loop, one error mapping, one listing order.
+ * Constructors do no I/O, so the clients given here are never called.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { StoreFullError, StoreUnavailableError } from "../src/errors.ts";
+import { CookieStore } from "../src/store/cookie.ts";
+import { D1Store } from "../src/store/d1.ts";
+import { DenoKvStore } from "../src/store/deno-kv.ts";
+import { MemoryStore } from "../src/store/memory.ts";
+import { RedisStore } from "../src/store/redis.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+import {
+  CONFLICT,
+  KeyedQueue,
+  oldestFirst,
+  optimistic,
+  OptimisticWriter,
+  storeError,
+  TABLE_NAME_MAX,
+} from "../src/store/kit/mod.ts";
+
+/** Clients for the constructors: never called (a constructor sends nothing). */
+const kv = { get() {}, atomic() {}, list() {} } as never;
+const db = { prepare() {}, batch() {} } as never;
+const client = { command: () => Promise.resolve(null) };
+const SECRET = "a data secret of at least 32 bytes!!";
+
+/** Every store, made with `extra` options on top of what it requires. */
+const STORES: [string, (extra: object) => object][] = [
+  ["MemoryStore", (extra) => new MemoryStore(extra)],
+  ["SqliteStore", (extra) => new SqliteStore({ path: ":memory:", ...extra })],
+  ["DenoKvStore", (extra) => new DenoKvStore({ kv, ...extra })],
+  ["D1Store", (extra) => new D1Store({ db, ...extra })],
+  ["RedisStore", (extra) => new RedisStore({ client, ...extra })],
+  ["CookieStore", (extra) => new CookieStore({ secret: SECRET, ...extra })],
+];
+
+test("every store keeps the default of an option given as undefined (options built from unset variables)", () => {
+  const unset = {
+    MemoryStore: { clock: undefined, maxPayloadBytes: undefined, sweepInterval: undefined, onSweep: undefined },
+    SqliteStore: { table: undefined, clock: undefined, maxPayloadBytes: undefined, mmapSize: undefined },
+    DenoKvStore: { prefix: undefined, maxPayloadBytes: undefined, maxUpdateRetries: undefined, clock: undefined },
+    D1Store: { table: undefined, maxPayloadBytes: undefined, maxUpdateRetries: undefined, clock: undefined },
+    RedisStore: { prefix: undefined, commandTimeout: undefined, maxUpdateRetries: undefined, clock: undefined },
+    CookieStore: { cookie: undefined, maxCookies: undefined, clock: undefined },
+  } as Record<string, object>;
+  for (const [name, make] of STORES) {
+    const store = make(unset[name]!) as { prefix?: string; table?: string; maxPayloadBytes?: number; close?(): void };
+    assert.equal(store.maxPayloadBytes, (make({}) as { maxPayloadBytes?: number }).maxPayloadBytes, name);
+    if (name === "DenoKvStore") assert.equal(store.prefix, "satchel");
+    if (name === "RedisStore") assert.equal(store.prefix, "satchel:");
+    if (name === "D1Store" || name === "SqliteStore") assert.equal(store.table, "satchel_sessions");
+    store.close?.();
+  }
+});
+
+test("every store refuses options that are not an object with one message", () => {
+  const makers: [string, (o: unknown) => unknown][] = [
+    ["MemoryStore", (o) => new MemoryStore(o as never)],
+    ["SqliteStore", (o) => new SqliteStore(o as never)],
+    ["DenoKvStore", (o) => new DenoKvStore(o as never)],
+    ["D1Store", (o) => new D1Store(o as never)],
+    ["RedisStore", (o) => new RedisStore(o as never)],
+    ["CookieStore", (o) => new CookieStore(o as never)],
+  ];
+  for (const [name, make] of makers) {
+    for (const [bad, shown] of [[null, "null"], ["x", '"x"'], [[], "an array"]] as const) {
+      assert.throws(() => make(bad), {
+        name: "TypeError",
+        message: new RegExp(`^Cannot create ${name}: options must be an object: received ${shown.replace(/"/g, '"')}`),
+      });
+    }
+  }
+  // A store with a required option says what to pass.
+  assert.throws(() => new DenoKvStore(undefined as never), /received undefined; pass \{ kv: await Deno\.openKv\(\) \}/);
+  assert.throws(() => new RedisStore({} as never), /^TypeError: Cannot create RedisStore: client is required: pass/);
+});
+
+test("every store refuses maxPayloadBytes below 1 with the same RangeError", () => {
+  for (const [name, make] of STORES) {
+    if (name === "CookieStore") continue; // its limit follows from maxCookies
+    assert.throws(() => make({ maxPayloadBytes: 0 }), {
+      name: "RangeError",
+      message: new RegExp(`^Cannot create ${name}: maxPayloadBytes must be (a positive integer|an integer from 1 to)`),
+    });
+  }
+});
+
+test("SqliteStore and D1Store take the same table names: one rule, at most 63 characters, not starting with a digit", () => {
+  assert.equal(TABLE_NAME_MAX, 63);
+  const longest = "t".repeat(TABLE_NAME_MAX);
+  for (
+    const make of [
+      (table: string) => new SqliteStore({ path: ":memory:", table }),
+      (table: string) => new D1Store({ db, table }),
+    ]
+  ) {
+    const store = make(longest);
+    assert.equal(store.table, longest);
+    if (store instanceof SqliteStore) store.close();
+    for (const bad of [longest + "t", "1st", "a-b", ""]) {
+      assert.throws(() => make(bad), {
+        name: "TypeError",
+        message: /table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
+      });
+    }
+    assert.throws(() => make("sqlite_x"), { name: "TypeError", message: /starting with sqlite_ are reserved/ });
+  }
+});
+
+test("optimistic() re-reads after a conflict, uses a read it was given first, and gives up with StoreUnavailableError", async () => {
+  let reads = 0;
+  let writes = 0;
+  const result = await optimistic(
+    {
+      action: "update",
+      first: () => "remembered",
+      read: () => Promise.resolve(`read ${++reads}`),
+      write: (seen) => Promise.resolve(++writes < 3 ? CONFLICT : seen),
+    },
+    5,
+    "processes",
+  );
+  assert.equal(result, "read 2", "the remembered read stood in for the first; two fresh reads followed");
+  await assert.rejects(
+    optimistic(
+      { action: "touch", read: () => Promise.resolve(0), write: () => Promise.resolve(CONFLICT) },
+      3,
+      "isolates",
+    ),
+    (e) =>
+      e instanceof StoreUnavailableError &&
+      e.message ===
+        "Cannot touch session: other writers changed it 3 times in a row; raise maxUpdateRetries if this many isolates write one session at once",
+  );
+  const boom = new Error("boom");
+  await assert.rejects(
+    optimistic({ action: "update", read: () => Promise.resolve(0), write: () => Promise.reject(boom) }, 3, "x"),
+    (e) => e === boom,
+  );
+});
+
+test("OptimisticWriter runs one id's operations in turn, and others' alongside", async () => {
+  const writer = new OptimisticWriter(3, "processes");
+  const order: string[] = [];
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const step = (label: string, wait?: Promise<void>) => ({
+    action: "update",
+    read: () => Promise.resolve(label),
+    write: async (seen: string) => {
+      order.push(`start ${seen}`);
+      await wait;
+      order.push(`end ${seen}`);
+      return seen;
+    },
+  });
+  const a1 = writer.run("a", step("a1", gate));
+  const a2 = writer.run("a", step("a2"));
+  const b1 = writer.run("b", step("b1"));
+  await b1;
+  release();
+  await Promise.all([a1, a2]);
+  assert.deepEqual(order, ["start a1", "start b1", "end b1", "end a1", "start a2", "end a2"]);
+});
+
+test("KeyedQueue.run() with a limit fails at its deadline, its wait included, and never starts the late work", async () => {
+  const queue = new KeyedQueue();
+  let release!: () => void;
+  const first = queue.run("k", () => new Promise<void>((r) => (release = r)));
+  let started = false;
+  const late = queue.run("k", () => (started = true, Promise.resolve()), {
+    ms: 1,
+    timeout: () => new Error("timed out"),
+  });
+  await assert.rejects(late, /timed out/);
+  release();
+  await first;
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(started, false);
+});
+
+test("storeError() passes Satchel's errors, and makes a driver's a StoreUnavailableError or StoreFullError with cause", () => {
+  const full = new Error("disk full");
+  const e = storeError("store", full, (cause) => ({ why: `X failed (${(cause as Error).message})`, full: true }));
+  assert.ok(e instanceof StoreFullError);
+  assert.equal(e.message, "Cannot store session: X failed (disk full)");
+  assert.equal(e.cause, full);
+  const down = storeError("load", new Error("down"), () => ({ why: "X is unreachable" }));
+  assert.ok(down instanceof StoreUnavailableError && !(down instanceof StoreFullError));
+  assert.equal(down.status, 503);
+  assert.equal(storeError("load", e, () => ({ why: "never" })), e);
+});
+
+test("oldestFirst() orders a user's sessions by creation time, then id", () => {
+  const entry = (id: string, createdAt: number) => ({ id, session: { payload: "", expiresAt: 0, createdAt } });
+  assert.deepEqual(
+    oldestFirst([entry("c", 2), entry("b", 1), entry("a", 2)]).map((e) => e.id),
+    ["b", "a", "c"],
+  );
+});
