@@ -33,6 +33,9 @@ export type { SessionRequestOptions, SessionStatus } from "./src/session/core.ts
 export {
   type Awaitable,
   canListUserSessions,
+  type DeleteAll,
+  type DeleteByUser,
+  type DeleteExpired,
   type GroupCommit,
   hasGroupCommit,
   isRequestBound,
@@ -41,6 +44,7 @@ export {
   type SessionStore,
   type StoredSession,
   type SynchronousStore,
+  type Touch,
   type UpdateFn,
   type UserSessionEntry,
   type UserSessionListing,

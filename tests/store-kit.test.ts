@@ -4,6 +4,7 @@
  * Constructors do no I/O, so the clients given here are never called.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { StoreFullError, StoreUnavailableError } from "../src/errors.ts";
 import { CookieStore } from "../src/store/cookie.ts";
@@ -201,4 +202,16 @@ test("oldestFirst() orders a user's sessions by creation time, then id", () => {
     oldestFirst([entry("c", 2), entry("b", 1), entry("a", 2)]).map((e) => e.id),
     ["b", "a", "c"],
   );
+});
+
+test("docs/options.md states the table-name rule as the kit enforces it, for every SQL store", () => {
+  const options = readFileSync(new URL("../docs/options.md", import.meta.url), "utf8");
+  const rows = options.split("\n").filter((l) => l.startsWith("| `table`"));
+  assert.ok(rows.length >= 2, "SqliteStore's and D1Store's table rows");
+  for (const row of rows) {
+    assert.match(
+      row,
+      new RegExp(`a letter or \`_\`, then letters, digits or \`_\`, at most ${TABLE_NAME_MAX} characters`),
+    );
+  }
 });

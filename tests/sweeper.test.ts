@@ -13,7 +13,7 @@ import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import { MemoryStore, SqliteStore } from "../mod.ts";
 import { generateId } from "../src/id.ts";
-import type { SweepEvent } from "../src/store/sweeper.ts";
+import { startSweeper, type SweepEvent } from "../src/store/sweeper.ts";
 import type { SessionStore } from "../src/store/types.ts";
 import { FakeClock, tempDir } from "./helpers.ts";
 
@@ -241,4 +241,13 @@ setTimeout(() => console.log(JSON.stringify({ sqlite, memory })), 300);
   } finally {
     tmp.cleanup();
   }
+});
+
+test("startSweeper() on a store without deleteExpired (it expires sessions itself) fails at setup, saying so", () => {
+  const selfExpiring = { get: () => null, set() {}, delete() {}, update: () => null };
+  assert.throws(() => startSweeper("MyStore", selfExpiring, 60), {
+    name: "TypeError",
+    message: "Cannot sweep MyStore: it expires sessions itself and has no deleteExpired; drop sweepInterval",
+  });
+  assert.equal(startSweeper("MyStore", selfExpiring, undefined), undefined, "no sweepInterval, no sweeper, no error");
 });
