@@ -38,7 +38,6 @@ import {
   withinMs,
 } from "./kit/mod.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
-import { Deadlines } from "./redis/deadlines.ts";
 import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type {
   DeleteAll,
@@ -220,7 +219,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   #timeout: number;
   #retries: number;
   #writer: OptimisticWriter;
-  #deadlines = new Deadlines();
   /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
   #seen = new Map<string, { read: Read; at: number }>();
   #open = new OpenFlag("RedisStore");
@@ -284,14 +282,13 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** One command, bounded by the operation's deadline; errors are the client's own. */
   #raw(args: string[], key: string, deadline: number): Promise<unknown> {
     this.#open.check();
-    if (deadline <= performance.now()) return Promise.reject(new CommandTimeout());
     let reply: Promise<unknown>;
     try {
       reply = Promise.resolve(this.#redis.command(args, key));
     } catch (e) {
       reply = Promise.reject(e);
     }
-    return this.#deadlines.within(reply, deadline, commandTimeout);
+    return withinMs(reply, deadline - performance.now(), commandTimeout);
   }
 
   async #send(action: string, args: string[], key: string, deadline: number): Promise<unknown> {

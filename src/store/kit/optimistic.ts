@@ -7,6 +7,7 @@
  * @module
  */
 import { StoreUnavailableError } from "../../errors.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /**
  * Runs the operations given for one key one after another, in the order
@@ -48,21 +49,14 @@ export interface QueueLimit {
   timeout: () => unknown;
 }
 
+/** The one timer behind every {@linkcode withinMs}. */
+const deadlines = new Deadlines();
+
 /** `promise`, or a rejection with `timeout()` once `ms` have passed; a late failure of `promise` is swallowed. */
-export async function withinMs<T>(promise: Promise<T>, ms: number, timeout: () => unknown): Promise<T> {
+export function withinMs<T>(promise: Promise<T>, ms: number, timeout: () => unknown): Promise<T> {
+  if (ms > 0) return deadlines.within(promise, performance.now() + ms, timeout);
   promise.catch(() => {}); // a late failure after the timeout must not go unhandled
-  if (ms <= 0) throw timeout();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(timeout()), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return Promise.reject(timeout());
 }
 
 /**

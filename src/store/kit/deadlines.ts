@@ -1,9 +1,9 @@
 /**
- * Deadlines for many commands under one timer. RedisStore bounds every
- * command by its operation's deadline; a `setTimeout` and a `Promise.race`
- * per command cost more CPU than the command's own client work
- * (bench/RESULTS.md#redisstore-against-hono-session-on-redis-issue-23), so
- * pending commands share one timer, armed for the earliest deadline.
+ * Deadlines for many pending operations under one timer. Stores bound every
+ * call (RedisStore every command) by a deadline; a `setTimeout` and a
+ * `Promise.race` each cost about as much CPU as a Redis command's own client
+ * work (bench/RESULTS.md#redisstore-against-hono-session-on-redis-issue-23),
+ * so pending operations share one timer, armed for the earliest deadline.
  * @module
  */
 
@@ -12,7 +12,7 @@ interface Pending {
   expire: () => void;
 }
 
-/** Commands waiting for their reply, each with the time (`performance.now()`) it must have come by. */
+/** Operations waiting for their outcome, each with the time (`performance.now()`) it must have come by. */
 export class Deadlines {
   #pending = new Set<Pending>();
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -23,22 +23,32 @@ export class Deadlines {
    * `promise`'s outcome, or a rejection with `timeout()` once `deadline`
    * has passed; a late failure of `promise` is swallowed.
    */
-  within<T>(promise: Promise<T>, deadline: number, timeout: () => Error): Promise<T> {
+  within<T>(promise: Promise<T>, deadline: number, timeout: () => unknown): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry: Pending = { deadline, expire: () => reject(timeout()) };
       this.#pending.add(entry);
       if (deadline < this.#armedFor) this.#arm(deadline);
       promise.then(
         (value) => {
-          this.#pending.delete(entry);
+          this.#settled(entry);
           resolve(value);
         },
         (e) => {
-          this.#pending.delete(entry);
+          this.#settled(entry);
           reject(e);
         },
       );
     });
+  }
+
+  /** Forget `entry`; with nothing left pending, stop the timer, so it never keeps a process alive. */
+  #settled(entry: Pending): void {
+    this.#pending.delete(entry);
+    if (this.#pending.size === 0 && this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      this.#armedFor = Infinity;
+    }
   }
 
   #arm(at: number): void {
