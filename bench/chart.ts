@@ -336,6 +336,7 @@ const REDIS_GOALS: [Route, string, number][] = [
  */
 export function redisTable(run: Run): string {
   const peerApp = "@hono/session + Redis";
+  const base = "Satchel RedisStore (baseline)";
   const present = REDIS_RUNTIMES.filter(([rt]) =>
     run.rows.some((r) => r.app === "Satchel RedisStore" && r.runtime === rt)
   );
@@ -363,6 +364,17 @@ export function redisTable(run: Run): string {
   };
   const losses = present.map(([rt]) => `${lost("Satchel RedisStore", rt)} | –`).join(" | ");
   out.push(`| lost updates on /inc | ${lost(peerApp, "Bun")} | ${losses} | 0 |`);
+  // BASELINE=<checkout>: the same app from before a change, on Bun, in the same run.
+  const before = REDIS_GOALS.map(([route, label]) => {
+    const [r, b] = [find(run.rows, "Satchel RedisStore", "Bun", route), find(run.rows, base, "Bun", route)];
+    return r && b
+      ? `| ${label} | ${fmt(b.rps)}${cpu(b)} | ${fmt(r.rps)}${cpu(r)} | ${(r.rps / b.rps).toFixed(2)}× |`
+      : "";
+  }).filter((line) => line !== "");
+  if (before.length > 0) {
+    out.push("", "| route | RedisStore · Bun, baseline checkout | RedisStore · Bun, this checkout | ratio |");
+    out.push("|---|---:|---:|---:|", ...before);
+  }
   return out.join("\n");
 }
 

@@ -112,6 +112,9 @@ if [ -n "${BASELINE:-}" ]; then
     "Satchel SqliteStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=sqlite|plain signed read inc new"
     "Satchel MemoryStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=memory|plain signed read inc new"
   )
+  [ -n "$REDIS_URL" ] && SCENARIOS+=(
+    "Satchel RedisStore (baseline)|Bun|bun $BASELINE/bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  )
 fi
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }

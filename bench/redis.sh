@@ -9,6 +9,8 @@
 # Usage: bash bench/redis.sh
 #        ROUNDS=2 DURATION=5s bash bench/redis.sh   (best of 2 rounds, the second backwards)
 #        NO_WRITE=1 bash bench/redis.sh              (print the table only)
+#        BASELINE=/tmp/base bash bench/redis.sh      (also RedisStore on Bun from another checkout,
+#                                                     e.g. git worktree add /tmp/base main)
 # Needs wrk (apt-get install wrk), redis-server, and the peers (cd bench && npm ci).
 set -uo pipefail
 cd "$(dirname "$0")/.."
