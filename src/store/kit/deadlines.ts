@@ -57,19 +57,20 @@ export class Deadlines {
     this.#timer = setTimeout(this.#sweep, Math.max(0, at - performance.now()));
   }
 
-  /** Expire what is due and arm the timer for the earliest deadline left. */
+  /** Expire what is due, earliest deadline first, and arm the timer for the earliest deadline left. */
   #sweep = (): void => {
     this.#timer = undefined;
     this.#armedFor = Infinity;
     const now = performance.now();
+    const due: Pending[] = [];
     let next = Infinity;
     for (const p of this.#pending) {
-      if (p.deadline <= now) {
-        this.#pending.delete(p);
-        p.expire();
-      } else if (p.deadline < next) {
-        next = p.deadline;
-      }
+      if (p.deadline <= now) due.push(p);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    for (const p of due.sort((a, b) => a.deadline - b.deadline)) {
+      this.#pending.delete(p);
+      p.expire();
     }
     if (next !== Infinity) this.#arm(next);
   };
