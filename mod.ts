@@ -6,6 +6,14 @@
  * default, or memory, Redis, an encrypted cookie). Writes are patches applied
  * atomically, so concurrent requests never erase each other's changes.
  *
+ * This module holds the middleware, the Session types, the errors, the
+ * serializers, the states and the two stores that need no service
+ * (SqliteStore, MemoryStore). Every other store is its own import, so an app
+ * bundles only the store it uses: `satchel/redis`, `satchel/cookie`,
+ * `satchel/deno-kv`, `satchel/d1`, `satchel/null`. The store contract (for a
+ * store of your own, or a `SessionStore` variable) is `satchel/store`; its
+ * conformance suite, `satchel/testing`.
+ *
  * @example
  * ```ts
  * import { Hono } from "hono";
@@ -26,57 +34,11 @@ export {
   session,
   type SessionBinding,
   type SessionEnv,
+  type SessionEvent,
   type SessionOptions,
 } from "./src/middleware.ts";
 export { Session, type UserSession } from "./src/session/session.ts";
 export type { SessionRequestOptions, SessionStatus } from "./src/session/core.ts";
-export {
-  type Awaitable,
-  canListUserSessions,
-  type DeleteAll,
-  type DeleteByUser,
-  type DeleteExpired,
-  type GroupCommit,
-  hasGroupCommit,
-  isRequestBound,
-  isSynchronousStore,
-  type RequestBound,
-  type SessionStore,
-  type StoredSession,
-  type SynchronousStore,
-  type Touch,
-  type UpdateFn,
-  type UserSessionEntry,
-  type UserSessionListing,
-} from "./src/store/types.ts";
-export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
-export type { Disposer } from "./src/_internal/dispose.ts";
-export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
-export type { SweepEvent } from "./src/store/sweeper.ts";
-export { type RedisClientLike, type RedisCommander, RedisStore, type RedisStoreOptions } from "./src/store/redis.ts";
-export { type CookieRequestStore, CookieStore, type CookieStoreOptions } from "./src/store/cookie.ts";
-export {
-  type DenoKvAtomicLike,
-  type DenoKvKey,
-  type DenoKvLike,
-  DenoKvStore,
-  type DenoKvStoreOptions,
-} from "./src/store/deno-kv.ts";
-export {
-  type D1DatabaseLike,
-  type D1PreparedStatementLike,
-  type D1ResultLike,
-  D1Store,
-  type D1StoreOptions,
-} from "./src/store/d1.ts";
-export { NullStore } from "./src/store/null.ts";
-export type { SessionState } from "./src/state/types.ts";
-export { CookieState, type CookieStateOptions } from "./src/state/cookie.ts";
-export { HeaderState, type HeaderStateOptions } from "./src/state/header.ts";
-export { jsonSerializer, type RoundTripCheck, type Serializer, superjsonSerializer } from "./src/serializer.ts";
-export { type Clock, systemClock } from "./src/clock.ts";
-export { generateId, isValidId } from "./src/id.ts";
-export { MAX_DEPTH } from "./src/value-guard.ts";
 export {
   SessionDataError,
   SessionError,
@@ -84,3 +46,10 @@ export {
   StoreFullError,
   StoreUnavailableError,
 } from "./src/errors.ts";
+export { jsonSerializer, type RoundTripCheck, type Serializer, superjsonSerializer } from "./src/serializer.ts";
+export type { SessionState } from "./src/state/types.ts";
+export { CookieState, type CookieStateOptions } from "./src/state/cookie.ts";
+export { HeaderState, type HeaderStateOptions } from "./src/state/header.ts";
+export { SqliteStore, type SqliteStoreOptions } from "./src/store/sqlite.ts";
+export { MemoryStore, type MemoryStoreOptions } from "./src/store/memory.ts";
+export type { SweepEvent } from "./src/store/sweeper.ts";

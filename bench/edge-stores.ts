@@ -23,17 +23,10 @@ import process from "node:process";
 import { build } from "esbuild";
 import { Hono } from "hono";
 import { Miniflare } from "miniflare";
-import {
-  type D1DatabaseLike,
-  D1Store,
-  type DenoKvLike,
-  DenoKvStore,
-  session,
-  type SessionEnv,
-  type SessionStore,
-  SqliteStore,
-  type StoredSession,
-} from "../mod.ts";
+import { session, type SessionEnv, SqliteStore } from "../mod.ts";
+import { type DenoKvLike, DenoKvStore } from "../src/store/deno-kv.ts";
+import { type D1DatabaseLike, D1Store } from "../src/store/d1.ts";
+import type { SessionStore, StoredSession } from "../src/store/contract.ts";
 import { generateId } from "../src/id.ts";
 import { superjsonSerializer } from "../src/serializer.ts";
 
@@ -79,12 +72,14 @@ async function storeOps(store: SessionStore): Promise<{ get: number; update: num
 async function throughput(store: SessionStore, path: "/read" | "/inc"): Promise<number> {
   const app = new Hono<SessionEnv<{ count: number; profile: string }>>();
   app.use(session({ secret: SECRET, store, expires: 3600 }));
-  app.get(
-    "/login",
-    (c) => (c.get("session").set("count", 0), c.get("session").set("profile", "x".repeat(400)), c.text("ok")),
-  );
-  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
-  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  app.get("/login", async (c) => {
+    const s = await c.get("session").load();
+    s.set("count", 0);
+    s.set("profile", "x".repeat(400));
+    return c.text("ok");
+  });
+  app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)));
+  app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
   const cookies: string[] = [];
   for (let i = 0; i < 16; i++) {
     const res = await app.request("http://localhost/login");
@@ -175,7 +170,7 @@ try {
   await measure("SqliteStore (file, WAL)", () => new SqliteStore({ path: join(dir, `s-${generateId()}.sqlite`) }));
   if (process.env.REDIS_URL) {
     const { Redis } = await import("ioredis");
-    const { RedisStore } = await import("../mod.ts");
+    const { RedisStore } = await import("../src/store/redis.ts");
     await measure(
       "RedisStore (ioredis, loopback)",
       () => new RedisStore({ client: new Redis(process.env.REDIS_URL!), prefix: `bench:${generateId()}:` }),

@@ -66,9 +66,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A private redis-server for RedisStore and the @hono/session peer's Redis mode.
+# A private redis-server for RedisStore (satchel/redis) and the @hono/session peer's Redis mode.
 REDIS_URL=
-if [ -f src/store/redis.ts ] && command -v redis-server >/dev/null 2>&1; then
+if command -v redis-server >/dev/null 2>&1; then
   rport=$(free_port)
   redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
     --pidfile "$REDIS_PID_FILE" --logfile "$TMP/redis.log" --dir "$TMP" >/dev/null

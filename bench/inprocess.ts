@@ -22,15 +22,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Hono } from "hono";
-import {
-  CookieStore,
-  MemoryStore,
-  type RequestBound,
-  session,
-  type SessionEnv,
-  type SessionStore,
-  SqliteStore,
-} from "../mod.ts";
+import { MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
+import { CookieStore } from "../src/store/cookie.ts";
+import type { RequestBound, SessionStore } from "../src/store/contract.ts";
 import { WebCryptoCookieStore } from "./cookie-webcrypto.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };

@@ -19,7 +19,8 @@
  */
 import process from "node:process";
 import { Hono, type MiddlewareHandler } from "hono";
-import { CookieStore, session, type SessionEnv } from "../mod.ts";
+import { session, type SessionEnv } from "../mod.ts";
+import { CookieStore } from "../src/store/cookie.ts";
 
 type Data = { count: number };
 type Env = SessionEnv<Data>;

@@ -18,7 +18,8 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { bench, run } from "mitata";
-import { SqliteStore, type StoredSession } from "../mod.ts";
+import { SqliteStore } from "../mod.ts";
+import type { StoredSession } from "../src/store/contract.ts";
 import { generateId } from "../src/id.ts";
 import { superjsonSerializer } from "../src/serializer.ts";
 

@@ -129,7 +129,7 @@ async function load(): Promise<void> {
   const tokens = readFileSync(opts.db!, "utf8").trim().split("\n");
   const url = `http://127.0.0.1:${opts.port}/read`;
   const get = async (token: string) => {
-    const res = await fetch(url, { headers: { cookie: `satchel=${token}` } });
+    const res = await fetch(url, { headers: { cookie: `sid=${token}` } });
     const body = await res.text();
     if (res.status !== 200 || body !== "0") throw new Error(`GET /read answered ${res.status} ${body}`);
   };

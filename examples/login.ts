@@ -16,14 +16,13 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { CookieState, session, type SessionEnv, SqliteStore } from "../mod.ts";
+import { session, type SessionEnv, SqliteStore } from "../mod.ts";
 import { exampleSecret, serve } from "./serve.ts";
 
 type Data = { user: string; signedInAt: Date };
 
 // An explicit store, so it is closed on exit (and its file can be chosen with SATCHEL_DB).
 const store = new SqliteStore({ path: process.env.SATCHEL_DB || undefined, name: "login" });
-const https = process.env.HTTPS === "1";
 
 const app = new Hono<SessionEnv<Data>>();
 app.use(session({
@@ -31,8 +30,7 @@ app.use(session({
   store,
   expires: 30 * 60, // idle: 30 minutes
   absoluteTimeout: 12 * 60 * 60, // at most 12 hours, however active
-  // `__Host-` needs https; on plain http (local runs) the name stays "sid".
-  state: new CookieState({ name: "sid", hostPrefix: https, sameSite: "Lax" }),
+  // The cookie is `__Host-sid`, Secure, on https (or behind a TLS proxy); on http://localhost it is plain "sid".
 }));
 
 app.post("/login", async (c) => {

@@ -228,7 +228,9 @@ function optionsOf(name: string): string[] | undefined {
 
 /** The options interfaces the package exports, from each entry point's export statements. */
 function exportedOptionInterfaces(entries: string[]): string[] {
-  const names = entries.flatMap((e) => [...read(e).matchAll(/\b(\w+Options|SessionBinding)\b/g)].map((m) => m[1]!));
+  const names = entries.flatMap((e) =>
+    [...read(e).matchAll(/\b([A-Z]\w*Options|SessionBinding)\b/g)].map((m) => m[1]!)
+  );
   return [...new Set(names)].filter((n) => OPTIONS_INTERFACE.test(n)).sort();
 }
 

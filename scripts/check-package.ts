@@ -7,7 +7,8 @@
  * - every dist/ module has its `.d.ts`;
  * - a consumer project with the tarball in node_modules type-checks against
  *   the `.d.ts` files (strict, no skipLibCheck) and runs on Node 24, Bun and
- *   Deno: a typed app counts over two requests with the cookie it was given;
+ *   Deno: a typed app counts over two requests with the cookie it was given,
+ *   and every subpath of `exports` an app imports (`satchel/redis`, …) loads;
  * - the `satchel` command (bin/satchel.js → the compiled CLI) prints its help
  *   on each of them.
  *
@@ -15,13 +16,14 @@
  * node_modules. Usage: node scripts/check-package.ts
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+type Pkg = { exports: Record<string, unknown> };
 const BIN = join(ROOT, "node_modules", ".bin");
 const problems: string[] = [];
 const work = mkdtempSync(join(tmpdir(), "satchel-package-"));
@@ -120,12 +122,34 @@ app.get("/", (c) => (c.get("session").set("count", "one"), c.text("")));
   } catch (e) {
     problems.push(`a consumer does not type-check against the package:\n${(e as { stdout?: string }).stdout ?? e}`);
   }
+  // Every subpath an app imports (each store's, the contract's) loads on each runtime.
+  const exported = Object.keys((JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as Pkg).exports);
+  const subpaths = exported.filter((k) => k !== "." && k !== "./cli" && k !== "./testing").map((k) =>
+    `satchel${k.slice(1)}`
+  );
+  writeFileSync(
+    join(app, "subpaths.ts"),
+    `const specs = ${JSON.stringify(subpaths)};
+const loaded = await Promise.all(specs.map((s) => import(s)));
+console.log(specs.map((s, i) => \`\${s}:\${Object.keys(loaded[i]).length > 0 ? "ok" : "empty"}\`).join(" "));
+`,
+  );
   const runtimes: [string, string[]][] = [
     ["node", [join(BIN, "node"), "app.ts"]],
     ["bun", [join(BIN, "bun"), "app.ts"]],
     ["deno", [join(BIN, "deno"), "run", "-A", "--node-modules-dir=manual", "app.ts"]],
   ];
   for (const [name, [cmd, ...args]] of runtimes) {
+    try {
+      const out = run(cmd!, [...args.slice(0, -1), "subpaths.ts"], app).trim();
+      const want = subpaths.map((s) => `${s}:ok`).join(" ");
+      if (out !== want) {
+        problems.push(`on ${name} the subpaths printed ${JSON.stringify(out)}, not ${JSON.stringify(want)}`);
+      } else console.log(`ok   ${subpaths.join(", ")} load on ${name}`);
+    } catch (e) {
+      const err = e as { stderr?: string; message: string };
+      problems.push(`a subpath of the installed package fails on ${name}: ${err.stderr || err.message}`);
+    }
     try {
       const out = run(cmd!, args, app).trim();
       if (out !== "counts 1 2 function") {

@@ -13,7 +13,7 @@ export const ID_LENGTH = 32;
  * A new session id: 192 bits from the platform's CSPRNG, base64url.
  * @example
  * ```ts
- * import { generateId, isValidId } from "satchel";
+ * import { generateId, isValidId } from "satchel/store";
  * const id = generateId(); // 32 characters of [A-Za-z0-9_-]
  * console.assert(isValidId(id));
  * ```

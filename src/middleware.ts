@@ -8,29 +8,29 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { describeError } from "./_internal/errors.ts";
+import { callSafely } from "./_internal/listener.ts";
 import { addResponseHeader } from "./_internal/http.ts";
 import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
-import { after, isThenable } from "./awaitable.ts";
+import { isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
-import { Signer } from "./crypto/sign.ts";
+import { Signer } from "./crypto/mod.ts";
 import { superjsonSerializer } from "./serializer.ts";
-import { apply, decide, type Decision } from "./session/commit.ts";
-import { type CoreConfig, type Loaded, SessionCore } from "./session/core.ts";
-import { pastDeadline } from "./session/expiry.ts";
+import { apply, type CommitPlan, decide } from "./session/commit.ts";
+import { type CoreConfig, SessionCore } from "./session/core.ts";
+import { SessionEvents } from "./session/events.ts";
 import {
   bindingOf,
   type InvalidTokenReason,
-  MAX_TOKEN,
   OPTION_KEYS,
   policyOf,
   type SessionBinding,
   type SessionOptions,
 } from "./session/options.ts";
-import { decodePayload } from "./session/payload.ts";
 import { Session } from "./session/session.ts";
+import { type Loaded, tokenPipeline } from "./session/token.ts";
 import { CookieState } from "./state/cookie.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import {
@@ -40,9 +40,9 @@ import {
   isSynchronousStore,
   type RequestBound,
   type SessionStore,
-  type StoredSession,
 } from "./store/types.ts";
 
+export type { SessionEvent } from "./session/events.ts";
 export type { InvalidTokenReason, SessionBinding, SessionOptions };
 
 /**
@@ -68,6 +68,17 @@ function runLate(c: Context, work: () => Promise<unknown>): void {
   }
   const late = new Promise<unknown>((resolve) => setTimeout(() => resolve(work()), 0));
   waitUntil?.(late);
+}
+
+/**
+ * Whether the request failed, so that it commits nothing but a `destroy()`:
+ * it answered 5xx, or the handler threw something other than an
+ * `HTTPException` (Hono's way to answer an error, recognised as Hono's own
+ * error handler does, by `getResponse`). A 4xx, returned or thrown, commits.
+ */
+function requestFailed(c: Context): boolean {
+  const error = c.error;
+  return c.res.status >= 500 || (error !== undefined && !(typeof error === "object" && "getResponse" in error));
 }
 
 /**
@@ -130,121 +141,94 @@ export function session<T extends object = Record<string, unknown>>(
     );
   }
   const bindValues = bindingOf(options.bind);
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") {
+    throw new TypeError("Cannot create session middleware: onEvent must be a function (event, c) => void");
+  }
+  // Built only when the app listens: without a listener the middleware does no event work at all.
+  const events = options.onEvent === undefined ? undefined : new SessionEvents(options.onEvent);
+  const tokens = tokenPipeline({
+    events,
+    state,
+    signer,
+    serializer,
+    policy,
+    clock,
+    bindValues,
+    onInvalidToken: options.onInvalidToken,
+  });
   const touchAlways = options.touch === "always";
+  if (options.preload !== undefined && typeof options.preload !== "boolean") {
+    throw new TypeError(
+      `Cannot create session middleware: preload must be true or false: received ${String(options.preload)}`,
+    );
+  }
+  const preload = options.preload === true;
   const persistent = state.persistent === true;
-  const onInvalid = options.onInvalidToken;
+  const binding = bindValues !== undefined;
+  const requestBound = isRequestBound(baseStore);
   const onLateError = options.onLateStoreError ??
     ((e: unknown) => console.error(`satchel: late store failed: ${describeError(e)}`));
+  const config: CoreConfig = { serializer, maxPayloadBytes, load: tokens.load, events };
 
-  const NONE: Loaded = { kind: "none" };
-  const INVALID: Loaded = { kind: "refused", invalid: true };
-  const GONE: Loaded = { kind: "refused", invalid: false };
-
-  /** Refuse the client's token and say why. */
-  function refuse(c: Context, reason: InvalidTokenReason): Loaded {
-    onInvalid?.(c, reason);
-    return reason === "unknown" || reason === "expired" ? GONE : INVALID;
-  }
-
-  /**
-   * The session the client's token names. Shape and signature are checked
-   * before any store access: junk and forgeries never reach it. Synchronous
-   * when the store is.
-   */
-  function load(c: Context, store: SessionStore): Awaitable<Loaded> {
-    const token = state.read(c);
-    if (token === undefined) return NONE;
-    const verified = token.length <= MAX_TOKEN ? signer.verify(token) : "malformed";
-    if (typeof verified === "string") return refuse(c, verified);
-    const stored = store.get(verified.id);
-    return isThenable(stored)
-      ? Promise.resolve(stored).then((s) => open(c, store, verified.id, verified.stale, s))
-      : open(c, store, verified.id, verified.stale, stored);
-  }
-
-  /** The session made of what the store returned for a verified id. */
-  function open(
-    c: Context,
-    store: SessionStore,
-    id: string,
-    stale: boolean,
-    stored: StoredSession | null,
-  ): Awaitable<Loaded> {
-    if (stored === null) return refuse(c, "unknown");
-    if (pastDeadline(policy, clock(), stored.createdAt)) return end(c, store, id, "expired");
-    const decoded = decodePayload(serializer, stored.payload);
-    if (decoded === null) return refuse(c, "corrupt");
-    if (bindValues === undefined) return { kind: "live", id, stored, decoded, stale };
-    const values = bindValues(c);
-    const bound = signer.checkBindTag(values, decoded.bind);
-    // Another client holds this token: end the session rather than hand its data over.
-    if (bound === false) return end(c, store, id, "binding");
-    const rebind = bound === "stale" ? signer.bindTag(values) : undefined;
-    return { kind: "live", id, stored, decoded, stale, rebind };
-  }
-
-  /** Delete a session that must not be used again, and say why. */
-  function end(c: Context, store: SessionStore, id: string, reason: InvalidTokenReason): Awaitable<Loaded> {
-    return after(store.delete(id), () => refuse(c, reason));
-  }
-
-  const config: CoreConfig = {
-    serializer,
-    maxPayloadBytes,
-    policy,
-    load: (c, store) => load(c, store) as Loaded,
-  };
-
-  /** Commit through the store's group commit when it has one (SqliteStore), else directly. */
-  function commit(store: SessionStore, decision: Decision, core: SessionCore, now: number): Awaitable<boolean> {
+  /** The store side of a plan, through the store's group commit when it has one (SqliteStore). */
+  function commit(store: SessionStore, plan: CommitPlan, core: SessionCore): Awaitable<boolean> {
     // A store with batch answers synchronously, so apply does too (batch refuses a promise).
     return hasGroupCommit(store)
-      ? store.batch(() => apply(decision, core, store, now) as boolean)
-      : apply(decision, core, store, now);
+      ? store.batch(() => apply(plan.store, core, store) as boolean)
+      : apply(plan.store, core, store);
   }
 
-  function deliver(c: Context, decision: Decision, core: SessionCore, now: number): void {
-    const cookie = decision.cookie;
-    if (cookie.op === "keep") return;
-    if (cookie.op === "clear") {
-      state.clear(c);
-    } else {
-      const maxAge = Math.ceil((cookie.expiresAt - now) / 1000);
-      state.write(c, signer.sign(core.id), maxAge, persistent || core.lifetime !== undefined);
-    }
+  /** The client side of a plan, once its store side ran and `found` the row it worked on (or not). */
+  function deliver(c: Context, plan: CommitPlan, now: number, found: boolean): void {
+    const cookie = plan.cookie;
+    if (cookie.op === "keep" || (cookie.op === "send" && cookie.ifFound && !found)) return;
+    if (cookie.op === "clear") state.clear(c);
+    else state.write(c, tokens.sign(cookie.id), Math.ceil((cookie.expiresAt - now) / 1000), cookie.persistent);
     // A response that sets or clears the session token must never be cached for someone else.
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
+  }
+
+  /** Commit the request's session: decide the plan, run its store side, then its cookie and events. */
+  async function finish(c: Context, core: SessionCore, store: SessionStore): Promise<void> {
+    core.seal();
+    if (touchAlways) {
+      const loading = core.load();
+      if (isThenable(loading)) await loading;
+    }
+    const facts = core.facts();
+    // A session never loaded has nothing to commit: skip gathering the request's outcome (the /plain route).
+    if (facts === undefined) return;
+    const now = clock();
+    const failed = requestFailed(c);
+    const plan = decide(facts, { now, policy, failed, persistent, touchAlways, binding, requestBound });
+    if (plan.bind) core.bind(tokens.bindTag(c));
+    if (plan.when === "late") {
+      deliver(c, plan, now, true);
+      runLate(c, () =>
+        Promise.resolve().then(() => commit(store, plan, core)).then(
+          (found) => void (found && events?.committed(c, plan, core)),
+          (e: unknown) => callSafely("onLateStoreError", onLateError, e),
+        ));
+      return;
+    }
+    const found = plan.store.op === "none" || await commit(store, plan, core);
+    deliver(c, plan, now, found);
+    if (found) events?.committed(c, plan, core);
   }
 
   return async function session(c, next) {
     const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
     const core = new SessionCore(config, c, store);
-    // A store that answers asynchronously is loaded before the handler, so the Session API stays synchronous.
-    if (!isSynchronousStore(store)) {
-      const loaded = load(c, store);
-      core.preload(isThenable(loaded) ? await loaded : loaded);
-    }
+    // A store that answers asynchronously loads when the handler calls load(), or here with preload: true.
+    if (preload && !isSynchronousStore(store)) await core.load();
     c.set("session", new Session<T>(core));
     await next();
-    core.seal();
-    if (!core.accessed) {
-      if (!touchAlways) return;
-      core.ensure();
+    if (events === undefined) return finish(c, core, store);
+    try {
+      await finish(c, core, store);
+    } finally {
+      // What the request did before a commit that failed or had nothing to do (a refused token, sign-out-everywhere).
+      events.flush(c);
     }
-    const failed = c.error !== undefined || c.res.status >= 500;
-    if (bindValues !== undefined && core.bindTag === undefined && core.dirty && !failed) {
-      core.bind(signer.bindTag(bindValues(c)));
-    }
-    const now = clock();
-    const decision = decide(core.facts(), { now, policy, failed, persistent });
-    if (decision.store.op === "none" && decision.cookie.op === "keep") return;
-    // A store bound to the request (CookieStore) writes into the response itself: lateStore is moot there.
-    if (core.options.lateStore && !failed && !isRequestBound(baseStore)) {
-      deliver(c, decision, core, now);
-      runLate(c, () => Promise.resolve().then(() => commit(store, decision, core, now)).catch(onLateError));
-      return;
-    }
-    // A row that vanished meanwhile (another request rotated or ended it) is not revived, and its cookie is left alone.
-    if (await commit(store, decision, core, now)) deliver(c, decision, core, now);
   };
 }

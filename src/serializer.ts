@@ -48,7 +48,13 @@ function className(value: object): string {
   return typeof name === "string" && name !== "" ? name : "a class";
 }
 
-/** Whether `value` is an array or object that both serializers write as JSON does; holes are refused here too. */
+/**
+ * Whether `value` is an array or object that both serializers write as JSON
+ * does. Refused here: holes, and an array's properties besides its items (a
+ * RegExp match's `index` and `groups`, `arr.note = …`), which neither writes.
+ * They are refused rather than carried: JSON has no place for them, and a
+ * format of our own would make payloads other readers cannot parse.
+ */
 function plainContainerWhy(value: object, proto: unknown, name: string): string | undefined | null {
   if (proto === Array.prototype) {
     const array = value as unknown[];
@@ -56,6 +62,12 @@ function plainContainerWhy(value: object, proto: unknown, name: string): string 
       if (!(i in array)) {
         return `the array has a hole at [${i}], which ${name} writes as a value; fill it (null or undefined)`;
       }
+    }
+    // With no holes, the items are the first `length` keys: any further key is a property.
+    const keys = Object.keys(array);
+    if (keys.length > array.length) {
+      return `the array has a property ${JSON.stringify(keys[array.length])} besides its items, which ${name} ` +
+        "drops; store the items ([...array]) and the properties in an object";
     }
     return undefined;
   }

@@ -59,6 +59,8 @@ interface Walk {
 /** Results are packed as `count * 128 + height` (height ≤ 65), to avoid an object per node. */
 const PACK = 128;
 
+const SYMBOL_KEY = "it has a symbol key, which no serializer writes; use a string key";
+
 function fail(w: Walk, why: string): never {
   throw new SessionDataError(`Cannot store session value at ${describe(w.key, w.trail)}: ${why}`);
 }
@@ -115,6 +117,7 @@ function visit(w: Walk, v: unknown, depth: number): number {
   let acc = PACK; // this object: one value, height so far 0 below it
   const d = depth + 1;
   if (Array.isArray(v)) {
+    if (Object.getOwnPropertySymbols(v).length > 0) fail(w, SYMBOL_KEY);
     for (let i = 0; i < v.length; i++) acc = visitChild(w, i, v[i], d, acc);
   } else if (v instanceof Map) {
     let i = 0;
@@ -127,9 +130,7 @@ function visit(w: Walk, v: unknown, depth: number): number {
     let i = 0;
     for (const x of v) acc = visitChild(w, `<set item ${i++}>`, x, d, acc);
   } else {
-    if (Object.getOwnPropertySymbols(v).length > 0) {
-      fail(w, "it has a symbol key, which no serializer writes; use a string key");
-    }
+    if (Object.getOwnPropertySymbols(v).length > 0) fail(w, SYMBOL_KEY);
     for (const k of Object.keys(v)) {
       if (FORBIDDEN_KEYS.has(k)) {
         w.trail.push(k);

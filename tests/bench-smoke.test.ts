@@ -61,7 +61,7 @@ test("bench/app.ts serves every route of the benchmark app contract and counts i
 
     const login = await get("/login");
     assert.equal(login.body, "ok");
-    assert.match(login.setCookie ?? "", /^satchel=[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43};/);
+    assert.match(login.setCookie ?? "", /^sid=[A-Za-z0-9_-]{32}\.[A-Za-z0-9_-]{43};/);
     const cookie = login.setCookie!.split(";")[0]!;
 
     assert.equal((await get("/inc", cookie)).body, "1");
@@ -75,7 +75,7 @@ test("bench/app.ts serves every route of the benchmark app contract and counts i
       /^text\/plain/i,
       "setting the cookie keeps the body's Content-Type (Bun lost it when Hono copied the response)",
     );
-    assert.match(fresh.setCookie ?? "", /^satchel=/);
+    assert.match(fresh.setCookie ?? "", /^sid=/);
     assert.notEqual(fresh.setCookie!.split(";")[0], cookie);
 
     const logout = await get("/logout", cookie);

@@ -60,7 +60,7 @@ test(
       const page = context.pages()[0] ?? await context.newPage();
       page.setDefaultTimeout(15_000);
       const visits = async () => (await page.locator("#visits").textContent())?.trim();
-      const sessionCookie = async () => (await context.cookies(app.origin)).find((c) => c.name === "satchel");
+      const sessionCookie = async () => (await context.cookies(app.origin)).find((c) => c.name === "sid");
 
       // The counter increments across page loads.
       await page.goto(app.origin + "/");

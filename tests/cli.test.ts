@@ -122,6 +122,10 @@ test("satchel answers bad usage with a message, the usage, and exit 2", async ()
       ["sweep", "--db", "x", "--table", "a;drop"],
       /--table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
     ],
+    [
+      ["sweep", "--db", "x", "--table", "sqlite_x"],
+      /--table names sqlite and sqlite_… are reserved/,
+    ],
     [["sweep", "a.sqlite", "extra"], /unexpected argument "extra"/],
   ];
   const results = await Promise.all(cases.map(([args]) => satchel(args)));

@@ -3,20 +3,39 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type CommitContext, decide, type Decision } from "../src/session/commit.ts";
-import type { CommitFacts } from "../src/session/core.ts";
+import {
+  type CommitContext,
+  type CommitFacts,
+  type CommitPlan,
+  type CookieOp,
+  decide,
+  expiryOver,
+  type Rebase,
+  type RowWrite,
+  type StoreOp,
+} from "../src/session/commit.ts";
 import { expiryAt, type ExpiryPolicy, refreshTo, thresholdFor, writeExpiry } from "../src/session/expiry.ts";
 
 const S = 1000;
 const NOW = 1_000_000 * S;
 /** expires 3600, refresh when less than 3540 s left, absolute 8 h. */
 const policy: ExpiryPolicy = { ttl: 3600 * S, absolute: 8 * 3600 * S, threshold: 3540 * S };
-const ctx: CommitContext = { now: NOW, policy, failed: false, persistent: false };
+const ctx: CommitContext = {
+  now: NOW,
+  policy,
+  failed: false,
+  persistent: false,
+  touchAlways: false,
+  binding: false,
+  requestBound: false,
+};
 
+const ID = "L".repeat(32);
+const NEW = "N".repeat(32);
 /** A loaded row written 10 s ago (no refresh due), created an hour ago. */
-const fresh = { expiresAt: NOW + 3590 * S, createdAt: NOW - 3600 * S };
+const fresh = { id: ID, expiresAt: NOW + 3590 * S, createdAt: NOW - 3600 * S };
 /** A loaded row last written 100 s ago: a refresh is due. */
-const due = { expiresAt: NOW + 3500 * S, createdAt: NOW - 3600 * S };
+const due = { id: ID, expiresAt: NOW + 3500 * S, createdAt: NOW - 3600 * S };
 
 const base: CommitFacts = {
   accessed: true,
@@ -24,140 +43,363 @@ const base: CommitFacts = {
   tokenInvalid: false,
   stale: false,
   row: fresh,
-  status: "unchanged",
-  renewed: false,
+  lifecycle: { kind: "attached", regenerated: false },
+  id: ID,
   dirty: false,
   lifetime: undefined,
   lifetimeChanged: false,
+  bound: false,
   noStore: false,
+  lateStore: false,
 };
+const REGENERATED = { kind: "attached", regenerated: true } as const;
+const RENEWED = { kind: "renewed" } as const;
+const DESTROYED = { kind: "destroyed" } as const;
 
-const keep = { op: "keep" } as const;
-const clear = { op: "clear" } as const;
-const none = { op: "none" } as const;
-const send = (expiresAt: number) => ({ op: "send", expiresAt }) as const;
+const keep: CookieOp = { op: "keep" };
+const clear: CookieOp = { op: "clear" };
+const none: StoreOp = { op: "none" };
+const send = (id: string, expiresAt: number, ifFound: boolean, persistent = false): CookieOp => ({
+  op: "send",
+  id,
+  expiresAt,
+  persistent,
+  ifFound,
+});
 const full = (createdAt: number, lifetime = policy.ttl) => expiryAt(policy, NOW, createdAt, lifetime);
+const rebase = (row = fresh, lifetime = policy.ttl, lifetimeChanged = false): Rebase => ({
+  now: NOW,
+  policy,
+  loadedExpiresAt: row.expiresAt,
+  lifetime,
+  lifetimeChanged,
+});
+const merge = (expiresAt: number, row = fresh): RowWrite => ({ op: "merge", id: ID, expiresAt, rebase: rebase(row) });
+const move = (row = fresh): RowWrite => ({
+  op: "move",
+  from: ID,
+  to: NEW,
+  expiresAt: full(row.createdAt),
+  rebase: rebase(row),
+});
+const insert = (createdAt = NOW): StoreOp => ({ op: "insert", id: NEW, createdAt, expiresAt: full(createdAt) });
+const plan = (store: StoreOp, cookie: CookieOp, more: Partial<CommitPlan> = {}): CommitPlan => ({
+  store,
+  cookie,
+  bind: false,
+  when: "now",
+  ...more,
+});
+const NOTHING = plan(none, keep);
 
-const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, Decision][] = [
-  ["untouched session: nothing", { accessed: false, dirty: true }, {}, { store: none, cookie: keep }],
-  ["untouched, even with a bad token: nothing", { accessed: false, tokenInvalid: true, row: undefined }, {}, {
-    store: none,
-    cookie: keep,
-  }],
-  ["loaded, unchanged, no refresh due: nothing", {}, {}, { store: none, cookie: keep }],
-  ["loaded, unchanged, refresh due: touch, cookie kept", { row: due }, {}, {
-    store: { op: "touch", expiresAt: full(due.createdAt) },
-    cookie: keep,
-  }],
-  ["loaded, refresh due, persistent cookie: touch and resend", { row: due }, { persistent: true }, {
-    store: { op: "touch", expiresAt: full(due.createdAt) },
-    cookie: send(full(due.createdAt)),
-  }],
-  ["loaded, token signed with an old secret: resend the same expiry", { stale: true }, {}, {
-    store: none,
-    cookie: send(fresh.expiresAt),
-  }],
-  ["loaded, changed: merge, cookie kept", { dirty: true, status: "changed" }, {}, {
-    store: { op: "merge" },
-    cookie: keep,
-  }],
-  ["loaded, changed, persistent, expiry unmoved: merge, cookie kept", { dirty: true, status: "changed" }, {
+const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][] = [
+  // Untouched sessions, and touch: "always".
+  ["untouched session: nothing", { accessed: false, dirty: true }, {}, NOTHING],
+  ["untouched, even with a bad token: nothing", { accessed: false, tokenInvalid: true, row: undefined }, {}, NOTHING],
+  [
+    "untouched, touch always, refresh due: touch",
+    { accessed: false, row: due },
+    { touchAlways: true },
+    plan(
+      { op: "touch", id: ID, expiresAt: full(due.createdAt), confirm: false },
+      keep,
+    ),
+  ],
+  ["untouched, touch always, no refresh due: nothing", { accessed: false }, { touchAlways: true }, NOTHING],
+  [
+    "untouched, touch always, no session: nothing",
+    { accessed: false, row: undefined, hadToken: false, id: undefined },
+    {
+      touchAlways: true,
+    },
+    NOTHING,
+  ],
+  // A loaded row, unchanged.
+  ["loaded, unchanged, no refresh due: nothing", {}, {}, NOTHING],
+  [
+    "loaded, unchanged, refresh due: touch, cookie kept",
+    { row: due },
+    {},
+    plan(
+      { op: "touch", id: ID, expiresAt: full(due.createdAt), confirm: false },
+      keep,
+    ),
+  ],
+  [
+    "loaded, refresh due, persistent cookie: touch, then resend if the row is still there",
+    { row: due },
+    {
+      persistent: true,
+    },
+    plan(
+      { op: "touch", id: ID, expiresAt: full(due.createdAt), confirm: true },
+      send(ID, full(due.createdAt), true, true),
+    ),
+  ],
+  [
+    "loaded, token signed with an old secret: resend the same expiry if the row is still there",
+    { stale: true },
+    {},
+    plan(
+      { op: "confirm", id: ID },
+      send(ID, fresh.expiresAt, true),
+    ),
+  ],
+  [
+    "loaded, old secret, lateStore: resend with the response, no look-up",
+    { stale: true, lateStore: true },
+    {},
+    plan(
+      none,
+      send(ID, fresh.expiresAt, false),
+    ),
+  ],
+  // A loaded row, changed.
+  ["loaded, changed: merge, cookie kept", { dirty: true }, {}, plan(merge(fresh.expiresAt), keep)],
+  [
+    "loaded, changed, persistent, expiry unmoved: merge, cookie kept",
+    { dirty: true },
+    { persistent: true },
+    plan(
+      merge(fresh.expiresAt),
+      keep,
+    ),
+  ],
+  ["loaded, changed, persistent, refresh due: merge and resend if the row is there", { dirty: true, row: due }, {
     persistent: true,
-  }, {
-    store: { op: "merge" },
-    cookie: keep,
-  }],
-  ["loaded, changed, persistent, refresh due: merge and resend", { dirty: true, status: "changed", row: due }, {
-    persistent: true,
-  }, {
-    store: { op: "merge" },
-    cookie: send(full(due.createdAt)),
-  }],
-  ["loaded, regenerated: move, send the new token", { dirty: true, status: "regenerated" }, {}, {
-    store: { op: "move" },
-    cookie: send(full(fresh.createdAt)),
-  }],
+  }, plan(merge(full(due.createdAt), due), send(ID, full(due.createdAt), true, true))],
+  [
+    "loaded, changed, bind on, row has no tag: merge and make one",
+    { dirty: true },
+    { binding: true },
+    plan(
+      merge(fresh.expiresAt),
+      keep,
+      { bind: true },
+    ),
+  ],
+  [
+    "loaded, changed, bind on, row has a tag: merge",
+    { dirty: true, bound: true },
+    { binding: true },
+    plan(
+      merge(fresh.expiresAt),
+      keep,
+    ),
+  ],
+  [
+    "loaded, unchanged, bind on: no tag made (nothing written)",
+    { row: due },
+    { binding: true },
+    plan(
+      { op: "touch", id: ID, expiresAt: full(due.createdAt), confirm: false },
+      keep,
+    ),
+  ],
+  [
+    "loaded, changed, lateStore: merge after the response",
+    { dirty: true, lateStore: true },
+    {},
+    plan(
+      merge(fresh.expiresAt),
+      keep,
+      { when: "late" },
+    ),
+  ],
+  ["loaded, changed, lateStore on a store bound to the response: now", { dirty: true, lateStore: true }, {
+    requestBound: true,
+  }, plan(merge(fresh.expiresAt), keep)],
+  ["loaded, changed, lateStore, request failed: nothing", { dirty: true, lateStore: true }, { failed: true }, NOTHING],
+  // regenerate(), renew, destroy().
+  [
+    "loaded, regenerated: move, send the new token if the old row was there",
+    {
+      dirty: true,
+      lifecycle: REGENERATED,
+      id: NEW,
+    },
+    {},
+    plan(move(), send(NEW, full(fresh.createdAt), true)),
+  ],
   [
     "loaded, regenerated with noStore: move anyway (change_id wins)",
-    { dirty: true, status: "regenerated", noStore: true },
-    {},
     {
-      store: { op: "move" },
-      cookie: send(full(fresh.createdAt)),
+      dirty: true,
+      lifecycle: REGENERATED,
+      id: NEW,
+      noStore: true,
     },
+    {},
+    plan(move(), send(NEW, full(fresh.createdAt), true)),
   ],
-  ["loaded, destroyed: delete, clear", { status: "destroyed" }, {}, { store: { op: "delete" }, cookie: clear }],
-  ["loaded, destroyed with noStore: delete, clear (expire wins)", { status: "destroyed", noStore: true }, {}, {
-    store: { op: "delete" },
-    cookie: clear,
-  }],
-  ["loaded, destroyed, request failed: delete, clear", { status: "destroyed" }, { failed: true }, {
-    store: { op: "delete" },
-    cookie: clear,
-  }],
-  ["loaded, destroyed then written: replace, send", { status: "destroyed", dirty: true }, {}, {
-    store: { op: "replace" },
-    cookie: send(full(NOW)),
-  }],
-  ["unknown token, destroyed: nothing to delete, clear", { status: "destroyed", row: undefined }, {}, {
-    store: none,
-    cookie: clear,
-  }],
-  ["no token, destroyed: nothing", { status: "destroyed", row: undefined, hadToken: false }, {}, {
-    store: none,
-    cookie: keep,
-  }],
-  ["loaded, changed, request failed: nothing", { dirty: true, status: "changed" }, { failed: true }, {
-    store: none,
-    cookie: keep,
-  }],
-  ["loaded, regenerated, request failed: nothing", { dirty: true, status: "regenerated" }, { failed: true }, {
-    store: none,
-    cookie: keep,
-  }],
-  ["loaded, changed with noStore: nothing", { dirty: true, status: "changed", noStore: true }, {}, {
-    store: none,
-    cookie: keep,
-  }],
+  [
+    "loaded, regenerated, lateStore: move after the response, the token sent with it",
+    {
+      dirty: true,
+      lifecycle: REGENERATED,
+      id: NEW,
+      lateStore: true,
+    },
+    {},
+    plan(move(), send(NEW, full(fresh.createdAt), false), { when: "late" }),
+  ],
+  [
+    "loaded, regenerated, bind on: move with a new tag",
+    {
+      dirty: true,
+      lifecycle: REGENERATED,
+      id: NEW,
+    },
+    { binding: true },
+    plan(move(), send(NEW, full(fresh.createdAt), true), { bind: true }),
+  ],
+  ["loaded, destroyed: delete, clear", { lifecycle: DESTROYED, id: NEW }, {}, plan({ op: "delete", id: ID }, clear)],
+  [
+    "loaded, destroyed with noStore: delete, clear (expire wins)",
+    {
+      lifecycle: DESTROYED,
+      id: NEW,
+      noStore: true,
+    },
+    {},
+    plan({ op: "delete", id: ID }, clear),
+  ],
+  [
+    "loaded, destroyed, request failed: delete, clear",
+    { lifecycle: DESTROYED, id: NEW },
+    { failed: true },
+    plan(
+      { op: "delete", id: ID },
+      clear,
+    ),
+  ],
+  [
+    "loaded, destroyed, bind on: delete, no tag made",
+    { lifecycle: DESTROYED, id: NEW },
+    { binding: true },
+    plan(
+      { op: "delete", id: ID },
+      clear,
+    ),
+  ],
+  [
+    "loaded, destroyed then written: replace, send",
+    { lifecycle: DESTROYED, id: NEW, dirty: true },
+    {},
+    plan(
+      { op: "replace", from: ID, id: NEW, createdAt: NOW, expiresAt: full(NOW) },
+      send(NEW, full(NOW), false),
+    ),
+  ],
+  [
+    "loaded, destroyed then written, request failed: delete, clear",
+    {
+      lifecycle: DESTROYED,
+      id: NEW,
+      dirty: true,
+    },
+    { failed: true },
+    plan({ op: "delete", id: ID }, clear),
+  ],
+  [
+    "unknown token, destroyed: nothing to delete, clear",
+    { lifecycle: DESTROYED, row: undefined, id: NEW },
+    {},
+    plan(
+      none,
+      clear,
+    ),
+  ],
+  ["no token, destroyed: nothing", { lifecycle: DESTROYED, row: undefined, hadToken: false, id: NEW }, {}, NOTHING],
+  ["loaded, changed, request failed: nothing", { dirty: true }, { failed: true }, NOTHING],
+  ["loaded, regenerated, request failed: nothing", { dirty: true, lifecycle: REGENERATED, id: NEW }, {
+    failed: true,
+  }, NOTHING],
+  ["loaded, changed with noStore: nothing", { dirty: true, noStore: true }, {}, NOTHING],
   [
     "renewed (sign-out-everywhere kept it): insert with the old creation time",
     {
       dirty: true,
-      status: "regenerated",
-      renewed: true,
+      lifecycle: RENEWED,
+      id: NEW,
     },
     {},
-    { store: { op: "insert" }, cookie: send(full(fresh.createdAt)) },
+    plan(insert(fresh.createdAt), send(NEW, full(fresh.createdAt), false)),
   ],
-  ["new session, written: insert, send", { row: undefined, hadToken: false, dirty: true, status: "changed" }, {}, {
-    store: { op: "insert" },
-    cookie: send(full(NOW)),
-  }],
-  ["new session, untouched data: nothing", { row: undefined, hadToken: false }, {}, { store: none, cookie: keep }],
-  ["token whose session is gone: nothing, cookie left alone", { row: undefined }, {}, { store: none, cookie: keep }],
-  ["token that was itself invalid: clear", { row: undefined, tokenInvalid: true }, {}, { store: none, cookie: clear }],
+  [
+    "renewed with noStore: insert anyway",
+    { dirty: true, lifecycle: RENEWED, id: NEW, noStore: true },
+    {},
+    plan(
+      insert(fresh.createdAt),
+      send(NEW, full(fresh.createdAt), false),
+    ),
+  ],
+  // New sessions.
+  [
+    "new session, written: insert, send",
+    { row: undefined, hadToken: false, dirty: true, id: NEW },
+    {},
+    plan(
+      insert(),
+      send(NEW, full(NOW), false),
+    ),
+  ],
+  ["new session, written, bind on: insert with a tag", { row: undefined, hadToken: false, dirty: true, id: NEW }, {
+    binding: true,
+  }, plan(insert(), send(NEW, full(NOW), false), { bind: true })],
+  [
+    "new session, written, persistent: insert, send with Max-Age",
+    {
+      row: undefined,
+      hadToken: false,
+      dirty: true,
+      id: NEW,
+    },
+    { persistent: true },
+    plan(insert(), send(NEW, full(NOW), false, true)),
+  ],
+  ["new session, untouched data: nothing", { row: undefined, hadToken: false, id: undefined }, {}, NOTHING],
+  ["token whose session is gone: nothing, cookie left alone", { row: undefined, id: undefined }, {}, NOTHING],
+  [
+    "token that was itself invalid: clear",
+    { row: undefined, tokenInvalid: true, id: undefined },
+    {},
+    plan(
+      none,
+      clear,
+    ),
+  ],
+  // Own lifetimes.
   [
     "own lifetime set: merge and send with that lifetime",
     {
       dirty: true,
-      status: "changed",
       lifetime: 30 * 24 * 3600 * S,
       lifetimeChanged: true,
     },
     {},
-    { store: { op: "merge" }, cookie: send(full(fresh.createdAt, 30 * 24 * 3600 * S)) },
+    plan(
+      {
+        op: "merge",
+        id: ID,
+        expiresAt: full(fresh.createdAt, 30 * 24 * 3600 * S),
+        rebase: rebase(fresh, 30 * 24 * 3600 * S, true),
+      },
+      send(ID, full(fresh.createdAt, 30 * 24 * 3600 * S), true, true),
+    ),
   ],
   [
     "own lifetime, refresh due by it: touch and resend (persistent by its own lifetime)",
     {
       lifetime: 7200 * S,
-      row: { expiresAt: NOW + 7000 * S, createdAt: NOW - 60 * S },
+      row: { id: ID, expiresAt: NOW + 7000 * S, createdAt: NOW - 60 * S },
     },
     {},
-    {
-      store: { op: "touch", expiresAt: NOW + 7200 * S },
-      cookie: send(NOW + 7200 * S),
-    },
+    plan(
+      { op: "touch", id: ID, expiresAt: NOW + 7200 * S, confirm: true },
+      send(ID, NOW + 7200 * S, true, true),
+    ),
   ],
 ];
 
@@ -166,6 +408,16 @@ for (const [name, facts, context, expected] of rows) {
     assert.deepEqual(decide({ ...base, ...facts }, { ...ctx, ...context }), expected);
   });
 }
+
+test("expiryOver() keeps the planned expiry over the row as loaded, and follows another request's write", () => {
+  const m = merge(fresh.expiresAt);
+  assert.equal(expiryOver(m, fresh, policy.ttl), fresh.expiresAt);
+  // Another request refreshed the row meanwhile: its later expiry stands.
+  assert.equal(expiryOver(m, { ...fresh, expiresAt: NOW + 3600 * S }, policy.ttl), NOW + 3600 * S);
+  // Another request gave the session its own lifetime: a move starts it afresh by that lifetime.
+  assert.equal(expiryOver(move(), fresh, 60 * S), NOW + 60 * S);
+  assert.equal(expiryOver(move(), fresh, policy.ttl), full(fresh.createdAt));
+});
 
 test("expiryAt() never passes the absolute deadline", () => {
   assert.equal(expiryAt(policy, NOW, NOW - 8 * 3600 * S + 10 * S, policy.ttl), NOW + 10 * S);

@@ -31,7 +31,7 @@ async function cookieOf(
 
 test("CookieState writes HttpOnly, SameSite=Lax, Path=/ and no Max-Age by default (a browser-session cookie)", async () => {
   const c = await cookieOf({});
-  assert.equal(c.name, "satchel");
+  assert.equal(c.name, "sid");
   assert.equal(c.value, TOKEN);
   assert.deepEqual(c.attrs, { path: "/", httponly: true, samesite: "Lax" });
 });
@@ -41,25 +41,102 @@ test("CookieState with persistent: true sends Max-Age with the session's lifetim
   assert.equal(c.attrs["max-age"], "600");
 });
 
-test("CookieState secure: 'auto' sets Secure on https only", async () => {
-  assert.equal((await cookieOf({}, "https://example.com/write")).attrs.secure, true);
-  assert.equal((await cookieOf({}, "http://example.com/write")).attrs.secure, undefined);
+/** Run `work` with console.warn captured; the lines it printed. */
+async function warnings(work: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => void lines.push(args.join(" "));
+  try {
+    await work();
+  } finally {
+    console.warn = original;
+  }
+  return lines;
+}
+
+test("CookieState secure: 'auto' is Secure unless the request is plain HTTP to a loopback host", async () => {
+  const secure = async (url: string, headers: Record<string, string> = {}) =>
+    (await cookieOf({ name: "s", hostPrefix: false }, url, headers)).attrs.secure === true;
+  for (const url of ["http://localhost/write", "http://127.0.0.1:8787/write", "http://127.9.8.7/write"]) {
+    assert.equal(await secure(url), false, url);
+  }
+  for (const url of ["http://[::1]:3000/write", "http://app.localhost/write"]) assert.equal(await secure(url), false);
+  for (const url of ["https://example.com/write", "https://localhost/write", "https://127.0.0.1/write"]) {
+    assert.equal(await secure(url), true, url);
+  }
+  // Hosts that only look like loopback ones.
+  for (
+    const url of ["http://127.0.0.1.example.com/write", "http://localhost.example.com/write", "http://[::2]/write"]
+  ) {
+    assert.equal((await warnings(async () => assert.equal(await secure(url), true, url))).length, 1, url);
+  }
 });
 
-test("CookieState secure: 'auto' ignores X-Forwarded-Proto unless trustProxy is set", async () => {
+test("CookieState secure: 'auto' behind a TLS proxy is Secure with no option, and X-Forwarded-Proto can only add Secure", async () => {
   const https = { "x-forwarded-proto": "https" };
-  assert.equal((await cookieOf({}, "http://localhost/write", https)).attrs.secure, undefined);
-  assert.equal((await cookieOf({ trustProxy: true }, "http://localhost/write", https)).attrs.secure, true);
+  const quiet = await warnings(async () => {
+    assert.equal((await cookieOf({}, "http://app.internal:3000/write", https)).attrs.secure, true);
+    assert.equal((await cookieOf({}, "http://localhost/write", https)).attrs.secure, true);
+    assert.equal(
+      (await cookieOf({}, "http://10.0.0.7/write", { "x-forwarded-proto": "HTTPS, http" })).attrs.secure,
+      true,
+    );
+    // A client (or proxy) claiming http cannot take Secure off an https request.
+    assert.equal((await cookieOf({}, "https://example.com/write", { "x-forwarded-proto": "http" })).attrs.secure, true);
+  });
+  assert.deepEqual(quiet, []);
+});
+
+test("CookieState secure: 'auto' over plain HTTP to a non-loopback host warns once, naming the option", async () => {
+  const { app: a } = app({});
+  const lines = await warnings(async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await a.request("http://192.168.1.20:3000/write");
+      assert.equal(parseSetCookie(setCookies(res)[0]!).attrs.secure, true);
+    }
+    await a.request("http://192.168.1.20:3000/write", { headers: { "x-forwarded-proto": "http" } });
+  });
+  assert.equal(lines.length, 1, "one warning, not one per request");
+  assert.match(lines[0]!, /plain HTTP/);
+  assert.match(lines[0]!, /X-Forwarded-Proto: https/);
+  assert.match(lines[0]!, /secure: false/);
+  assert.doesNotMatch(lines[0]!, /192\.168/, "no request data in the log line");
+});
+
+test("CookieState defaults to a generic name with the __Host- prefix whenever the cookie is Secure", async () => {
+  const secure = await cookieOf({}, "https://example.com/write");
+  assert.equal(secure.name, "__Host-sid");
+  assert.equal(secure.attrs.secure, true);
+  assert.equal(secure.attrs.path, "/");
+  assert.equal(secure.attrs.domain, undefined);
+  // Local development over http://localhost: neither Secure nor the prefix (browsers would drop __Host- there).
+  const local = await cookieOf({}, "http://localhost/write");
+  assert.equal(local.name, "sid");
+  assert.equal(local.attrs.secure, undefined);
+  // The prefix needs Path=/ and no Domain: with either, the plain name.
+  assert.equal((await cookieOf({ path: "/app" }, "https://example.com/write")).name, "sid");
+  assert.equal((await cookieOf({ domain: "example.com" }, "https://example.com/write")).name, "sid");
+  assert.equal((await cookieOf({ hostPrefix: false }, "https://example.com/write")).name, "sid");
+  assert.equal((await cookieOf({ secure: true }, "http://localhost/write")).name, "__Host-sid");
+  assert.equal((await cookieOf({ secure: false }, "https://example.com/write")).name, "sid");
+  assert.equal((await cookieOf({ name: "__Secure-sid" }, "https://example.com/write")).name, "__Secure-sid");
+});
+
+test("CookieState reads the cookie under the name the same request would write, never the unprefixed one", async () => {
+  const { app: a } = app({});
+  const read = async (url: string, cookie: string) => await (await a.request(url, { headers: { cookie } })).text();
+  assert.equal(await read("https://example.com/read", `__Host-sid=${TOKEN}`), TOKEN);
   assert.equal(
-    (await cookieOf({ trustProxy: true }, "http://localhost/write", { "x-forwarded-proto": "HTTPS, http" })).attrs
-      .secure,
-    true,
+    await read("https://example.com/read", `sid=${TOKEN}`),
+    "none",
+    "a planted unprefixed cookie is ignored",
   );
-  // A proxy that says http wins over the (internal) URL's scheme.
-  assert.equal(
-    (await cookieOf({ trustProxy: true }, "https://localhost/write", { "x-forwarded-proto": "http" })).attrs.secure,
-    undefined,
-  );
+  assert.equal(await read("http://localhost/read", `sid=${TOKEN}`), TOKEN);
+  assert.equal(await read("http://localhost/read", `__Host-sid=${TOKEN}`), "none");
+  const proxied = { cookie: `__Host-sid=${TOKEN}`, "x-forwarded-proto": "https" };
+  assert.equal(await (await a.request("http://localhost/read", { headers: proxied })).text(), TOKEN);
+  const cleared = parseSetCookie(setCookies(await a.request("https://example.com/clear"))[0]!);
+  assert.equal(cleared.name, "__Host-sid");
 });
 
 test("CookieState secure: true and false are fixed whatever the scheme", async () => {
@@ -85,7 +162,7 @@ test("CookieState partitioned adds Partitioned and Secure", async () => {
 test("CookieState.clear() expires the cookie with the same name, path, domain and Partitioned", async () => {
   const { app: a } = app({ hostPrefix: true, partitioned: true });
   const c = parseSetCookie(setCookies(await a.request("https://localhost/clear"))[0]!);
-  assert.equal(c.name, "__Host-satchel");
+  assert.equal(c.name, "__Host-sid");
   assert.equal(c.value, "");
   assert.equal(c.attrs["max-age"], "0");
   assert.equal(c.attrs.path, "/");
@@ -103,9 +180,9 @@ test("CookieState.read() takes only its own cookie, and the first of duplicates"
   const read = async (cookie: string) =>
     await (await a.request("https://localhost/read", { headers: { cookie } })).text();
   // Cookie tossing from a sibling subdomain cannot set a __Host- cookie; a plain one is ignored.
-  assert.equal(await read(`satchel=${TOKEN}`), "none");
-  assert.equal(await read(`other=1; __Host-satchel=${TOKEN}; x=2`), TOKEN);
-  assert.equal(await read(`__Host-satchel=${TOKEN}; __Host-satchel=evil`), TOKEN);
+  assert.equal(await read(`sid=${TOKEN}`), "none");
+  assert.equal(await read(`other=1; __Host-sid=${TOKEN}; x=2`), TOKEN);
+  assert.equal(await read(`__Host-sid=${TOKEN}; __Host-sid=evil`), TOKEN);
 });
 
 test("new CookieState() refuses __Host- combinations browsers would drop, at setup", () => {
@@ -143,7 +220,7 @@ test("new CookieState() refuses names and attributes that would inject into Set-
     { domain: "exa mple.com" },
     { sameSite: "LAX" as "Lax" },
     { secure: "yes" as unknown as boolean },
-    { trustProxy: "true" as unknown as boolean },
+    { persistent: "true" as unknown as boolean },
     { hostPrefix: 1 as unknown as boolean },
   ];
   for (const options of bad) {
@@ -176,6 +253,7 @@ test("new CookieState() and session({ cookie }) refuse unknown options, with a h
     [{ expires: new Date() }, /unknown option "expires" \(use persistent: true/],
     [{ sessionCookieName: "sid" }, /unknown option "sessionCookieName" \(use cookie: \{ name \}\)/],
     [{ nmae: "sid", secrue: true }, /unknown options "nmae", "secrue"/],
+    [{ trustProxy: true }, /unknown option "trustProxy" \(no longer needed: the cookie is Secure unless/],
   ];
   for (const [options, message] of cases) {
     assert.throws(() => new CookieState(options as CookieStateOptions), { name: "TypeError", message });
@@ -204,7 +282,7 @@ test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies th
   a.get("/inc", (c) => c.text(String(c.get("session").update("n", (n) => (n ?? 0) + 1))));
   const res = await a.request("https://localhost/inc");
   const c = parseSetCookie(setCookies(res)[0]!);
-  assert.equal(c.name, "__Host-satchel");
+  assert.equal(c.name, "__Host-sid");
   assert.equal(c.attrs["max-age"], "120");
   assert.equal(c.attrs.secure, true);
   const again = await a.request("https://localhost/inc", { headers: { cookie: `${c.name}=${c.value}` } });
@@ -213,7 +291,7 @@ test("session() with cookie: { hostPrefix, persistent } sends __Host- cookies th
 
 test("CookieState keeps its defaults for options given as undefined", () => {
   const state = new CookieState({ name: undefined, sameSite: undefined, secure: undefined });
-  assert.equal(state.name, "satchel");
+  assert.equal(state.name, "sid");
 });
 
 test("CookieState.read() answers exactly what Hono's getCookie() does, for any Cookie header (property)", async () => {

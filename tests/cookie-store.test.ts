@@ -140,7 +140,7 @@ test("CookieStore keeps the session in a sealed second cookie, through app.reque
   assert.doesNotMatch(data.value, /count/, "the data is not readable in the cookie");
   assert.equal(await jar.text("/inc"), "2");
   assert.equal(await jar.text("/inc"), "3");
-  assert.deepEqual([...jar.cookies.keys()].sort(), ["satchel", DATA]);
+  assert.deepEqual([...jar.cookies.keys()].sort(), [DATA, "sid"]);
 });
 
 test("CookieStore treats a tampered data cookie as no session: a fresh one, never a 500", async () => {
@@ -270,11 +270,11 @@ test("CookieStore moves the data to the new id on regenerate and clears it on de
   const { app } = counterApp();
   const jar = new CookieJar(app);
   await jar.text("/inc");
-  const oldId = jar.cookies.get("satchel")!.split(".")[0];
+  const oldId = jar.cookies.get("sid")!.split(".")[0];
   const login = await jar.fetch("/login");
   const dataLines = setCookies(login).filter((l) => l.startsWith(`${DATA}=`));
   assert.equal(dataLines.length, 1);
-  assert.notEqual(jar.cookies.get("satchel")!.split(".")[0], oldId);
+  assert.notEqual(jar.cookies.get("sid")!.split(".")[0], oldId);
   assert.equal(await jar.text("/read"), "1");
   const logout = await jar.fetch("/logout");
   const cleared = setCookies(logout).filter((l) => l.startsWith(`${DATA}=`));
@@ -287,7 +287,7 @@ test("CookieStore moves the data to the new id on regenerate and clears it on de
 test("CookieStore takes the data cookie's attributes and name", async () => {
   const { app } = counterApp({ cookie: { name: "d", sameSite: "Strict", secure: true } });
   const res = await new CookieJar(app).fetch("/inc");
-  const data = setCookies(res).map(parseSetCookie).find((c) => c.name === "d.0")!;
+  const data = setCookies(res).map(parseSetCookie).find((c) => c.name === "__Host-d.0")!; // Secure, Path=/, no Domain: the prefix by default
   assert.equal(data.attrs["samesite"], "Strict");
   assert.equal(data.attrs["secure"], true);
 });

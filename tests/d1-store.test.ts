@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Hono } from "hono";
@@ -14,77 +14,16 @@ import { Miniflare } from "miniflare";
 import { SessionTooLargeError, StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
-import { type D1DatabaseLike, type D1PreparedStatementLike, type D1ResultLike, D1Store } from "../src/store/d1.ts";
+import { type D1DatabaseLike, type D1PreparedStatementLike, D1Store } from "../src/store/d1.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
+import { localD1Fixture } from "./fixtures/d1.ts";
 import { CookieJar, FakeClock, parseSetCookie, SECRET } from "./helpers.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../examples/workers-d1/", import.meta.url));
 const TIMEOUT = { timeout: 60_000 };
 
-// One workerd for the file; each test gets its own table, so tests never see each other's rows.
-// The tests reach its D1 binding through a Worker over dispatchFetch (plain async HTTP): miniflare's
-// getD1Database() proxy blocks on a synchronous channel that raced under Deno's test runner.
-const D1_WORKER = `export default {
-  async fetch(req, env) {
-    const { statements, batch } = await req.json();
-    const prepared = statements.map(([sql, params, method]) => [env.DB.prepare(sql).bind(...params), method]);
-    try {
-      if (batch) return Response.json({ ok: await env.DB.batch(prepared.map(([st]) => st)) });
-      const [st, method] = prepared[0];
-      return Response.json({ ok: await st[method]() });
-    } catch (e) {
-      return Response.json({ error: String(e && e.message || e) });
-    }
-  },
-};`;
-
-type Call = [sql: string, params: unknown[], method: "first" | "run" | "all"];
-
-/** A D1 binding whose statements run in the Worker above, inside workerd. */
-function remoteD1(mf: Miniflare): D1DatabaseLike {
-  const send = async (statements: Call[], batch: boolean): Promise<unknown> => {
-    const res = await mf.dispatchFetch("http://d1/", { method: "POST", body: JSON.stringify({ statements, batch }) });
-    const body = (await res.json()) as { ok?: unknown; error?: string };
-    if (body.error !== undefined) throw new Error(body.error);
-    return body.ok;
-  };
-  const statement = (
-    sql: string,
-    params: unknown[] = [],
-  ): D1PreparedStatementLike & { call: (m: Call[2]) => Call } => ({
-    call: (method) => [sql, params, method],
-    bind: (...values) => statement(sql, values),
-    first: <T>() => send([[sql, params, "first"]], false) as Promise<T | null>,
-    run: <T>() => send([[sql, params, "run"]], false) as Promise<D1ResultLike<T>>,
-    all: <T>() => send([[sql, params, "all"]], false) as Promise<D1ResultLike<T>>,
-  });
-  return {
-    prepare: (sql) => statement(sql),
-    batch: <T>(statements: D1PreparedStatementLike[]) =>
-      send(statements.map((st) => (st as ReturnType<typeof statement>).call("run")), true) as Promise<
-        D1ResultLike<T>[]
-      >,
-  };
-}
-
-let shared: Promise<{ mf: Miniflare; db: D1DatabaseLike }> | undefined;
-function localD1(): Promise<{ mf: Miniflare; db: D1DatabaseLike }> {
-  shared ??= (async () => {
-    const mf = new Miniflare({
-      modules: true,
-      script: D1_WORKER,
-      d1Databases: ["DB"],
-      compatibilityDate: "2025-06-01",
-    });
-    await mf.ready;
-    return { mf, db: remoteD1(mf) };
-  })();
-  return shared;
-}
-after(async () => {
-  if (shared !== undefined) await (await shared).mf.dispose();
-});
+const localD1 = localD1Fixture();
 
 const freshTable = () => `t_${generateId().replace(/-/g, "_")}`;
 
@@ -164,6 +103,14 @@ test("new D1Store() rejects a missing db, unknown options and table names that a
   for (const table of ["", "1abc", "a-b", "x; DROP TABLE y", "sqlite_master", "_cf_KV", "a".repeat(64)]) {
     assert.throws(() => new D1Store({ db, table }), TypeError, table);
   }
+  // Their indexes, <table>_expires_at and <table>_user_id, would be reserved names: D1 refused them at the first write.
+  for (const table of ["sqlite", "SQLite", "_cf"]) {
+    assert.throws(() => new D1Store({ db, table }), {
+      name: "TypeError",
+      message: /^Cannot create D1Store: table names (sqlite and sqlite_…|_cf and _cf_…) are reserved/,
+    });
+  }
+  for (const table of ["sqlites", "_cfx", "my_sqlite"]) assert.equal(new D1Store({ db, table }).table, table);
   assert.throws(() => D1Store.schema("bad name"), TypeError);
   assert.throws(() => new D1Store({ db, maxPayloadBytes: 2_000_000 }), RangeError);
   assert.throws(() => new D1Store({ db, maxUpdateRetries: 0 }), RangeError);
@@ -326,9 +273,14 @@ test("session() on a D1Store counts, regenerates on login, ends sessions by user
   withStore(async (store) => {
     const app = new Hono<SessionEnv<{ count: number }>>();
     app.use(session({ secret: SECRET, store }));
-    app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
-    app.get("/login", (c) => (c.get("session").regenerate(), c.get("session").setUser("alice"), c.text("ok")));
-    app.get("/logout", (c) => (c.get("session").destroy(), c.text("bye")));
+    app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
+    app.get("/login", async (c) => {
+      const s = await c.get("session").load();
+      s.regenerate();
+      s.setUser("alice");
+      return c.text("ok");
+    });
+    app.get("/logout", async (c) => ((await c.get("session").load()).destroy(), c.text("bye")));
     const jar = new CookieJar(app);
     assert.equal(await jar.text("/inc"), "1");
     assert.equal(await jar.text("/inc"), "2");

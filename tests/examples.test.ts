@@ -32,8 +32,8 @@ test(
       assert.equal(between(body1, "flash"), undefined);
       assert.match(body1, /action="\/login"/);
       assert.equal(a.lastSetCookie.length, 1);
-      assert.match(a.lastSetCookie[0]!, /^satchel=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
-      const anonymousToken = a.cookies.get("satchel");
+      assert.match(a.lastSetCookie[0]!, /^sid=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/);
+      const anonymousToken = a.cookies.get("sid");
 
       // No store option: the default SQLite file sits in the child's OS temp dir.
       const dir = join(app.tmp, `satchel-${process.getuid?.() ?? ""}`);
@@ -51,12 +51,12 @@ test(
         body: "user=mallory",
       });
       assert.equal(forged.status, 403);
-      assert.equal(a.cookies.get("satchel"), anonymousToken);
+      assert.equal(a.cookies.get("sid"), anonymousToken);
 
       const login = await a.postForm("/login", { user: "Ada <b>" });
       assert.equal(login.status, 303);
       assert.equal(login.headers.get("location"), "/");
-      const loggedInToken = a.cookies.get("satchel");
+      const loggedInToken = a.cookies.get("sid");
       assert.ok(
         loggedInToken !== undefined && loggedInToken !== anonymousToken,
         "login must regenerate the session id",
@@ -73,14 +73,14 @@ test(
 
       // The pre-login token no longer opens the session (the old row was deleted).
       const fixation = new HttpJar(app.origin);
-      fixation.cookies.set("satchel", anonymousToken!);
+      fixation.cookies.set("sid", anonymousToken!);
       const fixed = await fixation.text("/");
       assert.equal(between(fixed, "user"), undefined);
       assert.equal(between(fixed, "visits"), "Visits this session: 1");
 
       const logout = await a.postForm("/logout");
       assert.equal(logout.status, 303);
-      assert.notEqual(a.cookies.get("satchel"), loggedInToken);
+      assert.notEqual(a.cookies.get("sid"), loggedInToken);
       const afterLogout = await a.text("/");
       assert.equal(between(afterLogout, "flash"), "You are signed out.");
       assert.equal(between(afterLogout, "visits"), "Visits this session: 1");
@@ -88,7 +88,7 @@ test(
 
       // The logged-in token is dead too.
       const stale = new HttpJar(app.origin);
-      stale.cookies.set("satchel", loggedInToken!);
+      stale.cookies.set("sid", loggedInToken!);
       assert.equal(between(await stale.text("/"), "user"), undefined);
 
       assert.equal((await a.postForm("/login", { user: "" })).status, 400);
@@ -113,7 +113,7 @@ test(`examples/counter.ts counts per client and keeps clients apart (${runtime})
     assert.equal(await a.text("/"), "count: 12\n");
     // A forged token is a fresh session, never an error.
     const forged = new HttpJar(app.origin);
-    forged.cookies.set("satchel", "forged.value");
+    forged.cookies.set("sid", "forged.value");
     assert.equal(await forged.text("/"), "count: 1\n");
   } finally {
     assert.ok(await app.stop(), `no clean shutdown:\n${app.output()}`);

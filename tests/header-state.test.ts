@@ -49,14 +49,14 @@ function app(store: SessionStore | RequestBound, state = new HeaderState()) {
   const app = new Hono<SessionEnv<Data>>();
   const invalid: InvalidTokenReason[] = [];
   app.use(session({ secret: SECRET, store, state, onInvalidToken: (_c, r) => void invalid.push(r) }));
-  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
-  app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
-  app.get("/login", (c) => {
-    c.get("session").regenerate();
+  app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
+  app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)));
+  app.get("/login", async (c) => {
+    (await c.get("session").load()).regenerate();
     return c.text("ok");
   });
-  app.get("/logout", (c) => {
-    c.get("session").destroy();
+  app.get("/logout", async (c) => {
+    (await c.get("session").load()).destroy();
     return c.text("bye");
   });
   return { app, invalid };

@@ -25,10 +25,11 @@ type Data = {
   m: Map<string, number>;
 };
 
-/** A real store that counts calls, to assert what the middleware does. */
+/** A real store that counts calls, to assert what the middleware does. It wraps a MemoryStore: synchronous. */
 class Counting implements SessionStore {
   calls: Record<string, number> = { get: 0, set: 0, delete: 0, touch: 0, update: 0 };
   inner: SessionStore;
+  readonly synchronous = true;
   constructor(inner: SessionStore) {
     this.inner = inner;
   }
@@ -300,14 +301,16 @@ test("session() writes nothing for a loaded session that nothing changed", async
   assert.equal(store.calls.get, 5);
 });
 
-test("session() sets the cookie HttpOnly, SameSite=Lax, Path=/, Secure only on https, and no-store", async () => {
+test("session() sets the cookie HttpOnly, SameSite=Lax, Path=/, Secure and __Host- but on http://localhost, and no-store", async () => {
   const clock = new FakeClock();
   const app = makeApp(new MemoryStore({ clock: clock.fn }), clock);
   const http = parseSetCookie(setCookies(await app.request("http://localhost/inc"))[0]!);
-  assert.equal(http.name, "satchel");
+  assert.equal(http.name, "sid");
   assert.deepEqual(http.attrs, { path: "/", httponly: true, samesite: "Lax" });
   const res = await app.request("https://example.com/inc");
-  assert.equal(parseSetCookie(setCookies(res)[0]!).attrs.secure, true);
+  const secure = parseSetCookie(setCookies(res)[0]!);
+  assert.equal(secure.name, "__Host-sid");
+  assert.equal(secure.attrs.secure, true);
   assert.equal(res.headers.get("cache-control"), "no-store");
 });
 
@@ -331,7 +334,7 @@ test("session() answers tampered, forged and garbage cookies with a fresh sessio
   const jar = new CookieJar(app);
   await jar.fetch("/inc");
   await jar.fetch("/inc");
-  const good = jar.cookies.get("satchel")!;
+  const good = jar.cookies.get("sid")!;
   const [id, sig] = good.split(".");
   const flip = (s: string, i: number) => s.slice(0, i) + (s[i] === "A" ? "B" : "A") + s.slice(i + 1);
   const bad = [
@@ -351,7 +354,7 @@ test("session() answers tampered, forged and garbage cookies with a fresh sessio
   ];
   const gets = store.calls.get;
   for (const value of bad) {
-    const res = await app.request("http://localhost/read", { headers: { cookie: `satchel=${value}` } });
+    const res = await app.request("http://localhost/read", { headers: { cookie: `sid=${value}` } });
     assert.equal(res.status, 200, value.slice(0, 40));
     assert.equal(await res.text(), "none", value.slice(0, 40));
   }
@@ -517,10 +520,10 @@ test("session() adds its cookie and Cache-Control to a response whose headers ca
   const go = await app.request("http://localhost/go");
   assert.equal(go.status, 302);
   assert.equal(go.headers.get("location"), "http://localhost/next");
-  assert.match(go.headers.get("set-cookie") ?? "", /^satchel=/);
+  assert.match(go.headers.get("set-cookie") ?? "", /^sid=/);
   assert.equal(go.headers.get("cache-control"), "no-store");
   const text = await app.request("http://localhost/text");
-  assert.match(text.headers.get("set-cookie") ?? "", /^satchel=/);
+  assert.match(text.headers.get("set-cookie") ?? "", /^sid=/);
   assert.equal(text.headers.get("cache-control"), "no-store");
   assert.equal(await text.text(), "new");
   // Bun leaves a c.text() body's Content-Type implicit until it is sent; elsewhere it is a header.
@@ -615,7 +618,7 @@ test("session() on SqliteStore: destroyUserSessions() lands after a sign-in whos
     const [login, ended] = await Promise.all([device.fetch("/login"), new CookieJar(app).text("/everywhere")]);
     assert.equal(login.status, 200);
     assert.equal(ended, "1", "the sign-in queued first was ended");
-    assert.equal(await store.get(device.cookies.get("satchel")!.split(".")[0]!), null);
+    assert.equal(await store.get(device.cookies.get("sid")!.split(".")[0]!), null);
   } finally {
     store.close();
     tmp.cleanup();

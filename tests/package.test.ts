@@ -4,7 +4,9 @@
  *
  * - its root import's module graph names no `node:*` or `bun:*` module and no
  *   dynamic import (bundlers and `deno publish` can follow it);
- * - `require("satchel")` from a CommonJS file works on Node 24 (no top-level await);
+ * - so do its store subpaths' module graphs (`satchel/redis`, `satchel/cookie`, …);
+ * - `require("satchel")` from a CommonJS file works on Node 24 (no top-level await), and every subpath loads with
+ *   `import` and `require()` alike; every subpath's `.d.ts` type-check without @types/node;
  * - `satchel/testing` runs the store conformance suite from the package, with its types;
  * - its `.d.ts` files type-check in a Workers-style project: no @types/node,
  *   lib ES2022 + DOM, skipLibCheck off;
@@ -12,7 +14,12 @@
  *   runs in workerd (miniflare) at compatibility date 2025-06-01 without
  *   `nodejs_compat`, and again with it: counter, login with regenerate,
  *   logout, a lateStore write (through waitUntil), and the message of a
- *   SqliteStore on a runtime without SQLite.
+ *   SqliteStore on a runtime without SQLite;
+ * - examples/workers-d1 (`satchel/d1`), bundled the same way, runs on a D1
+ *   binding and carries no other store's modules;
+ * - a Worker on `satchel/redis` with a fetch-based client (Upstash's REST
+ *   style, served here by a small HTTP front to the suite's redis-server) runs
+ *   in workerd: counter, login, sign-out everywhere.
  *
  * These drive Node 24, tsc, wrangler and workerd as child processes (and
  * miniflare's Node API), the same whatever runtime runs the suite: they run
@@ -21,8 +28,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import process from "node:process";
+import { gzipSync } from "node:zlib";
 import { after, before, test } from "node:test";
 import { BIN, type PackedConsumer, packedConsumer, run } from "./fixtures/packed.ts";
 import { ROOT, runtime } from "./fixtures/worker-harness.ts";
@@ -38,19 +48,49 @@ const SECRETS = {
 
 let consumer: PackedConsumer;
 
-/** examples/workers/app.ts as an app that installed the package would write it. */
+/**
+ * An example as an app that installed the package would write it: each import
+ * of this repository's source carries a `// "satchel…" in your app` comment,
+ * whose specifier replaces the path.
+ */
+function asInstalled(example: string): string {
+  const source = readFileSync(join(ROOT, "examples", example), "utf8");
+  const app = source.replace(/from "\.[^"]*"; \/\/ "(satchel[^"]*)" in your app$/gm, 'from "$1";');
+  assert.doesNotMatch(app, /from "\.\.?\//, `${example} still imports from this repository`);
+  return app;
+}
+
+/** examples/workers/app.ts in the consumer project. */
 function copyExample(): void {
-  const source = readFileSync(join(ROOT, "examples", "workers", "app.ts"), "utf8");
-  const app = source.replace(/from "\.\.\/\.\.\/mod\.ts";.*$/m, 'from "satchel";');
-  assert.notEqual(app, source, "the example imports ../../mod.ts");
-  writeFileSync(join(consumer.dir, "app.ts"), app);
+  writeFileSync(join(consumer.dir, "app.ts"), asInstalled("workers/app.ts"));
 }
 before(() => {
   if (!skip) consumer = packedConsumer();
 });
 after(() => consumer?.cleanup());
 
-test("the packed package's root import names no node:* or bun:* module and no dynamic import", { skip }, () => {
+/** The package's own exports map: subpath ("./redis") → its `default` file. */
+function packageExports(): Map<string, string> {
+  const manifest = JSON.parse(readFileSync(join(consumer.dir, "node_modules", "satchel", "package.json"), "utf8"));
+  const map = manifest.exports as Record<string, { default: string }>;
+  return new Map(Object.entries(map).map(([subpath, target]) => [subpath, target.default]));
+}
+
+/** The subpaths an app imports at run time (not the CLI, not the test suite), and a name each must export. */
+const EXPECTED: Record<string, string> = {
+  ".": "session",
+  "./redis": "RedisStore",
+  "./cookie": "CookieStore",
+  "./deno-kv": "DenoKvStore",
+  "./d1": "D1Store",
+  "./null": "NullStore",
+  "./store": "generateId",
+};
+const appSubpaths = (): string[] => [...packageExports().keys()].filter((k) => k !== "./cli" && k !== "./testing");
+
+test("the packed package's root import and each store subpath name no node:* or bun:* module and no dynamic import", {
+  skip,
+}, () => {
   const pkg = join(consumer.dir, "node_modules", "satchel");
   const seen = new Set<string>();
   const problems: string[] = [];
@@ -68,6 +108,7 @@ test("the packed package's root import names no node:* or bun:* module and no dy
   };
   visit(join(pkg, "dist", "mod.js"));
   assert.ok(seen.size > 10, `walked ${seen.size} modules`);
+  for (const subpath of appSubpaths()) visit(join(pkg, packageExports().get(subpath)!));
   assert.deepEqual(problems, []);
 });
 
@@ -78,7 +119,8 @@ test(
     writeFileSync(
       join(consumer.dir, "count.cjs"),
       `const { Hono } = require("hono");
-const { session, SqliteStore, CookieStore } = require("satchel");
+const { session, SqliteStore } = require("satchel");
+const { CookieStore } = require("satchel/cookie");
 const app = new Hono();
 app.use(session({ secret: "a consumer's secret of thirty-two bytes+" }));
 app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
@@ -94,6 +136,108 @@ app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 
     assert.equal(out.trim(), "1 2 function function");
   },
 );
+
+test("each subpath of the packed package loads on Node 24 with import and with require(), exporting the same names", {
+  skip,
+}, async () => {
+  const subpaths = appSubpaths().map((k) => (k === "." ? "satchel" : `satchel/${k.slice(2)}`));
+  for (const name of Object.keys(EXPECTED)) assert.ok(appSubpaths().includes(name), `package.json exports ${name}`);
+  writeFileSync(
+    join(consumer.dir, "subpaths.mjs"),
+    `const out = {};\nfor (const s of ${JSON.stringify(subpaths)}) out[s] = Object.keys(await import(s)).sort();\n` +
+      "console.log(JSON.stringify(out));\n",
+  );
+  writeFileSync(
+    join(consumer.dir, "subpaths.cjs"),
+    `const out = {};\nfor (const s of ${JSON.stringify(subpaths)}) out[s] = Object.keys(require(s)).sort();\n` +
+      "console.log(JSON.stringify(out));\n",
+  );
+  const node = join(BIN, "node");
+  const names = async (f: string) =>
+    JSON.parse(await run(node, ["--no-warnings", f], consumer.dir)) as Record<string, string[]>;
+  const [esm, cjs] = await Promise.all([names("subpaths.mjs"), names("subpaths.cjs")]);
+  assert.deepEqual(cjs, esm);
+  for (const [subpath, name] of Object.entries(EXPECTED)) {
+    const spec = subpath === "." ? "satchel" : `satchel/${subpath.slice(2)}`;
+    assert.ok(esm[spec]?.includes(name), `${spec} exports ${name}: ${esm[spec]}`);
+  }
+  for (const [spec, names] of Object.entries(esm)) {
+    if (spec === "satchel") continue;
+    assert.ok(!names.includes("session"), `${spec} re-exports the middleware`);
+  }
+});
+
+/** A consumer file that uses every subpath's types the way an app or a store author writes them. */
+const SUBPATH_TYPES = `import { session } from "satchel";
+import { type RedisCommander, RedisStore, type RedisStoreOptions } from "satchel/redis";
+import { CookieStore, type CookieStoreOptions } from "satchel/cookie";
+import { type DenoKvLike, DenoKvStore, type DenoKvStoreOptions } from "satchel/deno-kv";
+import { type D1DatabaseLike, D1Store, type D1StoreOptions } from "satchel/d1";
+import { NullStore } from "satchel/null";
+import { type Clock, generateId, isValidId, type SessionStore, type StoredSession, type UpdateFn } from "satchel/store";
+
+declare const db: D1DatabaseLike;
+declare const kv: DenoKvLike;
+const commander: RedisCommander = { command: async (args) => args.length };
+const clock: Clock = () => 0;
+const redis: RedisStoreOptions = { client: commander, clock };
+const cookie: CookieStoreOptions = { secret: "a data secret of at least thirty-two bytes" };
+const kvOptions: DenoKvStoreOptions = { kv };
+const d1: D1StoreOptions = { db };
+const secret = "a consumer's secret of thirty-two bytes+";
+export const middlewares = [
+  session({ secret, store: new RedisStore(redis) }),
+  session({ secret, store: new CookieStore(cookie) }),
+  session({ secret, store: new DenoKvStore(kvOptions) }),
+  session({ secret, store: new D1Store(d1) }),
+  session({ secret, store: new NullStore() }),
+];
+export class MyStore implements SessionStore {
+  #rows = new Map<string, StoredSession>();
+  get(id: string): StoredSession | null {
+    return isValidId(id) ? this.#rows.get(id) ?? null : null;
+  }
+  set(id: string, s: StoredSession): void {
+    this.#rows.set(id, s);
+  }
+  delete(id: string): void {
+    this.#rows.delete(id);
+  }
+  touch(): void {}
+  update(id: string, fn: UpdateFn): StoredSession | null {
+    return fn(this.#rows.get(id) ?? null);
+  }
+  deleteExpired(): number {
+    return 0;
+  }
+}
+export const mine = session({ secret, store: new MyStore() });
+export const id: string = generateId();
+// @ts-expect-error the root no longer exports the stores that have a subpath
+export { RedisStore as Gone } from "satchel";
+`;
+
+test("each subpath's .d.ts type-check without @types/node (Bundler and NodeNext resolution, skipLibCheck off)", {
+  skip,
+}, async () => {
+  writeFileSync(join(consumer.dir, "subpaths.ts"), SUBPATH_TYPES);
+  const compilerOptions = {
+    target: "ES2022",
+    lib: ["ES2022", "DOM"],
+    types: [],
+    strict: true,
+    skipLibCheck: false,
+    noEmit: true,
+  };
+  const configs = {
+    "tsconfig.bundler.json": { ...compilerOptions, module: "ESNext", moduleResolution: "Bundler" },
+    "tsconfig.nodenext.json": { ...compilerOptions, module: "NodeNext", moduleResolution: "NodeNext" },
+  };
+  for (const [file, options] of Object.entries(configs)) {
+    writeFileSync(join(consumer.dir, file), JSON.stringify({ compilerOptions: options, files: ["subpaths.ts"] }));
+  }
+  await Promise.all(Object.keys(configs).map((config) => run(join(BIN, "tsc"), ["-p", config], consumer.dir)));
+});
 
 test(
   "satchel/testing from the packed package runs storeConformance on Node 24, and its .d.ts type-check",
@@ -259,10 +403,10 @@ async function walk(name: string, flags: string[], out: string): Promise<void> {
     assert.equal(await browser.text("/"), "visits: 1", name);
     assert.equal(await browser.text("/"), "visits: 2");
     assert.equal(await browser.text("/"), "visits: 3");
-    const before = browser.cookies.get("satchel");
+    const before = browser.cookies.get("sid");
     const form = { method: "POST", body: new URLSearchParams({ user: "ann" }) };
     assert.equal(await browser.text("/login", form), "signed in as ann");
-    assert.notEqual(browser.cookies.get("satchel"), before, "login regenerated the id");
+    assert.notEqual(browser.cookies.get("sid"), before, "login regenerated the id");
     assert.equal(await browser.text("/me"), "ann");
     assert.equal(await browser.text("/"), "visits: 4", "the data survived the regenerate");
     assert.equal(await browser.text("/logout", { method: "POST" }), "signed out");
@@ -298,6 +442,176 @@ test("examples/workers, bundled by wrangler from the packed package, runs in wor
   const variants: [string, string[]][] = [["plain", []], ["nodejs_compat", ["nodejs_compat"]]];
   const outs = await Promise.all(variants.map(([name, flags]) => bundle(name, flags)));
   for (const [i, [name, flags]] of variants.entries()) await walk(name, flags, outs[i]!);
+});
+
+test(
+  "examples/workers-d1, bundled by wrangler from the packed package, runs on D1 in workerd and bundles no other store",
+  {
+    skip,
+    timeout: 60_000,
+  },
+  async (t) => {
+    writeFileSync(join(consumer.dir, "worker-d1.ts"), asInstalled("workers-d1/src/worker.ts"));
+    const config = join(consumer.dir, "wrangler-d1.toml");
+    writeFileSync(
+      config,
+      `name = "satchel-test-d1"\nmain = "worker-d1.ts"\ncompatibility_date = "2025-06-01"\n\n[[d1_databases]]\n` +
+        `binding = "DB"\ndatabase_name = "satchel-test"\ndatabase_id = "00000000-0000-0000-0000-000000000000"\n`,
+    );
+    const out = join(consumer.dir, "out-d1");
+    const meta = join(consumer.dir, "d1-meta.json");
+    const args = ["deploy", "--dry-run", "--minify", "--outdir", out, "--metafile", meta, "-c", config];
+    await run(join(BIN, "wrangler"), args, consumer.dir);
+
+    // What the bundle carries from the package (modules that gave it bytes): the root's and satchel/d1's, nothing
+    // of the other stores.
+    type Meta = { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> };
+    const { outputs } = JSON.parse(readFileSync(meta, "utf8")) as Meta;
+    const carried = Object.values(outputs).flatMap((o) =>
+      Object.entries(o.inputs).flatMap(([f, { bytesInOutput }]) =>
+        bytesInOutput > 0 ? /node_modules\/satchel\/(.+)$/.exec(f)?.[1] ?? [] : []
+      )
+    );
+    assert.ok(
+      carried.includes("dist/src/store/d1.js") && carried.includes("dist/src/middleware.js"),
+      carried.join(" "),
+    );
+    assert.deepEqual(carried.filter((f) => /store\/(redis|cookie|deno-kv|null)\b|crypto\/(seal|chacha)\b/.test(f)), []);
+    const code = readFileSync(join(out, "worker-d1.js"));
+    t.diagnostic(`examples/workers-d1 bundle: ${code.length} bytes minified, ${gzipSync(code).length} gzip`);
+
+    const { Miniflare } = await import("miniflare");
+    const mf = new Miniflare({
+      modules: true,
+      modulesRoot: out,
+      scriptPath: join(out, "worker-d1.js"),
+      compatibilityDate: "2025-06-01",
+      d1Databases: ["DB"],
+      bindings: { SESSION_SECRET: SECRETS.SESSION_SECRET },
+    });
+    try {
+      const browser = jar((url, init) => mf.dispatchFetch(url, init as never) as unknown as Promise<Response>);
+      assert.equal(await browser.text("/"), "count: 1\n");
+      assert.equal(await browser.text("/"), "count: 2\n");
+      const anonymous = [...browser.cookies.values()].join();
+      assert.equal(await browser.text("/login?user=alice", { method: "POST" }), "hello alice\n");
+      assert.notEqual([...browser.cookies.values()].join(), anonymous, "login regenerated the id");
+      assert.equal(await browser.text("/whoami"), "alice\n");
+      assert.equal(await browser.text("/"), "count: 3\n");
+      assert.equal(await browser.text("/logout", { method: "POST" }), "bye\n");
+      assert.equal(await browser.text("/whoami"), "nobody\n");
+    } finally {
+      await mf.dispose();
+    }
+  },
+);
+
+/**
+ * A Worker on satchel/redis with a fetch-based client, in the style of Upstash's REST API (POST a command as a JSON
+ * array, read `{ result }` or `{ error }`): Workers have no TCP client for ioredis or node-redis, but RedisStore needs
+ * only a `RedisCommander`.
+ */
+const REDIS_WORKER = `import { Hono } from "hono";
+import { session, type SessionEnv } from "satchel";
+import { type RedisCommander, RedisStore } from "satchel/redis";
+
+type Bindings = { REDIS_REST_URL: string; REDIS_PREFIX: string; SESSION_SECRET: string };
+
+function restCommander(url: string): RedisCommander {
+  return {
+    async command(args: string[]): Promise<unknown> {
+      const res = await fetch(url, { method: "POST", body: JSON.stringify(args) });
+      const body = (await res.json()) as { result?: unknown; error?: string };
+      if (body.error !== undefined) throw new Error(body.error);
+      return body.result ?? null;
+    },
+  };
+}
+
+let app: Hono<SessionEnv<{ count: number; user?: string }> & { Bindings: Bindings }> | undefined;
+function build(env: Bindings) {
+  const a = new Hono<SessionEnv<{ count: number; user?: string }> & { Bindings: Bindings }>();
+  const store = new RedisStore({ client: restCommander(env.REDIS_REST_URL), prefix: env.REDIS_PREFIX });
+  a.use(session({ secret: env.SESSION_SECRET, store }));
+  a.get("/", (c) => c.text(\`count: \${c.get("session").update("count", (n) => (n ?? 0) + 1)}\`));
+  a.post("/login", (c) => {
+    const s = c.get("session");
+    s.regenerate();
+    s.setUser("alice");
+    s.set("user", "alice");
+    return c.text("hello alice");
+  });
+  a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+  a.post("/logout-everywhere", async (c) => c.text(\`ended \${await c.get("session").destroyUserSessions()}\`));
+  return a;
+}
+
+export default {
+  fetch(request: Request, env: Bindings, ctx: ExecutionContext) {
+    app ??= build(env);
+    return app.fetch(request, env, ctx);
+  },
+};
+`;
+
+test("satchel/redis, bundled by wrangler from the packed package, runs in workerd with a fetch-based Redis client", {
+  skip: skip || (process.env.SATCHEL_REDIS_URL === undefined && "SATCHEL_REDIS_URL is not set: run it with npm test"),
+  timeout: 60_000,
+}, async () => {
+  // The REST endpoint: each POSTed command goes to the suite's real redis-server.
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(process.env.SATCHEL_REDIS_URL!, { maxRetriesPerRequest: 1 });
+  const server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8").on("data", (d: string) => (body += d));
+    req.on("end", async () => {
+      const [command, ...args] = JSON.parse(body) as string[];
+      const reply = await redis.call(command!, ...args).then((result) => ({ result }), (e) => ({ error: e.message }));
+      res.setHeader("content-type", "application/json").end(JSON.stringify(reply));
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+  const prefix = `satchel-worker-${process.pid}-${Date.now()}:`;
+  writeFileSync(join(consumer.dir, "worker-redis.ts"), REDIS_WORKER);
+  const config = join(consumer.dir, "wrangler-redis.toml");
+  writeFileSync(config, `name = "satchel-test-redis"\nmain = "worker-redis.ts"\ncompatibility_date = "2025-06-01"\n`);
+  const out = join(consumer.dir, "out-redis");
+  const { Miniflare } = await import("miniflare");
+  let mf: InstanceType<typeof Miniflare> | undefined;
+  try {
+    await run(join(BIN, "wrangler"), ["deploy", "--dry-run", "--outdir", out, "-c", config], consumer.dir);
+    mf = new Miniflare({
+      modules: true,
+      modulesRoot: out,
+      scriptPath: join(out, "worker-redis.js"),
+      compatibilityDate: "2025-06-01",
+      bindings: {
+        SESSION_SECRET: SECRETS.SESSION_SECRET,
+        REDIS_PREFIX: prefix,
+        REDIS_REST_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      },
+    });
+    const fetch = (url: string, init?: RequestInit) =>
+      mf!.dispatchFetch(url, init as never) as unknown as Promise<Response>;
+    const laptop = jar(fetch);
+    const phone = jar(fetch);
+    assert.equal(await laptop.text("/"), "count: 1");
+    assert.equal(await laptop.text("/"), "count: 2");
+    assert.equal(await laptop.text("/login", { method: "POST" }), "hello alice");
+    assert.equal(await laptop.text("/"), "count: 3", "the data moved to the new id");
+    assert.equal(await phone.text("/login", { method: "POST" }), "hello alice");
+    assert.equal(await phone.text("/whoami"), "alice");
+    assert.ok((await redis.keys(`${prefix}*`)).length >= 3, "the sessions and the user index are in Redis");
+    assert.equal(await phone.text("/logout-everywhere", { method: "POST" }), "ended 2");
+    assert.equal(await laptop.text("/whoami"), "nobody", "signed out on the laptop too");
+    assert.equal(await phone.text("/whoami"), "nobody");
+  } finally {
+    await mf?.dispose();
+    server.close();
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+  }
 });
 
 test("deno publish --dry-run reports no warning (JSR scores packages on them)", { skip, timeout: 60_000 }, async () => {

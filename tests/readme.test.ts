@@ -49,7 +49,7 @@ test("README.md's complete example counts, signs in with a flash shown once, fil
 
     assert.deepEqual(await json("/"), { visits: 1, user: null, notice: null });
     const anonymous = jar.header();
-    assert.match(anonymous, /^satchel=/);
+    assert.match(anonymous, /^sid=/);
 
     const login = await jar.fetch("/login", {
       method: "POST",

@@ -9,7 +9,6 @@ import { Hono } from "hono";
 import superjson from "superjson";
 import {
   jsonSerializer,
-  MAX_DEPTH,
   MemoryStore,
   session,
   SessionDataError,
@@ -18,6 +17,7 @@ import {
   SqliteStore,
   StoreUnavailableError,
 } from "../mod.ts";
+import { MAX_DEPTH } from "../src/value-guard.ts";
 import { decodePayload } from "../src/session/payload.ts";
 import type { Serializer } from "../src/serializer.ts";
 import type { SessionStore } from "../src/store/types.ts";
@@ -73,7 +73,7 @@ for (const kind of STORES) {
       assert.equal(parseSetCookie(setCookies(res)[0]!).attrs["max-age"], "0", "this device is signed out too");
       for (const token of tokens) {
         const replay = new CookieJar(app);
-        replay.cookies.set("satchel", token);
+        replay.cookies.set("sid", token);
         assert.equal(await replay.text("/whoami"), "anonymous");
       }
       assert.equal(await bob.text("/whoami"), "bob");
@@ -93,7 +93,7 @@ for (const kind of STORES) {
       assert.equal(await here.text("/secret"), "secret of alice");
       assert.equal(await there.text("/whoami"), "anonymous");
       const replay = new CookieJar(app);
-      replay.cookies.set("satchel", before);
+      replay.cookies.set("sid", before);
       assert.equal(await replay.text("/whoami"), "anonymous");
       // The kept session is still indexed under its user: a later sign-out reaches it.
       assert.equal(await here.text("/everywhere"), "1");
@@ -240,6 +240,35 @@ test("Session.set() refuses values nested deeper than MAX_DEPTH, circular, or ho
   assert.equal(await jar.text("/put"), "ok");
 });
 
+for (const serializer of [undefined, jsonSerializer]) {
+  test(
+    `Session.set(), update() and flash() refuse an array with properties besides its items (${
+      serializer ? "jsonSerializer" : "superjsonSerializer"
+    }), and the stored session keeps its value`,
+    async () => {
+      const store = new MemoryStore();
+      const { app, errors, put } = valueApp(store, serializer);
+      const jar = new CookieJar(app);
+      put((s) => s.set("m", ["2024"]));
+      assert.equal(await jar.text("/put"), "ok");
+      const match = "2024-05".match(/(?<year>\d+)-(?<month>\d+)/)!;
+      const tagged = Object.assign(["a"], { note: "kept?" });
+      const writes: ((s: Parameters<Parameters<typeof put>[0]>[0]) => void)[] = [
+        (s) => s.set("m", match as never),
+        (s) => s.update("m", () => ({ list: tagged }) as never),
+        (s) => s.flash("m", [match] as never),
+      ];
+      for (const write of writes) {
+        put(write);
+        assert.equal((await jar.fetch("/put")).status, 400);
+        assert.ok(errors.at(-1) instanceof SessionDataError);
+        assert.match(errors.at(-1)!.message, /the array has a property "(index|note)" besides its items/);
+      }
+      assert.equal(await jar.text("/get/m"), JSON.stringify(["2024"]));
+    },
+  );
+}
+
 test("session() commit turns a serializer failure into SessionDataError and writes nothing", async () => {
   const store = new MemoryStore();
   const { app, errors, put } = valueApp(store, jsonSerializer);
@@ -356,7 +385,7 @@ test("session() answers 503 StoreUnavailableError through Hono when the SQLite s
       const bare = new Hono<SessionEnv>();
       bare.use(session({ secret: SECRET, store }));
       bare.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => ((n as number) ?? 0) + 1))));
-      const plain = await bare.request("http://localhost/inc", { headers: { cookie: `satchel=${token}` } });
+      const plain = await bare.request("http://localhost/inc", { headers: { cookie: `sid=${token}` } });
       assert.equal(plain.status, 503);
       store.close();
     }

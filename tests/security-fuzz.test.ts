@@ -53,10 +53,10 @@ test("session() answers arbitrary Cookie headers without a 5xx and keeps bad ids
   const { app, store, errors, token, id } = await setup();
   const cookie = fc.oneof(
     headerBytes(200),
-    headerBytes(120).map((s) => `satchel=${s}`),
-    fc.tuple(headerBytes(40), headerBytes(40)).map(([a, b]) => `${a}satchel=${token}${b}`),
-    fc.tuple(headerBytes(40), headerBytes(40)).map(([a, b]) => `${a}; satchel=${b}; satchel=${token}`),
-    fc.tuple(fc.nat(75), headerBytes(3)).map(([n, s]) => `satchel=${token.slice(0, n)}${s}${token.slice(n + 1)}`),
+    headerBytes(120).map((s) => `sid=${s}`),
+    fc.tuple(headerBytes(40), headerBytes(40)).map(([a, b]) => `${a}sid=${token}${b}`),
+    fc.tuple(headerBytes(40), headerBytes(40)).map(([a, b]) => `${a}; sid=${b}; sid=${token}`),
+    fc.tuple(fc.nat(75), headerBytes(3)).map(([n, s]) => `sid=${token.slice(0, n)}${s}${token.slice(n + 1)}`),
   );
   const issued = new Set<string>();
   await fc.assert(
@@ -64,11 +64,11 @@ test("session() answers arbitrary Cookie headers without a 5xx and keeps bad ids
       const res = await app.request(`http://localhost${path}`, { headers: { cookie: value } });
       assert.ok(res.status < 500, `status ${res.status} for ${JSON.stringify(value)}`);
       // The server sees exactly what Hono's cookie parser reads; only the issued token opens alice's session.
-      const sent = parse(value, "satchel").satchel;
+      const sent = parse(value, "sid").sid;
       const body = await res.text();
       if (path === "/whoami") assert.equal(body === "alice", sent === token, `${JSON.stringify(value)} → ${body}`);
       for (const line of setCookies(res)) {
-        const issuedId = /^satchel=([A-Za-z0-9_-]{32})\./.exec(line)?.[1];
+        const issuedId = /^sid=([A-Za-z0-9_-]{32})\./.exec(line)?.[1];
         if (issuedId) issued.add(issuedId);
       }
       onlyIssued(store, id, issued);
@@ -120,7 +120,7 @@ test("session() never opens a session for any mutation of a real token (property
   await fc.assert(
     fc.asyncProperty(mutated, async (t) => {
       fc.pre(t !== token);
-      const res = await app.request("http://localhost/whoami", { headers: { cookie: `satchel=${t}` } });
+      const res = await app.request("http://localhost/whoami", { headers: { cookie: `sid=${t}` } });
       assert.equal(res.status, 200);
       assert.equal(await res.text(), "anonymous", t);
     }),

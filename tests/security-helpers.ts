@@ -77,6 +77,11 @@ export function securityApp(store: SessionStore, options: Partial<SessionOptions
   const errors: Error[] = [];
   const app = new Hono<SessionEnv<Data>>();
   app.use(session({ secret: SECRET, store, onInvalidToken: (_c, r) => void reasons.push(r), ...options }));
+  // Every route but /plain uses the session: load it first (SpyStore and RedisStore answer asynchronously).
+  app.use(async (c, next) => {
+    if (c.req.path !== "/plain") await c.get("session").load();
+    await next();
+  });
   app.get("/login/:user", (c) => {
     const s = c.get("session");
     const user = c.req.param("user");
@@ -180,7 +185,7 @@ export async function withStore(
 }
 
 /** The session token inside a jar's cookie. */
-export function tokenOf(jar: { cookies: Map<string, string> }, name = "satchel"): string {
+export function tokenOf(jar: { cookies: Map<string, string> }, name = "sid"): string {
   const token = jar.cookies.get(name);
   if (token === undefined) throw new Error(`no ${name} cookie in the jar`);
   return token;

@@ -19,7 +19,7 @@ const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_
 
 function withCookie(app: { request: CookieJar["app"]["request"] }, token: string, init: RequestInit = {}) {
   const jar = new CookieJar(app);
-  jar.cookies.set("satchel", token);
+  jar.cookies.set("sid", token);
   if (init.headers) {
     const fetch = jar.fetch.bind(jar);
     jar.fetch = (path, more = {}) =>
@@ -81,7 +81,7 @@ test("session() checks an id's shape before any store access, for cookies and he
       `${generateId()}.${generateId()}`,
     ];
     for (const value of junk) {
-      const headers: Record<string, string> = state ? { "x-session-id": value } : { cookie: `satchel=${value}` };
+      const headers: Record<string, string> = state ? { "x-session-id": value } : { cookie: `sid=${value}` };
       let res: Response;
       try {
         res = await app.request("http://localhost/whoami", { headers });
@@ -106,11 +106,11 @@ test("session() never adopts a correctly signed id it did not issue (fixation wi
   const victim = withCookie(app, token);
   assert.equal(await victim.text("/isnew"), "true");
   assert.equal(
-    victim.cookies.get("satchel"),
+    victim.cookies.get("sid"),
     token,
     "an unknown token is left alone (another request may have rotated it)",
   );
-  victim.cookies.set("satchel", token); // planted again
+  victim.cookies.set("sid", token); // planted again
   assert.equal(await victim.text("/inc"), "1");
   assert.notEqual(tokenOf(victim), token, "a write gets a new id, not the planted one");
   assert.equal(await victim.text("/login/alice"), "ok");
@@ -214,7 +214,7 @@ test("session() never resurrects a session destroyed while another request of it
   const jar = new CookieJar(app);
   await jar.fetch("/login");
   const token = tokenOf(jar);
-  const slow = app.request("http://localhost/slow-inc", { headers: { cookie: `satchel=${token}` } });
+  const slow = app.request("http://localhost/slow-inc", { headers: { cookie: `sid=${token}` } });
   await jar.fetch("/logout");
   open();
   const res = await slow;
@@ -232,7 +232,7 @@ test("session() key rotation: old cookies keep working and come back signed with
   const oldToken = tokenOf(jar);
 
   const during = securityApp(store, { clock: clock.fn, secret: [NEW, OLD] }).app;
-  const res = await during.request("http://localhost/whoami", { headers: { cookie: `satchel=${oldToken}` } });
+  const res = await during.request("http://localhost/whoami", { headers: { cookie: `sid=${oldToken}` } });
   assert.equal(await res.text(), "alice");
   const lines = setCookies(res);
   assert.equal(lines.length, 1, "a token signed with an old secret is re-signed even when nothing changed");
@@ -243,7 +243,7 @@ test("session() key rotation: old cookies keep working and come back signed with
   assert.equal(await new Signer(OLD).verify(newToken), "signature");
   assert.equal(res.headers.get("cache-control"), "no-store");
   // A fresh token is not re-sent on every request.
-  const again = await during.request("http://localhost/whoami", { headers: { cookie: `satchel=${newToken}` } });
+  const again = await during.request("http://localhost/whoami", { headers: { cookie: `sid=${newToken}` } });
   assert.deepEqual(setCookies(again), []);
 
   const after = securityApp(store, { clock: clock.fn, secret: NEW });
@@ -350,7 +350,7 @@ test("session() sends Cache-Control: no-store with every response that sets or c
   assert.equal(setCookies(logout).length, 1);
   assert.equal(logout.headers.get("cache-control"), "no-store");
   // A tampered cookie is cleared, and that response is not cacheable either.
-  const bad = await app.request("http://localhost/whoami", { headers: { cookie: `satchel=${generateId()}.x` } });
+  const bad = await app.request("http://localhost/whoami", { headers: { cookie: `sid=${generateId()}.x` } });
   assert.equal(parseSetCookie(setCookies(bad)[0]!).attrs["max-age"], "0");
   assert.equal(bad.headers.get("cache-control"), "no-store");
 });

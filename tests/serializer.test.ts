@@ -135,6 +135,35 @@ test("checkValue() names the path and the reason of each change a serializer wou
   assert.deepEqual({ ...(roundTrip(jsonSerializer, bare) as object) }, { a: 1 });
 });
 
+test("checkValue() refuses an array with properties besides its items, which both serializers drop", () => {
+  const match = "2024-05".match(/(?<year>\d+)-(?<month>\d+)/)!;
+  const cases: [unknown, RegExp][] = [
+    [match, /^Cannot store session value at "k": the array has a property "index" besides its items/],
+    [{ tags: Object.assign(["a", "b"], { note: "x" }) }, /^Cannot store session value at "k"\.tags: .*"note"/],
+    [[Object.assign([], { note: 1 })], /^Cannot store session value at "k"\[0\]: .*"note"/],
+  ];
+  for (const [name, serializer] of SERIALIZERS) {
+    // What each would store today: the items only.
+    assert.deepEqual(roundTrip(serializer, match), ["2024-05", "2024", "05"]);
+    for (const [value, message] of cases) {
+      assert.throws(() => checkValue("k", value, Infinity, serializer), (e) => {
+        assert.ok(e instanceof SessionDataError, `${name}: ${String(e)}`);
+        assert.match(e.message, message, name);
+        assert.match(e.message, name === "jsonSerializer" ? /which JSON drops/ : /which superjson drops/);
+        return true;
+      });
+    }
+    // The items alone, or the properties in an object, are stored as they are.
+    checkValue("k", [...match], Infinity, serializer);
+    checkValue("k", { items: [...match], index: match.index, groups: { ...match.groups } }, Infinity, serializer);
+  }
+  // A symbol-keyed property is lost too, whatever the serializer.
+  assert.throws(() => checkValue("k", Object.assign([1], { [Symbol("s")]: 1 })), {
+    name: "SessionDataError",
+    message: /"k": it has a symbol key/,
+  });
+});
+
 test("generateId() makes distinct 32-character base64url ids that isValidId() accepts", () => {
   const ids = new Set(Array.from({ length: 1000 }, generateId));
   assert.equal(ids.size, 1000);

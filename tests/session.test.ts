@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SessionDataError, SessionTooLargeError } from "../src/errors.ts";
 import { jsonSerializer, superjsonSerializer } from "../src/serializer.ts";
-import { type CoreConfig, type Loaded, SessionCore } from "../src/session/core.ts";
+import { decide, type FreshWrite, type RowWrite } from "../src/session/commit.ts";
+import { type CoreConfig, SessionCore } from "../src/session/core.ts";
+import type { ExpiryPolicy } from "../src/session/expiry.ts";
 import { decodePayload } from "../src/session/payload.ts";
+import type { Loaded } from "../src/session/token.ts";
 import { Session } from "../src/session/session.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import type { StoredSession } from "../src/store/types.ts";
@@ -29,7 +32,6 @@ function makeCore(loaded: Loaded): SessionCore {
   const config: CoreConfig = {
     serializer: jsonSerializer,
     maxPayloadBytes: 1000,
-    policy: { ttl: TTL, absolute: undefined, threshold: 0 },
     load: () => loaded,
   };
   return new SessionCore(config, {} as never, new MemoryStore());
@@ -40,9 +42,23 @@ function fresh() {
   return { core, session: new Session<Record<string, number>>(core) };
 }
 
-/** The stored session `core` writes over `current`: a merge into the loaded row, or a new row. */
-const write = (core: SessionCore, current: StoredSession | null, now: number) =>
-  core.stored(current, now, core.attached ? "merge" : "insert");
+/** Every write ends TTL after it (threshold 0). */
+const policy: ExpiryPolicy = { ttl: TTL, absolute: undefined, threshold: 0 };
+
+/** The stored session `core` writes over `current` as the commit plans it (made to write): merge, move or a new row. */
+function write(core: SessionCore, current: StoredSession | null, now: number) {
+  const ctx = {
+    now,
+    policy,
+    failed: false,
+    persistent: false,
+    touchAlways: false,
+    binding: false,
+    requestBound: false,
+  };
+  const plan = decide({ ...core.facts()!, dirty: true }, ctx);
+  return core.stored(current, plan.store as RowWrite | FreshWrite);
+}
 
 const decode = (s: StoredSession | null) => JSON.parse(s!.payload);
 
@@ -181,4 +197,54 @@ test("Session.setUser() is kept in the stored session, outside the data", () => 
   const merged = write(core, stored, NOW)!;
   assert.equal(merged.userId, "alice");
   assert.deepEqual(decode(merged), { d: { a: 1 } });
+});
+
+test("SessionCore.facts() is undefined for a session never loaded: there is nothing to commit", () => {
+  const { core } = loaded({ a: 1 });
+  assert.equal(core.facts(), undefined);
+  core.load();
+  assert.equal(core.facts()!.accessed, false, "loading for touch: 'always' is not a use");
+});
+
+test("Session.destroy() drops the whole patch: user, lifetime, flash and data changes are gone", () => {
+  const { core, session } = loaded({ a: 1 }, { notice: "hi" });
+  session.set("a", 2);
+  session.setUser("alice");
+  session.setExpires(60);
+  session.flash("notice");
+  session.flash("next", 1);
+  session.destroy();
+  const facts = core.facts()!;
+  assert.equal(facts.dirty, false);
+  assert.equal(facts.lifetime, undefined);
+  assert.equal(facts.lifecycle.kind, "destroyed");
+  assert.equal(session.userId, null);
+  assert.equal(session.flash("notice"), undefined, "the ended session's flash values are gone with it");
+  assert.equal(session.status, "destroyed");
+});
+
+test("Session.destroy() of a session whose binding needs renewing is no change (its row ends)", () => {
+  const payload = jsonSerializer.stringify({ d: { a: 1 }, b: "old-tag" });
+  const stored: StoredSession = { payload, expiresAt: NOW + TTL, createdAt: NOW - 5, userId: null };
+  const decoded = decodePayload(jsonSerializer, payload)!;
+  const core = makeCore({ kind: "live", id: "i".repeat(32), stored, decoded, stale: false, rebind: "new-tag" });
+  const session = new Session<Record<string, number>>(core);
+  assert.equal(session.get("a"), 1);
+  assert.equal(core.dirty, true, "the renewed tag is written to the row it belongs to");
+  session.destroy();
+  assert.equal(core.dirty, false);
+  session.set("b", 2);
+  assert.match(write(core, null, NOW)!.payload, /"b":"new-tag"/, "a new session after it is bound with the new tag");
+});
+
+test("Session.status follows the lifecycle: regenerated, renewed, destroyed", () => {
+  const a = loaded({ a: 1 });
+  a.session.regenerate();
+  assert.equal(a.session.status, "regenerated");
+  a.core.renew();
+  assert.equal(a.session.status, "renewed");
+  assert.equal(a.session.isNew, true, "a renewed session is no longer its loaded row");
+  a.session.destroy();
+  a.session.regenerate();
+  assert.equal(a.session.status, "destroyed", "regenerate() after destroy() gives a new id, the session stays ended");
 });

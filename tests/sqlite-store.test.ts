@@ -142,12 +142,27 @@ test("SqliteStore.touch() changes expires_at and never rewrites the payload", ()
   }
 });
 
-test("SqliteStore rejects a table name that is not an identifier, at setup", () => {
-  assert.throws(() => new SqliteStore({ path: ":memory:", table: "x; DROP TABLE y" }), {
-    name: "TypeError",
-    message:
-      /^Cannot create SqliteStore: table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
-  });
+test("SqliteStore rejects a table name that is not an identifier, too long, or reserved by SQLite, at setup", () => {
+  const cases: [string, RegExp][] = [
+    [
+      "x; DROP TABLE y",
+      /^Cannot create SqliteStore: table must be a letter or "_", then letters, digits or "_", at most 63 characters \(it is put into SQL as is\): received "x; DROP TABLE y"$/,
+    ],
+    ["1sessions", /table must be a letter or "_"/],
+    ["t".repeat(64), /at most 63 characters/],
+    [
+      "sqlite_sessions",
+      /^Cannot create SqliteStore: table names sqlite and sqlite_… are reserved: received "sqlite_sessions"$/,
+    ],
+    ["SQLite_x", /are reserved/],
+    ["SQLITE", /are reserved/],
+  ];
+  for (const [table, message] of cases) {
+    assert.throws(() => new SqliteStore({ path: ":memory:", table }), { name: "TypeError", message }, table);
+  }
+  for (const table of ["_s", "t".repeat(63), "sqlites", "my_sqlite_"]) {
+    new SqliteStore({ path: ":memory:", table }).close();
+  }
 });
 
 test("SqliteStore rejects an unknown option key and a number option out of range, at setup", () => {

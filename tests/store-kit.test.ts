@@ -108,7 +108,12 @@ test("SqliteStore and D1Store take the same table names: one rule, at most 63 ch
         message: /table must be a letter or "_", then letters, digits or "_", at most 63 characters/,
       });
     }
-    assert.throws(() => make("sqlite_x"), { name: "TypeError", message: /starting with sqlite_ are reserved/ });
+    for (const reserved of ["sqlite_x", "sqlite", "SQLite"]) {
+      assert.throws(() => make(reserved), {
+        name: "TypeError",
+        message: /table names sqlite and sqlite_… are reserved/,
+      });
+    }
   }
 });
 

@@ -9,12 +9,14 @@
  *
  * Then `curl -c jar -b jar http://127.0.0.1:8000/` a few times. On Deno
  * Deploy, set SESSION_SECRET in the project's environment variables and
- * leave KV_PATH unset. In your own project, import from "satchel" (or
- * "jsr:@satchel/satchel") instead of "../../mod.ts".
+ * leave KV_PATH unset. In your own project, import from "satchel" and
+ * "satchel/deno-kv" (or "jsr:@satchel/satchel" and "jsr:@satchel/satchel/deno-kv")
+ * instead of the paths into this repository.
  * @module
  */
 import { Hono } from "hono";
-import { type DenoKvLike, DenoKvStore, session, type SessionEnv } from "../../mod.ts";
+import { session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { type DenoKvLike, DenoKvStore } from "../../src/store/deno-kv.ts"; // "satchel/deno-kv" in your app
 
 // The part of the `Deno` global used here, so the repository's Node type-check reads this file too.
 declare const Deno: { openKv(path?: string): Promise<DenoKvLike>; env: { get(name: string): string | undefined } };
@@ -29,14 +31,16 @@ type Data = { count: number; user?: string };
 const app = new Hono<SessionEnv<Data>>();
 app.use(session({ secret, store }));
 
-app.get("/", (c) => {
+// DenoKvStore answers asynchronously: a route loads the session before it uses it (one KV read),
+// and a route that never does costs KV nothing.
+app.get("/", async (c) => {
   // A versionstamp-checked commit: concurrent requests never lose an increment.
-  const count = c.get("session").update("count", (n) => (n ?? 0) + 1);
+  const count = (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1);
   return c.text(`count: ${count}\n`);
 });
 
-app.post("/login", (c) => {
-  const s = c.get("session");
+app.post("/login", async (c) => {
+  const s = await c.get("session").load();
   const user = c.req.query("user") ?? "alice";
   s.regenerate(); // a new id at privilege change; the data moves with it
   s.setUser(user);
@@ -45,20 +49,21 @@ app.post("/login", (c) => {
 });
 
 app.get("/devices", async (c) => {
-  const user = c.get("session").get("user");
+  const user = (await c.get("session").load()).get("user");
   if (user === undefined) return c.text("nobody\n", 401);
   return c.text(`${(await store.listByUser(user)).length} sessions\n`);
 });
 
 app.post("/logout-everywhere", async (c) => {
-  const user = c.get("session").get("user");
+  const s = await c.get("session").load();
+  const user = s.get("user");
   if (user !== undefined) await store.deleteByUser(user);
-  c.get("session").destroy();
+  s.destroy();
   return c.text("bye everywhere\n");
 });
 
-app.post("/logout", (c) => {
-  c.get("session").destroy();
+app.post("/logout", async (c) => {
+  (await c.get("session").load()).destroy();
   return c.text("bye\n");
 });
 

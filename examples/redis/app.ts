@@ -14,7 +14,8 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { RedisStore, session, type SessionEnv } from "../../mod.ts";
+import { session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { RedisStore } from "../../src/store/redis.ts"; // "satchel/redis" in your app
 import { exampleSecret, serve } from "../serve.ts";
 
 type Data = { count: number; user: string };
@@ -56,32 +57,35 @@ const port = process.env.PORT ?? "3000";
 const app = new Hono<SessionEnv<Data>>();
 app.use(session({ secret: exampleSecret(), store }));
 
-app.get("/", (c) => {
-  const s = c.get("session");
+// RedisStore answers asynchronously: a route loads the session before it uses it (one Redis round trip),
+// and a route that never does (assets, health checks) costs Redis nothing.
+app.get("/", async (c) => {
+  const s = await c.get("session").load();
   const count = s.update("count", (n) => (n ?? 0) + 1);
   const who = s.get("user") ?? "anonymous";
   return c.text(`count: ${count} (${who}, served by :${port} on ${which})\n`);
 });
 
-app.get("/login/:user", (c) => {
-  const s = c.get("session");
+app.get("/login/:user", async (c) => {
+  const s = await c.get("session").load();
   s.regenerate(); // a new id after login (session fixation)
   s.set("user", c.req.param("user"));
   s.setUser(c.req.param("user")); // so deleteByUser can find it
   return c.text(`signed in as ${c.req.param("user")}\n`);
 });
 
-app.get("/logout", (c) => {
-  c.get("session").destroy();
+app.get("/logout", async (c) => {
+  (await c.get("session").load()).destroy();
   return c.text("signed out\n");
 });
 
 // Sign out everywhere: every session of this user, on every instance.
 app.get("/logout-everywhere", async (c) => {
-  const user = c.get("session").userId;
+  const s = await c.get("session").load();
+  const user = s.userId;
   if (user === null) return c.text("not signed in\n", 400);
   const ended = await store.deleteByUser(user);
-  c.get("session").destroy();
+  s.destroy();
   return c.text(`ended ${ended} sessions of ${user}\n`);
 });
 

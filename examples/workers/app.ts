@@ -10,7 +10,8 @@
  * derived once per isolate, not once per request (bench/secrets.ts).
  */
 import { Hono, type MiddlewareHandler } from "hono";
-import { CookieStore, session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { session, type SessionEnv } from "../../mod.ts"; // "satchel" in your app
+import { CookieStore } from "../../src/store/cookie.ts"; // "satchel/cookie" in your app
 
 type Data = { count: number; user?: string };
 /** The Worker's secrets (`wrangler secret put`, or .dev.vars for `wrangler dev`). */

@@ -6,10 +6,12 @@
  * 24-byte nonce does not repeat under one key in practice, so one key per
  * secret suffices. No table lookup or branch depends on the key or the data,
  * and the tag is compared without an early exit. Checked against RFC 8439,
- * libsodium's HChaCha20 vectors and node:crypto (tests/chacha.test.ts).
+ * libsodium's HChaCha20 vectors and node:crypto (tests/chacha.test.ts), and
+ * @noble/ciphers (tests/crypto-crosscheck.test.ts).
  * @module
  */
 // deno-fmt-ignore-file -- the quarter rounds and the limb arithmetic are laid out in columns, as in RFC 8439
+import { timingSafeEqual } from "./equal.ts";
 
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574] as const;
 /** Bytes of an XChaCha20-Poly1305 key, nonce and tag. */
@@ -361,13 +363,6 @@ function tagOf(
   return TAG;
 }
 
-/** Whether two equal-length byte ranges are equal, looking at every byte. */
-function equalBytes(a: Uint8Array, b: Uint8Array, bAt: number): boolean {
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[bAt + i]!;
-  return diff === 0;
-}
-
 /**
  * ChaCha20-Poly1305 (RFC 8439 §2.8) of `plaintext` into `out` at `at`:
  * ciphertext then the 16-byte tag (`plaintext.length + 16` bytes).
@@ -398,7 +393,8 @@ export function chacha20Poly1305Open(
 ): Uint8Array<ArrayBuffer> | null {
   const ctLen = sealed.length - at - TAG_BYTES;
   if (ctLen < 0) return null;
-  if (!equalBytes(tagOf(key, nonce, ad, sealed, at, ctLen), sealed, at + ctLen)) return null;
+  const tag = sealed.subarray(at + ctLen, at + ctLen + TAG_BYTES);
+  if (!timingSafeEqual(tagOf(key, nonce, ad, sealed, at, ctLen), tag)) return null;
   const plain = new Uint8Array(ctLen);
   chacha20Xor(key, 1, nonce, sealed.subarray(at, at + ctLen), plain);
   return plain;

@@ -3,8 +3,9 @@
  * Web Crypto's HMAC is only awaited, and its hand-off to a worker thread costs
  * more than the hash (bench/RESULTS.md#what-was-changed-for-speed-and-measured).
  * The key's pads are hashed once at setup. No branch or table lookup depends
- * on the key or the message; comparing MACs in constant time is the caller's
- * job. Checked against RFC 4231 and Web Crypto (tests/hmac.test.ts).
+ * on the key or the message; callers compare MACs with timingSafeEqual
+ * (./equal.ts). Checked against RFC 4231, Web Crypto (tests/hmac.test.ts)
+ * and @noble/hashes (tests/crypto-crosscheck.test.ts).
  * @module
  */
 

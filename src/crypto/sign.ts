@@ -20,6 +20,7 @@ import { decodeBase64url, encodeBase64url } from "../_internal/base64url.ts";
 import { checkNumber } from "../_internal/numbers.ts";
 import { secretList } from "../_internal/secrets.ts";
 import { ID_LENGTH, isValidId } from "../id.ts";
+import { timingSafeEqual } from "./equal.ts";
 import { HmacSha256 } from "./hmac.ts";
 
 const encoder = new TextEncoder();
@@ -114,22 +115,6 @@ function boundedValues(values: string): string {
   return `${values.slice(0, half)}\u0000${values.length}\u0000${values.slice(-half)}`;
 }
 
-/** Compare two MACs without stopping at the first difference. */
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
-/** Compare two strings without stopping at the first difference. */
-function equalConstantTime(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
-}
-
 /**
  * Signs ids into `id.signature` tokens and verifies them; also makes and
  * checks the tags that bind a session to its client (`bind` option).
@@ -186,7 +171,7 @@ export class Signer {
     const sig = token.slice(ID_LENGTH + 1);
     if (!isValidId(id)) return "malformed";
     const hit = this.#cache.get(id);
-    if (hit !== undefined && equalConstantTime(hit.sig, sig)) return { id, stale: hit.stale };
+    if (hit !== undefined && timingSafeEqual(hit.sig, sig)) return { id, stale: hit.stale };
     const mac = decodeMac(sig);
     if (mac === null) return "malformed";
     const index = this.#verifyMac(ID_CONTEXT + id, mac);
@@ -200,7 +185,7 @@ export class Signer {
     const keys = this.#keys;
     const bytes = encoder.encode(data);
     for (let i = 0; i < keys.length; i++) {
-      if (equalBytes(keys[i]!.mac(bytes), mac)) return i;
+      if (timingSafeEqual(keys[i]!.mac(bytes), mac)) return i;
     }
     return -1;
   }
@@ -226,7 +211,7 @@ export class Signer {
     const bound = boundedValues(values);
     // The tag comes from the store (only the server writes it); the values from the request.
     const hit = this.#bindCache.get(tag);
-    if (hit !== undefined && equalConstantTime(hit.values, bound)) return hit.stale ? "stale" : "ok";
+    if (hit !== undefined && timingSafeEqual(hit.values, bound)) return hit.stale ? "stale" : "ok";
     const mac = decodeMac(tag);
     if (mac === null) return false;
     const index = this.#verifyMac(BIND_CONTEXT + bound, mac);

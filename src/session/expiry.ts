@@ -23,13 +23,22 @@ export function thresholdFor(policy: ExpiryPolicy, lifetime: number): number {
   return lifetime - Math.min(policy.ttl - policy.threshold, lifetime / 2);
 }
 
+/** The latest time a `Date` can hold (ms): no store is ever handed a time beyond it, NaN or Infinity. */
+const MAX_TIME = 8.64e15;
+
 /**
  * When a session created at `createdAt` and used at `now` expires: `lifetime`
- * later, never past its absolute deadline.
+ * later, never past its absolute deadline. Every expiry Satchel writes comes
+ * from here.
+ * @throws {RangeError} when the result is not a time every store can hold (a broken clock).
  */
 export function expiryAt(policy: ExpiryPolicy, now: number, createdAt: number, lifetime: number): number {
   const idle = now + lifetime;
-  return policy.absolute === undefined ? idle : Math.min(idle, createdAt + policy.absolute);
+  const at = policy.absolute === undefined ? idle : Math.min(idle, createdAt + policy.absolute);
+  if (!(at >= 0 && at <= MAX_TIME)) {
+    throw new RangeError(`Cannot commit the session: its expiry is not a valid time: received ${at}; check the clock`);
+  }
+  return at;
 }
 
 /** Whether a session created at `createdAt` is past its absolute deadline at `now`. */

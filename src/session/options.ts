@@ -4,11 +4,13 @@
  */
 import type { Context } from "hono";
 import { checkNumber } from "../_internal/numbers.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 import type { Clock } from "../clock.ts";
 import type { Serializer } from "../serializer.ts";
 import type { CookieStateOptions } from "../state/cookie.ts";
 import type { SessionState } from "../state/types.ts";
 import type { RequestBound, SessionStore } from "../store/types.ts";
+import type { SessionEvent } from "./events.ts";
 import type { ExpiryPolicy } from "./expiry.ts";
 
 /** Why a token the client sent did not yield its session. */
@@ -58,10 +60,15 @@ export interface SessionOptions {
   state?: SessionState;
   /** Options of the default cookie state; not allowed together with `state`. */
   cookie?: CookieStateOptions;
-  /** Idle lifetime in seconds: a session unused this long is gone. @default 3600 */
+  /** Idle lifetime in seconds (at most 400 days): a session unused this long is gone. @default 3600 */
   expires?: number;
-  /** Absolute lifetime in seconds from creation, however active. @default undefined (none) */
-  absoluteTimeout?: number;
+  /**
+   * Absolute lifetime in seconds from creation, however active, remember-me
+   * (`setExpires`) included; `false` for none. ASVS 4.0.3 3.3.2 allows at most
+   * 30 days at level 1, 12 hours at level 2.
+   * @default 2592000 (30 days)
+   */
+  absoluteTimeout?: number | false;
   /**
    * Refresh the idle expiry (a `touch`, never a rewrite of the data) only when
    * less than this many seconds of it remain; 0 never refreshes (a session
@@ -92,6 +99,15 @@ export interface SessionOptions {
   onInvalidToken?: (c: Context, reason: InvalidTokenReason) => void;
   /** Called when a `lateStore` commit fails after the response left. @default logs the error's name and message */
   onLateStoreError?: (error: unknown) => void;
+  /**
+   * Hears the sessions' lifecycle events, for audit logs and metrics:
+   * created, regenerated, destroyed, expired, invalid-token,
+   * user-sessions-ended, each with the session's handle (never its id), its
+   * user and a reason. Called after the request's commit; a listener that
+   * throws or rejects never fails the request.
+   * @default undefined (no event work at all)
+   */
+  onEvent?: (event: SessionEvent, c: Context) => void | Promise<void>;
   /** How many verified tokens to remember, skipping their HMAC. @default 10000 */
   verifiedTokenCache?: number;
   /**
@@ -102,6 +118,15 @@ export interface SessionOptions {
    * @default "used"
    */
   touch?: "used" | "always";
+  /**
+   * Load the session before every handler on a store that answers
+   * asynchronously (RedisStore, DenoKvStore, D1Store), so handlers need no
+   * `await c.get("session").load()`, at the cost of a store round trip on
+   * every request that carries a token. Stores that answer synchronously
+   * load on first use either way.
+   * @default false
+   */
+  preload?: boolean;
 }
 
 /** The keys of {@linkcode SessionOptions}, for refusing unknown ones. */
@@ -120,8 +145,10 @@ export const OPTION_KEYS: readonly (keyof SessionOptions)[] = [
   "bind",
   "onInvalidToken",
   "onLateStoreError",
+  "onEvent",
   "verifiedTokenCache",
   "touch",
+  "preload",
 ];
 
 /** The function joining a request's bound values into one unambiguous string, or undefined without `bind`. */
@@ -141,20 +168,21 @@ export function bindingOf(bind: SessionBinding | undefined): ((c: Context) => st
     JSON.stringify([userAgent ? c.req.header("user-agent") ?? "" : null, address ? String(address(c) ?? "") : null]);
 }
 
-/** Longest token read: an id, a dot and a signature are 76 characters. */
-export const MAX_TOKEN = 128;
+/** The absolute timeout unless configured, in seconds: 30 days, the most ASVS 4.0.3 (3.3.2, level 1) allows. */
+export const DEFAULT_ABSOLUTE_TIMEOUT = 30 * 24 * 3600;
 
 /** Check a number of seconds: positive, or non-negative where 0 means something. */
-function seconds(name: string, value: number | undefined, allowZero = false): void {
+function seconds(name: string, value: number | undefined, allowZero = false, max?: number): void {
   if (value !== undefined) {
-    checkNumber("session middleware", name, value, { min: 0, above: !allowZero, unit: "seconds" });
+    checkNumber("session middleware", name, value, { min: 0, above: !allowZero, max, unit: "seconds" });
   }
 }
 
 /** The expiry settings in ms, checked. */
 export function policyOf(options: SessionOptions): ExpiryPolicy {
-  seconds("expires", options.expires);
-  seconds("absoluteTimeout", options.absoluteTimeout);
+  seconds("expires", options.expires, false, MAX_COOKIE_AGE);
+  const absoluteTimeout = options.absoluteTimeout ?? DEFAULT_ABSOLUTE_TIMEOUT;
+  if (absoluteTimeout !== false) seconds("absoluteTimeout", absoluteTimeout);
   seconds("refreshThreshold", options.refreshThreshold, true);
   const expires = options.expires ?? 3600;
   const threshold = options.refreshThreshold ?? expires - Math.min(60, expires / 2);
@@ -163,6 +191,6 @@ export function policyOf(options: SessionOptions): ExpiryPolicy {
       `Cannot create session middleware: refreshThreshold (${threshold}) must not exceed expires (${expires})`,
     );
   }
-  const absolute = options.absoluteTimeout === undefined ? undefined : options.absoluteTimeout * 1000;
+  const absolute = absoluteTimeout === false ? undefined : absoluteTimeout * 1000;
   return { ttl: expires * 1000, absolute, threshold: threshold * 1000 };
 }

@@ -5,16 +5,19 @@
  * other's writes.
  * @module
  */
-import { sha256 } from "../crypto/hmac.ts";
-import { encodeBase64url } from "../_internal/base64url.ts";
+import { isThenable } from "../awaitable.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 import {
   canDeleteByUser,
   canListUserSessions,
   hasGroupCommit,
   type SessionStore,
+  type StoredSession,
+  type UserSessionEntry,
   type UserSessionListing,
 } from "../store/types.ts";
 import type { SessionCore, SessionRequestOptions, SessionStatus } from "./core.ts";
+import { handleOf } from "./handle.ts";
 import { decodePayload } from "./payload.ts";
 
 /** One of the signed-in user's sessions, as {@linkcode Session.userSessions} lists them. */
@@ -29,13 +32,6 @@ export interface UserSession<T extends object = Record<string, unknown>> {
   current: boolean;
   /** The session's data, e.g. the device label the app stored at sign-in. */
   data: Partial<T>;
-}
-
-const encoder = new TextEncoder();
-
-/** The opaque handle of a session id: a one-way digest, so it reveals nothing that opens the session. */
-function handleOf(id: string): string {
-  return encodeBase64url(sha256(encoder.encode(`satchel/handle/1:${id}`))).slice(0, 22);
 }
 
 /** A store call through the store's group commit when it has one, in order with the commits queued before it. */
@@ -54,9 +50,13 @@ function listingStore(store: SessionStore, action: string): SessionStore & UserS
 
 /**
  * One request's view of its session. Get it with `c.get("session")`. The
- * stored session loads on first use, so a request that never touches it
- * costs nothing. Values are kept as given: change them through `set` or
- * `update`, not by mutating what `get` returned (such a change is not recorded).
+ * stored session loads when first needed, so a request that never touches it
+ * costs nothing. On a store that answers synchronously (SqliteStore,
+ * MemoryStore, CookieStore) that is the first use; on one that answers
+ * asynchronously (RedisStore, DenoKvStore, D1Store) it is
+ * `await c.get("session").load()`, which code meant for any store can always
+ * write. Values are kept as given: change them through `set` or `update`, not
+ * by mutating what `get` returned (such a change is not recorded).
  *
  * @typeParam T The shape of the session's data.
  * @example
@@ -65,7 +65,10 @@ function listingStore(store: SessionStore, action: string): SessionStore & UserS
  * import { session, type SessionEnv } from "satchel";
  * const app = new Hono<SessionEnv<{ count: number }>>();
  * app.use(session({ secret: "at least thirty-two bytes of secret!!" }));
- * app.get("/", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+ * app.get("/", async (c) => {
+ *   const s = await c.get("session").load();
+ *   return c.text(String(s.update("count", (n) => (n ?? 0) + 1)));
+ * });
  * ```
  */
 export class Session<T extends object = Record<string, unknown>> {
@@ -74,6 +77,33 @@ export class Session<T extends object = Record<string, unknown>> {
   /** Made by the middleware; apps do not construct sessions. */
   constructor(core: SessionCore) {
     this.#core = core;
+  }
+
+  /**
+   * Load the stored session, and resolve to this session once it is. Every
+   * other member needs it first on a store that answers asynchronously
+   * (RedisStore, DenoKvStore, D1Store; or pass `preload: true` to `session()`);
+   * on one that answers synchronously it resolves at once. Calling it again,
+   * or concurrently, loads once. Loading is not a use: a request that only
+   * loads the session writes nothing and does not slide its expiry.
+   * @returns This session, loaded.
+   * @throws {StoreUnavailableError} (as a rejection) when the store cannot be reached; a later call tries again.
+   * @example
+   * ```ts
+   * app.get("/cart", async (c) => {
+   *   const s = await c.get("session").load();
+   *   return c.json(s.get("cart") ?? []);
+   * });
+   * ```
+   */
+  load(): Promise<this> {
+    try {
+      const loading = this.#core.load();
+      // No await on a store that answers synchronously: the hot path of SqliteStore apps stays one resolved promise.
+      return isThenable(loading) ? loading.then(() => this) : Promise.resolve(this);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** The session id. For a new session it is only stored if the request writes. */
@@ -163,6 +193,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * `flash(key, value)` keeps a value until a later request reads it;
    * `flash(key)` reads a value an earlier request left, and it is gone once
    * this request commits (unless {@linkcode Session.keepFlash}).
+   * @throws {SessionError} once the request's session was committed: the read could no longer be consumed.
    */
   flash<V = unknown>(key: string): V | undefined;
   /** Keep `value` under `key` until a later request reads it. */
@@ -182,9 +213,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * Give this session its own idle lifetime ("remember me"), stored with it
    * so later requests keep it. The cookie becomes persistent with this
    * `Max-Age`, refreshes follow this lifetime, and `absoluteTimeout` still
-   * caps it. `null` goes back to the app's `expires` (and a browser-session
-   * cookie, unless the state is persistent).
-   * @throws {RangeError} unless `seconds` is a positive finite number or `null`.
+   * caps it (30 days by default), remember-me included. `null` goes back to
+   * the app's `expires` (and a browser-session cookie, unless the state is persistent).
+   * @throws {RangeError} unless `seconds` is a positive number of at most 34560000
+   *   (400 days, the longest a browser keeps a cookie), or `null`.
    * @example
    * ```ts
    * app.post("/login", async (c) => {
@@ -197,9 +229,10 @@ export class Session<T extends object = Record<string, unknown>> {
    * ```
    */
   setExpires(seconds: number | null): void {
-    if (seconds !== null && (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0)) {
+    if (seconds !== null && !(typeof seconds === "number" && seconds > 0 && seconds <= MAX_COOKIE_AGE)) {
       throw new RangeError(
-        `Cannot set the session's lifetime: seconds must be a positive number or null: received ${seconds}`,
+        `Cannot set the session's lifetime: seconds must be a positive number, at most ${MAX_COOKIE_AGE} ` +
+          `(400 days, the longest a browser keeps a cookie), or null: received ${String(seconds)}`,
       );
     }
     this.#core.setLifetime(seconds === null ? undefined : seconds * 1000);
@@ -253,7 +286,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * @example
    * ```ts
    * app.post("/password", async (c) => {
-   *   const s = c.get("session");
+   *   const s = await c.get("session").load();
    *   // ... change the password ...
    *   await s.destroyUserSessions(s.userId, { keepCurrent: true });
    *   return c.text("password changed; other devices are signed out");
@@ -261,7 +294,7 @@ export class Session<T extends object = Record<string, unknown>> {
    * ```
    */
   async destroyUserSessions(
-    userId: string | null = this.userId,
+    userId?: string | null,
     options: { keepCurrent?: boolean } = {},
   ): Promise<number> {
     const core = this.#core;
@@ -272,6 +305,8 @@ export class Session<T extends object = Record<string, unknown>> {
           "use a store that indexes users (SqliteStore, MemoryStore, RedisStore, DenoKvStore, D1Store)",
       );
     }
+    await core.load();
+    if (userId === undefined) userId = core.userId;
     if (typeof userId !== "string" || userId === "") {
       throw new TypeError(
         "Cannot end the user's sessions: no user given and this session has none; " +
@@ -283,6 +318,13 @@ export class Session<T extends object = Record<string, unknown>> {
     // The row this request loaded is among those deleted only when it was stored under this user.
     const rowEnded = core.attached && core.storedUserId === userId;
     const ended = await inOrder(store, () => store.deleteByUser(userId));
+    core.note(() => ({
+      type: "user-sessions-ended",
+      handle: core.attached ? handleOf(core.loadedId!) : null,
+      userId,
+      count: ended,
+      reason: options.keepCurrent ? "keep-current" : "all",
+    }));
     if (options.keepCurrent) {
       if (rowEnded) core.renew();
     } else if (rowEnded || core.userId === userId) {
@@ -299,6 +341,7 @@ export class Session<T extends object = Record<string, unknown>> {
   async userSessions(): Promise<UserSession<T>[]> {
     const core = this.#core;
     const store = listingStore(core.store, "list the user's sessions");
+    await core.load();
     const userId = core.userId;
     if (userId === null) return [];
     const current = core.attached ? core.loadedId : undefined;
@@ -322,15 +365,52 @@ export class Session<T extends object = Record<string, unknown>> {
   async destroyUserSession(handle: string): Promise<boolean> {
     const core = this.#core;
     const store = listingStore(core.store, "end the user's session");
+    await core.load();
     const userId = core.userId;
     if (typeof handle !== "string" || userId === null) return false;
-    const entry = (await store.listByUser(userId)).find((e) => handleOf(e.id) === handle);
+    const listed = await store.listByUser(userId);
+    const entry = listed.find((e) => handleOf(e.id) === handle);
     if (entry === undefined) return false;
     if (core.attached && entry.id === core.loadedId) {
       core.destroy();
       return true;
     }
-    await inOrder(store, () => store.delete(entry.id));
+    await endFollowing(store, userId, entry, listed);
+    core.note(() => ({ type: "destroyed", handle, userId, reason: "destroy-user-session" }));
     return true;
+  }
+}
+
+/** Most ids one device is followed through, should it regenerate again and again while it is being ended. */
+const MAX_FOLLOW = 4;
+
+/**
+ * End the session `entry` names, and its successor if it regenerated since
+ * `listed` was read: a row already gone when it is taken out may have moved to
+ * a new id, which keeps its creation time. Ends when a row was taken out, or
+ * when none of the user's sessions is a successor (the device is signed out).
+ */
+async function endFollowing(
+  store: SessionStore & UserSessionListing,
+  userId: string,
+  entry: UserSessionEntry,
+  listed: readonly UserSessionEntry[],
+): Promise<void> {
+  const seen = new Set(listed.map((e) => e.id));
+  let id = entry.id;
+  for (let round = 0; round < MAX_FOLLOW; round++) {
+    let existed = false;
+    const takeOut = (current: StoredSession | null): null => {
+      existed = current !== null;
+      return null;
+    };
+    await inOrder(store, () => store.update(id, takeOut));
+    if (existed) return;
+    const successor = (await store.listByUser(userId)).find((e) =>
+      !seen.has(e.id) && e.session.createdAt === entry.session.createdAt
+    );
+    if (successor === undefined) return;
+    seen.add(successor.id);
+    id = successor.id;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The session token in a cookie: `HttpOnly`, `SameSite=Lax`, `Path=/` and
- * `Secure` on https by default.
+ * The session token in a cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, and
+ * `Secure` with the `__Host-` prefix unless the request is plain HTTP to a
+ * loopback host (local development), by default.
  * @module
  */
 import type { Context } from "hono";
@@ -8,10 +9,15 @@ import { getCookie } from "hono/cookie";
 import type { SessionState } from "./types.ts";
 import { rejectUnknownKeys, withDefaults } from "../_internal/options.ts";
 import { addResponseHeader, HTTP_TOKEN } from "../_internal/http.ts";
+import { MAX_COOKIE_AGE } from "../_internal/sizes.ts";
 
 /** Options of {@linkcode CookieState}. */
 export interface CookieStateOptions {
-  /** Cookie name (without the `__Host-` prefix). @default "satchel" */
+  /**
+   * Cookie name, without the `__Host-` prefix: a generic name that does not
+   * reveal the technology (OWASP Session Management Cheat Sheet).
+   * @default "sid" (sent as `__Host-sid` when the prefix applies, see `hostPrefix`)
+   */
   name?: string;
   /** The cookie's `Path` attribute. @default "/" */
   path?: string;
@@ -25,13 +31,16 @@ export interface CookieStateOptions {
    */
   sameSite?: "Strict" | "Lax" | "None" | "strict" | "lax" | "none";
   /**
-   * `true`, `false`, or `"auto"`: Secure when the request came over https
-   * (or, with `trustProxy`, when `X-Forwarded-Proto` says https).
+   * `true`, `false`, or `"auto"`: Secure unless the request is plain HTTP to
+   * a loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`)
+   * without `X-Forwarded-Proto: https`. So an app behind a TLS-terminating
+   * proxy is Secure with no option, and local development over
+   * `http://localhost` works. Plain HTTP to any other host gets a Secure
+   * cookie (browsers drop it) and one console warning naming this option:
+   * set `false` only for a plain-HTTP server that is not on loopback.
    * @default "auto"
    */
   secure?: boolean | "auto";
-  /** Believe `X-Forwarded-Proto` for `secure: "auto"`. Only behind a proxy you run. @default false */
-  trustProxy?: boolean;
   /** Add the `Partitioned` attribute (CHIPS); needs Secure. @default false */
   partitioned?: boolean;
   /**
@@ -39,8 +48,16 @@ export interface CookieStateOptions {
    * with it; `false` makes a browser-session cookie. @default false
    */
   persistent?: boolean;
-  /** Name the cookie `__Host-<name>`: forces Secure, Path=/ and no Domain. @default false */
-  hostPrefix?: boolean;
+  /**
+   * Name the cookie `__Host-<name>`, which browsers accept only with Secure,
+   * Path=/ and no Domain, so a sibling subdomain cannot plant or overwrite it.
+   * `"auto"`: whenever the cookie is Secure, its path is "/" and it has no
+   * domain (over `http://localhost` it is plain `<name>`). `true`: always,
+   * forcing Secure. `false`: never. The cookie is read under the name the same
+   * request would write.
+   * @default "auto"
+   */
+  hostPrefix?: boolean | "auto";
 }
 
 /** The option keys of {@linkcode CookieStateOptions}. */
@@ -51,7 +68,6 @@ const KNOWN = [
   "httpOnly",
   "sameSite",
   "secure",
-  "trustProxy",
   "partitioned",
   "persistent",
   "hostPrefix",
@@ -63,14 +79,43 @@ const HINTS: Readonly<Record<string, string>> = {
   prefix: 'use hostPrefix: true for "host"; a __Secure- name for "secure"',
   signed: "the session token is always signed; drop signed",
   priority: "not supported; drop priority",
+  trustProxy: "no longer needed: the cookie is Secure unless the request is plain HTTP to a loopback host; " +
+    "drop trustProxy",
 };
 const SAME_SITE: Readonly<Record<string, "Strict" | "Lax" | "None">> = { strict: "Strict", lax: "Lax", none: "None" };
 const ATTR = /^[\x21-\x3a\x3c-\x7e]+$/; // printable, no ';'
 /** Characters of a token Satchel issues (and of none that Hono's cookie parse would change or refuse). */
 const TOKEN_CHARS = /^[A-Za-z0-9._-]*$/;
 
-/** The longest `Max-Age` sent, in seconds: 400 days, what browsers keep at most (RFC 6265bis §5.6.2). */
-const MAX_COOKIE_AGE = 400 * 24 * 3600;
+const HOST_PREFIX = "__Host-";
+
+/**
+ * Whether the host of an `http:` URL is a loopback one: `localhost` or a name
+ * under it (RFC 6761), `127.0.0.0/8`, or `[::1]`. The runtime's URL parser has
+ * already lower-cased the host and written IPv4 and IPv6 addresses canonically.
+ */
+function isLoopbackUrl(url: string): boolean {
+  const start = url.indexOf("//") + 2;
+  let end = start;
+  while (end < url.length) {
+    const ch = url.charCodeAt(end);
+    if (ch === 47 || ch === 63 || ch === 35) break; // "/", "?", "#"
+    end++;
+  }
+  let host = url.slice(start, end);
+  host = host.slice(host.lastIndexOf("@") + 1);
+  if (host.startsWith("[")) return host.startsWith("[::1]");
+  const colon = host.indexOf(":");
+  if (colon !== -1) host = host.slice(0, colon);
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Whether the first proxy in `X-Forwarded-Proto` says the client used https. */
+function forwardedHttps(c: Context): boolean {
+  const proto = c.req.raw.headers.get("x-forwarded-proto");
+  return proto !== null && proto.split(",")[0]!.trim().toLowerCase() === "https";
+}
 
 /**
  * Cookie transport for the session token.
@@ -79,16 +124,22 @@ const MAX_COOKIE_AGE = 400 * 24 * 3600;
  * import { CookieState, session } from "satchel";
  * const mw = session({
  *   secret: "at least thirty-two bytes of secret!!",
- *   state: new CookieState({ name: "sid", hostPrefix: true, persistent: true }),
+ *   state: new CookieState({ name: "sid", persistent: true }),
  * });
  * ```
  */
 export class CookieState implements SessionState {
-  /** The cookie's full name, prefix included. */
+  /**
+   * The cookie's name as configured: with `hostPrefix: true` it carries the
+   * `__Host-` prefix; with `"auto"` the prefix is added per request (see
+   * {@linkcode CookieState.nameFor}).
+   */
   readonly name: string;
   #attrs: string;
   #secure: boolean | "auto";
-  #trustProxy: boolean;
+  /** The name with the `__Host-` prefix when `hostPrefix: "auto"` may add it, else undefined. */
+  #prefixed: string | undefined;
+  #warned = false;
   /** Whether the cookie carries `Max-Age` (the `persistent` option). */
   readonly persistent: boolean;
 
@@ -106,15 +157,14 @@ export class CookieState implements SessionState {
     }
     rejectUnknownKeys("session cookie", options, KNOWN, HINTS);
     const o = withDefaults({
-      name: "satchel",
+      name: "sid",
       path: "/",
       httpOnly: true,
       sameSite: "Lax" as CookieStateOptions["sameSite"] & string,
-      secure: "auto" as const,
-      trustProxy: false,
+      secure: "auto" as boolean | "auto",
       partitioned: false,
       persistent: false,
-      hostPrefix: false,
+      hostPrefix: "auto" as boolean | "auto",
     }, options);
     const fail = (why: string) => {
       throw new TypeError(`Cannot create session cookie: ${why}`);
@@ -131,11 +181,11 @@ export class CookieState implements SessionState {
       fail(`sameSite must be "Strict", "Lax" or "None" (or lowercase): received ${JSON.stringify(o.sameSite)}`);
     }
     if (o.secure !== true && o.secure !== false && o.secure !== "auto") fail(`secure must be true, false or "auto"`);
-    if (
-      typeof o.trustProxy !== "boolean" || typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean" ||
-      typeof o.hostPrefix !== "boolean"
-    ) {
-      fail("trustProxy, persistent, partitioned and hostPrefix must be booleans");
+    if (typeof o.persistent !== "boolean" || typeof o.partitioned !== "boolean") {
+      fail("persistent and partitioned must be booleans");
+    }
+    if (o.hostPrefix !== true && o.hostPrefix !== false && o.hostPrefix !== "auto") {
+      fail(`hostPrefix must be true, false or "auto"`);
     }
     // Browsers match the prefixes case-insensitively and silently drop a
     // prefixed cookie that breaks their rules: refuse such a setup now.
@@ -147,7 +197,7 @@ export class CookieState implements SessionState {
         } }`,
       );
     }
-    if (o.hostPrefix) {
+    if (o.hostPrefix === true) {
       if (o.secure === false) fail("hostPrefix (__Host-) needs Secure; remove secure: false");
       if (o.path !== "/") fail(`hostPrefix (__Host-) needs path "/": received ${JSON.stringify(o.path)}`);
       if (o.domain !== undefined) fail("hostPrefix (__Host-) forbids a domain; remove the domain option");
@@ -162,7 +212,7 @@ export class CookieState implements SessionState {
     }
     if (o.partitioned && o.secure === false) fail("partitioned needs Secure; remove secure: false");
     if (sameSite === "None" && o.secure === false) fail('sameSite "None" needs Secure; remove secure: false');
-    this.name = o.hostPrefix ? `__Host-${o.name}` : o.name;
+    this.name = o.hostPrefix === true ? HOST_PREFIX + o.name : o.name;
     let attrs = `; Path=${o.path}`;
     if (o.domain !== undefined) attrs += `; Domain=${o.domain}`;
     if (o.httpOnly) attrs += "; HttpOnly";
@@ -171,17 +221,39 @@ export class CookieState implements SessionState {
     this.#attrs = attrs;
     // Partitioned and SameSite=None cookies are dropped by browsers without Secure.
     this.#secure = o.partitioned || sameSite === "None" ? true : o.secure;
-    this.#trustProxy = o.trustProxy;
+    // "auto" adds __Host- whenever the cookie may carry it: Secure, Path=/, no Domain, no __Secure- name.
+    const prefixable = o.hostPrefix === "auto" && this.#secure !== false && o.path === "/" &&
+      o.domain === undefined && !lower.startsWith("__secure-");
+    this.#prefixed = prefixable ? HOST_PREFIX + o.name : undefined;
     this.persistent = o.persistent;
   }
 
+  /** Whether this request's cookie is Secure. */
   #isSecure(c: Context): boolean {
     if (this.#secure !== "auto") return this.#secure;
-    if (this.#trustProxy) {
-      const proto = c.req.header("x-forwarded-proto");
-      if (proto !== undefined) return proto.split(",")[0]!.trim().toLowerCase() === "https";
-    }
-    return c.req.url.startsWith("https:");
+    const url = c.req.url;
+    // https:, or anything but plain http: Secure. A client-sent X-Forwarded-Proto can only add Secure, never remove it.
+    if (!url.startsWith("http:")) return true;
+    if (isLoopbackUrl(url)) return forwardedHttps(c);
+    if (!forwardedHttps(c)) this.#warnPlainHttp();
+    return true;
+  }
+
+  /** Say once, not per request, why sessions will not stick on a plain-HTTP deployment. */
+  #warnPlainHttp(): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    console.warn(
+      "satchel: a request came over plain HTTP to a host that is not loopback, without X-Forwarded-Proto: https; " +
+        "the session cookie is sent Secure, which browsers drop over HTTP, so sessions will not stick. " +
+        "Serve over HTTPS, have your TLS proxy send X-Forwarded-Proto: https, or, for a plain-HTTP test server only, " +
+        "set the cookie option secure: false",
+    );
+  }
+
+  /** The cookie's name for this request: with the `__Host-` prefix when `hostPrefix: "auto"` adds it. */
+  nameFor(c: Context): string {
+    return this.#prefixed !== undefined && this.#isSecure(c) ? this.#prefixed : this.name;
   }
 
   /**
@@ -195,7 +267,8 @@ export class CookieState implements SessionState {
   read(c: Context): string | undefined {
     const header = c.req.raw.headers.get("cookie");
     if (header === null) return undefined;
-    const name = this.name;
+    // The name this request would write: a cookie without the prefix may have been planted, so it is not read.
+    const name = this.nameFor(c);
     const at = header.indexOf(name);
     if (at === -1) return undefined;
     let before = at - 1;
@@ -218,9 +291,11 @@ export class CookieState implements SessionState {
    * own lifetime, `Secure` as configured.
    */
   write(c: Context, token: string, maxAge: number, persistent = this.persistent): void {
-    let cookie = `${this.name}=${token}${this.#attrs}`;
+    const secure = this.#isSecure(c);
+    const name = secure && this.#prefixed !== undefined ? this.#prefixed : this.name;
+    let cookie = `${name}=${token}${this.#attrs}`;
     if (persistent) cookie += `; Max-Age=${Math.min(maxAge, MAX_COOKIE_AGE)}`;
-    if (this.#isSecure(c)) cookie += "; Secure";
+    if (secure) cookie += "; Secure";
     addResponseHeader(c, "Set-Cookie", cookie, true);
   }
 
@@ -230,13 +305,16 @@ export class CookieState implements SessionState {
    * `Max-Age`. CookieStore sizes its cookies with it.
    */
   maxLineBytes(valueBytes: number): number {
-    return this.name.length + 1 + valueBytes + this.#attrs.length + "; Max-Age=9999999999; Secure".length;
+    const name = this.#prefixed ?? this.name;
+    return name.length + 1 + valueBytes + this.#attrs.length + "; Max-Age=9999999999; Secure".length;
   }
 
   /** Expires the cookie in the browser. */
   clear(c: Context): void {
-    let cookie = `${this.name}=${this.#attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
-    if (this.#isSecure(c)) cookie += "; Secure";
+    const secure = this.#isSecure(c);
+    const name = secure && this.#prefixed !== undefined ? this.#prefixed : this.name;
+    let cookie = `${name}=${this.#attrs}; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT`;
+    if (secure) cookie += "; Secure";
     addResponseHeader(c, "Set-Cookie", cookie, true);
   }
 }

@@ -7,7 +7,7 @@
 import type { Context } from "hono";
 import { isThenable } from "../awaitable.ts";
 import type { Clock } from "../clock.ts";
-import { SEAL_OVERHEAD, Sealer } from "../crypto/seal.ts";
+import { SEAL_OVERHEAD, Sealer } from "../crypto/mod.ts";
 import { SessionTooLargeError } from "../errors.ts";
 import { BASE64URL, base64urlLength } from "../_internal/base64url.ts";
 import { addResponseHeader } from "../_internal/http.ts";
@@ -39,7 +39,7 @@ export interface CookieStoreOptions {
    * named `<name>.0`, `<name>.1`, … They always carry `Max-Age` = the
    * session's remaining life, but expiry is checked inside the sealed value,
    * never trusted to the browser.
-   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure on https)
+   * @default { name: "satchel-data" } and CookieState's defaults (HttpOnly, SameSite=Lax, Path=/, Secure and __Host- unless plain HTTP to a loopback host)
    */
   cookie?: Omit<CookieStateOptions, "persistent">;
   /**
@@ -80,8 +80,15 @@ const HEADER_BYTES = "[9999999999999,9999999999999,null]\n".length;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * The plaintext: a header line, then the payload. Times are sealed as whole
+ * milliseconds (rounded down: a session never outlives what it was given),
+ * so a clock with fractions of a millisecond cannot push the header past
+ * HEADER_BYTES and refuse a payload that `maxPayloadBytes` says fits.
+ */
 function encode(s: StoredSession): Uint8Array {
-  return encoder.encode(`${JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])}\n${s.payload}`);
+  const head = JSON.stringify([Math.floor(s.expiresAt), Math.floor(s.createdAt), s.userId ?? null]);
+  return encoder.encode(`${head}\n${s.payload}`);
 }
 
 function decode(bytes: Uint8Array): StoredSession | null {
@@ -112,6 +119,11 @@ function decode(bytes: Uint8Array): StoredSession | null {
  */
 interface Slots {
   readonly count: number;
+  /**
+   * How many slots a client may hold parts in: `count`, or for cookies all
+   * nine, so parts left from a larger `maxCookies` are cleared too.
+   */
+  readonly held: number;
   readonly partChars: number;
   read(c: Context, i: number): string | undefined;
   write(c: Context, i: number, value: string, maxAge: number): void;
@@ -132,13 +144,13 @@ function dropCookieLines(c: Context, names: readonly string[]): void {
 
 function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slots {
   const base = { name: "satchel-data", ...options };
+  // Slots past `count` are only read and cleared: parts an app with a larger maxCookies wrote.
   const states = Array.from(
-    { length: count },
+    { length: MOST_COOKIES },
     (_, i) => new CookieState({ ...base, name: `${base.name}.${i}`, persistent: true }),
   );
-  const names = states.map((s) => s.name);
   // Every line under 4096 bytes, whatever its Max-Age and Secure.
-  const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.map((s) => s.maxLineBytes(0)));
+  const partChars = MAX_COOKIE_BYTES - 1 - Math.max(...states.slice(0, count).map((s) => s.maxLineBytes(0)));
   if (partChars < 256) {
     throw new RangeError(
       `Cannot create CookieStore: the data cookie's name and attributes leave only ${partChars} bytes for its value`,
@@ -146,11 +158,12 @@ function cookieSlots(options: CookieStoreOptions["cookie"], count: number): Slot
   }
   return {
     count,
+    held: MOST_COOKIES,
     partChars,
     read: (c, i) => states[i]!.read(c),
     write: (c, i, value, maxAge) => states[i]!.write(c, value, maxAge),
     clear: (c, i) => states[i]!.clear(c),
-    dropWritten: (c) => dropCookieLines(c, names),
+    dropWritten: (c) => dropCookieLines(c, states.map((s) => s.nameFor(c))),
   };
 }
 
@@ -162,12 +175,13 @@ function stateSlots(state: SessionState): Slots {
     : MAX_COOKIE_BYTES - (typeof name === "string" ? name.length : 0) - 1;
   return {
     count: 1,
+    held: 1,
     partChars,
     read: (c) => state.read(c),
     write: (c, _i, value, maxAge) => state.write(c, value, maxAge),
     clear: (c) => state.clear(c),
     dropWritten: (c) => {
-      if (state instanceof CookieState) dropCookieLines(c, [state.name]);
+      if (state instanceof CookieState) dropCookieLines(c, [state.nameFor(c)]);
     },
   };
 }
@@ -226,7 +240,8 @@ interface Shared {
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { CookieStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { CookieStore } from "satchel/cookie";
  *
  * const app = new Hono();
  * app.use(session({
@@ -252,6 +267,12 @@ export class CookieStore implements RequestBound {
       throw new TypeError(
         "Cannot create CookieStore: give either state or cookie options, not both " +
           "(cookie and maxCookies configure the data cookies; with state the sealed value travels whole)",
+      );
+    }
+    if ((options.cookie as { persistent?: unknown } | undefined)?.persistent !== undefined) {
+      throw new TypeError(
+        "Cannot create CookieStore: cookie.persistent is not an option of the data cookies " +
+          "(they always carry Max-Age = the session's remaining life); drop it",
       );
     }
     const sealer = new Sealer(o.secret, "CookieStore");
@@ -382,8 +403,8 @@ class CookieSessions implements CookieRequestStore {
       slots.write(c, i, w.sealed!.slice(i * slots.partChars, (i + 1) * slots.partChars), w.maxAge);
       lines++;
     }
-    // Parts of a larger earlier session (or all of a cleared one) that the client holds.
-    for (let i = parts; i < slots.count; i++) {
+    // Parts of a larger earlier session (or all of a cleared one) that the client holds, past maxCookies too.
+    for (let i = parts; i < slots.held; i++) {
       if (slots.read(c, i) === undefined) continue;
       slots.clear(c, i);
       lines++;

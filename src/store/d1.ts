@@ -11,7 +11,6 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { SessionTooLargeError } from "../errors.ts";
 import { messageOf } from "../_internal/errors.ts";
 import {
   checkTableName,
@@ -24,6 +23,7 @@ import {
   oldestFirst,
   OpenFlag,
   OptimisticWriter,
+  payloadBytes,
   readOptions,
   required,
   tableOption,
@@ -94,7 +94,7 @@ const MAX_PAYLOAD = 1_900_000;
 /** Rows deleted per statement by deleteExpired: D1 bounds how long one statement may run. */
 const SWEEP_BATCH = 500;
 /** Table-name prefixes D1 keeps for itself. */
-const RESERVED = ["sqlite_", "_cf_"];
+const RESERVED = ["sqlite", "_cf"];
 const DEFAULT_TABLE = "satchel_sessions";
 
 const SPEC = {
@@ -123,8 +123,6 @@ interface Row {
   version: number;
 }
 
-const encoder = new TextEncoder();
-
 function toStored(row: Row): StoredSession {
   return { payload: row.payload, expiresAt: row.expires_at, createdAt: row.created_at, userId: row.user_id };
 }
@@ -145,7 +143,8 @@ function toStored(row: Row): StoredSession {
  * @example
  * ```ts ignore
  * import { Hono } from "hono";
- * import { D1Store, session } from "satchel";
+ * import { session } from "satchel";
+ * import { D1Store } from "satchel/d1";
  * const app = new Hono<{ Bindings: { DB: D1Database; SECRET: string } }>();
  * let mw: ReturnType<typeof session> | undefined;
  * app.use((c, next) => (mw ??= session({ secret: c.env.SECRET, store: new D1Store({ db: c.env.DB }) }))(c, next));
@@ -229,8 +228,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
   }
 
   #checkSize(s: StoredSession): void {
-    const size = encoder.encode(s.payload).length;
-    if (size > this.maxPayloadBytes) throw new SessionTooLargeError(size, this.maxPayloadBytes);
+    payloadBytes(s.payload, this.maxPayloadBytes);
   }
 
   /** The live session with this id, or `null`. */

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Clock } from "../clock.ts";
-import { SessionDataError, SessionTooLargeError } from "../errors.ts";
+import { SessionDataError } from "../errors.ts";
 import { messageOf } from "../_internal/errors.ts";
 import {
   backoff,
@@ -27,6 +27,7 @@ import {
   OpenFlag,
   OptimisticWriter,
   option,
+  payloadBytes,
   readOptions,
   required,
   withMethods,
@@ -178,7 +179,8 @@ const diagnose: Diagnose = (cause) => ({ why: `Deno KV failed (${messageOf(cause
  *
  * @example
  * ```ts ignore
- * import { DenoKvStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { DenoKvStore } from "satchel/deno-kv";
  * const kv = await Deno.openKv();
  * const mw = session({ secret: Deno.env.get("SESSION_SECRET")!, store: new DenoKvStore({ kv }) });
  * ```
@@ -241,8 +243,7 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
   }
 
   #toRec(s: StoredSession): Rec {
-    const p = encoder.encode(s.payload);
-    if (p.length > this.maxPayloadBytes) throw new SessionTooLargeError(p.length, this.maxPayloadBytes);
+    const p = payloadBytes(s.payload, this.maxPayloadBytes);
     const u = s.userId ?? null;
     if (u !== null && encoder.encode(u).length > MAX_USER_ID_BYTES) {
       throw new SessionDataError(

@@ -3,7 +3,7 @@
  * @module
  */
 import { readOptions } from "./kit/mod.ts";
-import type { DeleteByUser, SessionStore, StoredSession, UpdateFn } from "./types.ts";
+import type { DeleteByUser, SessionStore, StoredSession, SynchronousStore, UpdateFn } from "./types.ts";
 
 /**
  * Keeps nothing: `get` always answers `null`, writes are dropped. The
@@ -17,13 +17,17 @@ import type { DeleteByUser, SessionStore, StoredSession, UpdateFn } from "./type
  * @example
  * ```ts
  * import { Hono } from "hono";
- * import { NullStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { NullStore } from "satchel/null";
  *
  * const app = new Hono();
  * app.use(session({ secret: "replace with 32+ random bytes, e.g. from openssl", store: new NullStore() }));
  * ```
  */
-export class NullStore implements SessionStore, DeleteByUser {
+export class NullStore implements SessionStore, SynchronousStore, DeleteByUser {
+  /** Every method answers synchronously (see {@linkcode SynchronousStore}): the session loads on first use. */
+  readonly synchronous = true;
+
   /**
    * A store that keeps nothing; it takes no options.
    * @throws {TypeError} when given any option.

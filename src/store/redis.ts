@@ -202,7 +202,8 @@ const HINTS = {
  * ```ts
  * import { Redis } from "ioredis";
  * import { Hono } from "hono";
- * import { RedisStore, session } from "satchel";
+ * import { session } from "satchel";
+ * import { RedisStore } from "satchel/redis";
  *
  * const store = new RedisStore({ client: new Redis("redis://127.0.0.1:6379", { maxRetriesPerRequest: 1 }) });
  * const app = new Hono();

@@ -5,6 +5,7 @@
  * @module
  */
 import { describeError } from "../_internal/errors.ts";
+import { callSafely } from "../_internal/listener.ts";
 import { checkNumber } from "../_internal/numbers.ts";
 import { canDeleteExpired, type SessionStore } from "./types.ts";
 
@@ -76,11 +77,9 @@ export class Sweeper {
       event = { removed: 0, durationMs: performance.now() - start, error };
     }
     if (this.#stopped) return;
-    try {
-      this.#onSweep(event);
-    } finally {
-      this.#schedule();
-    }
+    // A callback that throws or rejects is reported, never an unhandled rejection; the schedule goes on.
+    callSafely("onSweep", this.#onSweep, event);
+    this.#schedule();
   }
 
   /** Stops the timer; a sweep in progress ends at its next batch boundary (the store checks `close`). */

@@ -110,9 +110,10 @@ export function canDeleteAll(store: SessionStore): store is SessionStore & Delet
 
 /**
  * Optional capability: `get`, `set`, `update`, `touch` and `delete` answer
- * synchronously (SqliteStore, MemoryStore). The middleware then loads a
- * session only when the handler first touches it, and the Session API stays
- * synchronous; other stores are loaded before the handler runs.
+ * synchronously (SqliteStore, MemoryStore, NullStore). The middleware then
+ * loads a session when the handler first touches it, and the Session API
+ * stays synchronous. On other stores the handler loads it first with
+ * `await c.get("session").load()` (or the middleware does, with `preload`).
  */
 export interface SynchronousStore {
   /** Always `true`: the store's methods never return a promise. */

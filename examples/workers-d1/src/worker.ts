@@ -7,10 +7,12 @@
  *   ../../node_modules/.bin/wrangler dev
  *
  * Then `curl -c jar -b jar http://127.0.0.1:8787/` a few times. In your own
- * project, import from "satchel" instead of "../../../mod.ts".
+ * project, import from "satchel" and "satchel/d1" instead of the paths into
+ * this repository.
  */
 import { type ExecutionContext, Hono } from "hono";
-import { type D1DatabaseLike, D1Store, session, type SessionEnv } from "../../../mod.ts";
+import { session, type SessionEnv } from "../../../mod.ts"; // "satchel" in your app
+import { type D1DatabaseLike, D1Store } from "../../../src/store/d1.ts"; // "satchel/d1" in your app
 
 /** What wrangler.jsonc binds: the D1 database and the secret (`wrangler secret put SESSION_SECRET`). */
 type Bindings = { DB: D1DatabaseLike; SESSION_SECRET: string };
@@ -21,14 +23,16 @@ function createApp(env: Bindings) {
   const app = new Hono<SessionEnv<Data> & { Bindings: Bindings }>();
   app.use(session({ secret: env.SESSION_SECRET, store: new D1Store({ db: env.DB }) }));
 
-  app.get("/", (c) => {
+  // D1Store answers asynchronously: a route loads the session before it uses it (one query),
+  // and a route that never does costs D1 nothing.
+  app.get("/", async (c) => {
     // A compare-and-set on D1 at commit: concurrent requests never lose an increment.
-    const count = c.get("session").update("count", (n) => (n ?? 0) + 1);
+    const count = (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1);
     return c.text(`count: ${count}\n`);
   });
 
-  app.post("/login", (c) => {
-    const s = c.get("session");
+  app.post("/login", async (c) => {
+    const s = await c.get("session").load();
     const user = c.req.query("user") ?? "alice";
     s.regenerate(); // a new id at privilege change; the data moves with it
     s.setUser(user);
@@ -36,10 +40,10 @@ function createApp(env: Bindings) {
     return c.text(`hello ${user}\n`);
   });
 
-  app.get("/whoami", (c) => c.text(`${c.get("session").get("user") ?? "nobody"}\n`));
+  app.get("/whoami", async (c) => c.text(`${(await c.get("session").load()).get("user") ?? "nobody"}\n`));
 
-  app.post("/logout", (c) => {
-    c.get("session").destroy();
+  app.post("/logout", async (c) => {
+    (await c.get("session").load()).destroy();
     return c.text("bye\n");
   });
   return app;

@@ -5,7 +5,7 @@
  * closed store says so.
  * @module
  */
-import { SessionError, StoreFullError, StoreUnavailableError } from "../../errors.ts";
+import { SessionError, SessionTooLargeError, StoreFullError, StoreUnavailableError } from "../../errors.ts";
 
 /** What a store makes of one driver failure: why it failed, for the message, and whether the backend is full. */
 export interface Diagnosis {
@@ -79,4 +79,16 @@ export class OpenFlag {
   check(): void {
     if (this.#closed) throw closedError(this.#store);
   }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * A payload's UTF-8 bytes, for a store that counts its limit in bytes.
+ * @throws {SessionTooLargeError} when there are more than `maxPayloadBytes`; nothing is written then.
+ */
+export function payloadBytes(payload: string, maxPayloadBytes: number): Uint8Array {
+  const bytes = encoder.encode(payload);
+  if (bytes.length > maxPayloadBytes) throw new SessionTooLargeError(bytes.length, maxPayloadBytes);
+  return bytes;
 }

@@ -102,8 +102,20 @@ export const TABLE_NAME_RULE =
 export const TABLE_NAME: RegExp = new RegExp(`^[A-Za-z_][A-Za-z0-9_]{0,${TABLE_NAME_MAX - 1}}$`);
 
 /**
- * Throw unless `table` follows {@linkcode TABLE_NAME_RULE} and does not start
- * with one of `reserved` (case-insensitive), e.g. SQLite's `sqlite_`.
+ * What is wrong with `table` as a table name, or `undefined`: it must follow
+ * {@linkcode TABLE_NAME_RULE}, and neither equal one of `reserved` nor start
+ * with it and `_` (case-insensitive): the engine refuses the indexes named
+ * `<table>_…` of such a name ("reserved for internal use"), e.g. SQLite's `sqlite`.
+ */
+export function tableNameProblem(table: unknown, reserved: readonly string[] = []): string | undefined {
+  if (typeof table !== "string" || !TABLE_NAME.test(table)) return `must be ${TABLE_NAME_RULE}`;
+  const lower = table.toLowerCase();
+  const taken = reserved.find((r) => lower === r || lower.startsWith(`${r}_`));
+  return taken === undefined ? undefined : `names ${taken} and ${taken}_… are reserved`;
+}
+
+/**
+ * Throw unless `table` is a good table name (see {@linkcode tableNameProblem}).
  * @throws {TypeError} saying the rule.
  */
 export function checkTableName(
@@ -111,13 +123,8 @@ export function checkTableName(
   table: unknown,
   reserved: readonly string[] = [],
 ): asserts table is string {
-  if (typeof table !== "string" || !TABLE_NAME.test(table)) {
-    throw new TypeError(`Cannot create ${what}: table must be ${TABLE_NAME_RULE}: received ${shown(table)}`);
-  }
-  const taken = reserved.find((p) => table.toLowerCase().startsWith(p.toLowerCase()));
-  if (taken !== undefined) {
-    throw new TypeError(`Cannot create ${what}: table names starting with ${taken} are reserved: received "${table}"`);
-  }
+  const problem = tableNameProblem(table, reserved);
+  if (problem !== undefined) throw new TypeError(`Cannot create ${what}: table ${problem}: received ${shown(table)}`);
 }
 
 /** `table`: the sessions table of an SQL store. */

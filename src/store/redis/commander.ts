@@ -13,7 +13,7 @@ import { fromNodeRedis, isNodeRedis } from "./node-redis.ts";
  * Satchel has no adapter for.
  * @example
  * ```ts
- * import type { RedisCommander } from "satchel";
+ * import type { RedisCommander } from "satchel/redis";
  * declare const glide: { customCommand(args: string[]): Promise<unknown> };
  * const commander: RedisCommander = { command: (args) => glide.customCommand(args) };
  * ```

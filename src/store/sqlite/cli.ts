@@ -16,8 +16,8 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { SqliteStore } from "../sqlite.ts";
 import { openSqlite, type SqliteDriver } from "./driver.ts";
-import { APPLICATION_ID, DEFAULT_TABLE, TABLE_NAME } from "./schema.ts";
-import { TABLE_NAME_RULE } from "../kit/options.ts";
+import { APPLICATION_ID, DEFAULT_TABLE, RESERVED_TABLES } from "./schema.ts";
+import { tableNameProblem } from "../kit/options.ts";
 
 const USAGE = `Usage: satchel <command> FILE [options]
 
@@ -482,9 +482,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   const file = positionals[1] ?? values.db;
   if (file === undefined || file === "") return usageError(`${command} needs the database FILE`);
   const table = values.table ?? DEFAULT_TABLE;
-  if (!TABLE_NAME.test(table)) {
-    return usageError(`--table must be ${TABLE_NAME_RULE}: received ${JSON.stringify(table)}`);
-  }
+  const tableProblem = tableNameProblem(table, RESERVED_TABLES);
+  if (tableProblem !== undefined) return usageError(`--table ${tableProblem}: received ${JSON.stringify(table)}`);
   if (values.yes && command !== "clear") return usageError("--yes is an option of clear");
   let batch = 100;
   if (values.batch !== undefined) {

@@ -13,6 +13,9 @@ export const DEFAULT_TABLE = "satchel_sessions";
 
 export { TABLE_NAME } from "../kit/options.ts";
 
+/** Table names SQLite keeps for itself (and `<name>_…`). */
+export const RESERVED_TABLES: readonly string[] = ["sqlite"];
+
 /** Marks a database as Satchel's (`PRAGMA application_id`, "SATC"). */
 export const APPLICATION_ID = 0x53415443;
 
