@@ -30,7 +30,7 @@ import {
   type SessionOptions,
 } from "./session/options.ts";
 import { Session } from "./session/session.ts";
-import { type Loaded, tokenPipeline } from "./session/token.ts";
+import { tokenPipeline } from "./session/token.ts";
 import { CookieState } from "./state/cookie.ts";
 import { SqliteStore } from "./store/sqlite.ts";
 import {

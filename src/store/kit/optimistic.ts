@@ -7,7 +7,6 @@
  * @module
  */
 import { StoreUnavailableError } from "../../errors.ts";
-import { Deadlines } from "./deadlines.ts";
 
 /**
  * Runs the operations given for one key one after another, in the order
@@ -49,14 +48,21 @@ export interface QueueLimit {
   timeout: () => unknown;
 }
 
-/** The one timer behind every {@linkcode withinMs}. */
-const deadlines = new Deadlines();
-
 /** `promise`, or a rejection with `timeout()` once `ms` have passed; a late failure of `promise` is swallowed. */
-export function withinMs<T>(promise: Promise<T>, ms: number, timeout: () => unknown): Promise<T> {
-  if (ms > 0) return deadlines.within(promise, performance.now() + ms, timeout);
+export async function withinMs<T>(promise: Promise<T>, ms: number, timeout: () => unknown): Promise<T> {
   promise.catch(() => {}); // a late failure after the timeout must not go unhandled
-  return Promise.reject(timeout());
+  if (ms <= 0) throw timeout();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(timeout()), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
