@@ -14,11 +14,11 @@ import { checkNumber } from "./_internal/numbers.ts";
 import { rejectUnknownKeys } from "./_internal/options.ts";
 import { DEFAULT_MAX_PAYLOAD_BYTES } from "./_internal/sizes.ts";
 import { checkStoreShape } from "./_internal/store-shape.ts";
-import { isThenable } from "./awaitable.ts";
+import { after, isThenable } from "./awaitable.ts";
 import { systemClock } from "./clock.ts";
 import { Signer } from "./crypto/mod.ts";
 import { superjsonSerializer } from "./serializer.ts";
-import { apply, type CommitPlan, decide } from "./session/commit.ts";
+import { apply, type CommitPlan, decide, NOTHING } from "./session/commit.ts";
 import { type CoreConfig, SessionCore } from "./session/core.ts";
 import { SessionEvents } from "./session/events.ts";
 import {
@@ -188,19 +188,24 @@ export function session<T extends object = Record<string, unknown>>(
     if (!c.res.headers.has("Cache-Control")) addResponseHeader(c, "Cache-Control", "no-store");
   }
 
-  /** Commit the request's session: decide the plan, run its store side, then its cookie and events. */
-  async function finish(c: Context, core: SessionCore, store: SessionStore): Promise<void> {
+  /** Commit the request's session: synchronous until there is something to commit (no promise for an untouched one). */
+  function finish(c: Context, core: SessionCore, store: SessionStore, threw: boolean): Awaitable<void> {
     core.seal();
-    if (touchAlways) {
+    const failed = threw || requestFailed(c);
+    // A failed request commits nothing but a destroy(), which only a loaded session can have asked for.
+    if (touchAlways && !failed) {
       const loading = core.load();
-      if (isThenable(loading)) await loading;
+      if (isThenable(loading)) return loading.then(() => settle(c, core, store, failed));
     }
+    return settle(c, core, store, failed);
+  }
+
+  function settle(c: Context, core: SessionCore, store: SessionStore, failed: boolean): Awaitable<void> {
     const facts = core.facts();
-    // A session never loaded has nothing to commit: skip gathering the request's outcome (the /plain route).
     if (facts === undefined) return;
     const now = clock();
-    const failed = requestFailed(c);
     const plan = decide(facts, { now, policy, failed, persistent, touchAlways, binding, requestBound });
+    if (plan === NOTHING) return;
     if (plan.bind) core.bind(tokens.bindTag(c));
     if (plan.when === "late") {
       deliver(c, plan, now, true);
@@ -211,24 +216,50 @@ export function session<T extends object = Record<string, unknown>>(
         ));
       return;
     }
-    const found = plan.store.op === "none" || await commit(store, plan, core);
-    deliver(c, plan, now, found);
-    if (found) events?.committed(c, plan, core);
+    return after(plan.store.op === "none" ? true : commit(store, plan, core), (found) => {
+      deliver(c, plan, now, found);
+      if (found) events?.committed(c, plan, core);
+    });
+  }
+
+  /**
+   * {@linkcode finish}, then the request's events, whatever the commit did: what the request did before a commit
+   * that failed or had nothing to do (a refused token, sign-out-everywhere). Synchronous when the commit is.
+   */
+  function finishAndTell(c: Context, core: SessionCore, store: SessionStore, threw: boolean): Awaitable<void> {
+    const flush = () => events!.flush(c);
+    let done: Awaitable<void>;
+    try {
+      done = finish(c, core, store, threw);
+    } catch (e) {
+      flush();
+      throw e;
+    }
+    if (!isThenable(done)) return flush();
+    return Promise.resolve(done).finally(flush);
   }
 
   return async function session(c, next) {
     const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
     const core = new SessionCore(config, c, store);
     // A store that answers asynchronously loads when the handler calls load(), or here with preload: true.
-    if (preload && !isSynchronousStore(store)) await core.load();
+    if (preload && !isSynchronousStore(store)) {
+      const l = core.load();
+      if (isThenable(l)) await l;
+    }
     c.set("session", new Session<T>(core));
-    await next();
-    if (events === undefined) return finish(c, core, store);
+    // Hono turns a handler's Error into c.error; what still rejects here (a non-Error thrown, an onError that
+    // rethrows) fails the request too, and a destroy() it asked for is still committed.
+    let threw = false;
     try {
-      await finish(c, core, store);
+      await next();
+    } catch (e) {
+      threw = true;
+      throw e;
     } finally {
-      // What the request did before a commit that failed or had nothing to do (a refused token, sign-out-everywhere).
-      events.flush(c);
+      const done = events === undefined ? finish(c, core, store, threw) : finishAndTell(c, core, store, threw);
+      // The request's own error wins over one of its commit.
+      if (isThenable(done)) await (threw ? Promise.resolve(done).catch(() => {}) : done);
     }
   };
 }

@@ -15,20 +15,13 @@ import {
   type StoreOp,
 } from "../src/session/commit.ts";
 import { expiryAt, type ExpiryPolicy, refreshTo, thresholdFor, writeExpiry } from "../src/session/expiry.ts";
+import { commitContext } from "./fixtures/commit-context.ts";
 
 const S = 1000;
 const NOW = 1_000_000 * S;
 /** expires 3600, refresh when less than 3540 s left, absolute 8 h. */
 const policy: ExpiryPolicy = { ttl: 3600 * S, absolute: 8 * 3600 * S, threshold: 3540 * S };
-const ctx: CommitContext = {
-  now: NOW,
-  policy,
-  failed: false,
-  persistent: false,
-  touchAlways: false,
-  binding: false,
-  requestBound: false,
-};
+const ctx = commitContext(NOW, policy);
 
 const ID = "L".repeat(32);
 const NEW = "N".repeat(32);
@@ -233,7 +226,7 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
     plan(move(), send(NEW, full(fresh.createdAt), true)),
   ],
   [
-    "loaded, regenerated, lateStore: move after the response, the token sent with it",
+    "loaded, regenerated, lateStore: never deferred, the move runs before the response (issue 22, defect 1)",
     {
       dirty: true,
       lifecycle: REGENERATED,
@@ -241,7 +234,7 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
       lateStore: true,
     },
     {},
-    plan(move(), send(NEW, full(fresh.createdAt), false), { when: "late" }),
+    plan(move(), send(NEW, full(fresh.createdAt), true)),
   ],
   [
     "loaded, regenerated, bind on: move with a new tag",
@@ -254,6 +247,12 @@ const rows: [string, Partial<CommitFacts>, Partial<CommitContext>, CommitPlan][]
     plan(move(), send(NEW, full(fresh.createdAt), true), { bind: true }),
   ],
   ["loaded, destroyed: delete, clear", { lifecycle: DESTROYED, id: NEW }, {}, plan({ op: "delete", id: ID }, clear)],
+  [
+    "loaded, destroyed, lateStore: never deferred, the delete runs before the cookie is cleared (issue 22, defect 1)",
+    { lifecycle: DESTROYED, id: NEW, lateStore: true },
+    {},
+    plan({ op: "delete", id: ID }, clear),
+  ],
   [
     "loaded, destroyed with noStore: delete, clear (expire wins)",
     {

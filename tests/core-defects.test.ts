@@ -15,8 +15,8 @@ import {
   SessionError,
   SqliteStore,
 } from "../mod.ts";
-import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
-import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
+import type { SessionStore, StoredSession } from "../src/store/types.ts";
+import { AsyncStore, CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 import { securityApp, tokenOf } from "./security-helpers.ts";
 
 const OLD = "old-secret-old-secret-old-secret-0123456789";
@@ -115,40 +115,21 @@ for (const [name, make] of STORES) {
   });
 }
 
-/** MemoryStore behind promises (as RedisStore answers), whose next `set` first lets `meanwhile` run. */
-class AsyncMemory implements SessionStore {
-  readonly inner: MemoryStore;
+/** An AsyncStore whose next `set` first lets `meanwhile` run. */
+class Interleaving extends AsyncStore {
   meanwhile: (() => void) | undefined;
-  constructor(inner: MemoryStore) {
-    this.inner = inner;
-  }
-  get(id: string) {
-    return Promise.resolve(this.inner.get(id));
-  }
-  async set(id: string, s: StoredSession) {
+  override async set(id: string, s: StoredSession) {
     const run = this.meanwhile;
     this.meanwhile = undefined;
     run?.();
     return this.inner.set(id, s);
-  }
-  delete(id: string) {
-    return Promise.resolve(this.inner.delete(id));
-  }
-  touch(id: string, e: number) {
-    return Promise.resolve(this.inner.touch(id, e));
-  }
-  update(id: string, fn: UpdateFn) {
-    return Promise.resolve(this.inner.update(id, fn));
-  }
-  deleteExpired(now?: number) {
-    return Promise.resolve(this.inner.deleteExpired(now));
   }
 }
 
 test("Session.regenerate() on an asynchronous store: an update refused over a concurrent write keeps the old session", async () => {
   const clock = new FakeClock();
   const inner = new MemoryStore({ clock: clock.fn });
-  const store = new AsyncMemory(inner);
+  const store = new Interleaving(inner);
   const a = new Hono<SessionEnv<{ n: number }>>();
   // preload: the routes below use the session synchronously on an asynchronous store.
   a.use(session({ secret: SECRET, store, clock: clock.fn, serializer: jsonSerializer, preload: true }));

@@ -9,15 +9,14 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { Hono } from "hono";
 import { Miniflare } from "miniflare";
 import { SessionTooLargeError, StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
-import { session, type SessionEnv } from "../src/middleware.ts";
 import { type D1DatabaseLike, type D1PreparedStatementLike, D1Store } from "../src/store/d1.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
 import { localD1Fixture } from "./fixtures/d1.ts";
-import { CookieJar, FakeClock, parseSetCookie, SECRET } from "./helpers.ts";
+import { FakeClock, parseSetCookie, SECRET } from "./helpers.ts";
+import { countLoginLogout } from "./fixtures/count-login-logout.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../examples/workers-d1/", import.meta.url));
@@ -270,29 +269,7 @@ test("D1Store turns a D1 failure into StoreUnavailableError, and throws it once 
 });
 
 test("session() on a D1Store counts, regenerates on login, ends sessions by user and destroys on logout", () =>
-  withStore(async (store) => {
-    const app = new Hono<SessionEnv<{ count: number }>>();
-    app.use(session({ secret: SECRET, store }));
-    app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
-    app.get("/login", async (c) => {
-      const s = await c.get("session").load();
-      s.regenerate();
-      s.setUser("alice");
-      return c.text("ok");
-    });
-    app.get("/logout", async (c) => ((await c.get("session").load()).destroy(), c.text("bye")));
-    const jar = new CookieJar(app);
-    assert.equal(await jar.text("/inc"), "1");
-    assert.equal(await jar.text("/inc"), "2");
-    const before = jar.header();
-    assert.equal(await jar.text("/login"), "ok");
-    assert.notEqual(jar.header(), before);
-    assert.equal(await jar.text("/inc"), "3");
-    assert.equal((await store.listByUser("alice")).length, 1);
-    assert.equal(await jar.text("/logout"), "bye");
-    assert.equal(await jar.text("/inc"), "1");
-    assert.deepEqual(await store.listByUser("alice"), []);
-  }));
+  withStore((store) => countLoginLogout(store)));
 
 // ---- examples/workers-d1 as a Worker in workerd ------------------------------
 

@@ -9,14 +9,13 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { Hono } from "hono";
 import { SessionDataError, SessionTooLargeError, StoreUnavailableError } from "../src/errors.ts";
 import { generateId } from "../src/id.ts";
-import { session, type SessionEnv } from "../src/middleware.ts";
 import { type DenoKvLike, DenoKvStore } from "../src/store/deno-kv.ts";
 import { canListUserSessions, isSynchronousStore, type StoredSession } from "../src/store/types.ts";
 import { HttpJar } from "./example-server.ts";
-import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
+import { FakeClock, SECRET, tempDir } from "./helpers.ts";
+import { countLoginLogout } from "./fixtures/count-login-logout.ts";
 import { storeConformance } from "./store-conformance.ts";
 
 type Kv = DenoKvLike & { close(): void };
@@ -214,32 +213,7 @@ if (SKIP !== undefined) {
     }));
 
   test("session() on a DenoKvStore counts, regenerates on login, ends sessions by user and destroys on logout", () =>
-    withStore(async (store) => {
-      const app = new Hono<SessionEnv<{ count: number }>>();
-      app.use(session({ secret: SECRET, store }));
-      app.get(
-        "/inc",
-        async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))),
-      );
-      app.get("/login", async (c) => {
-        const s = await c.get("session").load();
-        s.regenerate();
-        s.setUser("alice");
-        return c.text("ok");
-      });
-      app.get("/logout", async (c) => ((await c.get("session").load()).destroy(), c.text("bye")));
-      const jar = new CookieJar(app);
-      assert.equal(await jar.text("/inc"), "1");
-      assert.equal(await jar.text("/inc"), "2");
-      const before = jar.header();
-      assert.equal(await jar.text("/login"), "ok");
-      assert.notEqual(jar.header(), before);
-      assert.equal(await jar.text("/inc"), "3");
-      assert.equal((await store.listByUser("alice")).length, 1);
-      assert.equal(await jar.text("/logout"), "bye");
-      assert.equal(await jar.text("/inc"), "1");
-      assert.deepEqual(await store.listByUser("alice"), []);
-    }));
+    withStore((store) => countLoginLogout(store)));
 
   test(
     "DenoKvStore.update() from two Deno processes on one KV file never loses an increment",

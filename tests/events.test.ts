@@ -3,14 +3,13 @@
  * with handles and never ids, from a listener that can never fail a request.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { StoreUnavailableError } from "../src/errors.ts";
 import { session, type SessionEnv, type SessionEvent, type SessionOptions } from "../src/middleware.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import type { StoredSession } from "../src/store/types.ts";
-import { CookieJar, FakeClock, SECRET } from "./helpers.ts";
+import { CookieJar, FakeClock, rejectionsDuring, SECRET } from "./helpers.ts";
 
 type Data = { user: string };
 
@@ -139,20 +138,6 @@ test("session({ onEvent }) hears user-sessions-ended and a device signed out fro
     },
   ]);
 });
-
-/** Unhandled rejections seen while `work` runs and for a few turns after it. */
-async function rejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const onRejection = (e: unknown) => void seen.push(e);
-  process.on("unhandledRejection", onRejection);
-  try {
-    await work();
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  } finally {
-    process.off("unhandledRejection", onRejection);
-  }
-  return seen;
-}
 
 test("session({ onEvent }): a listener that throws or rejects never fails the request, and is reported", async () => {
   for (const how of ["throw", "reject"] as const) {

@@ -1,8 +1,14 @@
-/** Shared test fixtures: a movable clock, a cookie jar, temporary files. */
+/**
+ * Shared test fixtures: a movable clock, a cookie jar, temporary files, a
+ * store that answers asynchronously, unhandled rejections seen.
+ */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
+import type { MemoryStore } from "../src/store/memory.ts";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
+import type { SessionStore, StoredSession, UpdateFn, UserSessionEntry } from "../src/store/types.ts";
 
 export const SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -95,4 +101,59 @@ export function walFrames(path: string): number {
   }
   const size = statSync(path + "-wal").size;
   return size <= 32 ? 0 : (size - 32) / (24 + pageSize);
+}
+
+/**
+ * MemoryStore behind promises: a store that answers asynchronously, as
+ * RedisStore does. Every method of MemoryStore, but not its `synchronous` flag.
+ */
+export class AsyncStore implements SessionStore {
+  readonly inner: MemoryStore;
+  constructor(inner: MemoryStore) {
+    this.inner = inner;
+  }
+  get(id: string): Promise<StoredSession | null> {
+    return Promise.resolve(this.inner.get(id));
+  }
+  set(id: string, s: StoredSession): Promise<void> {
+    return Promise.resolve(this.inner.set(id, s));
+  }
+  delete(id: string): Promise<void> {
+    return Promise.resolve(this.inner.delete(id));
+  }
+  touch(id: string, e: number): Promise<void> {
+    return Promise.resolve(this.inner.touch(id, e));
+  }
+  update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+    return Promise.resolve(this.inner.update(id, fn));
+  }
+  deleteExpired(now?: number): Promise<number> {
+    return Promise.resolve(this.inner.deleteExpired(now));
+  }
+  deleteByUser(userId: string): Promise<number> {
+    return Promise.resolve(this.inner.deleteByUser(userId));
+  }
+  listByUser(userId: string): Promise<UserSessionEntry[]> {
+    return Promise.resolve(this.inner.listByUser(userId));
+  }
+  deleteAll(): Promise<number> {
+    return Promise.resolve(this.inner.deleteAll());
+  }
+  close(): Promise<void> {
+    return Promise.resolve(this.inner.close());
+  }
+}
+
+/** Unhandled rejections seen while `work` runs and for a few turns after it. */
+export async function rejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const onRejection = (e: unknown) => void seen.push(e);
+  process.on("unhandledRejection", onRejection);
+  try {
+    await work();
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  return seen;
 }

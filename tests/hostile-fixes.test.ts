@@ -3,7 +3,6 @@
  * failed on the code before its fix.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { test } from "node:test";
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -13,7 +12,7 @@ import { MemoryStore } from "../src/store/memory.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import type { SweepEvent } from "../src/store/sweeper.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
-import { CookieJar, FakeClock, SECRET, setCookies } from "./helpers.ts";
+import { AsyncStore, CookieJar, FakeClock, rejectionsDuring, SECRET, setCookies } from "./helpers.ts";
 
 /** A MemoryStore whose writes can be made to fail, as a store does when its server is down. */
 class Outage extends MemoryStore {
@@ -115,20 +114,6 @@ test("session() commits nothing for a thrown HTTPException 5xx or a thrown Error
   assert.equal((await jar.fetch("/login?how=throw-error", { method: "POST" })).status, 500);
   assert.equal(await jar.text("/failures"), "1");
 });
-
-/** Unhandled rejections seen while `work` runs and for a few turns after it. */
-async function rejectionsDuring(work: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const onRejection = (e: unknown) => void seen.push(e);
-  process.on("unhandledRejection", onRejection);
-  try {
-    await work();
-    for (let i = 0; i < 5; i++) await new Promise((resolve) => setTimeout(resolve, 5));
-  } finally {
-    process.off("unhandledRejection", onRejection);
-  }
-  return seen;
-}
 
 test("SqliteStore: an onSweep callback that throws is not an unhandled rejection, and sweeping goes on", async () => {
   const events: SweepEvent[] = [];
@@ -247,38 +232,6 @@ test("session() never hands a store a time that is not a finite number (a broken
   assert.equal(store.size, 0, "nothing was stored");
 });
 
-/** MemoryStore behind promises: a store that answers asynchronously, as RedisStore does. */
-class AsyncMemory implements SessionStore {
-  readonly inner: MemoryStore;
-  constructor(inner: MemoryStore) {
-    this.inner = inner;
-  }
-  get(id: string) {
-    return Promise.resolve(this.inner.get(id));
-  }
-  set(id: string, s: StoredSession) {
-    return Promise.resolve(this.inner.set(id, s));
-  }
-  delete(id: string) {
-    return Promise.resolve(this.inner.delete(id));
-  }
-  touch(id: string, e: number) {
-    return Promise.resolve(this.inner.touch(id, e));
-  }
-  update(id: string, fn: UpdateFn) {
-    return Promise.resolve(this.inner.update(id, fn));
-  }
-  deleteExpired(now?: number) {
-    return Promise.resolve(this.inner.deleteExpired(now));
-  }
-  deleteByUser(userId: string) {
-    return Promise.resolve(this.inner.deleteByUser(userId));
-  }
-  listByUser(userId: string) {
-    return Promise.resolve(this.inner.listByUser(userId));
-  }
-}
-
 /**
  * A real store (synchronous MemoryStore, or the same behind promises) that
  * runs `afterListing` once, right after a listing is read: the moment another
@@ -286,7 +239,7 @@ class AsyncMemory implements SessionStore {
  */
 function racing(sync: boolean, clock: FakeClock) {
   const memory = new MemoryStore({ clock: clock.fn });
-  const inner = sync ? memory : new AsyncMemory(memory);
+  const inner = sync ? memory : new AsyncStore(memory);
   const store = {
     ...(sync ? { synchronous: true as const } : {}),
     afterListing: undefined as (() => Promise<unknown>) | undefined,

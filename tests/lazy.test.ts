@@ -307,8 +307,8 @@ for (const kase of CASES) {
         assert.equal(await res.text(), "plain");
         assert.deepEqual(setCookies(res), []);
       }
-      const [id, sig] = jar.cookies.get("satchel")!.split(".");
-      for (const cookie of [`satchel=${id}.${sig}x`, "satchel=garbage", ""]) {
+      const [id, sig] = jar.cookies.get("sid")!.split(".");
+      for (const cookie of [`sid=${id}.${sig}x`, "sid=garbage", ""]) {
         const res = await get(app, "/plain", cookie === "" ? {} : { cookie });
         assert.deepEqual([res.status, setCookies(res)], [200, []], cookie);
       }

@@ -18,7 +18,7 @@ import {
   StoreFullError,
 } from "../mod.ts";
 import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
-import { CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
+import { AsyncStore, CookieJar, FakeClock, parseSetCookie, SECRET, setCookies, tempDir } from "./helpers.ts";
 
 type Data = { count: number; cart: number; user: string };
 
@@ -63,7 +63,7 @@ class Counting implements SessionStore {
 function app(store: SessionStore, clock: FakeClock, extra: Partial<SessionOptions> = {}) {
   const a = new Hono<SessionEnv<Data>>();
   a.use(session({ secret: SECRET, store, clock: clock.fn, ...extra }));
-  // Every route but /plain uses the session: load it first (AsyncMemory answers asynchronously).
+  // Every route but /plain uses the session: load it first (AsyncStore answers asynchronously).
   a.use(async (c, next) => {
     if (c.req.path !== "/plain") await c.get("session").load();
     await next();
@@ -313,37 +313,18 @@ test("Session.set() refuses a value the serializer would give back changed, and 
   assert.equal(store.size, 0);
 });
 
-/** MemoryStore behind promises: a store that answers asynchronously, as RedisStore does. */
-class AsyncMemory implements SessionStore {
-  readonly inner: MemoryStore;
+/** An AsyncStore that counts its `touch` calls. */
+class TouchCounting extends AsyncStore {
   touches = 0;
-  constructor(inner: MemoryStore) {
-    this.inner = inner;
-  }
-  get(id: string) {
-    return Promise.resolve(this.inner.get(id));
-  }
-  set(id: string, s: StoredSession) {
-    return Promise.resolve(this.inner.set(id, s));
-  }
-  delete(id: string) {
-    return Promise.resolve(this.inner.delete(id));
-  }
-  touch(id: string, e: number) {
+  override touch(id: string, e: number) {
     this.touches++;
-    return Promise.resolve(this.inner.touch(id, e));
-  }
-  update(id: string, fn: UpdateFn) {
-    return Promise.resolve(this.inner.update(id, fn));
-  }
-  deleteExpired(now?: number) {
-    return Promise.resolve(this.inner.deleteExpired(now));
+    return super.touch(id, e);
   }
 }
 
 test("session() on an asynchronous store: a request that never touches the session does not slide it", async () => {
   const clock = new FakeClock();
-  const store = new AsyncMemory(new MemoryStore({ clock: clock.fn }));
+  const store = new TouchCounting(new MemoryStore({ clock: clock.fn }));
   const jar = new CookieJar(app(store, clock));
   assert.equal(await jar.text("/inc"), "1");
   clock.advance(3590);
@@ -505,7 +486,7 @@ test("Session.regenerate() on an asynchronous store neither loses a concurrent w
   for (const other of ["/cart", "/logout"]) {
     const clock = new FakeClock();
     const inner = new MemoryStore({ clock: clock.fn });
-    const store = new AsyncMemory(inner);
+    const store = new AsyncStore(inner);
     let hold: { wait: Promise<void>; reached: () => void } | undefined;
     const set = store.set.bind(store);
     store.set = async (id, s) => {

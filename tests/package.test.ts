@@ -533,15 +533,18 @@ function build(env: Bindings) {
   const a = new Hono<SessionEnv<{ count: number; user?: string }> & { Bindings: Bindings }>();
   const store = new RedisStore({ client: restCommander(env.REDIS_REST_URL), prefix: env.REDIS_PREFIX });
   a.use(session({ secret: env.SESSION_SECRET, store }));
-  a.get("/", (c) => c.text(\`count: \${c.get("session").update("count", (n) => (n ?? 0) + 1)}\`));
-  a.post("/login", (c) => {
-    const s = c.get("session");
+  a.get("/", async (c) => {
+    const s = await c.get("session").load();
+    return c.text(\`count: \${s.update("count", (n) => (n ?? 0) + 1)}\`);
+  });
+  a.post("/login", async (c) => {
+    const s = await c.get("session").load();
     s.regenerate();
     s.setUser("alice");
     s.set("user", "alice");
     return c.text("hello alice");
   });
-  a.get("/whoami", (c) => c.text(c.get("session").get("user") ?? "nobody"));
+  a.get("/whoami", async (c) => c.text((await c.get("session").load()).get("user") ?? "nobody"));
   a.post("/logout-everywhere", async (c) => c.text(\`ended \${await c.get("session").destroyUserSessions()}\`));
   return a;
 }

@@ -10,6 +10,7 @@ import type { Loaded } from "../src/session/token.ts";
 import { Session } from "../src/session/session.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import type { StoredSession } from "../src/store/types.ts";
+import { commitContext } from "./fixtures/commit-context.ts";
 
 const NOW = 1_000_000;
 const TTL = 60_000;
@@ -47,16 +48,7 @@ const policy: ExpiryPolicy = { ttl: TTL, absolute: undefined, threshold: 0 };
 
 /** The stored session `core` writes over `current` as the commit plans it (made to write): merge, move or a new row. */
 function write(core: SessionCore, current: StoredSession | null, now: number) {
-  const ctx = {
-    now,
-    policy,
-    failed: false,
-    persistent: false,
-    touchAlways: false,
-    binding: false,
-    requestBound: false,
-  };
-  const plan = decide({ ...core.facts()!, dirty: true }, ctx);
+  const plan = decide({ ...core.facts()!, dirty: true }, commitContext(now, policy));
   return core.stored(current, plan.store as RowWrite | FreshWrite);
 }
 
