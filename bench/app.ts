@@ -8,7 +8,8 @@
  * Environment:
  * - `PORT` (default 3000; 0 picks a free one), on 127.0.0.1.
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
- * - `STORE=sqlite|memory|redis|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis;
+ * - `STORE=sqlite|memory|redis|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis, and
+ *   `REDIS_CLIENT=bun|ioredis|node-redis` (default: Bun's own client on Bun, ioredis on Deno, node-redis on Node);
  *   `PG_URL` for postgres (PostgresStore) and postgres-min (bench/pg-minimal.ts, the
  *   hand-written floor), each through Bun's SQL on Bun and postgres.js elsewhere
  *   (`PG_POOL`, default 10 connections a process); `PG_TABLE` (default satchel_sessions).
@@ -33,7 +34,13 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
-import { jsonSerializer, MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
+import {
+  jsonSerializer,
+  MemoryStore,
+  session,
+  type SessionEnv,
+  SqliteStore,
+} from "../mod.ts";
 import type { SessionStore } from "../src/store/contract.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
@@ -53,29 +60,19 @@ let incOk = 0;
 async function makeStore(): Promise<SessionStore> {
   if (storeKind === "memory") return new MemoryStore();
   if (storeKind === "sqlite") {
-    const sqlite = new SqliteStore({ path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite") });
+    const sqlite = new SqliteStore({
+      path: env.SATCHEL_DB ?? join(tmpdir(), "satchel-bench.sqlite"),
+    });
     // The middleware commits through batch when the store has one: shadow it to measure without.
-    if (env.BATCH === "0") Object.defineProperty(sqlite, "batch", { value: undefined });
+    if (env.BATCH === "0") {
+      Object.defineProperty(sqlite, "batch", { value: undefined });
+    }
     return sqlite;
   }
-  if (storeKind === "redis") {
-    // Loaded only here (satchel/redis), so the other stores run without it.
-    const { RedisStore } = await import("../src/store/redis.ts");
-    const url = env.REDIS_URL;
-    if (url === undefined) {
-      throw new Error("Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)");
-    }
-    // Each runtime's fastest client: Bun's built-in RedisClient, ioredis elsewhere.
-    const g = globalThis as { Bun?: { RedisClient: new (url: string) => { connect(): Promise<void> } } };
-    if (g.Bun !== undefined) {
-      const client = new g.Bun.RedisClient(url);
-      await client.connect();
-      return new RedisStore({ client });
-    }
-    const { Redis } = await import("ioredis");
-    return new RedisStore({ client: new Redis(url) });
+  if (storeKind === "redis") return await redisStore();
+  if (storeKind === "postgres" || storeKind === "postgres-min") {
+    return await makePgStore();
   }
-  if (storeKind === "postgres" || storeKind === "postgres-min") return await makePgStore();
   throw new Error(
     `Cannot start bench app: STORE must be sqlite, memory, redis, postgres or postgres-min: received ${storeKind}`,
   );
@@ -85,11 +82,15 @@ async function makeStore(): Promise<SessionStore> {
 async function makePgStore(): Promise<SessionStore> {
   const url = env.PG_URL;
   if (url === undefined) {
-    throw new Error("Cannot start bench app: STORE=postgres needs PG_URL (postgres://user@127.0.0.1:<port>/db)");
+    throw new Error(
+      "Cannot start bench app: STORE=postgres needs PG_URL (postgres://user@127.0.0.1:<port>/db)",
+    );
   }
   const max = Number(env.PG_POOL ?? 10);
   const table = env.PG_TABLE ?? "satchel_sessions";
-  const g = globalThis as { Bun?: { SQL: new (url: string, o: object) => object } };
+  const g = globalThis as {
+    Bun?: { SQL: new (url: string, o: object) => object };
+  };
   const client = g.Bun !== undefined
     ? new g.Bun.SQL(url, { max })
     : (await import("postgres")).default(url, { max, onnotice: () => {} });
@@ -98,8 +99,60 @@ async function makePgStore(): Promise<SessionStore> {
   await store.ready(); // the minimum uses the same table
   if (storeKind === "postgres") return store;
   const { MinimalPgStore } = await import("./pg-minimal.ts");
-  const sql = client as { unsafe(text: string, params: unknown[]): Promise<Record<string, unknown>[]> };
-  return new MinimalPgStore(async (text, params) => [...await sql.unsafe(text, params)], table);
+  const sql = client as {
+    unsafe(text: string, params: unknown[]): Promise<Record<string, unknown>[]>;
+  };
+  return new MinimalPgStore(
+    async (text, params) => [...await sql.unsafe(text, params)],
+    table,
+  );
+}
+
+/** RedisStore over the client REDIS_CLIENT names, set up as docs/stores.md recommends for production. */
+async function redisStore(): Promise<SessionStore> {
+  const url = env.REDIS_URL;
+  if (url === undefined) {
+    throw new Error(
+      "Cannot start bench app: STORE=redis needs REDIS_URL (redis://127.0.0.1:<port>)",
+    );
+  }
+  const g = globalThis as {
+    Bun?: {
+      RedisClient: new (url: string, o: object) => { connect(): Promise<void> };
+    };
+    Deno?: unknown;
+  };
+  const kind = env.REDIS_CLIENT ??
+    (g.Bun !== undefined
+      ? "bun"
+      : g.Deno !== undefined
+      ? "ioredis"
+      : "node-redis");
+  const { RedisStore } = await import("../src/store/redis.ts");
+  if (kind === "bun") {
+    if (g.Bun === undefined) {
+      throw new Error("Cannot start bench app: REDIS_CLIENT=bun needs Bun");
+    }
+    const client = new g.Bun.RedisClient(url, { enableOfflineQueue: false });
+    await client.connect();
+    return new RedisStore({ client });
+  }
+  if (kind === "ioredis") {
+    const { Redis } = await import("ioredis");
+    return new RedisStore({
+      client: new Redis(url, { maxRetriesPerRequest: 1 }),
+    });
+  }
+  if (kind === "node-redis") {
+    const { createClient } = await import("redis");
+    const client = createClient({ url, disableOfflineQueue: true });
+    client.on("error", (e: unknown) => console.error(`redis: ${e}`));
+    await client.connect();
+    return new RedisStore({ client });
+  }
+  throw new Error(
+    `Cannot start bench app: REDIS_CLIENT must be bun, ioredis or node-redis: received ${kind}`,
+  );
 }
 
 const store = noSession ? undefined : await makeStore();
@@ -142,8 +195,20 @@ if (noSession) {
     s.set("profile", PROFILE);
     return c.text("ok");
   });
-  app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
-  app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)));
+  app.get(
+    "/inc",
+    async (c) =>
+      c.text(
+        String(
+          (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1),
+        ),
+      ),
+  );
+  app.get(
+    "/read",
+    async (c) =>
+      c.text(String((await c.get("session").load()).get("count") ?? 0)),
+  );
   app.get("/plain", (c) => c.text("plain"));
   app.get("/new", async (c) => {
     (await c.get("session").load()).set("seen", 1);
@@ -158,12 +223,22 @@ if (noSession) {
 type Server = { port: number; stop(): Promise<void> | void };
 type BunLike = {
   serve(
-    o: { port: number; hostname: string; reusePort: boolean; fetch: typeof app.fetch },
+    o: {
+      port: number;
+      hostname: string;
+      reusePort: boolean;
+      fetch: typeof app.fetch;
+    },
   ): { port: number; stop(): void };
 };
 type DenoLike = {
   serve(
-    o: { port: number; hostname: string; reusePort: boolean; onListen?: () => void },
+    o: {
+      port: number;
+      hostname: string;
+      reusePort: boolean;
+      onListen?: () => void;
+    },
     h: typeof app.fetch,
   ): { addr: { port: number }; shutdown(): Promise<void> };
 };
@@ -172,49 +247,78 @@ async function serve(): Promise<Server> {
   const g = globalThis as { Bun?: BunLike; Deno?: DenoLike };
   const reusePort = workers > 1;
   if (g.Bun !== undefined) {
-    const s = g.Bun.serve({ port, hostname: "127.0.0.1", reusePort, fetch: app.fetch });
+    const s = g.Bun.serve({
+      port,
+      hostname: "127.0.0.1",
+      reusePort,
+      fetch: app.fetch,
+    });
     return { port: s.port, stop: () => s.stop() };
   }
   if (g.Deno !== undefined) {
-    const s = g.Deno.serve({ port, hostname: "127.0.0.1", reusePort, onListen: () => {} }, app.fetch);
+    const s = g.Deno.serve({
+      port,
+      hostname: "127.0.0.1",
+      reusePort,
+      onListen: () => {},
+    }, app.fetch);
     return { port: s.addr.port, stop: () => s.shutdown() };
   }
   // Node 24: one process (WORKERS is for Bun and Deno).
   if (workers > 1) {
-    throw new Error("Cannot start bench app: WORKERS needs Bun or Deno (reusePort); run one process on Node");
+    throw new Error(
+      "Cannot start bench app: WORKERS needs Bun or Deno (reusePort); run one process on Node",
+    );
   }
   const { serve: nodeServe } = await import("@hono/node-server");
   return await new Promise((resolve) => {
-    const s = nodeServe({ fetch: app.fetch, port, hostname: "127.0.0.1" }, (info) => {
-      resolve({ port: info.port, stop: () => new Promise<void>((done) => s.close(() => done())) });
-    });
+    const s = nodeServe(
+      { fetch: app.fetch, port, hostname: "127.0.0.1" },
+      (info) => {
+        resolve({
+          port: info.port,
+          stop: () => new Promise<void>((done) => s.close(() => done())),
+        });
+      },
+    );
   });
 }
 
 // Deno's reusePort needs --unstable-net: with WORKERS there, this process only
 // supervises, and every worker is a child started with the flag.
 const isBun = (globalThis as { Bun?: unknown }).Bun !== undefined;
-const supervisor = !isBun && (globalThis as { Deno?: unknown }).Deno !== undefined && workers > 1 && !isChild;
+const supervisor = !isBun &&
+  (globalThis as { Deno?: unknown }).Deno !== undefined && workers > 1 &&
+  !isChild;
 const server = supervisor ? undefined : await serve();
 const self = fileURLToPath(import.meta.url);
 const children = isChild
   ? []
   : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
-    spawn(process.execPath, isBun ? [self] : ["run", "-A", "--unstable-net", self], {
-      env: { ...env, BENCH_WORKER_CHILD: "1" },
-      stdio: ["ignore", "pipe", "inherit"],
-    }));
+    spawn(
+      process.execPath,
+      isBun ? [self] : ["run", "-A", "--unstable-net", self],
+      {
+        env: { ...env, BENCH_WORKER_CHILD: "1" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    ));
 /** Resolves once every child accepts connections (each prints "listening on"). */
-const childrenUp = Promise.all(children.map((child) =>
-  new Promise<void>((resolve, reject) => {
-    let out = "";
-    child.stdout!.on("data", (d) => {
-      out += d;
-      if (out.includes("listening on")) resolve();
-    });
-    child.once("exit", (code) => reject(new Error(`Cannot start bench app: a worker exited with ${code}`)));
-  })
-));
+const childrenUp = Promise.all(
+  children.map((child) =>
+    new Promise<void>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (d) => {
+        out += d;
+        if (out.includes("listening on")) resolve();
+      });
+      child.once("exit", (code) =>
+        reject(
+          new Error(`Cannot start bench app: a worker exited with ${code}`),
+        ));
+    })
+  ),
+);
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -223,11 +327,15 @@ async function stop(): Promise<void> {
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(
     children.map((child) =>
-      child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
+      child.exitCode !== null
+        ? undefined
+        : new Promise((resolve) => child.once("exit", resolve))
     ),
   );
   await server?.stop();
-  if (env.BENCH_STATS !== undefined) appendFileSync(env.BENCH_STATS, `${incOk}\n`);
+  if (env.BENCH_STATS !== undefined) {
+    appendFileSync(env.BENCH_STATS, `${incOk}\n`);
+  }
   await store?.close?.();
   process.exit(0);
 }

@@ -8,7 +8,11 @@
  *   bun bench/base64url.ts   deno run -A bench/base64url.ts   node bench/base64url.ts
  * @module
  */
-import { encodeBase64url, encodeLong, encodeShort } from "../src/_internal/base64url.ts";
+import {
+  encodeBase64url,
+  encodeLong,
+  encodeShort,
+} from "../src/_internal/base64url.ts";
 
 function nsPerCall(fn: () => unknown, n: number): number {
   for (let i = 0; i < n / 10; i++) fn();
@@ -21,7 +25,9 @@ function nsPerCall(fn: () => unknown, n: number): number {
   return (best / n) * 1e6;
 }
 
-console.log("| input bytes | code array | TextDecoder | encodeBase64url |\n|---:|---:|---:|---:|");
+console.log(
+  "| input bytes | code array | TextDecoder | encodeBase64url |\n|---:|---:|---:|---:|",
+);
 for (const size of [12, 24, 32, 64, 96, 192, 3000]) {
   const bytes = crypto.getRandomValues(new Uint8Array(size));
   const want = encodeBase64url(bytes);
@@ -29,6 +35,8 @@ for (const size of [12, 24, 32, 64, 96, 192, 3000]) {
     throw new Error(`the encoders disagree at ${size} bytes`);
   }
   const n = size > 100 ? 20_000 : 200_000;
-  const row = [encodeShort, encodeLong, encodeBase64url].map((f) => nsPerCall(() => f(bytes), n).toFixed(0));
+  const row = [encodeShort, encodeLong, encodeBase64url].map((f) =>
+    nsPerCall(() => f(bytes), n).toFixed(0)
+  );
   console.log(`| ${size} | ${row.join(" | ")} |`);
 }

@@ -23,10 +23,18 @@ const ENTRY = "examples/workers-d1/src/worker.ts";
 /** What a module of the bundle is. */
 function part(file: string): string {
   if (file.includes("node_modules/hono/")) return "hono";
-  if (/node_modules\/(superjson|copy-anything|is-what)\//.test(file)) return "superjson";
-  if (/src\/store\/(sqlite|sweeper)/.test(file)) return "SqliteStore (the default store)";
-  if (/src\/store\/redis/.test(file)) return "RedisStore and its client adapters";
-  if (/src\/store\/cookie|src\/crypto\/(seal|chacha)/.test(file)) return "CookieStore and its cipher";
+  if (/node_modules\/(superjson|copy-anything|is-what)\//.test(file)) {
+    return "superjson";
+  }
+  if (/src\/store\/(sqlite|sweeper)/.test(file)) {
+    return "SqliteStore (the default store)";
+  }
+  if (/src\/store\/redis/.test(file)) {
+    return "RedisStore and its client adapters";
+  }
+  if (/src\/store\/cookie|src\/crypto\/(seal|chacha)/.test(file)) {
+    return "CookieStore and its cipher";
+  }
   if (/src\/store\/deno-kv/.test(file)) return "DenoKvStore";
   if (/src\/store\/d1/.test(file)) return "D1Store";
   if (/src\/store\/null/.test(file)) return "NullStore";
@@ -35,7 +43,9 @@ function part(file: string): string {
 }
 
 /** Bytes of the minified bundle by part, its total and its gzip size. */
-async function measure(root: string): Promise<{ parts: Map<string, number>; total: number; gzip: number }> {
+async function measure(
+  root: string,
+): Promise<{ parts: Map<string, number>; total: number; gzip: number }> {
   const result = await build({
     entryPoints: [join(root, ENTRY)],
     absWorkingDir: root,
@@ -56,16 +66,31 @@ async function measure(root: string): Promise<{ parts: Map<string, number>; tota
       parts.set(part(file), (parts.get(part(file)) ?? 0) + bytesInOutput);
     }
   }
-  return { parts, total: code.length, gzip: gzipSync(code, { level: 9 }).length };
+  return {
+    parts,
+    total: code.length,
+    gzip: gzipSync(code, { level: 9 }).length,
+  };
 }
 
 const columns: [string, Awaited<ReturnType<typeof measure>>][] = [];
-if (process.env.BASELINE) columns.push(["baseline", await measure(process.env.BASELINE)]);
+if (process.env.BASELINE) {
+  columns.push(["baseline", await measure(process.env.BASELINE)]);
+}
 columns.push(["this checkout", await measure(HERE)]);
 
-const names = [...new Set(columns.flatMap(([, m]) => [...m.parts.keys()]))].sort();
+const names = [...new Set(columns.flatMap(([, m]) => [...m.parts.keys()]))]
+  .sort();
 console.log(`| ${ENTRY} | ${columns.map(([name]) => name).join(" | ")} |`);
 console.log(`| --- | ${columns.map(() => "---:").join(" | ")} |`);
-for (const name of names) console.log(`| ${name} | ${columns.map(([, m]) => m.parts.get(name) ?? "—").join(" | ")} |`);
-console.log(`| **minified, total** | ${columns.map(([, m]) => m.total).join(" | ")} |`);
+for (const name of names) {
+  console.log(
+    `| ${name} | ${
+      columns.map(([, m]) => m.parts.get(name) ?? "—").join(" | ")
+    } |`,
+  );
+}
+console.log(
+  `| **minified, total** | ${columns.map(([, m]) => m.total).join(" | ")} |`,
+);
 console.log(`| **gzip -9** | ${columns.map(([, m]) => m.gzip).join(" | ")} |`);

@@ -18,7 +18,12 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import { MemoryStore, session, type SessionEnv, type SessionOptions } from "../mod.ts";
+import {
+  MemoryStore,
+  session,
+  type SessionEnv,
+  type SessionOptions,
+} from "../mod.ts";
 import { Signer } from "../src/crypto/sign.ts";
 
 type Data = { count: number };
@@ -37,27 +42,56 @@ const SCENARIOS: Scenario[] = [
   { name: "read", options: {}, ua: "bench" },
   {
     name: "rolling (persistent, refreshThreshold = expires)",
-    options: { expires: 3600, refreshThreshold: 3600, cookie: { persistent: true } },
+    options: {
+      expires: 3600,
+      refreshThreshold: 3600,
+      cookie: { persistent: true },
+    },
     ua: "bench",
   },
-  { name: "bind userAgent", options: { bind: { userAgent: true } }, ua: "Mozilla/5.0 (X11; Linux x86_64) bench" },
-  { name: "bind userAgent, 16 KB User-Agent", options: { bind: { userAgent: true } }, ua: LONG_UA },
-  { name: "no bind, 16 KB User-Agent (the floor of the row above)", options: {}, ua: LONG_UA },
+  {
+    name: "bind userAgent",
+    options: { bind: { userAgent: true } },
+    ua: "Mozilla/5.0 (X11; Linux x86_64) bench",
+  },
+  {
+    name: "bind userAgent, 16 KB User-Agent",
+    options: { bind: { userAgent: true } },
+    ua: LONG_UA,
+  },
+  {
+    name: "no bind, 16 KB User-Agent (the floor of the row above)",
+    options: {},
+    ua: LONG_UA,
+  },
 ];
 
 function app(s: Scenario, cache: number): Hono<SessionEnv<Data>> {
   const a = new Hono<SessionEnv<Data>>();
-  a.use(session<Data>({ secret: SECRET, store: new MemoryStore(), verifiedTokenCache: cache, ...s.options }));
+  a.use(
+    session<Data>({
+      secret: SECRET,
+      store: new MemoryStore(),
+      verifiedTokenCache: cache,
+      ...s.options,
+    }),
+  );
   a.get("/login", (c) => c.text(String(c.get("session").set("count", 0))));
   a.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
   return a;
 }
 
-async function perRequest(a: Hono<SessionEnv<Data>>, cookies: string[], ua: string): Promise<number> {
+async function perRequest(
+  a: Hono<SessionEnv<Data>>,
+  cookies: string[],
+  ua: string,
+): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i++) {
     const headers = { cookie: cookies[i % cookies.length]!, "user-agent": ua };
-    const res = await a.fetch(new Request("http://localhost/read", { headers }));
+    const res = await a.fetch(
+      new Request("http://localhost/read", { headers }),
+    );
     if (res.status !== 200) throw new Error(`status ${res.status}`);
     await res.text();
   }
@@ -65,11 +99,18 @@ async function perRequest(a: Hono<SessionEnv<Data>>, cookies: string[], ua: stri
 }
 
 /** An app with its sessions logged in, ready to measure. */
-async function prepare(s: Scenario, cache: number): Promise<{ a: Hono<SessionEnv<Data>>; cookies: string[] }> {
+async function prepare(
+  s: Scenario,
+  cache: number,
+): Promise<{ a: Hono<SessionEnv<Data>>; cookies: string[] }> {
   const a = app(s, cache);
   const cookies: string[] = [];
   for (let i = 0; i < SESSIONS; i++) {
-    const res = await a.fetch(new Request("http://localhost/login", { headers: { "user-agent": s.ua } }));
+    const res = await a.fetch(
+      new Request("http://localhost/login", {
+        headers: { "user-agent": s.ua },
+      }),
+    );
     cookies.push(res.headers.get("set-cookie")!.split(";")[0]!);
   }
   return { a, cookies };
@@ -90,19 +131,31 @@ async function measure(s: Scenario): Promise<[number, number]> {
   return [best[0]!, best[1]!];
 }
 
-const runtime = "Bun" in globalThis ? "Bun" : "Deno" in globalThis ? "Deno" : "Node";
+const runtime = "Bun" in globalThis
+  ? "Bun"
+  : "Deno" in globalThis
+  ? "Deno"
+  : "Node";
 console.log(
   `${runtime}: µs per /read through app.fetch() on MemoryStore, ${SESSIONS} sessions, best of 5 rounds of ${N}`,
 );
-console.log("| scenario | cache 10 000 | cache off | cache / off |\n|---|---:|---:|---:|");
+console.log(
+  "| scenario | cache 10 000 | cache off | cache / off |\n|---|---:|---:|---:|",
+);
 for (const s of SCENARIOS) {
   const [on, off] = await measure(s);
-  console.log(`| ${s.name} | ${on.toFixed(2)} | ${off.toFixed(2)} | ${(on / off).toFixed(2)}× |`);
+  console.log(
+    `| ${s.name} | ${on.toFixed(2)} | ${off.toFixed(2)} | ${
+      (on / off).toFixed(2)
+    }× |`,
+  );
 }
 
 // The binding check alone (no cache: a client changing its user agent every request).
 const signer = new Signer(SECRET, 0);
-console.log("\n| Signer.checkBindTag(), no cache | µs | vs 100 characters |\n|---|---:|---:|");
+console.log(
+  "\n| Signer.checkBindTag(), no cache | µs | vs 100 characters |\n|---|---:|---:|",
+);
 let base = 0;
 for (const size of [100, 1024, 16 * 1024]) {
   const values = JSON.stringify(["x".repeat(size), null]);
@@ -114,5 +167,9 @@ for (const size of [100, 1024, 16 * 1024]) {
     best = Math.min(best, ((performance.now() - start) * 1000) / N);
   }
   base ||= best;
-  console.log(`| ${size} characters | ${best.toFixed(2)} | ${(best / base).toFixed(2)}× |`);
+  console.log(
+    `| ${size} characters | ${best.toFixed(2)} | ${
+      (best / base).toFixed(2)
+    }× |`,
+  );
 }

@@ -23,13 +23,18 @@ if (!BASELINE) throw new Error("set BASELINE to another checkout's folder");
 const baseline = (await import(join(BASELINE, "mod.ts"))) as Mod;
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
 const dir = mkdtempSync(join(tmpdir(), "satchel-compare-"));
-const COLUMNS = [["/plain", false], ["/plain", true], ["/read", true], ["/inc", true], ["/new", false]] as const;
+const COLUMNS = [["/plain", false], ["/plain", true], ["/read", true], [
+  "/inc",
+  true,
+], ["/new", false]] as const;
 
 // deno-lint-ignore no-explicit-any
 function app(mod: Mod, store: "sqlite" | "memory", tag: string): Hono<any> {
   // deno-lint-ignore no-explicit-any
   const a = new Hono<any>();
-  const s = store === "memory" ? new mod.MemoryStore() : new mod.SqliteStore({ path: join(dir, `${tag}.sqlite`) });
+  const s = store === "memory"
+    ? new mod.MemoryStore()
+    : new mod.SqliteStore({ path: join(dir, `${tag}.sqlite`) });
   a.use(mod.session({ secret: SECRET, store: s }));
   a.get("/login", (c) => {
     const s = c.get("session");
@@ -40,28 +45,50 @@ function app(mod: Mod, store: "sqlite" | "memory", tag: string): Hono<any> {
   });
   a.get("/plain", (c) => c.text("plain"));
   a.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
-  a.get("/inc", (c) => c.text(String(c.get("session").update("count", (n: number | undefined) => (n ?? 0) + 1))));
+  a.get(
+    "/inc",
+    (c) =>
+      c.text(String(
+        c.get("session").update(
+          "count",
+          (n: number | undefined) => (n ?? 0) + 1,
+        ),
+      )),
+  );
   a.get("/new", (c) => (c.get("session").set("seen", 1), c.text("new")));
   return a;
 }
 
 // deno-lint-ignore no-explicit-any
-async function perRequest(a: Hono<any>, path: string, cookies: string[]): Promise<number> {
+async function perRequest(
+  a: Hono<any>,
+  path: string,
+  cookies: string[],
+): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i++) {
-    const headers: Record<string, string> = cookies.length > 0 ? { cookie: cookies[i % cookies.length]! } : {};
-    await (await a.fetch(new Request(`http://localhost${path}`, { headers }))).text();
+    const headers: Record<string, string> = cookies.length > 0
+      ? { cookie: cookies[i % cookies.length]! }
+      : {};
+    await (await a.fetch(new Request(`http://localhost${path}`, { headers })))
+      .text();
   }
   return ((performance.now() - start) * 1000) / N;
 }
 
 const apps: [string, ReturnType<typeof app>, string[]][] = [];
 for (const store of ["sqlite", "memory"] as const) {
-  for (const [name, mod] of [["this", current], ["baseline", baseline]] as const) {
+  for (
+    const [name, mod] of [["this", current], ["baseline", baseline]] as const
+  ) {
     const a = app(mod, store, `${name}-${store}`);
     const cookies: string[] = [];
     for (let i = 0; i < 500; i++) {
-      cookies.push((await a.fetch(new Request("http://localhost/login"))).headers.get("set-cookie")!.split(";")[0]!);
+      cookies.push(
+        (await a.fetch(new Request("http://localhost/login"))).headers.get(
+          "set-cookie",
+        )!.split(";")[0]!,
+      );
     }
     apps.push([`${store} ${name}`, a, cookies]);
   }
@@ -70,10 +97,17 @@ const best = apps.map(() => COLUMNS.map(() => Infinity));
 for (let round = 0; round < ROUNDS; round++) {
   for (const [c, [route, signed]] of COLUMNS.entries()) {
     for (const [i, [, a, cookies]] of apps.entries()) {
-      best[i]![c] = Math.min(best[i]![c]!, await perRequest(a, route, signed ? cookies : []));
+      best[i]![c] = Math.min(
+        best[i]![c]!,
+        await perRequest(a, route, signed ? cookies : []),
+      );
     }
   }
 }
-console.log(`| µs per request | /plain | /plain signed in | /read | /inc | /new |\n|---|---:|---:|---:|---:|---:|`);
-for (const [i, [name]] of apps.entries()) console.log(`| ${name} | ${best[i]!.map((v) => v.toFixed(2)).join(" | ")} |`);
+console.log(
+  `| µs per request | /plain | /plain signed in | /read | /inc | /new |\n|---|---:|---:|---:|---:|---:|`,
+);
+for (const [i, [name]] of apps.entries()) {
+  console.log(`| ${name} | ${best[i]!.map((v) => v.toFixed(2)).join(" | ")} |`);
+}
 rmSync(dir, { recursive: true, force: true });

@@ -27,7 +27,13 @@ interface Option {
 }
 
 const sealer = new Sealer(SECRET);
-const raw = await crypto.subtle.importKey("raw", encoder.encode(SECRET), "HKDF", false, ["deriveKey"]);
+const raw = await crypto.subtle.importKey(
+  "raw",
+  encoder.encode(SECRET),
+  "HKDF",
+  false,
+  ["deriveKey"],
+);
 const info = encoder.encode("bench");
 const cached = await crypto.subtle.deriveKey(
   { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(16), info },
@@ -37,10 +43,16 @@ const cached = await crypto.subtle.deriveKey(
   ["encrypt", "decrypt"],
 );
 const derive = (salt: Uint8Array<ArrayBuffer>) =>
-  crypto.subtle.deriveKey({ name: "HKDF", hash: "SHA-256", salt, info }, raw, { name: "AES-GCM", length: 256 }, false, [
-    "encrypt",
-    "decrypt",
-  ]);
+  crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt, info },
+    raw,
+    { name: "AES-GCM", length: 256 },
+    false,
+    [
+      "encrypt",
+      "decrypt",
+    ],
+  );
 
 const options: Option[] = [
   {
@@ -51,8 +63,16 @@ const options: Option[] = [
     name: "AES-256-GCM, Web Crypto, key cached",
     roundTrip: async (plain) => {
       const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad }, cached, plain);
-      return await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: ad }, cached, ct);
+      const ct = await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: ad },
+        cached,
+        plain,
+      );
+      return await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv, additionalData: ad },
+        cached,
+        ct,
+      );
     },
   },
   {
@@ -60,8 +80,16 @@ const options: Option[] = [
     roundTrip: async (plain) => {
       const salt = crypto.getRandomValues(new Uint8Array(16));
       const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ct = await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: ad }, await derive(salt), plain);
-      return await crypto.subtle.decrypt({ name: "AES-GCM", iv, additionalData: ad }, await derive(salt), ct);
+      const ct = await crypto.subtle.encrypt(
+        { name: "AES-GCM", iv, additionalData: ad },
+        await derive(salt),
+        plain,
+      );
+      return await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv, additionalData: ad },
+        await derive(salt),
+        ct,
+      );
     },
   },
 ];
@@ -73,7 +101,11 @@ const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
   : "Node";
 const SIZES = [600, 3000, 8000];
 console.log(`${runtime}: µs per seal + open, best of 5 rounds of ${N}`);
-console.log(`| sealing | ${SIZES.map((n) => `${n} B`).join(" | ")} |\n|---|${SIZES.map(() => "---:").join("|")}|`);
+console.log(
+  `| sealing | ${SIZES.map((n) => `${n} B`).join(" | ")} |\n|---|${
+    SIZES.map(() => "---:").join("|")
+  }|`,
+);
 for (const option of options) {
   const cells: string[] = [];
   for (const size of SIZES) {

@@ -7,8 +7,16 @@
  */
 import type { Context } from "hono";
 import { CookieState } from "../src/state/cookie.ts";
-import { decodeBase64url as fromBase64url, encodeBase64url as toBase64url } from "../src/_internal/base64url.ts";
-import type { RequestBound, SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
+import {
+  decodeBase64url as fromBase64url,
+  encodeBase64url as toBase64url,
+} from "../src/_internal/base64url.ts";
+import type {
+  RequestBound,
+  SessionStore,
+  StoredSession,
+  UpdateFn,
+} from "../src/store/types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -19,9 +27,20 @@ export class WebCryptoCookieStore implements RequestBound {
   #state = new CookieState({ name: "satchel-data", persistent: true });
 
   constructor(secret: string) {
-    this.#key = crypto.subtle.importKey("raw", encoder.encode(secret), "HKDF", false, ["deriveKey"]).then((raw) =>
+    this.#key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(secret),
+      "HKDF",
+      false,
+      ["deriveKey"],
+    ).then((raw) =>
       crypto.subtle.deriveKey(
-        { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(16), info: encoder.encode("bench") },
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(16),
+          info: encoder.encode("bench"),
+        },
         raw,
         { name: "AES-GCM", length: 256 },
         false,
@@ -39,7 +58,11 @@ export class WebCryptoCookieStore implements RequestBound {
       if (bytes === null || bytes.length < 28) return null;
       try {
         const plain = await crypto.subtle.decrypt(
-          { name: "AES-GCM", iv: bytes.subarray(0, 12), additionalData: encoder.encode(id) },
+          {
+            name: "AES-GCM",
+            iv: bytes.subarray(0, 12),
+            additionalData: encoder.encode(id),
+          },
           await key,
           bytes.subarray(12),
         );
@@ -52,12 +75,24 @@ export class WebCryptoCookieStore implements RequestBound {
       }
     };
     const view: SessionStore = {
-      get: async (id) => (written !== undefined ? (written.id === id ? written.session : null) : await fromRequest(id)),
+      get: async (
+        id,
+      ) => (written !== undefined
+        ? (written.id === id ? written.session : null)
+        : await fromRequest(id)),
       set: async (id, s) => {
         const iv = crypto.getRandomValues(new Uint8Array(12));
-        const plain = encoder.encode(`${JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])}\n${s.payload}`);
+        const plain = encoder.encode(
+          `${
+            JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])
+          }\n${s.payload}`,
+        );
         const ct = new Uint8Array(
-          await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: encoder.encode(id) }, await key, plain),
+          await crypto.subtle.encrypt(
+            { name: "AES-GCM", iv, additionalData: encoder.encode(id) },
+            await key,
+            plain,
+          ),
         );
         const out = new Uint8Array(12 + ct.length);
         out.set(iv);

@@ -35,18 +35,28 @@ const SECONDS = Number(process.env.SECONDS ?? 3);
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
 const dir = mkdtempSync(join(tmpdir(), "satchel-bench-edge-"));
 const deno = (globalThis as {
-  Deno?: { openKv?: (path: string) => Promise<DenoKvLike & { close(): void }>; version: { deno: string } };
+  Deno?: {
+    openKv?: (path: string) => Promise<DenoKvLike & { close(): void }>;
+    version: { deno: string };
+  };
 }).Deno;
 const bun = (globalThis as { Bun?: { version: string } }).Bun;
-const runtime = bun ? `Bun ${bun.version}` : deno ? `Deno ${deno.version.deno}` : `Node ${process.versions.node}`;
+const runtime = bun
+  ? `Bun ${bun.version}`
+  : deno
+  ? `Deno ${deno.version.deno}`
+  : `Node ${process.versions.node}`;
 
 /** What /login stores: a user, a count and a 400-character profile. */
-const PAYLOAD = superjsonSerializer.stringify({ d: { user: "u12345678", count: 0, profile: "x".repeat(400) } });
+const PAYLOAD = superjsonSerializer.stringify({
+  d: { user: "u12345678", count: 0, profile: "x".repeat(400) },
+});
 const bump = (cur: StoredSession | null): StoredSession | null =>
   cur &&
   {
     ...cur,
-    payload: cur.payload.replace(/"count":(\d+)/, (_, n) => `"count":${Number(n) + 1}`),
+    payload: cur.payload.replace(/"count":(\d+)/, (_, n) =>
+      `"count":${Number(n) + 1}`),
     expiresAt: Date.now() + 3_600_000,
   };
 
@@ -58,10 +68,17 @@ async function perOp(fn: (i: number) => unknown): Promise<number> {
   return ((performance.now() - t0) * 1000) / OPS;
 }
 
-async function storeOps(store: SessionStore): Promise<{ get: number; update: number }> {
+async function storeOps(
+  store: SessionStore,
+): Promise<{ get: number; update: number }> {
   const ids = Array.from({ length: 100 }, () => generateId());
   for (const id of ids) {
-    await store.set(id, { payload: PAYLOAD, expiresAt: Date.now() + 3_600_000, createdAt: Date.now(), userId: null });
+    await store.set(id, {
+      payload: PAYLOAD,
+      expiresAt: Date.now() + 3_600_000,
+      createdAt: Date.now(),
+      userId: null,
+    });
   }
   const get = await perOp((i) => store.get(ids[i % ids.length]!));
   const update = await perOp((i) => store.update(ids[i % ids.length]!, bump));
@@ -69,7 +86,10 @@ async function storeOps(store: SessionStore): Promise<{ get: number; update: num
 }
 
 /** Requests per second of `path` through the session middleware, 16 in flight, each with its own session. */
-async function throughput(store: SessionStore, path: "/read" | "/inc"): Promise<number> {
+async function throughput(
+  store: SessionStore,
+  path: "/read" | "/inc",
+): Promise<number> {
   const app = new Hono<SessionEnv<{ count: number; profile: string }>>();
   app.use(session({ secret: SECRET, store, expires: 3600 }));
   app.get("/login", async (c) => {
@@ -78,8 +98,20 @@ async function throughput(store: SessionStore, path: "/read" | "/inc"): Promise<
     s.set("profile", "x".repeat(400));
     return c.text("ok");
   });
-  app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)));
-  app.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("count", (n) => (n ?? 0) + 1))));
+  app.get(
+    "/read",
+    async (c) =>
+      c.text(String((await c.get("session").load()).get("count") ?? 0)),
+  );
+  app.get(
+    "/inc",
+    async (c) =>
+      c.text(
+        String(
+          (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1),
+        ),
+      ),
+  );
   const cookies: string[] = [];
   for (let i = 0; i < 16; i++) {
     const res = await app.request("http://localhost/login");
@@ -90,8 +122,14 @@ async function throughput(store: SessionStore, path: "/read" | "/inc"): Promise<
     const end = performance.now() + seconds * 1000;
     await Promise.all(cookies.map(async (cookie) => {
       while (performance.now() < end) {
-        const res = await app.request(`http://localhost${path}`, { headers: { cookie } });
-        if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+        const res = await app.request(`http://localhost${path}`, {
+          headers: { cookie },
+        });
+        if (res.status !== 200) {
+          throw new Error(
+            `${path} answered ${res.status}: ${await res.text()}`,
+          );
+        }
         await res.arrayBuffer();
         done++;
       }
@@ -126,7 +164,11 @@ export default {
 
 async function d1InWorker(): Promise<{ get: number; update: number }> {
   const bundle = await build({
-    stdin: { contents: WORKER, resolveDir: join(import.meta.dirname ?? ".", ".."), loader: "js" },
+    stdin: {
+      contents: WORKER,
+      resolveDir: join(import.meta.dirname ?? ".", ".."),
+      loader: "js",
+    },
     bundle: true,
     format: "esm",
     platform: "neutral",
@@ -151,14 +193,22 @@ async function d1InWorker(): Promise<{ get: number; update: number }> {
 }
 
 const rows: string[] = [];
-const row = (name: string, ops: { get: number; update: number } | undefined, read?: number, inc?: number) =>
+const row = (
+  name: string,
+  ops: { get: number; update: number } | undefined,
+  read?: number,
+  inc?: number,
+) =>
   rows.push(
-    `| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${ops ? ops.update.toFixed(0) : "–"} | ${
-      read?.toFixed(0) ?? "–"
-    } | ${inc?.toFixed(0) ?? "–"} |`,
+    `| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${
+      ops ? ops.update.toFixed(0) : "–"
+    } | ${read?.toFixed(0) ?? "–"} | ${inc?.toFixed(0) ?? "–"} |`,
   );
 
-async function measure(name: string, make: () => Promise<SessionStore> | SessionStore): Promise<void> {
+async function measure(
+  name: string,
+  make: () => Promise<SessionStore> | SessionStore,
+): Promise<void> {
   const ops = await storeOps(await make());
   const read = await throughput(await make(), "/read");
   const inc = await throughput(await make(), "/inc");
@@ -167,20 +217,34 @@ async function measure(name: string, make: () => Promise<SessionStore> | Session
 }
 
 try {
-  await measure("SqliteStore (file, WAL)", () => new SqliteStore({ path: join(dir, `s-${generateId()}.sqlite`) }));
+  await measure(
+    "SqliteStore (file, WAL)",
+    () => new SqliteStore({ path: join(dir, `s-${generateId()}.sqlite`) }),
+  );
   if (process.env.REDIS_URL) {
     const { Redis } = await import("ioredis");
     const { RedisStore } = await import("../src/store/redis.ts");
     await measure(
       "RedisStore (ioredis, loopback)",
-      () => new RedisStore({ client: new Redis(process.env.REDIS_URL!), prefix: `bench:${generateId()}:` }),
+      () =>
+        new RedisStore({
+          client: new Redis(process.env.REDIS_URL!),
+          prefix: `bench:${generateId()}:`,
+        }),
     );
   }
   if (deno?.openKv) {
     const kv = await deno.openKv(join(dir, "kv.sqlite"));
-    await measure("DenoKvStore (local KV file)", () => new DenoKvStore({ kv, prefix: generateId() }));
+    await measure(
+      "DenoKvStore (local KV file)",
+      () => new DenoKvStore({ kv, prefix: generateId() }),
+    );
     kv.close();
-  } else if (deno) console.error("DenoKvStore skipped: Deno.openKv is missing; run with --unstable-kv");
+  } else if (deno) {
+    console.error(
+      "DenoKvStore skipped: Deno.openKv is missing; run with --unstable-kv",
+    );
+  }
   // Under Deno, miniflare's synchronous proxy lost track of a reply mid-run once: measure this row on Node or Bun.
   if (!deno) {
     const mf = new Miniflare({

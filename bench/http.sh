@@ -68,7 +68,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A private redis-server for RedisStore (satchel/redis).
+# A private redis-server for RedisStore (satchel/redis) and the @hono/session peer's Redis mode.
 REDIS_URL=
 if command -v redis-server >/dev/null 2>&1; then
   rport=$(free_port)
@@ -103,7 +103,12 @@ SCENARIOS=(
   "Satchel SqliteStore, no group commit|Bun|$APP_BUN|STORE=sqlite BATCH=0|inc new"
   "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain signed read inc new"
 )
-[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
+# RedisStore on each runtime with the client bench/app.ts picks there (Bun's own, ioredis on Deno, node-redis on Node).
+[ -n "$REDIS_URL" ] && SCENARIOS+=(
+  "Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "@hono/session + Redis|Bun|bun bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "Satchel RedisStore|Node|node bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+)
 SCENARIOS+=(
   "@hono/session|Bun|bun bench/peers/hono-session.js||plain signed read inc new"
   "hono-sessions|Bun|bun bench/peers/hono-sessions.js||plain signed read inc new"
@@ -132,6 +137,9 @@ if [ -n "${BASELINE:-}" ]; then
     "Satchel MemoryStore (baseline)|Bun|bun $BASELINE/bench/app.ts|STORE=memory|plain signed read inc new"
     "Satchel SqliteStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=sqlite|plain signed read inc new"
     "Satchel MemoryStore (baseline)|Deno|deno run -A $BASELINE/bench/app.ts|STORE=memory|plain signed read inc new"
+  )
+  [ -n "$REDIS_URL" ] && SCENARIOS+=(
+    "Satchel RedisStore (baseline)|Bun|bun $BASELINE/bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
   )
 fi
 

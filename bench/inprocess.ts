@@ -39,15 +39,28 @@ const COLUMNS = [
   ["/inc", "/inc", true],
   ["/new", "/new", false],
 ] as const;
-const HEADER = `| ${COLUMNS.map(([label]) => label).join(" | ")} |\n|---|${COLUMNS.map(() => "---:").join("|")}|`;
+const HEADER = `| ${COLUMNS.map(([label]) => label).join(" | ")} |\n|---|${
+  COLUMNS.map(() => "---:").join("|")
+}|`;
 const dir = mkdtempSync(join(tmpdir(), "satchel-inprocess-"));
 
 type Mode = "bare" | "empty" | "memory" | "sqlite" | "cookie" | "webcrypto";
-const MODES: readonly Mode[] = ["bare", "empty", "memory", "sqlite", "cookie", "webcrypto"];
+const MODES: readonly Mode[] = [
+  "bare",
+  "empty",
+  "memory",
+  "sqlite",
+  "cookie",
+  "webcrypto",
+];
 
-function storeFor(mode: "memory" | "sqlite" | "cookie" | "webcrypto"): SessionStore | RequestBound {
+function storeFor(
+  mode: "memory" | "sqlite" | "cookie" | "webcrypto",
+): SessionStore | RequestBound {
   if (mode === "memory") return new MemoryStore();
-  if (mode === "sqlite") return new SqliteStore({ path: join(dir, "s.sqlite") });
+  if (mode === "sqlite") {
+    return new SqliteStore({ path: join(dir, "s.sqlite") });
+  }
   if (mode === "webcrypto") return new WebCryptoCookieStore(`${SECRET}-data`);
   return new CookieStore({ secret: `${SECRET}-data` });
 }
@@ -56,7 +69,9 @@ function app(mode: Mode): Hono<SessionEnv<Data>> {
   const a = new Hono<SessionEnv<Data>>();
   const withSession = mode !== "bare" && mode !== "empty";
   if (mode === "empty") a.use(async (_c, next) => void (await next()));
-  if (withSession) a.use(session<Data>({ secret: SECRET, store: storeFor(mode) }));
+  if (withSession) {
+    a.use(session<Data>({ secret: SECRET, store: storeFor(mode) }));
+  }
   a.get("/login", (c) => {
     const s = c.get("session");
     s.set("user", "u");
@@ -65,8 +80,17 @@ function app(mode: Mode): Hono<SessionEnv<Data>> {
     return c.text("ok");
   });
   a.get("/plain", (c) => c.text("plain"));
-  a.get("/read", (c) => c.text(String(withSession ? c.get("session").get("count") ?? 0 : 0)));
-  a.get("/inc", (c) => c.text(String(withSession ? c.get("session").update("count", (n) => (n ?? 0) + 1) : 1)));
+  a.get(
+    "/read",
+    (c) => c.text(String(withSession ? c.get("session").get("count") ?? 0 : 0)),
+  );
+  a.get(
+    "/inc",
+    (c) =>
+      c.text(String(
+        withSession ? c.get("session").update("count", (n) => (n ?? 0) + 1) : 1,
+      )),
+  );
   a.get("/new", (c) => {
     if (withSession) c.get("session").set("seen", 1);
     return c.text("new");
@@ -74,11 +98,18 @@ function app(mode: Mode): Hono<SessionEnv<Data>> {
   return a;
 }
 
-async function perRequest(a: Hono<SessionEnv<Data>>, path: string, cookies: string[]): Promise<number> {
+async function perRequest(
+  a: Hono<SessionEnv<Data>>,
+  path: string,
+  cookies: string[],
+): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i++) {
-    const headers: Record<string, string> = cookies.length > 0 ? { cookie: cookies[i % cookies.length]! } : {};
-    await (await a.fetch(new Request(`http://localhost${path}`, { headers }))).text();
+    const headers: Record<string, string> = cookies.length > 0
+      ? { cookie: cookies[i % cookies.length]! }
+      : {};
+    await (await a.fetch(new Request(`http://localhost${path}`, { headers })))
+      .text();
   }
   return ((performance.now() - start) * 1000) / N;
 }
@@ -88,7 +119,9 @@ const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
   : typeof (globalThis as { Deno?: unknown }).Deno !== "undefined"
   ? "Deno"
   : "Node";
-console.log(`${runtime}: µs per request through app.fetch(), best of ${ROUNDS} interleaved rounds of ${N}`);
+console.log(
+  `${runtime}: µs per request through app.fetch(), best of ${ROUNDS} interleaved rounds of ${N}`,
+);
 console.log(`| app ${HEADER}`);
 const NAMES: Record<Mode, string> = {
   bare: "bare Hono",
@@ -98,7 +131,10 @@ const NAMES: Record<Mode, string> = {
   cookie: "Satchel CookieStore",
   webcrypto: "CookieStore-like, Web Crypto AES-GCM (bench/cookie-webcrypto.ts)",
 };
-const apps = new Map<Mode, { app: Hono<SessionEnv<Data>>; cookies: string[] }>();
+const apps = new Map<
+  Mode,
+  { app: Hono<SessionEnv<Data>>; cookies: string[] }
+>();
 for (const mode of MODES) {
   const a = app(mode);
   const cookies: string[] = [];
@@ -106,13 +142,17 @@ for (const mode of MODES) {
     for (let i = 0; i < 1000; i++) {
       const res = await a.fetch(new Request("http://localhost/login"));
       // Every Set-Cookie line: CookieStore sends its data cookie next to the id cookie.
-      cookies.push(res.headers.getSetCookie().map((l) => l.split(";")[0]).join("; "));
+      cookies.push(
+        res.headers.getSetCookie().map((l) => l.split(";")[0]).join("; "),
+      );
     }
   }
   apps.set(mode, { app: a, cookies });
 }
 // Rounds interleave the apps, so a change in the machine's load falls on all of them alike.
-const results = new Map<Mode, number[]>(MODES.map((m) => [m, COLUMNS.map(() => Infinity)]));
+const results = new Map<Mode, number[]>(
+  MODES.map((m) => [m, COLUMNS.map(() => Infinity)]),
+);
 for (const [r, [, route, signedIn]] of COLUMNS.entries()) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const mode of MODES) {
@@ -123,13 +163,23 @@ for (const [r, [, route, signedIn]] of COLUMNS.entries()) {
   }
 }
 for (const mode of MODES) {
-  console.log(`| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`);
+  console.log(
+    `| ${NAMES[mode]} | ${
+      results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")
+    } |`,
+  );
 }
 const memory = results.get("memory")!;
-console.log(`\nRatio to MemoryStore on the same route (same run):\n\n| store ${HEADER}`);
+console.log(
+  `\nRatio to MemoryStore on the same route (same run):\n\n| store ${HEADER}`,
+);
 for (const mode of ["sqlite", "cookie", "webcrypto"] as const) {
   console.log(
-    `| ${NAMES[mode]} | ${results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(" | ")} |`,
+    `| ${NAMES[mode]} | ${
+      results.get(mode)!.map((v, i) => `${(v / memory[i]!).toFixed(2)}×`).join(
+        " | ",
+      )
+    } |`,
   );
 }
 rmSync(dir, { recursive: true, force: true });

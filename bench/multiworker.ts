@@ -17,14 +17,29 @@
  * SESSIONS (1000), RUNTIME (bun | deno | node: what runs the workers, bun).
  * @module
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  type ChildProcess,
+  execFileSync,
+  spawn,
+  spawnSync,
+} from "node:child_process";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { openSqlite } from "../src/store/sqlite/driver.ts";
 
-const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const ROOT = resolve(
+  import.meta.dirname ?? new URL(".", import.meta.url).pathname,
+  "..",
+);
 const BIN = join(ROOT, "node_modules/.bin");
 const env = process.env;
 const DURATION = Number(env.DURATION ?? 10);
@@ -38,7 +53,10 @@ const APP = join(ROOT, "tests/fixtures/worker-app.ts");
 // long-lived reader that keeps a read transaction (a snapshot) open for
 // holdMs, every everyMs, `holds` times, starting after delayMs; then idles until killed.
 if (process.argv[2] === "reader") {
-  const [db, delay, hold, every, holds] = [process.argv[3]!, ...process.argv.slice(4, 8).map(Number)] as [
+  const [db, delay, hold, every, holds] = [
+    process.argv[3]!,
+    ...process.argv.slice(4, 8).map(Number),
+  ] as [
     string,
     number,
     number,
@@ -76,7 +94,10 @@ interface Fleet {
 }
 
 function runtimeArgs(file: string): [string, string[]] {
-  return [join(BIN, RUNTIME), RUNTIME === "deno" ? ["run", "-A", file] : [file]];
+  return [
+    join(BIN, RUNTIME),
+    RUNTIME === "deno" ? ["run", "-A", file] : [file],
+  ];
 }
 
 async function startWorker(extra: Record<string, string>): Promise<Worker> {
@@ -90,7 +111,10 @@ async function startWorker(extra: Record<string, string>): Promise<Worker> {
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d));
   const port = await new Promise<number>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`worker did not start:\n${out}`)), 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`worker did not start:\n${out}`)),
+      30_000,
+    );
     child.stdout!.on("data", () => {
       const m = /^ready (\d+)$/m.exec(out);
       if (m) {
@@ -103,19 +127,37 @@ async function startWorker(extra: Record<string, string>): Promise<Worker> {
   return { child, port, out: () => out };
 }
 
-async function startFleet(n: number, extra: Record<string, string> = {}): Promise<Fleet> {
+async function startFleet(
+  n: number,
+  extra: Record<string, string> = {},
+): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), "satchel-mw-"));
   const db = join(dir, "s.sqlite");
   const stats = join(dir, "stats.jsonl");
   // One worker first, so the others open an existing file (as after a deploy).
-  const first = await startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra });
+  const first = await startWorker({
+    SATCHEL_DB: db,
+    STATS_FILE: stats,
+    ...extra,
+  });
   const rest = await Promise.all(
-    Array.from({ length: n - 1 }, () => startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra })),
+    Array.from(
+      { length: n - 1 },
+      () => startWorker({ SATCHEL_DB: db, STATS_FILE: stats, ...extra }),
+    ),
   );
   return { workers: [first, ...rest], db, dir, stats };
 }
 
-type Stat = { pid: number; incs: number; writes: number; p50: number; p99: number; p999: number; max: number };
+type Stat = {
+  pid: number;
+  incs: number;
+  writes: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+};
 
 async function stopFleet(f: Fleet): Promise<Stat[]> {
   await Promise.all(f.workers.map((w) =>
@@ -125,13 +167,19 @@ async function stopFleet(f: Fleet): Promise<Stat[]> {
     })
   ));
   const stats = existsSync(f.stats)
-    ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Stat)
+    ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) =>
+      JSON.parse(l) as Stat
+    )
     : [];
   return stats;
 }
 
 /** Create `n` sessions through `port`, written one cookie a line to `file`. */
-async function makeSessions(port: number, n: number, file: string): Promise<void> {
+async function makeSessions(
+  port: number,
+  n: number,
+  file: string,
+): Promise<void> {
   const cookies: string[] = [];
   let next = 0;
   await Promise.all(Array.from({ length: 16 }, async () => {
@@ -146,7 +194,9 @@ async function makeSessions(port: number, n: number, file: string): Promise<void
           cookies.push(cookie);
           break;
         }
-        if (res.status !== 503 || attempt === 100) throw new Error(`/login answered ${res.status} ${body}`);
+        if (res.status !== 503 || attempt === 100) {
+          throw new Error(`/login answered ${res.status} ${body}`);
+        }
       }
     }
   }));
@@ -163,7 +213,12 @@ interface WrkResult {
   socketErrors: number;
 }
 
-function wrk(port: number, conns: number, cookies: string, seconds = DURATION): Promise<WrkResult> {
+function wrk(
+  port: number,
+  conns: number,
+  cookies: string,
+  seconds = DURATION,
+): Promise<WrkResult> {
   return new Promise((ok, fail) => {
     const child = spawn("wrk", [
       "-t1",
@@ -181,7 +236,8 @@ function wrk(port: number, conns: number, cookies: string, seconds = DURATION): 
     child.once("close", () => {
       const m = /^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/m.exec(out);
       if (!m) return fail(new Error(`wrk said:\n${out}`));
-      const [requests, us, p50, p99, max, non2xx, socketErrors] = m.slice(1).map(Number) as number[];
+      const [requests, us, p50, p99, max, non2xx, socketErrors] = m.slice(1)
+        .map(Number) as number[];
       ok({
         requests: requests!,
         seconds: us! / 1e6,
@@ -210,7 +266,11 @@ interface Run {
 }
 
 /** n workers, each with SESSIONS/n sessions of its own and CONNS/n connections of one wrk. */
-async function measure(n: number, extra: Record<string, string>, seconds = DURATION): Promise<Run> {
+async function measure(
+  n: number,
+  extra: Record<string, string>,
+  seconds = DURATION,
+): Promise<Run> {
   const f = await startFleet(n, extra);
   try {
     const files = await Promise.all(f.workers.map(async (w, i) => {
@@ -219,7 +279,9 @@ async function measure(n: number, extra: Record<string, string>, seconds = DURAT
       return file;
     }));
     const results = await Promise.all(
-      f.workers.map((w, i) => wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)),
+      f.workers.map((w, i) =>
+        wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)
+      ),
     );
     const stats = await stopFleet(f);
     const errors: Record<string, number> = {};
@@ -242,12 +304,17 @@ async function measure(n: number, extra: Record<string, string>, seconds = DURAT
       const db = openSqlite(f.db);
       const rows = db.prepare("SELECT payload FROM satchel_sessions").all();
       db.close();
-      const stored = rows.reduce((s, r) => s + Number(/"count":(\d+)/.exec(String(r.payload))?.[1] ?? 0), 0);
+      const stored = rows.reduce(
+        (s, r) => s + Number(/"count":(\d+)/.exec(String(r.payload))?.[1] ?? 0),
+        0,
+      );
       run.countsAddUp = stored === stats.reduce((s, x) => s + x.incs, 0);
     }
     return run;
   } finally {
-    for (const w of f.workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    for (const w of f.workers) {
+      if (w.child.exitCode === null) w.child.kill("SIGKILL");
+    }
     rmSync(f.dir, { recursive: true, force: true });
   }
 }
@@ -261,9 +328,13 @@ const say = (s = "") => {
 };
 
 async function throughput(): Promise<void> {
-  say(`### /inc throughput: shared SqliteStore vs MemoryStore per worker (${RUNTIME} workers)`);
+  say(
+    `### /inc throughput: shared SqliteStore vs MemoryStore per worker (${RUNTIME} workers)`,
+  );
   say();
-  say(`${SESSIONS} sessions (count + 400-byte profile), ${CONNS} connections in total, ${DURATION} s per run.`);
+  say(
+    `${SESSIONS} sessions (count + 400-byte profile), ${CONNS} connections in total, ${DURATION} s per run.`,
+  );
   say();
   say(
     "| workers | SqliteStore (one file) req/s | p99 ms | MemoryStore (per worker) req/s | p99 ms | SQLite / Memory | non-2xx | counts add up |",
@@ -276,17 +347,21 @@ async function throughput(): Promise<void> {
     base[`sq${n}`] = sq.rps;
     base[`mem${n}`] = mem.rps;
     say(
-      `| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${fmt(mem.p99, 1)} | ${
-        fmt(sq.rps / mem.rps, 2)
-      } | ${sq.non2xx + mem.non2xx} | ${sq.countsAddUp ? "yes" : "NO"} |`,
+      `| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${
+        fmt(mem.p99, 1)
+      } | ${fmt(sq.rps / mem.rps, 2)} | ${sq.non2xx + mem.non2xx} | ${
+        sq.countsAddUp ? "yes" : "NO"
+      } |`,
     );
   }
   say();
   say(
-    `Scaling from 1 worker: SqliteStore ×${fmt(base.sq2! / base.sq1!, 2)} (2), ×${
-      fmt(base.sq4! / base.sq1!, 2)
-    } (4); ` +
-      `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${fmt(base.mem4! / base.mem1!, 2)} (4).`,
+    `Scaling from 1 worker: SqliteStore ×${
+      fmt(base.sq2! / base.sq1!, 2)
+    } (2), ×${fmt(base.sq4! / base.sq1!, 2)} (4); ` +
+      `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${
+        fmt(base.mem4! / base.mem1!, 2)
+      } (4).`,
   );
   say();
 }
@@ -300,23 +375,33 @@ async function durability(): Promise<void> {
   const full = await measure(4, { SYNCHRONOUS: "FULL" });
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
     say(
-      `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${
-        r.countsAddUp ? "yes" : "NO"
-      } |`,
+      `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${
+        fmt(r.p99, 1)
+      } | ${r.non2xx} | ${r.countsAddUp ? "yes" : "NO"} |`,
     );
   }
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
-    for (const [e, n] of Object.entries(r.errors)) say(`- ${name}: ${n} × ${e.replace(/\(\/.*\)/, "(…)")}`);
+    for (const [e, n] of Object.entries(r.errors)) {
+      say(`- ${name}: ${n} × ${e.replace(/\(\/.*\)/, "(…)")}`);
+    }
   }
   say();
-  say(`FULL / NORMAL: ${fmt(full.rps / normal.rps, 2)} of the throughput (an fsync of the WAL per commit).`);
+  say(
+    `FULL / NORMAL: ${
+      fmt(full.rps / normal.rps, 2)
+    } of the throughput (an fsync of the WAL per commit).`,
+  );
   say();
 }
 
 async function contention(): Promise<void> {
-  say(`### 8 writer processes on one file: busy_timeout (${RUNTIME} workers, /inc, ${DURATION} s)`);
+  say(
+    `### 8 writer processes on one file: busy_timeout (${RUNTIME} workers, /inc, ${DURATION} s)`,
+  );
   say();
-  say("Write time = one store write as the worker sees it (lock wait included), over all 8 processes.");
+  say(
+    "Write time = one store write as the worker sees it (lock wait included), over all 8 processes.",
+  );
   say();
   say(
     "| busy_timeout | req/s | HTTP p99 ms | non-2xx (503) | write p50 ms | write p99 ms | write p99.9 ms | write max ms | counts add up |",
@@ -327,9 +412,11 @@ async function contention(): Promise<void> {
     const w = r.stats;
     const maxOf = (k: keyof Stat) => Math.max(...w.map((s) => s[k] as number));
     say(
-      `| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${fmt(maxOf("p50"), 2)} | ${
-        fmt(maxOf("p99"), 2)
-      } | ${fmt(maxOf("p999"), 2)} | ${fmt(maxOf("max"), 1)} | ${r.countsAddUp ? "yes" : "NO"} |`,
+      `| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${
+        fmt(maxOf("p50"), 2)
+      } | ${fmt(maxOf("p99"), 2)} | ${fmt(maxOf("p999"), 2)} | ${
+        fmt(maxOf("max"), 1)
+      } | ${r.countsAddUp ? "yes" : "NO"} |`,
     );
   }
   say();
@@ -337,7 +424,9 @@ async function contention(): Promise<void> {
 
 async function wal(): Promise<void> {
   const seconds = 20;
-  say(`### WAL size under steady writes with a long-lived reader (4 ${RUNTIME} workers, ${seconds} s)`);
+  say(
+    `### WAL size under steady writes with a long-lived reader (4 ${RUNTIME} workers, ${seconds} s)`,
+  );
   say();
   say(
     "/inc on 4 workers for 20 s. The reader (another process) holds a read transaction from 2 to 6 s and from 10 to 14 s;",
@@ -364,39 +453,65 @@ async function wal(): Promise<void> {
         await makeSessions(w.port, SESSIONS / 4, file);
         return file;
       }));
-      const args = [join(ROOT, "bench/multiworker.ts"), "reader", f.db, "2000", "4000", "8000", "2"];
-      if (withReader) reader = spawn(join(BIN, "bun"), args, { stdio: ["ignore", "inherit", "inherit"] });
+      const args = [
+        join(ROOT, "bench/multiworker.ts"),
+        "reader",
+        f.db,
+        "2000",
+        "4000",
+        "8000",
+        "2",
+      ];
+      if (withReader) {
+        reader = spawn(join(BIN, "bun"), args, {
+          stdio: ["ignore", "inherit", "inherit"],
+        });
+      }
       const samples: { t: number; wal: number }[] = [];
       const t0 = Date.now();
       const timer = setInterval(() => {
-        samples.push({ t: Date.now() - t0, wal: existsSync(f.db + "-wal") ? statSync(f.db + "-wal").size : 0 });
+        samples.push({
+          t: Date.now() - t0,
+          wal: existsSync(f.db + "-wal") ? statSync(f.db + "-wal").size : 0,
+        });
       }, 100);
-      const results = await Promise.all(f.workers.map((w, i) => wrk(w.port, CONNS / 4, files[i]!, seconds)));
+      const results = await Promise.all(
+        f.workers.map((w, i) => wrk(w.port, CONNS / 4, files[i]!, seconds)),
+      );
       clearInterval(timer);
       reader?.kill("SIGKILL");
       await stopFleet(f);
       const mib = (b: number) => fmt(b / 1024 / 1024, 1);
       const within = (a: number, b: number) =>
-        samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) => s.wal);
+        samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) =>
+          s.wal
+        );
       const between = within(7, 10);
       const after = within(16, 20);
       const rps = results.reduce((s, r) => s + r.requests / r.seconds, 0);
       say(
-        `| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${fmt(rps)} | ${
-          mib(Math.max(...samples.map((s) => s.wal)))
-        } | ` +
-          `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${mib(Math.min(...after))}–${
-            mib(Math.max(...after))
-          } |`,
+        `| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${
+          fmt(rps)
+        } | ${mib(Math.max(...samples.map((s) => s.wal)))} | ` +
+          `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${
+            mib(Math.min(...after))
+          }–${mib(Math.max(...after))} |`,
       );
       // Largest WAL size in each second, in MiB.
-      const perSecond = Array.from({ length: seconds }, (_, i) => within(i, i + 1)).map((w) =>
-        fmt(Math.max(0, ...w) / 1024 / 1024, 0)
+      const perSecond = Array.from(
+        { length: seconds },
+        (_, i) => within(i, i + 1),
+      ).map((w) => fmt(Math.max(0, ...w) / 1024 / 1024, 0));
+      series.push(
+        `${policy}, reader ${withReader ? "2–6 s, 10–14 s" : "none"}: ${
+          perSecond.join(" ")
+        }`,
       );
-      series.push(`${policy}, reader ${withReader ? "2–6 s, 10–14 s" : "none"}: ${perSecond.join(" ")}`);
     } finally {
       reader?.kill("SIGKILL");
-      for (const w of f.workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      for (const w of f.workers) {
+        if (w.child.exitCode === null) w.child.kill("SIGKILL");
+      }
       rmSync(f.dir, { recursive: true, force: true });
     }
   }
@@ -413,12 +528,19 @@ function test10(): void {
   say("### The 8-process test for 10 s");
   say();
   const t0 = Date.now();
-  const r = spawnSync(join(BIN, "bun"), ["test", "--timeout", "120000", "tests/multiprocess-contention.test.ts"], {
+  const r = spawnSync(join(BIN, "bun"), [
+    "test",
+    "--timeout",
+    "120000",
+    "tests/multiprocess-contention.test.ts",
+  ], {
     cwd: ROOT,
     env: { ...env, MULTIPROCESS_SECONDS: "10" },
     encoding: "utf8",
   });
-  const out = (r.stdout + r.stderr).split("\n").filter((l) => /\((pass|fail)\)/.test(l)).join("\n");
+  const out = (r.stdout + r.stderr).split("\n").filter((l) =>
+    /\((pass|fail)\)/.test(l)
+  ).join("\n");
   say("```");
   say(
     `$ MULTIPROCESS_SECONDS=10 bun test tests/multiprocess-contention.test.ts   (${
@@ -431,19 +553,34 @@ function test10(): void {
 }
 
 const which = process.argv[2] ?? "all";
-const scenarios: Record<string, () => Promise<void> | void> = { throughput, durability, contention, wal, test10 };
+const scenarios: Record<string, () => Promise<void> | void> = {
+  throughput,
+  durability,
+  contention,
+  wal,
+  test10,
+};
 if (which !== "all" && !(which in scenarios)) {
-  console.error(`usage: bun bench/multiworker.ts [all|${Object.keys(scenarios).join("|")}]`);
+  console.error(
+    `usage: bun bench/multiworker.ts [all|${Object.keys(scenarios).join("|")}]`,
+  );
   process.exit(2);
 }
-const version = execFileSync(join(BIN, RUNTIME), ["--version"], { encoding: "utf8" }).split("\n")[0];
+const version =
+  execFileSync(join(BIN, RUNTIME), ["--version"], { encoding: "utf8" }).split(
+    "\n",
+  )[0];
 say(
-  `<!-- ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · load average at start ${
+  `<!-- ${new Date().toISOString()} · ${cpus().length} × ${
+    cpus()[0]?.model
+  } · load average at start ${
     loadavg().map((l) => l.toFixed(1)).join(" ")
   } · workers: ${RUNTIME} ${version} · command: bun bench/multiworker.ts ${which} -->`,
 );
 say();
-for (const [name, run] of Object.entries(scenarios)) if (which === "all" || which === name) await run();
+for (const [name, run] of Object.entries(scenarios)) {
+  if (which === "all" || which === name) await run();
+}
 const out = join(tmpdir(), `satchel-multiworker-${which}.md`);
 writeFileSync(out, lines.join("\n") + "\n");
 console.error(`(also written to ${out})`);

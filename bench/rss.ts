@@ -14,7 +14,13 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -38,23 +44,35 @@ function status(): Record<string, number> {
 }
 
 function gc(): void {
-  const g = globalThis as { Bun?: { gc(full: boolean): void }; gc?: () => void };
+  const g = globalThis as {
+    Bun?: { gc(full: boolean): void };
+    gc?: () => void;
+  };
   if (g.Bun) g.Bun.gc(true);
   else g.gc?.();
 }
 
-async function child(mode: "empty" | "filled", path: string, mmapSize: number): Promise<void> {
+async function child(
+  mode: "empty" | "filled",
+  path: string,
+  mmapSize: number,
+): Promise<void> {
   const store = new SqliteStore({ path, mmapSize });
   const started = performance.now();
   if (mode === "filled") {
     const now = Date.now();
     const session = (i: number): [string, StoredSession] => [generateId(), {
-      payload: superjsonSerializer.stringify({ d: { user: "u" + i, count: 0, profile: "x".repeat(400) } }),
+      payload: superjsonSerializer.stringify({
+        d: { user: "u" + i, count: 0, profile: "x".repeat(400) },
+      }),
       expiresAt: now + 3_600_000,
       createdAt: now,
     }];
     for (let i = 0; i < SESSIONS; i += 1000) {
-      const batch = Array.from({ length: Math.min(1000, SESSIONS - i) }, (_, k) => session(i + k));
+      const batch = Array.from(
+        { length: Math.min(1000, SESSIONS - i) },
+        (_, k) => session(i + k),
+      );
       if (WRITE === "set") { for (const [id, s] of batch) store.set(id, s); }
       else store.setMany(batch);
     }
@@ -72,7 +90,11 @@ async function child(mode: "empty" | "filled", path: string, mmapSize: number): 
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 if (process.argv[2] === "--child") {
-  await child(process.argv[3] as "empty" | "filled", process.argv[4]!, Number(process.argv[5]));
+  await child(
+    process.argv[3] as "empty" | "filled",
+    process.argv[4]!,
+    Number(process.argv[5]),
+  );
 } else {
   const dir = mkdtempSync(join(tmpdir(), "satchel-bench-rss-"));
   const self = fileURLToPath(import.meta.url);
@@ -83,20 +105,38 @@ if (process.argv[2] === "--child") {
       const result: Record<string, Record<string, number>> = {};
       for (const mode of ["empty", "filled"] as const) {
         const path = join(dir, `${mode}-${mmapSize}.sqlite`);
-        const args = isBun
-          ? [self, "--child", mode, path, String(mmapSize)]
-          : ["run", "-A", "--v8-flags=--expose-gc", self, "--child", mode, path, String(mmapSize)];
-        const r = spawnSync(process.execPath, args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-        if (r.status !== 0) throw new Error(`rss child (${mode}) failed with ${r.status}`);
+        const args = isBun ? [self, "--child", mode, path, String(mmapSize)] : [
+          "run",
+          "-A",
+          "--v8-flags=--expose-gc",
+          self,
+          "--child",
+          mode,
+          path,
+          String(mmapSize),
+        ];
+        const r = spawnSync(process.execPath, args, {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        if (r.status !== 0) {
+          throw new Error(`rss child (${mode}) failed with ${r.status}`);
+        }
         result[mode] = JSON.parse(r.stdout.trim().split("\n").pop()!);
         result[mode]!.file = statSync(path).size;
       }
       const e = result.empty!, f = result.filled!;
-      const label = mmapSize === 0 ? "mmapSize: 0" : `mmapSize: ${mmapSize / 1024 / 1024} MiB (default)`;
+      const label = mmapSize === 0
+        ? "mmapSize: 0"
+        : `mmapSize: ${mmapSize / 1024 / 1024} MiB (default)`;
       rows.push(
-        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${mb(f.VmRSS! - e.VmRSS!)}** | ${
-          mb(f.RssAnon! - e.RssAnon!)
-        } | ${mb(f.RssFile! - e.RssFile!)} | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${f.seconds!.toFixed(0)} s |`,
+        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${
+          mb(f.VmRSS! - e.VmRSS!)
+        }** | ${mb(f.RssAnon! - e.RssAnon!)} | ${
+          mb(f.RssFile! - e.RssFile!)
+        } | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${
+          f.seconds!.toFixed(0)
+        } s |`,
       );
     }
   } finally {
@@ -106,7 +146,9 @@ if (process.argv[2] === "--child") {
     `RSS after writing ${
       SESSIONS.toLocaleString("en-US")
     } sessions through SqliteStore.${WRITE}, against an empty process (after a full GC); ` +
-    `measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
+    `measured ${
+      new Date().toISOString().slice(0, 16).replace("T", " ")
+    } UTC, load average ${
       readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
     }:`,
     "",
@@ -121,8 +163,15 @@ if (process.argv[2] === "--child") {
     const doc = readFileSync(md, "utf8");
     const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
     const from = doc.indexOf(start), to = doc.indexOf(end);
-    if (from === -1 || to === -1) throw new Error(`Cannot update RESULTS.md: markers ${start} … ${end} are missing`);
-    writeFileSync(md, doc.slice(0, from + start.length) + `\n${text}\n` + doc.slice(to));
+    if (from === -1 || to === -1) {
+      throw new Error(
+        `Cannot update RESULTS.md: markers ${start} … ${end} are missing`,
+      );
+    }
+    writeFileSync(
+      md,
+      doc.slice(0, from + start.length) + `\n${text}\n` + doc.slice(to),
+    );
     console.log(`\nwrote ${md}`);
   }
 }

@@ -30,7 +30,10 @@ const env = {
   SESSION_DATA_SECRET: "satchel-bench-data-secret-satchel-bench-0123456789",
 };
 const make = () =>
-  session<Data>({ secret: env.SESSION_SECRET, store: new CookieStore({ secret: env.SESSION_DATA_SECRET }) });
+  session<Data>({
+    secret: env.SESSION_SECRET,
+    store: new CookieStore({ secret: env.SESSION_DATA_SECRET }),
+  });
 
 function app(mode: "once" | "lazy" | "per request"): Hono<Env> {
   const a = new Hono<Env>();
@@ -39,7 +42,11 @@ function app(mode: "once" | "lazy" | "per request"): Hono<Env> {
     let sessions: MiddlewareHandler<Env> | undefined;
     a.use((c, next) => (sessions ??= make())(c, next));
   } else a.use((c, next) => make()(c, next));
-  a.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
+  a.get(
+    "/inc",
+    (c) =>
+      c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
+  );
   return a;
 }
 
@@ -58,7 +65,10 @@ const cpu = () => {
 async function round(a: Hono<Env>, cookie: string): Promise<number> {
   const start = cpu();
   for (let i = 0; i < N; i++) {
-    await (await a.fetch(new Request("http://localhost/inc", { headers: { cookie } }), env)).text();
+    await (await a.fetch(
+      new Request("http://localhost/inc", { headers: { cookie } }),
+      env,
+    )).text();
   }
   return (cpu() - start) / N;
 }
@@ -76,7 +86,13 @@ const apps = await Promise.all(MODES.map(async (mode) => {
   const a = app(mode);
   return { mode, a, cookie: await cookiesOf(a), best: Infinity };
 }));
-for (let r = 0; r < 5; r++) for (const x of apps) x.best = Math.min(x.best, await round(x.a, x.cookie));
+for (let r = 0; r < 5; r++) {
+  for (const x of apps) x.best = Math.min(x.best, await round(x.a, x.cookie));
+}
 for (const x of apps) {
-  console.log(`${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${(x.best / apps[0]!.best).toFixed(2)}×`);
+  console.log(
+    `${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${
+      (x.best / apps[0]!.best).toFixed(2)
+    }×`,
+  );
 }

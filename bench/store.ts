@@ -12,7 +12,13 @@
  * round is the closest to the truth, and both sides get the same chances.
  * @module
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -30,7 +36,10 @@ const SWEEP_ROWS = 10_000;
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const runtime = isBun
   ? `Bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
-  : `Deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`;
+  : `Deno ${
+    (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno
+      .version.deno
+  }`;
 const driverName = isBun ? "bun:sqlite" : "node:sqlite";
 
 // ---- the raw driver, without Satchel's adapter --------------------------------
@@ -43,9 +52,13 @@ interface RawDb {
   prepare(sql: string): RawStatement;
   close(): void;
 }
-const sqliteModule = isBun ? await import("bun:sqlite" as string) : await import("node:sqlite" as string);
+const sqliteModule = isBun
+  ? await import("bun:sqlite" as string)
+  : await import("node:sqlite" as string);
 function openRaw(path: string): RawDb {
-  return isBun ? new sqliteModule.Database(path, { create: true }) : new sqliteModule.DatabaseSync(path);
+  return isBun
+    ? new sqliteModule.Database(path, { create: true })
+    : new sqliteModule.DatabaseSync(path);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "satchel-bench-store-"));
@@ -54,7 +67,11 @@ process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 /** What /login stores: a user, a count and a 400-character profile (about 470 bytes). */
 function payload(count: number): string {
   return superjsonSerializer.stringify({
-    d: { user: "u" + count.toString(36).padStart(8, "0"), count, profile: "x".repeat(400) },
+    d: {
+      user: "u" + count.toString(36).padStart(8, "0"),
+      count,
+      profile: "x".repeat(400),
+    },
   });
 }
 const PAYLOAD = payload(0);
@@ -80,13 +97,17 @@ function pragmas(db: RawDb): void {
 function rawStatements(db: RawDb, t: string) {
   return {
     get: db.prepare(`SELECT ${COLS} FROM ${t} WHERE id = ?`),
-    getLive: db.prepare(`SELECT ${COLS} FROM ${t} WHERE id = ? AND expires_at > ?`),
+    getLive: db.prepare(
+      `SELECT ${COLS} FROM ${t} WHERE id = ? AND expires_at > ?`,
+    ),
     upsert: db.prepare(
       `INSERT INTO ${t} (id, payload, expires_at, created_at, user_id) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
          created_at = excluded.created_at, user_id = excluded.user_id`,
     ),
-    touch: db.prepare(`UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`),
+    touch: db.prepare(
+      `UPDATE ${t} SET expires_at = ? WHERE id = ? AND expires_at > ?`,
+    ),
     sweep: db.prepare(
       `DELETE FROM ${t} WHERE id IN (SELECT id FROM ${t} WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
     ),
@@ -103,7 +124,9 @@ function fill(s: Raw, ids: string[], expiresAt: number): void {
 }
 
 /** Runs the named benchmarks ROUNDS times; returns the fastest average of each, in ns. */
-async function measure(cases: [string, () => unknown][]): Promise<Map<string, number>> {
+async function measure(
+  cases: [string, () => unknown][],
+): Promise<Map<string, number>> {
   const best = new Map<string, number>();
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, fn] of cases) bench(name, fn);
@@ -129,7 +152,11 @@ async function storeVsRaw(): Promise<string> {
   createTable(rawDb, "satchel_sessions", true);
   const raw = rawStatements(rawDb, "satchel_sessions");
   const ids = Array.from({ length: ROWS }, newId);
-  store.setMany(ids.map((id) => [id, { payload: PAYLOAD, expiresAt: live, createdAt: now }]));
+  store.setMany(
+    ids.map((
+      id,
+    ) => [id, { payload: PAYLOAD, expiresAt: live, createdAt: now }]),
+  );
   fill(raw, ids, live);
 
   let i = 0;
@@ -144,17 +171,41 @@ async function storeVsRaw(): Promise<string> {
       return row !== undefined && row.expires_at > Date.now() ? row : null;
     }],
     ["store get", () => store.get(next())],
-    ["raw set", () => raw.upsert.run(next(), PAYLOAD, Date.now() + 3_600_000, now, null)],
-    ["store set", () => store.set(next(), { payload: PAYLOAD, expiresAt: Date.now() + 3_600_000, createdAt: now })],
+    [
+      "raw set",
+      () => raw.upsert.run(next(), PAYLOAD, Date.now() + 3_600_000, now, null),
+    ],
+    [
+      "store set",
+      () =>
+        store.set(next(), {
+          payload: PAYLOAD,
+          expiresAt: Date.now() + 3_600_000,
+          createdAt: now,
+        }),
+    ],
     ["raw update", () => {
       const id = next();
       raw.begin.run();
-      const row = raw.getLive.get(id, Date.now()) as { created_at: number } | undefined;
-      if (row !== undefined) raw.upsert.run(id, updated, Date.now() + 3_600_000, row.created_at, null);
+      const row = raw.getLive.get(id, Date.now()) as
+        | { created_at: number }
+        | undefined;
+      if (row !== undefined) {
+        raw.upsert.run(
+          id,
+          updated,
+          Date.now() + 3_600_000,
+          row.created_at,
+          null,
+        );
+      }
       raw.commit.run();
     }],
     ["store update", () => store.update(next(), fn)],
-    ["raw touch", () => raw.touch.run(Date.now() + 3_600_000, next(), Date.now())],
+    [
+      "raw touch",
+      () => raw.touch.run(Date.now() + 3_600_000, next(), Date.now()),
+    ],
     ["store touch", () => store.touch(next(), Date.now() + 3_600_000)],
   ]);
 
@@ -166,11 +217,23 @@ async function storeVsRaw(): Promise<string> {
     let t = performance.now();
     for (;;) if (Number(raw.sweep.run(Date.now(), 1000).changes) < 1000) break;
     sweepTimes.raw = Math.min(sweepTimes.raw, performance.now() - t);
-    store.setMany(expired.map((id) => [id, { payload: PAYLOAD, expiresAt: now - 1000, createdAt: now - 2000 }]));
+    store.setMany(
+      expired.map((
+        id,
+      ) => [id, {
+        payload: PAYLOAD,
+        expiresAt: now - 1000,
+        createdAt: now - 2000,
+      }]),
+    );
     t = performance.now();
     const removed = await store.deleteExpired();
     sweepTimes.store = Math.min(sweepTimes.store, performance.now() - t);
-    if (removed !== SWEEP_ROWS) throw new Error(`deleteExpired removed ${removed}, expected ${SWEEP_ROWS}`);
+    if (removed !== SWEEP_ROWS) {
+      throw new Error(
+        `deleteExpired removed ${removed}, expected ${SWEEP_ROWS}`,
+      );
+    }
   }
   store.close();
   rawDb.close();
@@ -180,9 +243,13 @@ async function storeVsRaw(): Promise<string> {
     return `| ${op} | ${us(r)} | ${us(s)} | ${pct(r / s)} |`;
   });
   rows.push(
-    `| deleteExpired (${SWEEP_ROWS.toLocaleString("en-US")} expired rows, batches of 1000) | ${
+    `| deleteExpired (${
+      SWEEP_ROWS.toLocaleString("en-US")
+    } expired rows, batches of 1000) | ${
       (sweepTimes.raw * 1000).toFixed(0)
-    } | ${(sweepTimes.store * 1000).toFixed(0)} | ${pct(sweepTimes.raw / sweepTimes.store)} |`,
+    } | ${(sweepTimes.store * 1000).toFixed(0)} | ${
+      pct(sweepTimes.raw / sweepTimes.store)
+    } |`,
   );
   return [
     `SqliteStore vs raw ${driverName} on ${runtime} (${
@@ -197,12 +264,18 @@ async function storeVsRaw(): Promise<string> {
 
 // ---- WITHOUT ROWID vs rowid ---------------------------------------------------
 /** CPU time (user + system) and wall time per call of `fn`, in µs. */
-function timed(n: number, fn: (k: number) => void): { cpu: number; wall: number } {
+function timed(
+  n: number,
+  fn: (k: number) => void,
+): { cpu: number; wall: number } {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let k = 0; k < n; k++) fn(k);
   const c = process.cpuUsage(c0);
-  return { cpu: (c.user + c.system) / n, wall: (performance.now() - t0) * 1000 / n };
+  return {
+    cpu: (c.user + c.system) / n,
+    wall: (performance.now() - t0) * 1000 / n,
+  };
 }
 
 async function schema(): Promise<string> {
@@ -210,12 +283,19 @@ async function schema(): Promise<string> {
   const live = now + 3_600_000;
   const tables = [
     { name: "without_rowid", label: "WITHOUT ROWID", withoutRowid: true },
-    { name: "rowid", label: "rowid table (SqliteStore's)", withoutRowid: false },
+    {
+      name: "rowid",
+      label: "rowid table (SqliteStore's)",
+      withoutRowid: false,
+    },
   ];
   const best = new Map<string, { cpu: number; wall: number }>();
   const keep = (key: string, t: { cpu: number; wall: number }) => {
     const b = best.get(key);
-    best.set(key, { cpu: Math.min(b?.cpu ?? Infinity, t.cpu), wall: Math.min(b?.wall ?? Infinity, t.wall) });
+    best.set(key, {
+      cpu: Math.min(b?.cpu ?? Infinity, t.cpu),
+      wall: Math.min(b?.wall ?? Infinity, t.wall),
+    });
   };
   const sizes = new Map<string, number>();
   const updated = payload(1);
@@ -231,7 +311,9 @@ async function schema(): Promise<string> {
       keep(
         `${t.name} load`,
         timed(1, () => {
-          for (let k = 0; k < ids.length; k += 10_000) fill(st, ids.slice(k, k + 10_000), live);
+          for (let k = 0; k < ids.length; k += 10_000) {
+            fill(st, ids.slice(k, k + 10_000), live);
+          }
         }),
       );
       db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -243,14 +325,23 @@ async function schema(): Promise<string> {
         timed(5_000, (k) => {
           const id = at(k);
           st.begin.run();
-          const row = st.getLive.get(id, Date.now()) as { created_at: number } | undefined;
-          if (row !== undefined) st.upsert.run(id, updated, live, row.created_at, null);
+          const row = st.getLive.get(id, Date.now()) as
+            | { created_at: number }
+            | undefined;
+          if (row !== undefined) {
+            st.upsert.run(id, updated, live, row.created_at, null);
+          }
           st.commit.run();
         }),
       );
-      keep(`${t.name} insert`, timed(5_000, () => st.upsert.run(newId(), PAYLOAD, live, now, null)));
+      keep(
+        `${t.name} insert`,
+        timed(5_000, () => st.upsert.run(newId(), PAYLOAD, live, now, null)),
+      );
       db.close();
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+      for (const suffix of ["", "-wal", "-shm"]) {
+        rmSync(path + suffix, { force: true });
+      }
     }
   }
   const cell = (key: string) => {
@@ -258,9 +349,11 @@ async function schema(): Promise<string> {
     return `${b.cpu.toFixed(1)} <sub>(${b.wall.toFixed(1)})</sub>`;
   };
   const rows = tables.map((t) =>
-    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${cell(`${t.name} insert`)} | ${
-      (best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)
-    } | ${(sizes.get(t.name)! / 1024 / 1024).toFixed(1)} MB |`
+    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${
+      cell(`${t.name} insert`)
+    } | ${(best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)} | ${
+      (sizes.get(t.name)! / 1024 / 1024).toFixed(1)
+    } MB |`
   );
   return [
     `Table layout on ${runtime}, raw ${driverName}, ${
@@ -285,10 +378,20 @@ if (process.argv.includes("--write")) {
   const doc = readFileSync(md, "utf8");
   const start = `<!-- ${name}:start -->`, end = `<!-- ${name}:end -->`;
   const from = doc.indexOf(start), to = doc.indexOf(end);
-  if (from === -1 || to === -1) throw new Error(`Cannot update RESULTS.md: markers ${start} … ${end} are missing`);
-  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
+  if (from === -1 || to === -1) {
+    throw new Error(
+      `Cannot update RESULTS.md: markers ${start} … ${end} are missing`,
+    );
+  }
+  const stamp = `Measured ${
+    new Date().toISOString().slice(0, 16).replace("T", " ")
+  } UTC, load average ${
     readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
   }.`;
-  writeFileSync(md, doc.slice(0, from + start.length) + `\n${stamp}\n\n${a}\n\n${b}\n` + doc.slice(to));
+  writeFileSync(
+    md,
+    doc.slice(0, from + start.length) + `\n${stamp}\n\n${a}\n\n${b}\n` +
+      doc.slice(to),
+  );
   console.log(`\nwrote ${md}`);
 }

@@ -26,7 +26,15 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -65,14 +73,19 @@ const { values: opts, positionals } = parseArgs({
 async function serve(): Promise<void> {
   const { Hono } = await import("hono");
   const { session, SqliteStore } = await import("../mod.ts");
-  const store = new SqliteStore({ path: opts.db!, sweepBatchSize: Number(opts.batch ?? 1000) });
+  const store = new SqliteStore({
+    path: opts.db!,
+    sweepBatchSize: Number(opts.batch ?? 1000),
+  });
   // How long the middleware's store calls take (count, longest), read and reset through /__stats.
   let calls: Record<string, { n: number; maxMs: number }> = {};
   const timed = new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target);
       if (typeof value !== "function") return value;
-      if (!["get", "touch", "update", "set", "delete"].includes(String(prop))) return value.bind(target);
+      if (!["get", "touch", "update", "set", "delete"].includes(String(prop))) {
+        return value.bind(target);
+      }
       return (...args: unknown[]) => {
         const start = performance.now();
         try {
@@ -100,16 +113,41 @@ async function serve(): Promise<void> {
       batches++;
       longest = Math.max(longest, ms);
     });
-    return c.json({ removed, batches, ms: performance.now() - start, longestBatchMs: longest });
+    return c.json({
+      removed,
+      batches,
+      ms: performance.now() - start,
+      longestBatchMs: longest,
+    });
   });
   // refreshThreshold 600: a session is touched only in its last 10 minutes, so during a run /read is the
   // contract's read-only route (with the default, every session read after a minute writes a touch).
-  app.use(session({ secret: SECRET, store: timed, expires: 3600, refreshThreshold: 600 }));
+  app.use(
+    session({
+      secret: SECRET,
+      store: timed,
+      expires: 3600,
+      refreshThreshold: 600,
+    }),
+  );
   app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
-  app.get("/inc", (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))));
-  const bun = (globalThis as { Bun?: { serve(o: object): { port: number; stop(): void } } }).Bun;
-  if (bun === undefined) throw new Error("Cannot serve: run bench/sweep.ts with bun");
-  const server = bun.serve({ port: 0, hostname: "127.0.0.1", fetch: app.fetch, idleTimeout: 0 });
+  app.get(
+    "/inc",
+    (c) =>
+      c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
+  );
+  const bun = (globalThis as {
+    Bun?: { serve(o: object): { port: number; stop(): void } };
+  }).Bun;
+  if (bun === undefined) {
+    throw new Error("Cannot serve: run bench/sweep.ts with bun");
+  }
+  const server = bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: app.fetch,
+    idleTimeout: 0,
+  });
   process.on("SIGTERM", () => {
     server.stop();
     store.close();
@@ -131,7 +169,9 @@ async function load(): Promise<void> {
   const get = async (token: string) => {
     const res = await fetch(url, { headers: { cookie: `sid=${token}` } });
     const body = await res.text();
-    if (res.status !== 200 || body !== "0") throw new Error(`GET /read answered ${res.status} ${body}`);
+    if (res.status !== 200 || body !== "0") {
+      throw new Error(`GET /read answered ${res.status} ${body}`);
+    }
   };
   if (opts.warm) {
     let next = 0;
@@ -171,12 +211,19 @@ async function load(): Promise<void> {
 /** WITHOUT ROWID (the store's table) against a rowid table with a UNIQUE id index. */
 async function layout(): Promise<void> {
   const { openSqlite } = await import("../src/store/sqlite/driver.ts");
-  const { encodeBase64url: base64url } = await import("../src/_internal/base64url.ts");
+  const { encodeBase64url: base64url } = await import(
+    "../src/_internal/base64url.ts"
+  );
   const n = Number(opts.rows === "1000000" ? 400_000 : opts.rows);
   const payload = await payloadFor(0);
   const bytes = new Uint8Array(n * 24);
-  for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
-  const ids = Array.from({ length: n }, (_, i) => base64url(bytes.subarray(i * 24, i * 24 + 24)));
+  for (let i = 0; i < bytes.length; i += 65_536) {
+    crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+  }
+  const ids = Array.from(
+    { length: n },
+    (_, i) => base64url(bytes.subarray(i * 24, i * 24 + 24)),
+  );
   const now = Date.now();
   const dir = opts.dir!;
   mkdirSync(dir, { recursive: true });
@@ -190,14 +237,19 @@ async function layout(): Promise<void> {
     const path = join(dir, "layout.sqlite");
     removeDb(path);
     const db = openSqlite(path);
-    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;");
-    const cols = "payload TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, user_id TEXT";
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;",
+    );
+    const cols =
+      "payload TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, user_id TEXT";
     db.exec(
       kind === "WITHOUT ROWID"
         ? `CREATE TABLE t (id TEXT PRIMARY KEY, ${cols}) WITHOUT ROWID; CREATE INDEX t_e ON t (expires_at);`
         : `CREATE TABLE t (id TEXT NOT NULL UNIQUE, ${cols}); CREATE INDEX t_e ON t (expires_at);`,
     );
-    const insert = db.prepare("INSERT INTO t (id, payload, expires_at, created_at) VALUES (?, ?, ?, ?)");
+    const insert = db.prepare(
+      "INSERT INTO t (id, payload, expires_at, created_at) VALUES (?, ?, ?, ?)",
+    );
     let t = performance.now();
     db.exec("BEGIN");
     // Created over the last two hours, in order; each lives one hour: the older half has expired.
@@ -230,10 +282,12 @@ async function layout(): Promise<void> {
     removeDb(path);
     const ms = (x: number) => `${Math.round(x).toLocaleString("en-US")} ms`;
     console.log(
-      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${removed.toLocaleString("en-US")} rows) | ${
-        ((swept * 1000) / removed).toFixed(1)
-      } µs | ` +
-        `${times[times.length >> 1]!.toFixed(1)} / ${times.at(-1)!.toFixed(1)} ms |`,
+      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${
+        removed.toLocaleString("en-US")
+      } rows) | ${((swept * 1000) / removed).toFixed(1)} µs | ` +
+        `${times[times.length >> 1]!.toFixed(1)} / ${
+          times.at(-1)!.toFixed(1)
+        } ms |`,
     );
   }
 }
@@ -251,7 +305,10 @@ const mode = positionals[0] ?? "run";
 const running = new Set<ChildProcess>();
 
 function startChild(args: string[], quiet = false): ChildProcess {
-  const child = spawn(bunBin(), args, { cwd: ROOT, stdio: ["ignore", quiet ? "ignore" : "pipe", "inherit"] });
+  const child = spawn(bunBin(), args, {
+    cwd: ROOT,
+    stdio: ["ignore", quiet ? "ignore" : "pipe", "inherit"],
+  });
   running.add(child);
   child.once("exit", () => running.delete(child));
   return child;
@@ -278,13 +335,22 @@ function removeDb(path: string): void {
 /** The session payload of the bench contract's /login, serialized as the middleware does. */
 async function payloadFor(i: number): Promise<string> {
   const { superjsonSerializer } = await import("../src/serializer.ts");
-  return superjsonSerializer.stringify({ d: { user: `u${i.toString(36)}`, count: 0, profile: "x".repeat(400) } });
+  return superjsonSerializer.stringify({
+    d: { user: `u${i.toString(36)}`, count: 0, profile: "x".repeat(400) },
+  });
 }
 
 /** Builds the base file: `rows` expired sessions (expired over the last hour) and `rows` live ones, ids random, interleaved. */
-async function buildBase(path: string, rows: number, tokenCount: number, tokensFile: string): Promise<void> {
+async function buildBase(
+  path: string,
+  rows: number,
+  tokenCount: number,
+  tokensFile: string,
+): Promise<void> {
   const { SqliteStore } = await import("../mod.ts");
-  const { encodeBase64url: base64url } = await import("../src/_internal/base64url.ts");
+  const { encodeBase64url: base64url } = await import(
+    "../src/_internal/base64url.ts"
+  );
   const { Signer } = await import("../src/crypto/sign.ts");
   removeDb(path);
   const store = new SqliteStore({ path });
@@ -292,13 +358,24 @@ async function buildBase(path: string, rows: number, tokenCount: number, tokensF
   const total = rows * 2;
   // Random 24-byte ids, sorted before insertion so the B-tree fills in order (fast seeding).
   const bytes = new Uint8Array(total * 24);
-  for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
-  const ids = Array.from({ length: total }, (_, i) => base64url(bytes.subarray(i * 24, i * 24 + 24)));
-  const sorted = ids.map((id, i) => [id, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  for (let i = 0; i < bytes.length; i += 65_536) {
+    crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+  }
+  const ids = Array.from(
+    { length: total },
+    (_, i) => base64url(bytes.subarray(i * 24, i * 24 + 24)),
+  );
+  const sorted = ids.map((id, i) => [id, i] as const).sort((
+    a,
+    b,
+  ) => (a[0] < b[0] ? -1 : 1));
   const payload = await payloadFor(0);
   const CHUNK = 50_000;
   for (let start = 0; start < total; start += CHUNK) {
-    const chunk: [string, { payload: string; expiresAt: number; createdAt: number }][] = [];
+    const chunk: [
+      string,
+      { payload: string; expiresAt: number; createdAt: number },
+    ][] = [];
     for (const [id, i] of sorted.slice(start, start + CHUNK)) {
       // Even original index: expired during the last hour; odd: live for 40 to 70 more minutes.
       const expiresAt = i % 2 === 0
@@ -311,7 +388,11 @@ async function buildBase(path: string, rows: number, tokenCount: number, tokensF
   store.close();
   const signer = new Signer(SECRET);
   const tokens: string[] = [];
-  for (let i = 1; tokens.length < tokenCount; i += 2 * Math.max(1, Math.floor(rows / tokenCount))) {
+  for (
+    let i = 1;
+    tokens.length < tokenCount;
+    i += 2 * Math.max(1, Math.floor(rows / tokenCount))
+  ) {
     tokens.push(await signer.sign(ids[i]!));
   }
   writeFileSync(tokensFile, tokens.join("\n") + "\n");
@@ -329,14 +410,36 @@ function summarize(file: string, from: number, to: number): Latency {
   const raw = new Float64Array(readFileSync(file).buffer.slice(0));
   const errors = Number(readFileSync(`${file}.errors`, "utf8"));
   const lat: number[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]! >= from && raw[i]! <= to) lat.push(raw[i + 1]!);
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]! >= from && raw[i]! <= to) lat.push(raw[i + 1]!);
+  }
   lat.sort((a, b) => a - b);
-  const q = (p: number) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!);
-  return { n: lat.length, p50: q(0.5), p99: q(0.99), max: lat.at(-1) ?? NaN, errors };
+  const q = (
+    p: number,
+  ) => (lat.length === 0
+    ? NaN
+    : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!);
+  return {
+    n: lat.length,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: lat.at(-1) ?? NaN,
+    errors,
+  };
 }
 
-async function startServer(db: string, batch: number): Promise<{ port: number; child: ChildProcess }> {
-  const child = startChild([SELF, "serve", "--db", db, "--batch", String(batch)]);
+async function startServer(
+  db: string,
+  batch: number,
+): Promise<{ port: number; child: ChildProcess }> {
+  const child = startChild([
+    SELF,
+    "serve",
+    "--db",
+    db,
+    "--batch",
+    String(batch),
+  ]);
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.setEncoding("utf8").on("data", (d: string) => {
@@ -366,7 +469,17 @@ async function measure(
   during: () => Promise<[number, number]>,
 ): Promise<Latency & { storeCalls: unknown }> {
   // Each token once: warms the caches (no writes: the sessions have 40+ minutes left, over the threshold).
-  await outputOf(startChild([SELF, "load", "--warm", "--db", tokensFile, "--port", String(port)]));
+  await outputOf(
+    startChild([
+      SELF,
+      "load",
+      "--warm",
+      "--db",
+      tokensFile,
+      "--port",
+      String(port),
+    ]),
+  );
   const loader = startChild([
     SELF,
     "load",
@@ -382,7 +495,8 @@ async function measure(
   await sleep(1000); // the load settles
   await fetch(`http://127.0.0.1:${port}/__stats`);
   const [from, to] = await during();
-  const storeCalls = await (await fetch(`http://127.0.0.1:${port}/__stats`)).json();
+  const storeCalls = await (await fetch(`http://127.0.0.1:${port}/__stats`))
+    .json();
   await stopChild(loader);
   return { ...summarize(samples, from, to), storeCalls };
 }
@@ -396,15 +510,23 @@ async function orchestrate(): Promise<void> {
   const work = join(dir, "work.sqlite");
   const tokensFile = join(dir, `tokens-${rows}.txt`);
   const samples = join(dir, "samples.f64");
-  const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+  const log = (s: string) =>
+    console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
   // Live sessions expire 40 to 70 minutes after the build: a base older than 10 minutes is rebuilt,
   // so no live session expires during a run (tokens' sessions are touched by each warm-up anyway).
-  if (!existsSync(base) || !existsSync(tokensFile) || Date.now() - statSync(base).mtimeMs > 10 * 60_000) {
+  if (
+    !existsSync(base) || !existsSync(tokensFile) ||
+    Date.now() - statSync(base).mtimeMs > 10 * 60_000
+  ) {
     log(`building ${base}: ${rows} expired + ${rows} live sessions`);
     const t = performance.now();
     await buildBase(base, rows, Number(opts.tokens), tokensFile);
-    log(`built in ${((performance.now() - t) / 1000).toFixed(1)} s, ${(statSync(base).size / 2 ** 20).toFixed(0)} MiB`);
+    log(
+      `built in ${((performance.now() - t) / 1000).toFixed(1)} s, ${
+        (statSync(base).size / 2 ** 20).toFixed(0)
+      } MiB`,
+    );
   }
   const fresh = () => {
     removeDb(work);
@@ -452,7 +574,11 @@ async function orchestrate(): Promise<void> {
 
   // 2. /read latency: no sweep, then during a sweep in another process, then during an in-process sweep.
   const latency: Record<string, unknown>[] = [];
-  for (const batch of opts["latency-batches"]!.split(",").filter(Boolean).map(Number)) {
+  for (
+    const batch of opts["latency-batches"]!.split(",").filter(Boolean).map(
+      Number,
+    )
+  ) {
     fresh();
     let { port, child } = await startServer(work, batch);
     const none = await measure(port, tokensFile, samples, async () => {
@@ -463,9 +589,13 @@ async function orchestrate(): Promise<void> {
     log(
       `batch ${batch}: /read without sweep p50 ${none.p50.toFixed(2)} ms p99 ${
         none.p99.toFixed(2)
-      } ms (${none.n} requests, ${none.errors} errors) store ${JSON.stringify(none.storeCalls)}`,
+      } ms (${none.n} requests, ${none.errors} errors) store ${
+        JSON.stringify(none.storeCalls)
+      }`,
     );
-    let cliResult: { ms: number; longestBatchMs: number; removed: number } | undefined;
+    let cliResult:
+      | { ms: number; longestBatchMs: number; removed: number }
+      | undefined;
     const cross = await measure(port, tokensFile, samples, async () => {
       const from = Date.now();
       cliResult = JSON.parse(
@@ -484,33 +614,51 @@ async function orchestrate(): Promise<void> {
       return [from, Date.now()];
     });
     log(
-      `batch ${batch}: /read during satchel sweep (other process, ${(cliResult!.ms / 1000).toFixed(1)} s) p50 ${
-        cross.p50.toFixed(2)
-      } ms p99 ${cross.p99.toFixed(2)} ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`,
+      `batch ${batch}: /read during satchel sweep (other process, ${
+        (cliResult!.ms / 1000).toFixed(1)
+      } s) p50 ${cross.p50.toFixed(2)} ms p99 ${
+        cross.p99.toFixed(2)
+      } ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`,
     );
     await stopChild(child);
 
     fresh();
     ({ port, child } = await startServer(work, batch));
-    let inResult: { ms: number; longestBatchMs: number; removed: number } | undefined;
+    let inResult:
+      | { ms: number; longestBatchMs: number; removed: number }
+      | undefined;
     const inproc = await measure(port, tokensFile, samples, async () => {
       const from = Date.now();
-      inResult = await (await fetch(`http://127.0.0.1:${port}/__sweep`, { method: "POST" })).json();
+      inResult = await (await fetch(`http://127.0.0.1:${port}/__sweep`, {
+        method: "POST",
+      })).json();
       return [from, Date.now()];
     });
     log(
-      `batch ${batch}: /read during in-process sweep (${(inResult!.ms / 1000).toFixed(1)} s) p50 ${
-        inproc.p50.toFixed(2)
-      } ms p99 ${inproc.p99.toFixed(2)} ms (${inproc.errors} errors) store ${JSON.stringify(inproc.storeCalls)}`,
+      `batch ${batch}: /read during in-process sweep (${
+        (inResult!.ms / 1000).toFixed(1)
+      } s) p50 ${inproc.p50.toFixed(2)} ms p99 ${
+        inproc.p99.toFixed(2)
+      } ms (${inproc.errors} errors) store ${
+        JSON.stringify(inproc.storeCalls)
+      }`,
     );
     await stopChild(child);
-    latency.push({ batch, none, cross: { ...cross, sweep: cliResult }, inProcess: { ...inproc, sweep: inResult } });
+    latency.push({
+      batch,
+      none,
+      cross: { ...cross, sweep: cliResult },
+      inProcess: { ...inproc, sweep: inResult },
+    });
   }
   results.latency = latency;
   results.loadavgAtEnd = loadavg().map((n) => n.toFixed(2)).join(" ");
   removeDb(work);
 
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(
+    /\.\d+/,
+    "",
+  );
   mkdirSync(join(HERE, "results"), { recursive: true });
   const file = join(HERE, "results", `sweep-${stamp}.json`);
   writeFileSync(file, JSON.stringify(results, null, 2));
@@ -521,13 +669,26 @@ async function orchestrate(): Promise<void> {
       (2 * rows).toLocaleString("en-US")
     }; satchel sweep as its own process)\n`,
   );
-  console.log("| batch | total | rows/s | longest batch |\n|---:|---:|---:|---:|");
-  for (const a of alone as { batch: number; seconds: number; rowsPerSecond: number; longestBatchMs: number }[]) {
+  console.log(
+    "| batch | total | rows/s | longest batch |\n|---:|---:|---:|---:|",
+  );
+  for (
+    const a of alone as {
+      batch: number;
+      seconds: number;
+      rowsPerSecond: number;
+      longestBatchMs: number;
+    }[]
+  ) {
     console.log(
-      `| ${a.batch} | ${f(a.seconds)} s | ${a.rowsPerSecond.toLocaleString("en-US")} | ${f(a.longestBatchMs)} ms |`,
+      `| ${a.batch} | ${f(a.seconds)} s | ${
+        a.rowsPerSecond.toLocaleString("en-US")
+      } | ${f(a.longestBatchMs)} ms |`,
     );
   }
-  console.log(`\n## GET /read at ${opts.rate} req/s (open loop): latency without and during a sweep\n`);
+  console.log(
+    `\n## GET /read at ${opts.rate} req/s (open loop): latency without and during a sweep\n`,
+  );
   console.log(
     "| batch | where the sweep runs | sweep total | longest batch | /read p50 | /read p99 | /read max | p99 vs no sweep |\n|---:|---|---:|---:|---:|---:|---:|---:|",
   );
@@ -540,19 +701,28 @@ async function orchestrate(): Promise<void> {
     }[]
   ) {
     console.log(
-      `| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${f(l.none.p99)} ms | ${f(l.none.max)} ms | 1.00 |`,
+      `| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${
+        f(l.none.p99)
+      } ms | ${f(l.none.max)} ms | 1.00 |`,
     );
     for (
-      const [where, r] of [["other process (satchel sweep)", l.cross], ["in the server process", l.inProcess]] as const
+      const [where, r] of [["other process (satchel sweep)", l.cross], [
+        "in the server process",
+        l.inProcess,
+      ]] as const
     ) {
       console.log(
-        `| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${f(r.sweep.longestBatchMs)} ms | ${f(r.p50)} ms | ${
-          f(r.p99)
-        } ms | ${f(r.max)} ms | ${f(r.p99 / l.none.p99)} |`,
+        `| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${
+          f(r.sweep.longestBatchMs)
+        } ms | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${
+          f(r.p99 / l.none.p99)
+        } |`,
       );
     }
   }
-  console.log(`\nraw: ${file}; load average at start ${results.loadavgAtStart}, at end ${results.loadavgAtEnd}`);
+  console.log(
+    `\nraw: ${file}; load average at start ${results.loadavgAtStart}, at end ${results.loadavgAtEnd}`,
+  );
 }
 
 process.on("exit", () => {

@@ -14,9 +14,12 @@ export const PROFILE = "x".repeat(400);
 
 /** The SQLite file of a peer: SATCHEL_DB, or a fresh one in the temp dir. */
 export function dbPath(name) {
-  const path = process.env.SATCHEL_DB ?? join(tmpdir(), `satchel-bench-${name}.sqlite`);
+  const path = process.env.SATCHEL_DB ??
+    join(tmpdir(), `satchel-bench-${name}.sqlite`);
   if (process.env.SATCHEL_DB === undefined) {
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+    for (const suffix of ["", "-wal", "-shm"]) {
+      rmSync(path + suffix, { force: true });
+    }
   }
   return path;
 }
@@ -34,7 +37,9 @@ export function handleStop(onStop) {
     if (stopping) return;
     stopping = true;
     await onStop?.();
-    if (process.env.BENCH_STATS !== undefined) appendFileSync(process.env.BENCH_STATS, `${stats.incOk}\n`);
+    if (process.env.BENCH_STATS !== undefined) {
+      appendFileSync(process.env.BENCH_STATS, `${stats.incOk}\n`);
+    }
     process.exit(0);
   };
   process.on("SIGTERM", stop);

@@ -11,7 +11,10 @@ import pg from "pg";
 import process from "node:process";
 import { handleStop, newUser, port, PROFILE, SECRET, stats } from "./common.js";
 
-const pool = new pg.Pool({ connectionString: process.env.PG_URL, max: Number(process.env.PG_POOL ?? 10) });
+const pool = new pg.Pool({
+  connectionString: process.env.PG_URL,
+  max: Number(process.env.PG_POOL ?? 10),
+});
 const PgStore = connectPgSimple(expressSession);
 
 const app = express();
@@ -24,7 +27,11 @@ app.use("/inc", (_req, res, next) => {
   next();
 });
 app.use(expressSession({
-  store: new PgStore({ pool, createTableIfMissing: true, pruneSessionInterval: false }),
+  store: new PgStore({
+    pool,
+    createTableIfMissing: true,
+    pruneSessionInterval: false,
+  }),
   secret: SECRET,
   resave: false,
   saveUninitialized: false,
@@ -43,17 +50,26 @@ app.get("/inc", (req, res) => {
   req.session.count = (req.session.count ?? 0) + 1;
   res.type("text").send(String(req.session.count));
 });
-app.get("/read", (req, res) => res.type("text").send(String(req.session.count ?? 0)));
+app.get(
+  "/read",
+  (req, res) => res.type("text").send(String(req.session.count ?? 0)),
+);
 app.get("/plain", (_req, res) => res.type("text").send("plain"));
 app.get("/new", (req, res) => {
   req.session.seen = 1;
   res.type("text").send("new");
 });
 app.get("/logout", (req, res, next) => {
-  req.session.destroy((err) => (err ? next(err) : res.type("text").send("bye")));
+  req.session.destroy((
+    err,
+  ) => (err ? next(err) : res.type("text").send("bye")));
 });
 
-const server = app.listen(port, "127.0.0.1", () => console.log(`listening on ${port}`));
+const server = app.listen(
+  port,
+  "127.0.0.1",
+  () => console.log(`listening on ${port}`),
+);
 handleStop(() =>
   new Promise((resolve) => {
     server.close(() => resolve(pool.end()));

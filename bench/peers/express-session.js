@@ -7,7 +7,15 @@ import Database from "better-sqlite3";
 import betterSqliteStore from "better-sqlite3-session-store";
 import express from "express";
 import expressSession from "express-session";
-import { dbPath, handleStop, newUser, port, PROFILE, SECRET, stats } from "./common.js";
+import {
+  dbPath,
+  handleStop,
+  newUser,
+  port,
+  PROFILE,
+  SECRET,
+  stats,
+} from "./common.js";
 
 const db = new Database(dbPath("express-session"));
 db.pragma("journal_mode = WAL");
@@ -24,7 +32,10 @@ app.use("/inc", (_req, res, next) => {
   next();
 });
 app.use(expressSession({
-  store: new SqliteStore({ client: db, expired: { clear: true, intervalMs: 15 * 60_000 } }),
+  store: new SqliteStore({
+    client: db,
+    expired: { clear: true, intervalMs: 15 * 60_000 },
+  }),
   secret: SECRET,
   resave: false,
   saveUninitialized: false,
@@ -43,17 +54,26 @@ app.get("/inc", (req, res) => {
   req.session.count = (req.session.count ?? 0) + 1;
   res.type("text").send(String(req.session.count));
 });
-app.get("/read", (req, res) => res.type("text").send(String(req.session.count ?? 0)));
+app.get(
+  "/read",
+  (req, res) => res.type("text").send(String(req.session.count ?? 0)),
+);
 app.get("/plain", (_req, res) => res.type("text").send("plain"));
 app.get("/new", (req, res) => {
   req.session.seen = 1;
   res.type("text").send("new");
 });
 app.get("/logout", (req, res, next) => {
-  req.session.destroy((err) => (err ? next(err) : res.type("text").send("bye")));
+  req.session.destroy((
+    err,
+  ) => (err ? next(err) : res.type("text").send("bye")));
 });
 
-const server = app.listen(port, "127.0.0.1", () => console.log(`listening on ${port}`));
+const server = app.listen(
+  port,
+  "127.0.0.1",
+  () => console.log(`listening on ${port}`),
+);
 handleStop(() =>
   new Promise((resolve) => {
     server.close(() => resolve());

@@ -38,7 +38,7 @@ import {
   withinMs,
 } from "./kit/mod.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
-import { DEL, DELETE_IF_USER, INDEX, type Script, SET, TOUCH } from "./redis/scripts.ts";
+import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
 import type {
   DeleteAll,
   DeleteByUser,
@@ -109,6 +109,26 @@ interface Read {
   cover: number;
 }
 
+/**
+ * Throw unless `value` is a time the store can hold (0 to {@linkcode MAX_TIME} ms): checked before
+ * any command is sent, so a time no TTL can express is refused whole (issue 22, defect 4).
+ * @throws {RangeError} naming the field and the limit.
+ */
+function checkTime(action: string, name: string, value: number): void {
+  if (!(value >= 0 && value <= MAX_TIME)) {
+    throw new RangeError(
+      `Cannot ${action} session: ${name} must be a time in ms from 0 to ${MAX_TIME} ` +
+        `(the latest a JavaScript Date holds): received ${value}`,
+    );
+  }
+}
+
+/** Both times of a session to be written. */
+function checkTimes(action: string, s: StoredSession): void {
+  checkTime(action, "expiresAt", s.expiresAt);
+  checkTime(action, "createdAt", s.createdAt);
+}
+
 /** `prefix` with SCAN's glob characters escaped, so a prefix holding `*` or `[` matches only itself. */
 function scanPattern(prefix: string): string {
   return prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
@@ -125,6 +145,8 @@ function isNoScript(e: unknown): boolean {
 class CommandTimeout extends Error {
   override name = "CommandTimeout";
 }
+
+const commandTimeout = () => new CommandTimeout();
 
 const SPEC = {
   client: required<RedisClientLike>(
@@ -259,10 +281,15 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   }
 
   /** One command, bounded by the operation's deadline; errors are the client's own. */
-  async #raw(args: string[], key: string, deadline: number): Promise<unknown> {
+  #raw(args: string[], key: string, deadline: number): Promise<unknown> {
     this.#open.check();
-    const reply = Promise.resolve().then(() => this.#redis.command(args, key));
-    return await withinMs(reply, deadline - performance.now(), () => new CommandTimeout());
+    let reply: Promise<unknown>;
+    try {
+      reply = Promise.resolve(this.#redis.command(args, key));
+    } catch (e) {
+      reply = Promise.reject(e);
+    }
+    return withinMs(reply, deadline - performance.now(), commandTimeout);
   }
 
   async #send(action: string, args: string[], key: string, deadline: number): Promise<unknown> {
@@ -277,7 +304,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   async #script(action: string, s: Script, key: string, args: string[], deadline: number): Promise<unknown> {
     try {
       try {
-        return await this.#raw(["EVALSHA", await s.sha, "1", key, ...args], key, deadline);
+        return await this.#raw(["EVALSHA", s.hex ?? await s.sha, "1", key, ...args], key, deadline);
       } catch (e) {
         if (!isNoScript(e)) throw e;
         return await this.#raw(["EVAL", s.source, "1", key, ...args], key, deadline);
@@ -325,7 +352,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
    */
   #coverFor(expiresAt: number): number {
     const now = this.#clock();
-    return expiresAt + Math.max(0, expiresAt - now);
+    return Math.min(MAX_TIME, expiresAt + Math.max(0, expiresAt - now));
   }
 
   /** Write `s` if the hash is still in the state `expected` ("*": unconditionally). */
@@ -353,7 +380,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       user === null ? "0" : "1",
       user ?? "",
       newVersion(),
-      String(user === null ? 0 : cover),
+      // An index cover past MAX_TIME (left by an earlier version) still covers any expiry allowed.
+      String(user === null ? 0 : Math.min(cover, MAX_TIME)),
       String(ttl),
     ];
     return (await this.#script(action, SET, key, args, deadline)) === 1;
@@ -368,6 +396,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
 
   /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
+    checkTimes("store", session);
     this.#seen.delete(id);
     const deadline = this.#deadline();
     const user = session.userId ?? null;
@@ -385,6 +414,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
 
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
+    checkTime("touch", "expiresAt", expiresAt);
     this.#seen.delete(id);
     const deadline = this.#deadline();
     const key = this.sessionKey(id);
@@ -430,6 +460,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       write: async (read) => {
         const next = fn(read.live); // the caller's errors pass through unchanged
         if (next === null && read.state === "|") return null; // nothing there, nothing to delete
+        if (next !== null) checkTimes("update", next);
         let cover = read.cover;
         const user = next?.userId ?? null;
         if (next !== null && user !== null && (user !== read.userId || cover < next.expiresAt)) {

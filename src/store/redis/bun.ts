@@ -48,28 +48,32 @@ async function checkMode(client: BunRedisLike): Promise<void> {
 export function fromBunRedis(client: BunRedisLike): RedisCommander {
   let connecting: Promise<void> | undefined;
   let checked: Promise<void> | undefined;
+  /** Set once the server's mode was found fine: from then on a command goes straight to `send`. */
+  let standalone = false;
+  const redirected = (e: unknown) => {
+    // A cluster node that answered INFO as standalone cannot redirect; still say why.
+    if (e instanceof Error && /^(MOVED|ASK) /.test(e.message)) {
+      throw unsupported(`the server redirected a key: ${e.message.slice(0, 60)}`);
+    }
+    throw e;
+  };
+  async function prepare(): Promise<void> {
+    if (!client.connected) {
+      // One reconnect at a time, however many requests arrive while Redis is down.
+      connecting ??= client.connect().finally(() => (connecting = undefined));
+      await connecting;
+    }
+    // Once per client; asked again only if the question itself failed (Redis down).
+    checked ??= checkMode(client).then(() => void (standalone = true), (e) => {
+      if (!(e instanceof UnsupportedClientError)) checked = undefined;
+      throw e;
+    });
+    await checked;
+  }
   return {
-    async command([name, ...args]) {
-      if (!client.connected) {
-        // One reconnect at a time, however many requests arrive while Redis is down.
-        connecting ??= client.connect().finally(() => (connecting = undefined));
-        await connecting;
-      }
-      // Once per client; asked again only if the question itself failed (Redis down).
-      checked ??= checkMode(client).catch((e) => {
-        if (!(e instanceof UnsupportedClientError)) checked = undefined;
-        throw e;
-      });
-      await checked;
-      try {
-        return await client.send(name!, args);
-      } catch (e) {
-        // A cluster node that answered INFO as standalone cannot redirect; still say why.
-        if (e instanceof Error && /^(MOVED|ASK) /.test(e.message)) {
-          throw unsupported(`the server redirected a key: ${e.message.slice(0, 60)}`);
-        }
-        throw e;
-      }
+    command([name, ...args]) {
+      if (standalone && client.connected) return client.send(name!, args).catch(redirected);
+      return prepare().then(() => client.send(name!, args)).catch(redirected);
     },
   };
 }

@@ -7,6 +7,12 @@
  * (never half-run), and on a cluster a script may not reach keys of another
  * slot than the one it declares.
  *
+ * Every script that writes checks all its arguments before its first write
+ * and answers `ERR satchel: …` without writing when one is out of range, so
+ * a write is never left half done (a hash without its TTL, an index entry
+ * whose expiry overflows `PEXPIRE`). Times must be numbers from 0 to
+ * {@linkcode MAX_TIME}; TTLs whole numbers from 1 to it.
+ *
  * Session hash fields: `p` payload, `c` createdAt, `e` expiresAt, `u` userId
  * (absent when unbound), `v` version (random token, new on every write),
  * `i` how far the user index covers this session (an expiry the index entry
@@ -14,17 +20,58 @@
  * @module
  */
 
+/** The latest time RedisStore stores, in ms: the latest a JavaScript `Date` holds (year 275760). */
+export const MAX_TIME = 8_640_000_000_000_000;
+
 /** A script with its source and the SHA-1 Redis knows it by. */
 export interface Script {
   readonly source: string;
   readonly sha: Promise<string>;
+  /** The SHA once `sha` has resolved, so a call need not wait for it. */
+  readonly hex: string | undefined;
+}
+
+/** An argument a script checks: a time, a TTL (a whole number, at least 1), or a time that may be `''`. */
+type Check = { time: string } | { ttl: string } | { timeOrEmpty: string };
+
+/**
+ * Lua that refuses the script, before its first write, unless every
+ * argument of `checks` is in range. Inline expressions, not Lua functions:
+ * a function defined in a script is created again on every call (measured:
+ * bench/RESULTS.md#redisstore-against-hono-session-on-redis-issue-23).
+ * `tonumber` reads "nan" and "inf" too; both fail the range.
+ */
+function guard(what: string, checks: Check[]): string {
+  const locals: string[] = [];
+  const conditions = checks.map((check, k) => {
+    const n = `n${k}`;
+    const [arg, min, whole] = "time" in check
+      ? [check.time, 0, false]
+      : "ttl" in check
+      ? [check.ttl, 1, true]
+      : [check.timeOrEmpty, 0, false];
+    locals.push(`local ${n} = tonumber(${arg})`);
+    const inRange = `${n} ~= nil and ${n} >= ${min} and ${n} <= ${MAX_TIME}${
+      whole ? ` and ${n} == math.floor(${n})` : ""
+    }`;
+    return "timeOrEmpty" in check ? `(${arg} == '' or (${inRange}))` : `(${inRange})`;
+  });
+  return `${locals.join("\n")}
+if not (${conditions.join(" and ")}) then
+  return redis.error_reply('ERR satchel: ${what} out of range, nothing written')
+end`;
 }
 
 function script(source: string): Script {
-  const sha = crypto.subtle.digest("SHA-1", new TextEncoder().encode(source)).then((buf) =>
-    [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("")
-  );
-  return { source, sha };
+  const s: { source: string; sha: Promise<string>; hex: string | undefined } = {
+    source,
+    sha: crypto.subtle.digest("SHA-1", new TextEncoder().encode(source)).then((buf) =>
+      [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("")
+    ),
+    hex: undefined,
+  };
+  void s.sha.then((hex) => (s.hex = hex));
+  return s;
 }
 
 /**
@@ -37,14 +84,26 @@ function script(source: string): Script {
  * Returns 1 when written, 0 when the state did not match.
  */
 export const SET = script(`#!lua
+${
+  guard("createdAt, expiresAt, cover or TTL", [
+    { time: "ARGV[3]" },
+    { time: "ARGV[4]" },
+    { time: "ARGV[8]" },
+    { ttl: "ARGV[9]" },
+  ])
+}
 local key = KEYS[1]
 if ARGV[1] ~= '*' then
   local f = redis.call('HMGET', key, 'v', 'e')
   if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
 end
-redis.call('DEL', key)
-redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8])
-if ARGV[5] == '1' then redis.call('HSET', key, 'u', ARGV[6]) end
+-- Every field is overwritten (u removed when unbound): cheaper than DEL and a new hash.
+if ARGV[5] == '1' then
+  redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8], 'u', ARGV[6])
+else
+  redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8])
+  redis.call('HDEL', key, 'u')
+end
 redis.call('PEXPIRE', key, ARGV[9])
 return 1
 `);
@@ -69,6 +128,14 @@ return 1
  * must first be extended to cover the new expiry.
  */
 export const TOUCH = script(`#!lua flags=allow-oom
+${
+  guard("now, expiresAt, TTL or cover", [
+    { time: "ARGV[1]" },
+    { time: "ARGV[2]" },
+    { ttl: "ARGV[3]" },
+    { timeOrEmpty: "ARGV[4]" },
+  ])
+}
 local key = KEYS[1]
 local f = redis.call('HMGET', key, 'e', 'u', 'i')
 if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
@@ -89,12 +156,15 @@ return 1
  * key alive as long as its latest entry. ARGV: now, score, session id.
  */
 export const INDEX = script(`#!lua
+${guard("now or score", [{ time: "ARGV[1]" }, { time: "ARGV[2]" }])}
 local key = KEYS[1]
 redis.call('ZADD', key, 'GT', ARGV[2], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[1])
 local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 if top[2] then
-  redis.call('PEXPIRE', key, math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[1]))))
+  -- Clamped, and written as digits: an entry past MAX (left by an earlier version) must not make PEXPIRE fail.
+  local left = math.min(${MAX_TIME}, math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[1]))))
+  redis.call('PEXPIRE', key, string.format('%d', left))
 end
 return 1
 `);
