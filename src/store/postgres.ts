@@ -28,6 +28,7 @@ import {
   option,
   payloadBytes,
   readOptions,
+  RecentReads,
   required,
   storeError,
   withinMs,
@@ -127,13 +128,6 @@ const HINTS = {
   conObject: "connect a client yourself and pass it as client",
 };
 
-/** A `get` remembered for the `update` that usually follows it in the same request. */
-const SEEN_ENTRIES = 1024;
-/** Payloads larger than this are not remembered (bounds the cache at 16 MiB). */
-const SEEN_MAX_PAYLOAD = 16 * 1024;
-/** How long a remembered read may stand in for a fresh one, in ms (the compare-and-set still checks it). */
-const SEEN_MS = 10_000;
-
 /** A row as SELECT returns it: bigints arrive as strings (pg, postgres.js) or numbers/bigints (Bun). */
 interface Row {
   payload: string;
@@ -227,8 +221,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   #sweepBatch: number;
   #writer: OptimisticWriter;
   #watch: DeadlineWatch;
-  /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
-  #seen = new Map<string, { read: Read; at: number }>();
+  /** Recent reads, so the `update` after a `get` skips its own read. */
+  #seen = new RecentReads<Read>(() => this.#clock());
   #ready: Promise<void> | undefined;
   /** The table check passed: statements skip awaiting #ready. */
   #isReady = false;
@@ -398,33 +392,17 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     return { live, version: String(row.version) };
   }
 
-  #remember(id: string, read: Read): void {
-    this.#seen.delete(id);
-    if (read.live === null || read.live.payload.length > SEEN_MAX_PAYLOAD) return;
-    if (this.#seen.size >= SEEN_ENTRIES) this.#seen.delete(this.#seen.keys().next().value!);
-    this.#seen.set(id, { read, at: performance.now() });
-  }
-
-  /** The read `get` just made of `id`, if recent and still live; it is used once. */
-  #recall(id: string): Read | undefined {
-    const hit = this.#seen.get(id);
-    if (hit === undefined) return undefined;
-    this.#seen.delete(id);
-    if (performance.now() - hit.at > SEEN_MS || hit.read.live!.expiresAt <= this.#clock()) return undefined;
-    return hit.read;
-  }
-
   /** The live session with this id, or `null` (one SELECT by primary key). */
   async get(id: string): Promise<StoredSession | null> {
     const read = await this.#timed("load", this.#read(id, "load"));
-    this.#remember(id, read);
+    this.#seen.remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
 
   /** Insert or replace the session (one upsert). */
   async set(id: string, session: StoredSession): Promise<void> {
     this.#checkSize(session);
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     await this.#timed(
       "store",
       this.#query(
@@ -439,13 +417,13 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     await this.#timed("delete", this.#query("delete", "DELETE FROM $t WHERE id = $1", [id]));
   }
 
   /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
   async touch(id: string, expiresAt: number): Promise<void> {
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     await this.#timed(
       "touch",
       this.#query(
@@ -467,7 +445,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
       action: "update",
       first: () => {
         inTime();
-        return this.#recall(id);
+        return this.#seen.recall(id);
       },
       read: () => {
         inTime();

@@ -33,6 +33,7 @@ import {
   OptimisticWriter,
   option,
   readOptions,
+  RecentReads,
   required,
   storeError,
   withinMs,
@@ -85,13 +86,6 @@ const CLEAR_BATCH = 500;
 const FIELDS = ["p", "c", "e", "u", "v", "i"] as const;
 
 type Raw = [string | null, string | null, string | null, string | null, string | null, string | null];
-
-/** A `get` remembered for the `update` that usually follows it in the same request. */
-const SEEN_ENTRIES = 1024;
-/** Payloads larger than this are not remembered (bounds the cache at 16 MiB). */
-const SEEN_MAX_PAYLOAD = 16 * 1024;
-/** How long a remembered read may stand in for a fresh one, in ms (the compare-and-set still checks it). */
-const SEEN_MS = 10_000;
 
 /** What one HMGET of a session hash says. */
 interface Read {
@@ -220,8 +214,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   #timeout: number;
   #retries: number;
   #writer: OptimisticWriter;
-  /** Recent reads by id (insertion order = age), so `update` after `get` skips its own read. */
-  #seen = new Map<string, { read: Read; at: number }>();
+  /** Recent reads, so the `update` after a `get` skips its own read. */
+  #seen = new RecentReads<Read>(() => this.#clock());
   #open = new OpenFlag("RedisStore");
   #diagnose: Diagnose = (cause, action) => {
     const message = messageOf(cause);
@@ -325,22 +319,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     return { live, state: `${v ?? ""}|${e ?? ""}`, userId: u, cover: Number(i ?? 0) };
   }
 
-  #remember(id: string, read: Read): void {
-    this.#seen.delete(id);
-    if (read.live === null || read.live.payload.length > SEEN_MAX_PAYLOAD) return;
-    if (this.#seen.size >= SEEN_ENTRIES) this.#seen.delete(this.#seen.keys().next().value!);
-    this.#seen.set(id, { read, at: performance.now() });
-  }
-
-  /** The read `get` just made of `id`, if recent and still live; it is used once. */
-  #recall(id: string): Read | undefined {
-    const hit = this.#seen.get(id);
-    if (hit === undefined) return undefined;
-    this.#seen.delete(id);
-    if (performance.now() - hit.at > SEEN_MS || hit.read.live!.expiresAt <= this.#clock()) return undefined;
-    return hit.read;
-  }
-
   /** Add (or raise) `id` in `userId`'s index so it lasts until `score`. */
   async #index(userId: string, id: string, score: number, action: string, deadline: number): Promise<void> {
     await this.#script(action, INDEX, this.userKey(userId), [String(this.#clock()), String(score), id], deadline);
@@ -390,14 +368,14 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
     const read = await this.#read(id, "load", this.#deadline());
-    this.#remember(id, read);
+    this.#seen.remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
 
   /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
     checkTimes("store", session);
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     const deadline = this.#deadline();
     const user = session.userId ?? null;
     const cover = this.#coverFor(session.expiresAt);
@@ -407,7 +385,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     const key = this.sessionKey(id);
     await this.#send("delete", ["DEL", key], key, this.#deadline());
   }
@@ -415,7 +393,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
     checkTime("touch", "expiresAt", expiresAt);
-    this.#seen.delete(id);
+    this.#seen.forget(id);
     const deadline = this.#deadline();
     const key = this.sessionKey(id);
     let cover = "";
@@ -455,7 +433,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     return this.#writer.run(id, {
       action: "update",
       // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
-      first: () => this.#recall(id),
+      first: () => this.#seen.recall(id),
       read: () => this.#read(id, "update", deadline),
       write: async (read) => {
         const next = fn(read.live); // the caller's errors pass through unchanged

@@ -1,0 +1,54 @@
+/**
+ * The reads a compare-and-set store's `get` made recently, so that the
+ * `update` that usually follows in the same request uses one instead of a
+ * read of its own (the compare-and-set still checks it). Used by RedisStore
+ * and PostgresStore.
+ * @module
+ */
+import type { Clock } from "../../clock.ts";
+import type { StoredSession } from "../types.ts";
+
+/** How many reads are remembered at most. */
+const ENTRIES = 1024;
+/** Payloads larger than this are not remembered (bounds the memory at 16 MiB). */
+const MAX_PAYLOAD = 16 * 1024;
+/** How long a remembered read may stand in for a fresh one, in ms. */
+const MAX_AGE_MS = 10_000;
+
+/** Recent reads by id, oldest first (insertion order); each is used at most once. */
+export class RecentReads<R extends { readonly live: StoredSession | null }> {
+  #reads = new Map<string, { read: R; at: number }>();
+  #clock: Clock;
+
+  /** @param clock The store's clock: a remembered session past its expiry is never used. */
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  /** Remember what `get` read of `id` (nothing for a missing session or a large payload). */
+  remember(id: string, read: R): void {
+    this.#reads.delete(id);
+    if (read.live === null || read.live.payload.length > MAX_PAYLOAD) return;
+    if (this.#reads.size >= ENTRIES) this.#reads.delete(this.#reads.keys().next().value!);
+    this.#reads.set(id, { read, at: performance.now() });
+  }
+
+  /** The read `get` just made of `id`, if recent and still live; it is used once. */
+  recall(id: string): R | undefined {
+    const hit = this.#reads.get(id);
+    if (hit === undefined) return undefined;
+    this.#reads.delete(id);
+    if (performance.now() - hit.at > MAX_AGE_MS || hit.read.live!.expiresAt <= this.#clock()) return undefined;
+    return hit.read;
+  }
+
+  /** Forget the read of `id` (a write of this store changed the session). */
+  forget(id: string): void {
+    this.#reads.delete(id);
+  }
+
+  /** Forget every read. */
+  clear(): void {
+    this.#reads.clear();
+  }
+}
