@@ -34,13 +34,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
-import {
-  jsonSerializer,
-  MemoryStore,
-  session,
-  type SessionEnv,
-  SqliteStore,
-} from "../mod.ts";
+import { jsonSerializer, MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
 import type { SessionStore } from "../src/store/contract.ts";
 
 type Data = { user: string; count: number; profile: string; seen: number };
@@ -123,11 +117,7 @@ async function redisStore(): Promise<SessionStore> {
     Deno?: unknown;
   };
   const kind = env.REDIS_CLIENT ??
-    (g.Bun !== undefined
-      ? "bun"
-      : g.Deno !== undefined
-      ? "ioredis"
-      : "node-redis");
+    (g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "ioredis" : "node-redis");
   const { RedisStore } = await import("../src/store/redis.ts");
   if (kind === "bun") {
     if (g.Bun === undefined) {
@@ -206,8 +196,7 @@ if (noSession) {
   );
   app.get(
     "/read",
-    async (c) =>
-      c.text(String((await c.get("session").load()).get("count") ?? 0)),
+    async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)),
   );
   app.get("/plain", (c) => c.text("plain"));
   app.get("/new", async (c) => {
@@ -292,17 +281,15 @@ const supervisor = !isBun &&
   !isChild;
 const server = supervisor ? undefined : await serve();
 const self = fileURLToPath(import.meta.url);
-const children = isChild
-  ? []
-  : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
-    spawn(
-      process.execPath,
-      isBun ? [self] : ["run", "-A", "--unstable-net", self],
-      {
-        env: { ...env, BENCH_WORKER_CHILD: "1" },
-        stdio: ["ignore", "pipe", "inherit"],
-      },
-    ));
+const children = isChild ? [] : Array.from({ length: supervisor ? workers : workers - 1 }, () =>
+  spawn(
+    process.execPath,
+    isBun ? [self] : ["run", "-A", "--unstable-net", self],
+    {
+      env: { ...env, BENCH_WORKER_CHILD: "1" },
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  ));
 /** Resolves once every child accepts connections (each prints "listening on"). */
 const childrenUp = Promise.all(
   children.map((child) =>
@@ -327,9 +314,7 @@ async function stop(): Promise<void> {
   for (const child of children) child.kill("SIGTERM");
   await Promise.all(
     children.map((child) =>
-      child.exitCode !== null
-        ? undefined
-        : new Promise((resolve) => child.once("exit", resolve))
+      child.exitCode !== null ? undefined : new Promise((resolve) => child.once("exit", resolve))
     ),
   );
   await server?.stop();

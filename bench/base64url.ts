@@ -8,11 +8,7 @@
  *   bun bench/base64url.ts   deno run -A bench/base64url.ts   node bench/base64url.ts
  * @module
  */
-import {
-  encodeBase64url,
-  encodeLong,
-  encodeShort,
-} from "../src/_internal/base64url.ts";
+import { encodeBase64url, encodeLong, encodeShort } from "../src/_internal/base64url.ts";
 
 function nsPerCall(fn: () => unknown, n: number): number {
   for (let i = 0; i < n / 10; i++) fn();
@@ -35,8 +31,6 @@ for (const size of [12, 24, 32, 64, 96, 192, 3000]) {
     throw new Error(`the encoders disagree at ${size} bytes`);
   }
   const n = size > 100 ? 20_000 : 200_000;
-  const row = [encodeShort, encodeLong, encodeBase64url].map((f) =>
-    nsPerCall(() => f(bytes), n).toFixed(0)
-  );
+  const row = [encodeShort, encodeLong, encodeBase64url].map((f) => nsPerCall(() => f(bytes), n).toFixed(0));
   console.log(`| ${size} | ${row.join(" | ")} |`);
 }

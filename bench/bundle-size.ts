@@ -85,9 +85,7 @@ console.log(`| ${ENTRY} | ${columns.map(([name]) => name).join(" | ")} |`);
 console.log(`| --- | ${columns.map(() => "---:").join(" | ")} |`);
 for (const name of names) {
   console.log(
-    `| ${name} | ${
-      columns.map(([, m]) => m.parts.get(name) ?? "—").join(" | ")
-    } |`,
+    `| ${name} | ${columns.map(([, m]) => m.parts.get(name) ?? "—").join(" | ")} |`,
   );
 }
 console.log(

@@ -18,12 +18,7 @@
  */
 import process from "node:process";
 import { Hono } from "hono";
-import {
-  MemoryStore,
-  session,
-  type SessionEnv,
-  type SessionOptions,
-} from "../mod.ts";
+import { MemoryStore, session, type SessionEnv, type SessionOptions } from "../mod.ts";
 import { Signer } from "../src/crypto/sign.ts";
 
 type Data = { count: number };
@@ -131,11 +126,7 @@ async function measure(s: Scenario): Promise<[number, number]> {
   return [best[0]!, best[1]!];
 }
 
-const runtime = "Bun" in globalThis
-  ? "Bun"
-  : "Deno" in globalThis
-  ? "Deno"
-  : "Node";
+const runtime = "Bun" in globalThis ? "Bun" : "Deno" in globalThis ? "Deno" : "Node";
 console.log(
   `${runtime}: µs per /read through app.fetch() on MemoryStore, ${SESSIONS} sessions, best of 5 rounds of ${N}`,
 );
@@ -145,9 +136,7 @@ console.log(
 for (const s of SCENARIOS) {
   const [on, off] = await measure(s);
   console.log(
-    `| ${s.name} | ${on.toFixed(2)} | ${off.toFixed(2)} | ${
-      (on / off).toFixed(2)
-    }× |`,
+    `| ${s.name} | ${on.toFixed(2)} | ${off.toFixed(2)} | ${(on / off).toFixed(2)}× |`,
   );
 }
 
@@ -168,8 +157,6 @@ for (const size of [100, 1024, 16 * 1024]) {
   }
   base ||= best;
   console.log(
-    `| ${size} characters | ${best.toFixed(2)} | ${
-      (best / base).toFixed(2)
-    }× |`,
+    `| ${size} characters | ${best.toFixed(2)} | ${(best / base).toFixed(2)}× |`,
   );
 }

@@ -96,9 +96,7 @@ function best(rows: Row[]): Row[] {
       out.set(key, r);
       continue;
     }
-    const lost = prev.lost === undefined || r.lost === undefined
-      ? undefined
-      : prev.lost + r.lost;
+    const lost = prev.lost === undefined || r.lost === undefined ? undefined : prev.lost + r.lost;
     const served = (prev.served ?? 0) + (r.served ?? 0);
     out.set(key, { ...(r.rps > prev.rps ? r : prev), lost, served });
   }
@@ -122,9 +120,7 @@ function find(
   runtime: string,
   route: Route,
 ): Row | undefined {
-  return rows.find((r) =>
-    r.app === app && r.runtime === runtime && r.route === route
-  );
+  return rows.find((r) => r.app === app && r.runtime === runtime && r.route === route);
 }
 
 function color(app: string): string {
@@ -161,34 +157,22 @@ export function svg(run: Run): string {
     for (const r of rows) {
       const w = Math.max(1, (r.rps / max) * barW);
       parts.push(
-        `<text x="${labelW - 8}" y="${y + 13}" text-anchor="end">${
-          esc(`${r.app} · ${r.runtime}`)
-        }</text>`,
-        `<rect x="${labelW}" y="${y}" width="${
-          w.toFixed(1)
-        }" height="${rowH}" fill="${color(r.app)}"/>`,
+        `<text x="${labelW - 8}" y="${y + 13}" text-anchor="end">${esc(`${r.app} · ${r.runtime}`)}</text>`,
+        `<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${rowH}" fill="${color(r.app)}"/>`,
         `<text x="${labelW + w + 6}" y="${y + 13}">${fmt(r.rps)}</text>`,
       );
       y += rowH + gap;
     }
     y += panelGap - gap;
   }
-  const title = `Requests per second (higher is better) — ${
-    run.meta.load ?? ""
-  }, ${run.meta.date ?? ""}`;
+  const title = `Requests per second (higher is better) — ${run.meta.load ?? ""}, ${run.meta.date ?? ""}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${
-      y + 10
-    }" viewBox="0 0 ${width} ${
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y + 10}" viewBox="0 0 ${width} ${
       y + 10
     }" font-family="system-ui, sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">${
-      esc(title)
-    }</text>`,
-    `<text x="10" y="40" fill="#555">${
-      esc(`${run.meta.machine ?? ""}; ${run.meta.runtimes ?? ""}`)
-    }</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(title)}</text>`,
+    `<text x="10" y="40" fill="#555">${esc(`${run.meta.machine ?? ""}; ${run.meta.runtimes ?? ""}`)}</text>`,
     ...parts,
     `</svg>`,
     "",
@@ -205,18 +189,14 @@ export function table(run: Run): string {
     const cells = ROUTES.map((route) => {
       const r = find(run.rows, s.app, s.runtime, route);
       if (r === undefined) return "–";
-      const bad = r.non2xx + r.errors > 0
-        ? ` ⚠ ${r.non2xx} non-2xx, ${r.errors} socket errors`
-        : "";
+      const bad = r.non2xx + r.errors > 0 ? ` ⚠ ${r.non2xx} non-2xx, ${r.errors} socket errors` : "";
       const cpu = r.cpu === undefined ? "" : `, cpu ${Math.round(r.cpu)} µs`;
       return `${fmt(r.rps)} <sub>p50 ${(r.p50 / 1000).toFixed(2)} / p99 ${
         (r.p99 / 1000).toFixed(1)
       } ms${cpu}</sub>${bad}`;
     });
     const inc = find(run.rows, s.app, s.runtime, "inc");
-    const lost = inc?.lost === undefined
-      ? "–"
-      : `${inc.lost} (of ${fmt(inc.served ?? 0)})`;
+    const lost = inc?.lost === undefined ? "–" : `${inc.lost} (of ${fmt(inc.served ?? 0)})`;
     out.push(`| ${s.app} | ${s.runtime} | ${cells.join(" | ")} | ${lost} |`);
   }
   return out.join("\n");
@@ -247,15 +227,11 @@ export function ratios(run: Run): string {
       : "–";
     const miss = value >= goal
       ? "met"
-      : `**missed** by ${
-        multiple
-          ? `${(goal - value).toFixed(2)}×`
-          : `${Math.round((goal - value) * 100)} points`
-      }`;
+      : `**missed** by ${multiple ? `${(goal - value).toFixed(2)}×` : `${Math.round((goal - value) * 100)} points`}`;
     out.push(
-      `| ${name} ≥ ${show(goal, multiple)} | ${show(value, multiple)} (${
-        fmt(r.rps)
-      } / ${fmt(base.rps)}${note}) | ${byCpu} | ${miss} |`,
+      `| ${name} ≥ ${show(goal, multiple)} | ${show(value, multiple)} (${fmt(r.rps)} / ${
+        fmt(base.rps)
+      }${note}) | ${byCpu} | ${miss} |`,
     );
   };
   for (const runtime of ["Bun", "Deno"]) {
@@ -270,9 +246,7 @@ export function ratios(run: Run): string {
     if (empty !== undefined) {
       // Not a target: what one empty `async (c, next) => { await next() }` costs, the floor under any middleware's /plain.
       const byCpu = empty.cpu && bare.cpu
-        ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${
-          Math.round(bare.cpu)
-        } µs)`
+        ? `${pct(bare.cpu / empty.cpu)} (${Math.round(empty.cpu)} vs ${Math.round(bare.cpu)} µs)`
         : "–";
       out.push(
         `| (the floor, not a target) one empty middleware · ${runtime} /plain vs bare Hono /plain | ${
@@ -371,16 +345,12 @@ export function ratios(run: Run): string {
     }
   }
   for (
-    const r of run.rows.filter((r) =>
-      r.route === "inc" && r.app.startsWith("Satchel")
-    )
+    const r of run.rows.filter((r) => r.route === "inc" && r.app.startsWith("Satchel"))
   ) {
     out.push(
-      `| ${r.app} · ${r.runtime} /inc: zero lost updates | ${
-        r.lost ?? "unknown"
-      } lost of ${fmt(r.served ?? 0)} answered 200 | | ${
-        r.lost === 0 ? "met" : "**missed**"
-      } |`,
+      `| ${r.app} · ${r.runtime} /inc: zero lost updates | ${r.lost ?? "unknown"} lost of ${
+        fmt(r.served ?? 0)
+      } answered 200 | | ${r.lost === 0 ? "met" : "**missed**"} |`,
     );
   }
   return out.join("\n");
@@ -400,16 +370,10 @@ export function postgresRatios(run: Run): string {
   ) => {
     if (r === undefined || base === undefined) return;
     const value = r.rps / base.rps;
-    const cpu = r.cpu && base.cpu
-      ? `${Math.round(r.cpu)} vs ${Math.round(base.cpu)} µs`
-      : "–";
-    const verdict = value >= goal
-      ? "met"
-      : `**missed** by ${(goal - value).toFixed(2)}×`;
+    const cpu = r.cpu && base.cpu ? `${Math.round(r.cpu)} vs ${Math.round(base.cpu)} µs` : "–";
+    const verdict = value >= goal ? "met" : `**missed** by ${(goal - value).toFixed(2)}×`;
     out.push(
-      `| ${name} ≥ ${goal}× | ${value.toFixed(2)}× (${fmt(r.rps)} / ${
-        fmt(base.rps)
-      }) | ${cpu} | ${verdict} |`,
+      `| ${name} ≥ ${goal}× | ${value.toFixed(2)}× (${fmt(r.rps)} / ${fmt(base.rps)}) | ${cpu} | ${verdict} |`,
     );
   };
   const app = "Satchel PostgresStore";
@@ -437,9 +401,9 @@ export function postgresRatios(run: Run): string {
       out.push(
         `| (not a target) ${runtime} /plain signed in vs /plain without a cookie | ${
           (signed.rps / plain.rps).toFixed(2)
-        }× (${fmt(signed.rps)} / ${fmt(plain.rps)}) | ${
-          Math.round(signed.cpu ?? 0)
-        } vs ${Math.round(plain.cpu ?? 0)} µs | – |`,
+        }× (${fmt(signed.rps)} / ${fmt(plain.rps)}) | ${Math.round(signed.cpu ?? 0)} vs ${
+          Math.round(plain.cpu ?? 0)
+        } µs | – |`,
       );
     }
   }
@@ -450,11 +414,9 @@ export function postgresRatios(run: Run): string {
     )
   ) {
     out.push(
-      `| ${r.app} · ${r.runtime} /inc: lost updates | ${
-        r.lost ?? "unknown"
-      } lost of ${fmt(r.served ?? 0)} answered 200 | | ${
-        r.app !== app ? "–" : r.lost === 0 ? "met" : "**missed**"
-      } |`,
+      `| ${r.app} · ${r.runtime} /inc: lost updates | ${r.lost ?? "unknown"} lost of ${
+        fmt(r.served ?? 0)
+      } answered 200 | | ${r.app !== app ? "–" : r.lost === 0 ? "met" : "**missed**"} |`,
     );
   }
   return out.join("\n");
@@ -495,14 +457,12 @@ export function featureEffect(
     );
     if (on && off) {
       const cpu = on.cpu && off.cpu
-        ? `; server CPU ${Math.round(on.cpu)} against ${
-          Math.round(off.cpu)
-        } µs per request`
+        ? `; server CPU ${Math.round(on.cpu)} against ${Math.round(off.cpu)} µs per request`
         : "";
       out.push(
-        `- /${route} on Bun: ${fmt(on.rps)} req/s with the ${feature}, ${
-          fmt(off.rps)
-        } without (×${(on.rps / off.rps).toFixed(2)})${cpu}.`,
+        `- /${route} on Bun: ${fmt(on.rps)} req/s with the ${feature}, ${fmt(off.rps)} without (×${
+          (on.rps / off.rps).toFixed(2)
+        })${cpu}.`,
       );
     }
   }
@@ -562,9 +522,7 @@ export function redisTable(run: Run): string {
   const present = REDIS_RUNTIMES.filter(([rt]) =>
     run.rows.some((r) => r.app === "Satchel RedisStore" && r.runtime === rt)
   );
-  const head = present.map(([rt, client]) =>
-    `Satchel RedisStore · ${rt} (${client}) | ratio`
-  ).join(" | ");
+  const head = present.map(([rt, client]) => `Satchel RedisStore · ${rt} (${client}) | ratio`).join(" | ");
   const out = [
     `| route | ${peerApp} · Bun (Bun's RedisClient) | ${head} | target |`,
     `|---|---:|${present.map(() => "---:|---:").join("|")}|---|`,
@@ -579,18 +537,14 @@ export function redisTable(run: Run): string {
       if (r === undefined) return "– | –";
       if (base === undefined) return `${fmt(r.rps)}${cpu(r)} | –`;
       const ratio = r.rps / base.rps;
-      return `${fmt(r.rps)}${cpu(r)} | ${ratio.toFixed(2)}×${
-        ratio >= goal ? "" : " (missed)"
-      }`;
+      return `${fmt(r.rps)}${cpu(r)} | ${ratio.toFixed(2)}×${ratio >= goal ? "" : " (missed)"}`;
     });
     const peer = base === undefined ? "–" : `${fmt(base.rps)}${cpu(base)}`;
     out.push(`| ${label} | ${peer} | ${cells.join(" | ")} | ≥ ${goal}× |`);
   }
   const lost = (app: string, rt: string) => {
     const inc = find(run.rows, app, rt, "inc");
-    return inc?.lost === undefined
-      ? "–"
-      : `${inc.lost} of ${fmt(inc.served ?? 0)}`;
+    return inc?.lost === undefined ? "–" : `${inc.lost} of ${fmt(inc.served ?? 0)}`;
   };
   const losses = present.map(([rt]) => `${lost("Satchel RedisStore", rt)} | –`)
     .join(" | ");
@@ -604,9 +558,7 @@ export function redisTable(run: Run): string {
       find(run.rows, base, "Bun", route),
     ];
     return r && b
-      ? `| ${label} | ${fmt(b.rps)}${cpu(b)} | ${fmt(r.rps)}${cpu(r)} | ${
-        (r.rps / b.rps).toFixed(2)
-      }× |`
+      ? `| ${label} | ${fmt(b.rps)}${cpu(b)} | ${fmt(r.rps)}${cpu(r)} | ${(r.rps / b.rps).toFixed(2)}× |`
       : "";
   }).filter((line) => line !== "");
   if (before.length > 0) {
@@ -625,9 +577,7 @@ export function redisSection(run: Run): string {
   return [
     `Last run: ${m.date}. Machine: ${m.machine}. ${m.runtimes}. Load: ${m.load}; load average (1/5/15 min) ${
       m["loadavg-start"]
-    } at the start, ${
-      m["loadavg-end"]
-    } at the end. Requests per second, with the server's CPU time per request; ` +
+    } at the start, ${m["loadavg-end"]} at the end. Requests per second, with the server's CPU time per request; ` +
     "ratio = RedisStore ÷ @hono/session on Redis, both in this run against the same redis-server.",
     "",
     redisTable(run),
@@ -693,9 +643,7 @@ if (import.meta.main ?? process.argv[1] === fileURLToPath(import.meta.url)) {
     writeFileSync(svgPath, svg(run));
     writeFileSync(md, replaceSection(readFileSync(md, "utf8"), "http", body));
     console.log(
-      `wrote ${relative(process.cwd(), svgPath)} and ${
-        relative(process.cwd(), md)
-      }\n`,
+      `wrote ${relative(process.cwd(), svgPath)} and ${relative(process.cwd(), md)}\n`,
     );
     console.log(ratios(run));
   }

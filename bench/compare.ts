@@ -32,9 +32,7 @@ const COLUMNS = [["/plain", false], ["/plain", true], ["/read", true], [
 function app(mod: Mod, store: "sqlite" | "memory", tag: string): Hono<any> {
   // deno-lint-ignore no-explicit-any
   const a = new Hono<any>();
-  const s = store === "memory"
-    ? new mod.MemoryStore()
-    : new mod.SqliteStore({ path: join(dir, `${tag}.sqlite`) });
+  const s = store === "memory" ? new mod.MemoryStore() : new mod.SqliteStore({ path: join(dir, `${tag}.sqlite`) });
   a.use(mod.session({ secret: SECRET, store: s }));
   a.get("/login", (c) => {
     const s = c.get("session");
@@ -67,9 +65,7 @@ async function perRequest(
 ): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i++) {
-    const headers: Record<string, string> = cookies.length > 0
-      ? { cookie: cookies[i % cookies.length]! }
-      : {};
+    const headers: Record<string, string> = cookies.length > 0 ? { cookie: cookies[i % cookies.length]! } : {};
     await (await a.fetch(new Request(`http://localhost${path}`, { headers })))
       .text();
   }

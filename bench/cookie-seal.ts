@@ -102,9 +102,7 @@ const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined"
 const SIZES = [600, 3000, 8000];
 console.log(`${runtime}: µs per seal + open, best of 5 rounds of ${N}`);
 console.log(
-  `| sealing | ${SIZES.map((n) => `${n} B`).join(" | ")} |\n|---|${
-    SIZES.map(() => "---:").join("|")
-  }|`,
+  `| sealing | ${SIZES.map((n) => `${n} B`).join(" | ")} |\n|---|${SIZES.map(() => "---:").join("|")}|`,
 );
 for (const option of options) {
   const cells: string[] = [];

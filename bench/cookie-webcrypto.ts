@@ -7,16 +7,8 @@
  */
 import type { Context } from "hono";
 import { CookieState } from "../src/state/cookie.ts";
-import {
-  decodeBase64url as fromBase64url,
-  encodeBase64url as toBase64url,
-} from "../src/_internal/base64url.ts";
-import type {
-  RequestBound,
-  SessionStore,
-  StoredSession,
-  UpdateFn,
-} from "../src/store/types.ts";
+import { decodeBase64url as fromBase64url, encodeBase64url as toBase64url } from "../src/_internal/base64url.ts";
+import type { RequestBound, SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -77,15 +69,11 @@ export class WebCryptoCookieStore implements RequestBound {
     const view: SessionStore = {
       get: async (
         id,
-      ) => (written !== undefined
-        ? (written.id === id ? written.session : null)
-        : await fromRequest(id)),
+      ) => (written !== undefined ? (written.id === id ? written.session : null) : await fromRequest(id)),
       set: async (id, s) => {
         const iv = crypto.getRandomValues(new Uint8Array(12));
         const plain = encoder.encode(
-          `${
-            JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])
-          }\n${s.payload}`,
+          `${JSON.stringify([s.expiresAt, s.createdAt, s.userId ?? null])}\n${s.payload}`,
         );
         const ct = new Uint8Array(
           await crypto.subtle.encrypt(

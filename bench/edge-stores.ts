@@ -41,11 +41,7 @@ const deno = (globalThis as {
   };
 }).Deno;
 const bun = (globalThis as { Bun?: { version: string } }).Bun;
-const runtime = bun
-  ? `Bun ${bun.version}`
-  : deno
-  ? `Deno ${deno.version.deno}`
-  : `Node ${process.versions.node}`;
+const runtime = bun ? `Bun ${bun.version}` : deno ? `Deno ${deno.version.deno}` : `Node ${process.versions.node}`;
 
 /** What /login stores: a user, a count and a 400-character profile. */
 const PAYLOAD = superjsonSerializer.stringify({
@@ -55,8 +51,7 @@ const bump = (cur: StoredSession | null): StoredSession | null =>
   cur &&
   {
     ...cur,
-    payload: cur.payload.replace(/"count":(\d+)/, (_, n) =>
-      `"count":${Number(n) + 1}`),
+    payload: cur.payload.replace(/"count":(\d+)/, (_, n) => `"count":${Number(n) + 1}`),
     expiresAt: Date.now() + 3_600_000,
   };
 
@@ -100,8 +95,7 @@ async function throughput(
   });
   app.get(
     "/read",
-    async (c) =>
-      c.text(String((await c.get("session").load()).get("count") ?? 0)),
+    async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)),
   );
   app.get(
     "/inc",
@@ -200,9 +194,9 @@ const row = (
   inc?: number,
 ) =>
   rows.push(
-    `| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${
-      ops ? ops.update.toFixed(0) : "–"
-    } | ${read?.toFixed(0) ?? "–"} | ${inc?.toFixed(0) ?? "–"} |`,
+    `| ${name} | ${ops ? ops.get.toFixed(0) : "–"} | ${ops ? ops.update.toFixed(0) : "–"} | ${
+      read?.toFixed(0) ?? "–"
+    } | ${inc?.toFixed(0) ?? "–"} |`,
   );
 
 async function measure(

@@ -43,9 +43,7 @@ async function measure(
   const c0 = cpu(), t0 = performance.now();
   await run();
   console.log(
-    `${label.padEnd(40)} ${
-      ((cpu() - c0) / count).toFixed(2).padStart(6)
-    } µs CPU ${
+    `${label.padEnd(40)} ${((cpu() - c0) / count).toFixed(2).padStart(6)} µs CPU ${
       (((performance.now() - t0) * 1000) / count).toFixed(2).padStart(6)
     } µs wall`,
   );
@@ -62,8 +60,7 @@ for (let round = 1; round <= 2; round++) {
       await Promise.all(
         Array.from(
           { length: 32 },
-          (_, j) =>
-            crypto.subtle.sign("HMAC", key, encoder.encode(message + j)),
+          (_, j) => crypto.subtle.sign("HMAC", key, encoder.encode(message + j)),
         ),
       );
     }

@@ -39,9 +39,7 @@ const COLUMNS = [
   ["/inc", "/inc", true],
   ["/new", "/new", false],
 ] as const;
-const HEADER = `| ${COLUMNS.map(([label]) => label).join(" | ")} |\n|---|${
-  COLUMNS.map(() => "---:").join("|")
-}|`;
+const HEADER = `| ${COLUMNS.map(([label]) => label).join(" | ")} |\n|---|${COLUMNS.map(() => "---:").join("|")}|`;
 const dir = mkdtempSync(join(tmpdir(), "satchel-inprocess-"));
 
 type Mode = "bare" | "empty" | "memory" | "sqlite" | "cookie" | "webcrypto";
@@ -105,9 +103,7 @@ async function perRequest(
 ): Promise<number> {
   const start = performance.now();
   for (let i = 0; i < N; i++) {
-    const headers: Record<string, string> = cookies.length > 0
-      ? { cookie: cookies[i % cookies.length]! }
-      : {};
+    const headers: Record<string, string> = cookies.length > 0 ? { cookie: cookies[i % cookies.length]! } : {};
     await (await a.fetch(new Request(`http://localhost${path}`, { headers })))
       .text();
   }
@@ -164,9 +160,7 @@ for (const [r, [, route, signedIn]] of COLUMNS.entries()) {
 }
 for (const mode of MODES) {
   console.log(
-    `| ${NAMES[mode]} | ${
-      results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")
-    } |`,
+    `| ${NAMES[mode]} | ${results.get(mode)!.map((v) => v.toFixed(2)).join(" | ")} |`,
   );
 }
 const memory = results.get("memory")!;

@@ -17,20 +17,8 @@
  * SESSIONS (1000), RUNTIME (bun | deno | node: what runs the workers, bun).
  * @module
  */
-import {
-  type ChildProcess,
-  execFileSync,
-  spawn,
-  spawnSync,
-} from "node:child_process";
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
@@ -167,9 +155,7 @@ async function stopFleet(f: Fleet): Promise<Stat[]> {
     })
   ));
   const stats = existsSync(f.stats)
-    ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) =>
-      JSON.parse(l) as Stat
-    )
+    ? readFileSync(f.stats, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Stat)
     : [];
   return stats;
 }
@@ -279,9 +265,7 @@ async function measure(
       return file;
     }));
     const results = await Promise.all(
-      f.workers.map((w, i) =>
-        wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)
-      ),
+      f.workers.map((w, i) => wrk(w.port, Math.max(1, Math.round(CONNS / n)), files[i]!, seconds)),
     );
     const stats = await stopFleet(f);
     const errors: Record<string, number> = {};
@@ -347,21 +331,17 @@ async function throughput(): Promise<void> {
     base[`sq${n}`] = sq.rps;
     base[`mem${n}`] = mem.rps;
     say(
-      `| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${
-        fmt(mem.p99, 1)
-      } | ${fmt(sq.rps / mem.rps, 2)} | ${sq.non2xx + mem.non2xx} | ${
-        sq.countsAddUp ? "yes" : "NO"
-      } |`,
+      `| ${n} | ${fmt(sq.rps)} | ${fmt(sq.p99, 1)} | ${fmt(mem.rps)} | ${fmt(mem.p99, 1)} | ${
+        fmt(sq.rps / mem.rps, 2)
+      } | ${sq.non2xx + mem.non2xx} | ${sq.countsAddUp ? "yes" : "NO"} |`,
     );
   }
   say();
   say(
-    `Scaling from 1 worker: SqliteStore ×${
-      fmt(base.sq2! / base.sq1!, 2)
-    } (2), ×${fmt(base.sq4! / base.sq1!, 2)} (4); ` +
-      `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${
-        fmt(base.mem4! / base.mem1!, 2)
-      } (4).`,
+    `Scaling from 1 worker: SqliteStore ×${fmt(base.sq2! / base.sq1!, 2)} (2), ×${
+      fmt(base.sq4! / base.sq1!, 2)
+    } (4); ` +
+      `MemoryStore ×${fmt(base.mem2! / base.mem1!, 2)} (2), ×${fmt(base.mem4! / base.mem1!, 2)} (4).`,
   );
   say();
 }
@@ -375,9 +355,9 @@ async function durability(): Promise<void> {
   const full = await measure(4, { SYNCHRONOUS: "FULL" });
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
     say(
-      `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${
-        fmt(r.p99, 1)
-      } | ${r.non2xx} | ${r.countsAddUp ? "yes" : "NO"} |`,
+      `| ${name} | ${fmt(r.rps)} | ${fmt(r.p50, 2)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${
+        r.countsAddUp ? "yes" : "NO"
+      } |`,
     );
   }
   for (const [name, r] of [["NORMAL", normal], ["FULL", full]] as const) {
@@ -387,9 +367,7 @@ async function durability(): Promise<void> {
   }
   say();
   say(
-    `FULL / NORMAL: ${
-      fmt(full.rps / normal.rps, 2)
-    } of the throughput (an fsync of the WAL per commit).`,
+    `FULL / NORMAL: ${fmt(full.rps / normal.rps, 2)} of the throughput (an fsync of the WAL per commit).`,
   );
   say();
 }
@@ -412,11 +390,9 @@ async function contention(): Promise<void> {
     const w = r.stats;
     const maxOf = (k: keyof Stat) => Math.max(...w.map((s) => s[k] as number));
     say(
-      `| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${
-        fmt(maxOf("p50"), 2)
-      } | ${fmt(maxOf("p99"), 2)} | ${fmt(maxOf("p999"), 2)} | ${
-        fmt(maxOf("max"), 1)
-      } | ${r.countsAddUp ? "yes" : "NO"} |`,
+      `| ${busy} ms | ${fmt(r.rps)} | ${fmt(r.p99, 1)} | ${r.non2xx} | ${fmt(maxOf("p50"), 2)} | ${
+        fmt(maxOf("p99"), 2)
+      } | ${fmt(maxOf("p999"), 2)} | ${fmt(maxOf("max"), 1)} | ${r.countsAddUp ? "yes" : "NO"} |`,
     );
   }
   say();
@@ -483,19 +459,17 @@ async function wal(): Promise<void> {
       await stopFleet(f);
       const mib = (b: number) => fmt(b / 1024 / 1024, 1);
       const within = (a: number, b: number) =>
-        samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) =>
-          s.wal
-        );
+        samples.filter((s) => s.t >= a * 1000 && s.t <= b * 1000).map((s) => s.wal);
       const between = within(7, 10);
       const after = within(16, 20);
       const rps = results.reduce((s, r) => s + r.requests / r.seconds, 0);
       say(
-        `| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${
-          fmt(rps)
-        } | ${mib(Math.max(...samples.map((s) => s.wal)))} | ` +
-          `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${
-            mib(Math.min(...after))
-          }–${mib(Math.max(...after))} |`,
+        `| ${policy} | ${withReader ? "2–6 s, 10–14 s" : "none"} | ${fmt(rps)} | ${
+          mib(Math.max(...samples.map((s) => s.wal)))
+        } | ` +
+          `${mib(Math.min(...between))}–${mib(Math.max(...between))} | ${mib(Math.min(...after))}–${
+            mib(Math.max(...after))
+          } |`,
       );
       // Largest WAL size in each second, in MiB.
       const perSecond = Array.from(
@@ -503,9 +477,7 @@ async function wal(): Promise<void> {
         (_, i) => within(i, i + 1),
       ).map((w) => fmt(Math.max(0, ...w) / 1024 / 1024, 0));
       series.push(
-        `${policy}, reader ${withReader ? "2–6 s, 10–14 s" : "none"}: ${
-          perSecond.join(" ")
-        }`,
+        `${policy}, reader ${withReader ? "2–6 s, 10–14 s" : "none"}: ${perSecond.join(" ")}`,
       );
     } finally {
       reader?.kill("SIGKILL");
@@ -538,9 +510,7 @@ function test10(): void {
     env: { ...env, MULTIPROCESS_SECONDS: "10" },
     encoding: "utf8",
   });
-  const out = (r.stdout + r.stderr).split("\n").filter((l) =>
-    /\((pass|fail)\)/.test(l)
-  ).join("\n");
+  const out = (r.stdout + r.stderr).split("\n").filter((l) => /\((pass|fail)\)/.test(l)).join("\n");
   say("```");
   say(
     `$ MULTIPROCESS_SECONDS=10 bun test tests/multiprocess-contention.test.ts   (${
@@ -566,14 +536,11 @@ if (which !== "all" && !(which in scenarios)) {
   );
   process.exit(2);
 }
-const version =
-  execFileSync(join(BIN, RUNTIME), ["--version"], { encoding: "utf8" }).split(
-    "\n",
-  )[0];
+const version = execFileSync(join(BIN, RUNTIME), ["--version"], { encoding: "utf8" }).split(
+  "\n",
+)[0];
 say(
-  `<!-- ${new Date().toISOString()} · ${cpus().length} × ${
-    cpus()[0]?.model
-  } · load average at start ${
+  `<!-- ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model} · load average at start ${
     loadavg().map((l) => l.toFixed(1)).join(" ")
   } · workers: ${RUNTIME} ${version} · command: bun bench/multiworker.ts ${which} -->`,
 );

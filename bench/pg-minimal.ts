@@ -6,11 +6,7 @@
  * Used by bench/app.ts with STORE=postgres-min. Not part of the library.
  * @module
  */
-import type {
-  SessionStore,
-  StoredSession,
-  UpdateFn,
-} from "../src/store/types.ts";
+import type { SessionStore, StoredSession, UpdateFn } from "../src/store/types.ts";
 
 /** `query(text, params)` resolving to the rows: the adapter PostgresStore uses too. */
 export interface Query {

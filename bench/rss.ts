@@ -14,13 +14,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import {
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -126,17 +120,11 @@ if (process.argv[2] === "--child") {
         result[mode]!.file = statSync(path).size;
       }
       const e = result.empty!, f = result.filled!;
-      const label = mmapSize === 0
-        ? "mmapSize: 0"
-        : `mmapSize: ${mmapSize / 1024 / 1024} MiB (default)`;
+      const label = mmapSize === 0 ? "mmapSize: 0" : `mmapSize: ${mmapSize / 1024 / 1024} MiB (default)`;
       rows.push(
-        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${
-          mb(f.VmRSS! - e.VmRSS!)
-        }** | ${mb(f.RssAnon! - e.RssAnon!)} | ${
-          mb(f.RssFile! - e.RssFile!)
-        } | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${
-          f.seconds!.toFixed(0)
-        } s |`,
+        `| ${runtime}, ${label} | ${mb(e.VmRSS!)} | ${mb(f.VmRSS!)} | **${mb(f.VmRSS! - e.VmRSS!)}** | ${
+          mb(f.RssAnon! - e.RssAnon!)
+        } | ${mb(f.RssFile! - e.RssFile!)} | ${mb(f.heap! - e.heap!)} | ${mb(f.file!)} | ${f.seconds!.toFixed(0)} s |`,
       );
     }
   } finally {
@@ -146,9 +134,7 @@ if (process.argv[2] === "--child") {
     `RSS after writing ${
       SESSIONS.toLocaleString("en-US")
     } sessions through SqliteStore.${WRITE}, against an empty process (after a full GC); ` +
-    `measured ${
-      new Date().toISOString().slice(0, 16).replace("T", " ")
-    } UTC, load average ${
+    `measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
       readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
     }:`,
     "",

@@ -44,8 +44,7 @@ function app(mode: "once" | "lazy" | "per request"): Hono<Env> {
   } else a.use((c, next) => make()(c, next));
   a.get(
     "/inc",
-    (c) =>
-      c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
+    (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
   );
   return a;
 }
@@ -91,8 +90,6 @@ for (let r = 0; r < 5; r++) {
 }
 for (const x of apps) {
   console.log(
-    `${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${
-      (x.best / apps[0]!.best).toFixed(2)
-    }×`,
+    `${x.mode.padEnd(12)} ${x.best.toFixed(1).padStart(7)} µs  ${(x.best / apps[0]!.best).toFixed(2)}×`,
   );
 }

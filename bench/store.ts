@@ -12,13 +12,7 @@
  * round is the closest to the truth, and both sides get the same chances.
  * @module
  */
-import {
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -52,13 +46,9 @@ interface RawDb {
   prepare(sql: string): RawStatement;
   close(): void;
 }
-const sqliteModule = isBun
-  ? await import("bun:sqlite" as string)
-  : await import("node:sqlite" as string);
+const sqliteModule = isBun ? await import("bun:sqlite" as string) : await import("node:sqlite" as string);
 function openRaw(path: string): RawDb {
-  return isBun
-    ? new sqliteModule.Database(path, { create: true })
-    : new sqliteModule.DatabaseSync(path);
+  return isBun ? new sqliteModule.Database(path, { create: true }) : new sqliteModule.DatabaseSync(path);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "satchel-bench-store-"));
@@ -243,13 +233,9 @@ async function storeVsRaw(): Promise<string> {
     return `| ${op} | ${us(r)} | ${us(s)} | ${pct(r / s)} |`;
   });
   rows.push(
-    `| deleteExpired (${
-      SWEEP_ROWS.toLocaleString("en-US")
-    } expired rows, batches of 1000) | ${
+    `| deleteExpired (${SWEEP_ROWS.toLocaleString("en-US")} expired rows, batches of 1000) | ${
       (sweepTimes.raw * 1000).toFixed(0)
-    } | ${(sweepTimes.store * 1000).toFixed(0)} | ${
-      pct(sweepTimes.raw / sweepTimes.store)
-    } |`,
+    } | ${(sweepTimes.store * 1000).toFixed(0)} | ${pct(sweepTimes.raw / sweepTimes.store)} |`,
   );
   return [
     `SqliteStore vs raw ${driverName} on ${runtime} (${
@@ -349,11 +335,9 @@ async function schema(): Promise<string> {
     return `${b.cpu.toFixed(1)} <sub>(${b.wall.toFixed(1)})</sub>`;
   };
   const rows = tables.map((t) =>
-    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${
-      cell(`${t.name} insert`)
-    } | ${(best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)} | ${
-      (sizes.get(t.name)! / 1024 / 1024).toFixed(1)
-    } MB |`
+    `| ${t.label} | ${cell(`${t.name} get`)} | ${cell(`${t.name} update`)} | ${cell(`${t.name} insert`)} | ${
+      (best.get(`${t.name} load`)!.wall / SCHEMA_ROWS).toFixed(1)
+    } | ${(sizes.get(t.name)! / 1024 / 1024).toFixed(1)} MB |`
   );
   return [
     `Table layout on ${runtime}, raw ${driverName}, ${
@@ -383,9 +367,7 @@ if (process.argv.includes("--write")) {
       `Cannot update RESULTS.md: markers ${start} … ${end} are missing`,
     );
   }
-  const stamp = `Measured ${
-    new Date().toISOString().slice(0, 16).replace("T", " ")
-  } UTC, load average ${
+  const stamp = `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC, load average ${
     readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")
   }.`;
   writeFileSync(

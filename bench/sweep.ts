@@ -26,15 +26,7 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import process from "node:process";
@@ -133,8 +125,7 @@ async function serve(): Promise<void> {
   app.get("/read", (c) => c.text(String(c.get("session").get("count") ?? 0)));
   app.get(
     "/inc",
-    (c) =>
-      c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
+    (c) => c.text(String(c.get("session").update("count", (n) => (n ?? 0) + 1))),
   );
   const bun = (globalThis as {
     Bun?: { serve(o: object): { port: number; stop(): void } };
@@ -240,8 +231,7 @@ async function layout(): Promise<void> {
     db.exec(
       "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA mmap_size = 268435456;",
     );
-    const cols =
-      "payload TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, user_id TEXT";
+    const cols = "payload TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at INTEGER NOT NULL, user_id TEXT";
     db.exec(
       kind === "WITHOUT ROWID"
         ? `CREATE TABLE t (id TEXT PRIMARY KEY, ${cols}) WITHOUT ROWID; CREATE INDEX t_e ON t (expires_at);`
@@ -282,12 +272,10 @@ async function layout(): Promise<void> {
     removeDb(path);
     const ms = (x: number) => `${Math.round(x).toLocaleString("en-US")} ms`;
     console.log(
-      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${
-        removed.toLocaleString("en-US")
-      } rows) | ${((swept * 1000) / removed).toFixed(1)} µs | ` +
-        `${times[times.length >> 1]!.toFixed(1)} / ${
-          times.at(-1)!.toFixed(1)
-        } ms |`,
+      `| ${kind} | ${ms(build)} | ${ms(reads)} | ${ms(swept)} (${removed.toLocaleString("en-US")} rows) | ${
+        ((swept * 1000) / removed).toFixed(1)
+      } µs | ` +
+        `${times[times.length >> 1]!.toFixed(1)} / ${times.at(-1)!.toFixed(1)} ms |`,
     );
   }
 }
@@ -416,9 +404,7 @@ function summarize(file: string, from: number, to: number): Latency {
   lat.sort((a, b) => a - b);
   const q = (
     p: number,
-  ) => (lat.length === 0
-    ? NaN
-    : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!);
+  ) => (lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.ceil(p * lat.length) - 1)]!);
   return {
     n: lat.length,
     p50: q(0.5),
@@ -510,8 +496,7 @@ async function orchestrate(): Promise<void> {
   const work = join(dir, "work.sqlite");
   const tokensFile = join(dir, `tokens-${rows}.txt`);
   const samples = join(dir, "samples.f64");
-  const log = (s: string) =>
-    console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
+  const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
 
   // Live sessions expire 40 to 70 minutes after the build: a base older than 10 minutes is rebuilt,
   // so no live session expires during a run (tokens' sessions are touched by each warm-up anyway).
@@ -523,9 +508,7 @@ async function orchestrate(): Promise<void> {
     const t = performance.now();
     await buildBase(base, rows, Number(opts.tokens), tokensFile);
     log(
-      `built in ${((performance.now() - t) / 1000).toFixed(1)} s, ${
-        (statSync(base).size / 2 ** 20).toFixed(0)
-      } MiB`,
+      `built in ${((performance.now() - t) / 1000).toFixed(1)} s, ${(statSync(base).size / 2 ** 20).toFixed(0)} MiB`,
     );
   }
   const fresh = () => {
@@ -589,9 +572,7 @@ async function orchestrate(): Promise<void> {
     log(
       `batch ${batch}: /read without sweep p50 ${none.p50.toFixed(2)} ms p99 ${
         none.p99.toFixed(2)
-      } ms (${none.n} requests, ${none.errors} errors) store ${
-        JSON.stringify(none.storeCalls)
-      }`,
+      } ms (${none.n} requests, ${none.errors} errors) store ${JSON.stringify(none.storeCalls)}`,
     );
     let cliResult:
       | { ms: number; longestBatchMs: number; removed: number }
@@ -614,11 +595,9 @@ async function orchestrate(): Promise<void> {
       return [from, Date.now()];
     });
     log(
-      `batch ${batch}: /read during satchel sweep (other process, ${
-        (cliResult!.ms / 1000).toFixed(1)
-      } s) p50 ${cross.p50.toFixed(2)} ms p99 ${
-        cross.p99.toFixed(2)
-      } ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`,
+      `batch ${batch}: /read during satchel sweep (other process, ${(cliResult!.ms / 1000).toFixed(1)} s) p50 ${
+        cross.p50.toFixed(2)
+      } ms p99 ${cross.p99.toFixed(2)} ms (${cross.errors} errors) store ${JSON.stringify(cross.storeCalls)}`,
     );
     await stopChild(child);
 
@@ -635,13 +614,9 @@ async function orchestrate(): Promise<void> {
       return [from, Date.now()];
     });
     log(
-      `batch ${batch}: /read during in-process sweep (${
-        (inResult!.ms / 1000).toFixed(1)
-      } s) p50 ${inproc.p50.toFixed(2)} ms p99 ${
-        inproc.p99.toFixed(2)
-      } ms (${inproc.errors} errors) store ${
-        JSON.stringify(inproc.storeCalls)
-      }`,
+      `batch ${batch}: /read during in-process sweep (${(inResult!.ms / 1000).toFixed(1)} s) p50 ${
+        inproc.p50.toFixed(2)
+      } ms p99 ${inproc.p99.toFixed(2)} ms (${inproc.errors} errors) store ${JSON.stringify(inproc.storeCalls)}`,
     );
     await stopChild(child);
     latency.push({
@@ -681,9 +656,7 @@ async function orchestrate(): Promise<void> {
     }[]
   ) {
     console.log(
-      `| ${a.batch} | ${f(a.seconds)} s | ${
-        a.rowsPerSecond.toLocaleString("en-US")
-      } | ${f(a.longestBatchMs)} ms |`,
+      `| ${a.batch} | ${f(a.seconds)} s | ${a.rowsPerSecond.toLocaleString("en-US")} | ${f(a.longestBatchMs)} ms |`,
     );
   }
   console.log(
@@ -701,9 +674,7 @@ async function orchestrate(): Promise<void> {
     }[]
   ) {
     console.log(
-      `| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${
-        f(l.none.p99)
-      } ms | ${f(l.none.max)} ms | 1.00 |`,
+      `| ${l.batch} | no sweep | | | ${f(l.none.p50)} ms | ${f(l.none.p99)} ms | ${f(l.none.max)} ms | 1.00 |`,
     );
     for (
       const [where, r] of [["other process (satchel sweep)", l.cross], [
@@ -712,11 +683,9 @@ async function orchestrate(): Promise<void> {
       ]] as const
     ) {
       console.log(
-        `| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${
-          f(r.sweep.longestBatchMs)
-        } ms | ${f(r.p50)} ms | ${f(r.p99)} ms | ${f(r.max)} ms | ${
-          f(r.p99 / l.none.p99)
-        } |`,
+        `| ${l.batch} | ${where} | ${f(r.sweep.ms / 1000)} s | ${f(r.sweep.longestBatchMs)} ms | ${f(r.p50)} ms | ${
+          f(r.p99)
+        } ms | ${f(r.max)} ms | ${f(r.p99 / l.none.p99)} |`,
       );
     }
   }

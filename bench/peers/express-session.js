@@ -7,15 +7,7 @@ import Database from "better-sqlite3";
 import betterSqliteStore from "better-sqlite3-session-store";
 import express from "express";
 import expressSession from "express-session";
-import {
-  dbPath,
-  handleStop,
-  newUser,
-  port,
-  PROFILE,
-  SECRET,
-  stats,
-} from "./common.js";
+import { dbPath, handleStop, newUser, port, PROFILE, SECRET, stats } from "./common.js";
 
 const db = new Database(dbPath("express-session"));
 db.pragma("journal_mode = WAL");

@@ -55,13 +55,10 @@ async function redisStorage() {
   return { storage, close: () => redis.close() };
 }
 
-const { storage, close } = process.env.STORE === "redis"
-  ? await redisStorage()
-  : sqliteStorage();
+const { storage, close } = process.env.STORE === "redis" ? await redisStorage() : sqliteStorage();
 
 // @hono/session wants a 32-byte hex-encoded secret.
-const secret =
-  "5c1f5e7a0b9d4c3e8f2a6b7c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
+const secret = "5c1f5e7a0b9d4c3e8f2a6b7c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
 
 const app = new Hono();
 app.use("/inc", async (c, next) => {

@@ -7,15 +7,7 @@ import { Database } from "bun:sqlite";
 import { Hono } from "hono";
 import { sessionMiddleware } from "hono-sessions";
 import { BunSqliteStore } from "hono-sessions/bun-sqlite-store";
-import {
-  dbPath,
-  handleStop,
-  newUser,
-  port,
-  PROFILE,
-  SECRET,
-  stats,
-} from "./common.js";
+import { dbPath, handleStop, newUser, port, PROFILE, SECRET, stats } from "./common.js";
 
 const db = new Database(dbPath("hono-sessions"), { create: true });
 db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
