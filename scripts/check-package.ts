@@ -50,7 +50,7 @@ try {
   ) as { filename: string; files: { path: string }[] }[];
   const files = packed[0]!.files.map((f) => f.path).sort();
   const SHIPS =
-    /^(dist\/.+\.(js|d\.ts)|bin\/[^/]+\.js|docs\/[^/]+\.md|README\.md|SECURITY\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
+    /^(dist\/.+\.(js|d\.ts)|bin\/[^/]+\.js|docs\/[^/]+\.(md|sql)|README\.md|SECURITY\.md|LICENSE|CHANGELOG\.md|package\.json)$/;
   for (const f of files) if (!SHIPS.test(f)) problems.push(`the package ships ${f}`);
   for (const f of files.filter((f) => f.startsWith("dist/") && f.endsWith(".js"))) {
     if (!files.includes(f.replace(/\.js$/, ".d.ts"))) problems.push(`${f} has no ${f.replace(/\.js$/, ".d.ts")}`);
