@@ -15,7 +15,7 @@ import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
 import { PostgresStore } from "../src/store/postgres.ts";
 import type { StoredSession } from "../src/store/types.ts";
-import { CLIENTS, connect, pgBin, startCluster, testServer, uniqueTable } from "./fixtures/pg.ts";
+import { bouncerReady, CLIENTS, connect, pgBin, startCluster, testServer, uniqueTable } from "./fixtures/pg.ts";
 import { CookieJar, SECRET } from "./helpers.ts";
 
 const server = testServer();
@@ -236,13 +236,20 @@ if ("skip" in server) {
       return t.skip("pgbouncer is not installed");
     }
     try {
+      await bouncerReady({ ...cluster, bouncerUrl: cluster.bouncerUrl });
       for (const name of CLIENTS) {
         const c = await connect(name, cluster.bouncerUrl, { max: 20, noPrepare: true });
         try {
           const store = new PostgresStore({ client: c.client });
           const jar = new CookieJar(counterApp(store));
-          await jar.fetch("/inc");
-          await Promise.all(Array.from({ length: 50 }, () => jar.fetch("/inc")));
+          // A failed /inc sets no cookie: every answer is checked, or /read answers "0" from an empty jar.
+          const inc = async () => {
+            const res = await jar.fetch("/inc");
+            return res.status === 200 ? "200" : `${res.status} ${await res.text()}`;
+          };
+          assert.equal(await inc(), "200", name);
+          const failed = (await Promise.all(Array.from({ length: 50 }, inc))).filter((s) => s !== "200");
+          assert.deepEqual(failed, [], name);
           assert.equal(await (await jar.fetch("/read")).text(), "51", name);
           assert.equal(await store.deleteExpired(Date.now() + 10 * 86400_000), 1);
         } finally {
