@@ -86,7 +86,14 @@ EOF
       echo '"postgres" ""' >"$dir/userlist.txt"
       [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pgbouncer.ini" "$dir/userlist.txt"
       as_owner pgbouncer -d "$dir/pgbouncer.ini" >/dev/null 2>&1 || { cat "$dir/pgbouncer.log" >&2 || true; exit 1; }
-      for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null && break; sleep 0.1; done
+      # pgbouncer -d exits 0 even when it cannot listen: wait for its own process to hold the port, else fail.
+      up=""
+      for _ in $(seq 100); do
+        if [ -f "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null &&
+          (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then up=1; break; fi
+        sleep 0.1
+      done
+      [ -n "$up" ] || { echo "pg-cluster.sh: pgbouncer is not listening on $bport" >&2; cat "$dir/pgbouncer.log" >&2 || true; exit 1; }
       echo "postgres://postgres@127.0.0.1:$bport/satchel"
     fi
     ;;
