@@ -57,8 +57,8 @@ function app(mod: Mod, store: "sqlite" | "memory", tag: string): Hono<any> {
   return a;
 }
 
-// deno-lint-ignore no-explicit-any
 async function perRequest(
+  // deno-lint-ignore no-explicit-any
   a: Hono<any>,
   path: string,
   cookies: string[],
