@@ -45,3 +45,56 @@ export function handleStop(onStop) {
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 }
+
+/**
+ * An express app with express-session over `store` serving the benchmark
+ * routes (counting /inc answers for the lost-update check), listening on
+ * `port`; `close` releases the store's own resources at SIGTERM.
+ */
+export function expressPeer(express, expressSession, store, close) {
+  const app = express();
+  app.set("etag", false);
+  app.set("x-powered-by", false);
+  app.use("/inc", (_req, res, next) => {
+    res.on("finish", () => {
+      if (res.statusCode === 200) stats.incOk++;
+    });
+    next();
+  });
+  app.use(expressSession({
+    store,
+    secret: SECRET,
+    resave: false,
+    saveUninitialized: false,
+    cookie: { httpOnly: true, sameSite: "lax", maxAge: 3600_000 },
+  }));
+  app.get("/login", (req, res, next) => {
+    req.session.regenerate((err) => {
+      if (err) return next(err);
+      req.session.user = newUser();
+      req.session.count = 0;
+      req.session.profile = PROFILE;
+      res.type("text").send("ok");
+    });
+  });
+  app.get("/inc", (req, res) => {
+    req.session.count = (req.session.count ?? 0) + 1;
+    res.type("text").send(String(req.session.count));
+  });
+  app.get("/read", (req, res) => res.type("text").send(String(req.session.count ?? 0)));
+  app.get("/plain", (_req, res) => res.type("text").send("plain"));
+  app.get("/new", (req, res) => {
+    req.session.seen = 1;
+    res.type("text").send("new");
+  });
+  app.get("/logout", (req, res, next) => {
+    req.session.destroy((err) => (err ? next(err) : res.type("text").send("bye")));
+  });
+  const server = app.listen(port, "127.0.0.1", () => console.log(`listening on ${port}`));
+  handleStop(() =>
+    new Promise((resolve) => {
+      server.close(() => resolve(close()));
+      server.closeAllConnections();
+    })
+  );
+}
