@@ -239,6 +239,17 @@ export function session<T extends object = Record<string, unknown>>(
     return Promise.resolve(done).finally(flush);
   }
 
+  /** The commit and its events; for a request whose `next()` threw, its own error wins over one of its commit. */
+  function commitRequest(c: Context, core: SessionCore, store: SessionStore, threw: boolean): Awaitable<void> {
+    if (!threw) return events === undefined ? finish(c, core, store, false) : finishAndTell(c, core, store, false);
+    try {
+      const done = events === undefined ? finish(c, core, store, true) : finishAndTell(c, core, store, true);
+      return isThenable(done) ? Promise.resolve(done).then(undefined, () => {}) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   return async function session(c, next) {
     const store = isRequestBound(baseStore) ? baseStore.forRequest(c) : baseStore;
     const core = new SessionCore(config, c, store);
@@ -257,9 +268,8 @@ export function session<T extends object = Record<string, unknown>>(
       threw = true;
       throw e;
     } finally {
-      const done = events === undefined ? finish(c, core, store, threw) : finishAndTell(c, core, store, threw);
-      // The request's own error wins over one of its commit.
-      if (isThenable(done)) await (threw ? Promise.resolve(done).catch(() => {}) : done);
+      const done = commitRequest(c, core, store, threw);
+      if (isThenable(done)) await done;
     }
   };
 }
