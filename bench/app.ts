@@ -10,6 +10,7 @@
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
  * - `STORE=sqlite|memory|redis|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis, and
  *   `REDIS_CLIENT=bun|ioredis|node-redis` (default: Bun's own client on Bun, ioredis on Deno, node-redis on Node);
+ *   `NEAR_CACHE=1` turns on RedisStore's near cache (a second connection of the same client subscribes);
  *   `PG_URL` for postgres (PostgresStore) and postgres-min (bench/pg-minimal.ts, the
  *   hand-written floor), each through Bun's SQL on Bun and postgres.js elsewhere
  *   (`PG_POOL`, default 10 connections a process); `PG_TABLE` (default satchel_sessions).
@@ -112,7 +113,7 @@ async function redisStore(): Promise<SessionStore> {
   }
   const g = globalThis as {
     Bun?: {
-      RedisClient: new (url: string, o: object) => { connect(): Promise<void> };
+      RedisClient: new (url: string, o: object) => { connect(): Promise<void>; duplicate(): Promise<object> };
     };
     Deno?: unknown;
   };
@@ -125,20 +126,24 @@ async function redisStore(): Promise<SessionStore> {
     }
     const client = new g.Bun.RedisClient(url, { enableOfflineQueue: false });
     await client.connect();
-    return new RedisStore({ client });
+    const near = env.NEAR_CACHE === "1" ? { nearCache: { subscriber: await client.duplicate() } } : {};
+    return new RedisStore({ client, ...near });
   }
   if (kind === "ioredis") {
     const { Redis } = await import("ioredis");
-    return new RedisStore({
-      client: new Redis(url, { maxRetriesPerRequest: 1 }),
-    });
+    const client = new Redis(url, { maxRetriesPerRequest: 1 });
+    const near = env.NEAR_CACHE === "1" ? { nearCache: { subscriber: client.duplicate() } } : {};
+    return new RedisStore({ client, ...near });
   }
   if (kind === "node-redis") {
     const { createClient } = await import("redis");
     const client = createClient({ url, disableOfflineQueue: true });
     client.on("error", (e: unknown) => console.error(`redis: ${e}`));
     await client.connect();
-    return new RedisStore({ client });
+    const near = env.NEAR_CACHE === "1"
+      ? { nearCache: { subscriber: await client.duplicate().on("error", () => {}).connect() } }
+      : {};
+    return new RedisStore({ client, ...near });
   }
   throw new Error(
     `Cannot start bench app: REDIS_CLIENT must be bun, ioredis or node-redis: received ${kind}`,

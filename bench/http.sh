@@ -103,11 +103,15 @@ SCENARIOS=(
   "Satchel SqliteStore, no group commit|Bun|$APP_BUN|STORE=sqlite BATCH=0|inc new"
   "Satchel MemoryStore|Bun|$APP_BUN|STORE=memory|plain signed read inc new"
 )
-# RedisStore on each runtime with the client bench/app.ts picks there (Bun's own, ioredis on Deno, node-redis on Node).
+# RedisStore (without and with its near cache) and the @hono/session peer on Redis, on each runtime with the client
+# bench/app.ts and the peer pick there (Bun's own, ioredis on Deno, node-redis on Node).
 [ -n "$REDIS_URL" ] && SCENARIOS+=(
   "Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "Satchel RedisStore + near cache|Bun|$APP_BUN|STORE=redis NEAR_CACHE=1 REDIS_URL=$REDIS_URL|plain signed read inc new"
   "@hono/session + Redis|Bun|bun bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
   "Satchel RedisStore|Node|node bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "Satchel RedisStore + near cache|Node|node bench/app.ts|STORE=redis NEAR_CACHE=1 REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "@hono/session + Redis|Node|node bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
 )
 SCENARIOS+=(
   "@hono/session|Bun|bun bench/peers/hono-session.js||plain signed read inc new"
@@ -118,7 +122,11 @@ SCENARIOS+=(
   "Satchel SqliteStore|Deno|$APP_DENO|STORE=sqlite|plain signed read inc new"
   "Satchel MemoryStore|Deno|$APP_DENO|STORE=memory|plain signed read inc new"
 )
-[ -n "$REDIS_URL" ] && SCENARIOS+=("Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new")
+[ -n "$REDIS_URL" ] && SCENARIOS+=(
+  "Satchel RedisStore|Deno|$APP_DENO|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "Satchel RedisStore + near cache|Deno|$APP_DENO|STORE=redis NEAR_CACHE=1 REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "@hono/session + Redis|Deno|deno run -A bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+)
 if [ -n "$PG_URL" ]; then
   for rt in "Bun|$APP_BUN" "Deno|$APP_DENO" "Node|$APP_NODE"; do
     IFS='|' read -r rname rcmd <<<"$rt"

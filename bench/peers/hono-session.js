@@ -1,19 +1,20 @@
 /**
  * Peer: @hono/session (JWE cookie carrying a session id) with a session
- * storage on bun:sqlite in WAL mode, or with STORE=redis on Redis through
- * Bun's built-in RedisClient (GET / SET EX / DEL, JSON values), the benchmark
- * app contract's routes.
+ * storage on bun:sqlite in WAL mode, or with STORE=redis on Redis (GET /
+ * SET EX / DEL, JSON values) through Bun's built-in RedisClient on Bun,
+ * ioredis on Deno and node-redis on Node (the clients RedisStore is measured
+ * with on each), the benchmark app contract's routes.
  * Run: bun bench/peers/hono-session.js
- *      STORE=redis REDIS_URL=redis://127.0.0.1:6379 bun bench/peers/hono-session.js
+ *      STORE=redis REDIS_URL=redis://127.0.0.1:6379 bun|node bench/peers/hono-session.js
+ *      STORE=redis REDIS_URL=… deno run -A bench/peers/hono-session.js
  */
-import { Database } from "bun:sqlite";
 import { useSession, useSessionStorage } from "@hono/session";
-import { RedisClient } from "bun";
 import { Hono } from "hono";
 import { dbPath, handleStop, newUser, port, PROFILE, stats } from "./common.js";
 
 /** A storage on bun:sqlite, and how to close it. */
-function sqliteStorage() {
+async function sqliteStorage() {
+  const { Database } = await import("bun:sqlite");
   const db = new Database(dbPath("hono-session"), { create: true });
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
   db.exec(
@@ -35,10 +36,37 @@ function sqliteStorage() {
   return { storage, close: () => db.close() };
 }
 
-/** The storage issue 23 measured against: Bun's RedisClient, one key per session with the app's 3600 s TTL. */
+/** A client with get/send/del over the runtime's client: Bun's own, ioredis on Deno, node-redis on Node. */
+async function redisClient(url) {
+  if (globalThis.Bun !== undefined) {
+    const { RedisClient } = await import("bun");
+    const redis = new RedisClient(url);
+    await redis.connect();
+    return redis;
+  }
+  if (globalThis.Deno !== undefined) {
+    const { Redis } = await import("ioredis");
+    const redis = new Redis(url);
+    return {
+      get: (key) => redis.get(key),
+      send: (name, args) => redis.call(name, ...args),
+      del: (key) => redis.del(key),
+      close: () => redis.disconnect(),
+    };
+  }
+  const { createClient } = await import("redis");
+  const redis = await createClient({ url }).on("error", (e) => console.error(`redis: ${e}`)).connect();
+  return {
+    get: (key) => redis.get(key),
+    send: (name, args) => redis.sendCommand([name, ...args]),
+    del: (key) => redis.del(key),
+    close: () => redis.close(),
+  };
+}
+
+/** The storage issue 23 measured against: one key per session with the app's 3600 s TTL. */
 async function redisStorage() {
-  const redis = new RedisClient(process.env.REDIS_URL);
-  await redis.connect();
+  const redis = await redisClient(process.env.REDIS_URL);
   // @hono/session calls set and delete without awaiting them: a failure must not become an unhandled rejection.
   const quiet = (p) => void p.catch((e) => console.error(`redis: ${e}`));
   const storage = {
@@ -55,7 +83,7 @@ async function redisStorage() {
   return { storage, close: () => redis.close() };
 }
 
-const { storage, close } = process.env.STORE === "redis" ? await redisStorage() : sqliteStorage();
+const { storage, close } = process.env.STORE === "redis" ? await redisStorage() : await sqliteStorage();
 
 // @hono/session wants a 32-byte hex-encoded secret.
 const secret = "5c1f5e7a0b9d4c3e8f2a6b7c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e";
@@ -96,9 +124,26 @@ app.get("/logout", async (c) => {
   return c.text("bye");
 });
 
-const server = Bun.serve({ port, hostname: "127.0.0.1", fetch: app.fetch });
+/** Bun.serve, Deno.serve, or @hono/node-server on Node; returns how to stop it. */
+async function serve() {
+  if (globalThis.Bun !== undefined) {
+    const server = Bun.serve({ port, hostname: "127.0.0.1", fetch: app.fetch });
+    return () => server.stop();
+  }
+  if (globalThis.Deno !== undefined) {
+    const server = Deno.serve({ port, hostname: "127.0.0.1", onListen: () => {} }, app.fetch);
+    return () => server.shutdown();
+  }
+  const { serve: nodeServe } = await import("@hono/node-server");
+  const server = await new Promise((resolve) => {
+    const s = nodeServe({ fetch: app.fetch, port, hostname: "127.0.0.1" }, () => resolve(s));
+  });
+  return () => server.close();
+}
+
+const stop = await serve();
 handleStop(() => {
-  server.stop();
+  stop();
   close();
 });
 console.log(`listening on ${port}`);

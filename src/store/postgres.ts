@@ -17,6 +17,7 @@ import {
   clockOption,
   closedError,
   CONFLICT,
+  DeadlineWatch,
   type Diagnose,
   integer,
   maxPayloadBytesOption,
@@ -33,7 +34,6 @@ import {
   storeError,
   withinMs,
 } from "./kit/mod.ts";
-import { DeadlineWatch } from "./postgres/deadline.ts";
 import { type PgClientLike, type PgQueryable, type PgRow, toQueryable } from "./postgres/driver.ts";
 import {
   COLUMNS,

@@ -22,6 +22,7 @@ import { type SessionError, StoreUnavailableError } from "../errors.ts";
 import {
   clockOption,
   CONFLICT,
+  DeadlineWatch,
   type Diagnose,
   eachInBatches,
   integer,
@@ -32,6 +33,7 @@ import {
   OpenFlag,
   OptimisticWriter,
   option,
+  optional,
   readOptions,
   RecentReads,
   required,
@@ -39,7 +41,9 @@ import {
   withinMs,
 } from "./kit/mod.ts";
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
-import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, type Script, SET, TOUCH } from "./redis/scripts.ts";
+import { type CachedRead, NearCache } from "./redis/near-cache.ts";
+import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, PURGE, type Script, SET, TOUCH } from "./redis/scripts.ts";
+import { toSubscriber } from "./redis/subscriber.ts";
 import type {
   DeleteAll,
   DeleteByUser,
@@ -79,6 +83,28 @@ export interface RedisStoreOptions {
   maxPayloadBytes?: number;
   /** Time source; expiry is checked against it on every read as well as by Redis's TTL. @default Date.now */
   clock?: Clock;
+  /**
+   * Opt-in: keep the sessions this process read or wrote in memory, so a
+   * request that loads one makes no `HMGET` and a write after it is one
+   * script call, with every guarantee of the store kept (see
+   * docs/stores.md#near-cache). Needs a second connection of the same client
+   * for invalidations (it is subscribed and stays yours), on a single Redis
+   * server or a Sentinel-managed primary; not on Redis Cluster.
+   * @default undefined (off)
+   */
+  nearCache?: NearCacheOptions;
+}
+
+/** Options of RedisStore's near cache. */
+export interface NearCacheOptions {
+  /**
+   * A second, connected connection of the same kind as `client`, used only
+   * to subscribe: ioredis `client.duplicate()`, node-redis
+   * `await client.duplicate().connect()`, Bun `await client.duplicate()`.
+   */
+  subscriber: RedisClientLike;
+  /** How many sessions are kept at most (least recently used go first). @default 10000 */
+  maxEntries?: number;
 }
 
 /** How many keys one UNLINK of `deleteAll` names, and how many one SCAN asks for. */
@@ -142,6 +168,28 @@ class CommandTimeout extends Error {
 
 const commandTimeout = () => new CommandTimeout();
 
+/** How long the near cache waits for a probe at most before it reads from Redis instead, in ms. */
+const PROBE_TIMEOUT_MS = 1000;
+
+/** `nearCache`: an object naming a subscriber Satchel knows, and a size. */
+function checkNearCache(what: string, name: string, value: unknown): void {
+  const fail = (why: string) => {
+    throw new TypeError(`Cannot create ${what}: ${name} ${why}`);
+  };
+  if (typeof value !== "object" || value === null) fail("must be an object: { subscriber: client.duplicate() }");
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (key !== "subscriber" && key !== "maxEntries") fail(`has an unknown option "${key}" (subscriber, maxEntries)`);
+  }
+  if (toSubscriber(o.subscriber) === null) {
+    fail(
+      "needs { subscriber }: a second connected ioredis, node-redis or Bun client for one server " +
+        "(e.g. client.duplicate(); not a cluster)",
+    );
+  }
+  integer({ min: 1 })(what, `${name}.maxEntries`, o.maxEntries ?? 1);
+}
+
 const SPEC = {
   client: required<RedisClientLike>(
     "{ client }, a connected ioredis, node-redis or Bun Redis client",
@@ -155,6 +203,7 @@ const SPEC = {
   maxUpdateRetries: maxUpdateRetriesOption,
   maxPayloadBytes: maxPayloadBytesOption(),
   clock: clockOption,
+  nearCache: optional<NearCacheOptions>(checkNearCache),
 };
 
 /** The hints for options of other Redis session stores. */
@@ -217,6 +266,10 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** Recent reads, so the `update` after a `get` skips its own read. */
   #seen = new RecentReads<Read>(() => this.#clock());
   #open = new OpenFlag("RedisStore");
+  /** The channel the write scripts publish on (read by near caches, this store's or another process's). */
+  #channel: string;
+  #near: NearCache | undefined;
+  #watch: DeadlineWatch;
   #diagnose: Diagnose = (cause, action) => {
     const message = messageOf(cause);
     if (message.startsWith("OOM")) {
@@ -251,6 +304,34 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     this.#timeout = o.commandTimeout;
     this.#retries = o.maxUpdateRetries;
     this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
+    this.#channel = `${this.prefix}inv`;
+    this.#watch = new DeadlineWatch(o.commandTimeout);
+    if (o.nearCache !== undefined) {
+      if (o.nearCache.subscriber === o.client) {
+        throw new TypeError(
+          "Cannot create RedisStore: nearCache.subscriber must be a second connection " +
+            "(client.duplicate()): a subscribed connection cannot send the store's commands",
+        );
+      }
+      if (this.#redis.primaries !== undefined) {
+        throw new TypeError(
+          "Cannot create RedisStore: nearCache needs one Redis server (or a Sentinel-managed primary): " +
+            "on Redis Cluster a probe and an invalidation may travel different nodes; leave nearCache out",
+        );
+      }
+      this.#near = new NearCache(
+        this.prefix,
+        toSubscriber(o.nearCache.subscriber)!,
+        (channel, message) => this.#raw(["PUBLISH", channel, message], channel, this.#deadline()),
+        o.nearCache.maxEntries ?? 10_000,
+        Math.min(this.#timeout, PROBE_TIMEOUT_MS),
+      );
+    }
+  }
+
+  /** How many sessions the near cache holds (0 without one). */
+  get nearCacheSize(): number {
+    return this.#near?.size ?? 0;
   }
 
   /** The key of a session. */
@@ -283,7 +364,12 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     } catch (e) {
       reply = Promise.reject(e);
     }
-    return withinMs(reply, deadline - performance.now(), commandTimeout);
+    const ms = deadline - performance.now();
+    if (ms <= 0) {
+      reply.catch(() => {});
+      return Promise.reject(commandTimeout());
+    }
+    return this.#watch.within(reply, ms, commandTimeout);
   }
 
   async #send(action: string, args: string[], key: string, deadline: number): Promise<unknown> {
@@ -309,6 +395,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   }
 
   async #read(id: string, action: string, deadline: number): Promise<Read> {
+    const ticket = this.#near?.ticket();
     const raw =
       (await this.#send(action, ["HMGET", this.sessionKey(id), ...FIELDS], this.sessionKey(id), deadline)) as Raw;
     const [p, c, e, u, v, i] = raw;
@@ -316,7 +403,9 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     const live = p === null || e === null || expiresAt <= this.#clock()
       ? null
       : { payload: p, createdAt: Number(c), expiresAt, userId: u };
-    return { live, state: `${v ?? ""}|${e ?? ""}`, userId: u, cover: Number(i ?? 0) };
+    const read = { live, state: `${v ?? ""}|${e ?? ""}`, userId: u, cover: Number(i ?? 0) };
+    if (ticket !== undefined) this.#near!.settle(id, ticket, live === null ? null : read as CachedRead);
+    return read;
   }
 
   /** Add (or raise) `id` in `userId`'s index so it lasts until `score`. */
@@ -345,11 +434,18 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     const key = this.sessionKey(id);
     const ttl = s === null ? 0 : Math.ceil(s.expiresAt - this.#clock());
     if (s === null || ttl <= 0) {
-      if (expected !== "*") return (await this.#script(action, DEL, key, [expected], deadline)) === 1;
-      await this.#send(action, ["DEL", key], key, deadline);
+      this.#near?.forget(id);
+      const gone = `${id} |`;
+      if (expected !== "*") {
+        return (await this.#script(action, DEL, key, [expected, this.#channel, gone], deadline)) === 1;
+      }
+      await this.#script(action, PURGE, key, [this.#channel, gone], deadline);
       return true;
     }
     const user = s.userId ?? null;
+    const version = newVersion();
+    const state = `${version}|${s.expiresAt}`;
+    const message = `${id} ${state}`;
     const args = [
       expected,
       s.payload,
@@ -357,17 +453,38 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       String(s.expiresAt),
       user === null ? "0" : "1",
       user ?? "",
-      newVersion(),
+      version,
       // An index cover past MAX_TIME (left by an earlier version) still covers any expiry allowed.
       String(user === null ? 0 : Math.min(cover, MAX_TIME)),
       String(ttl),
+      this.#channel,
+      message,
     ];
-    return (await this.#script(action, SET, key, args, deadline)) === 1;
+    const near = this.#near;
+    if (near === undefined) return (await this.#script(action, SET, key, args, deadline)) === 1;
+    const ticket = near.ticket(message);
+    let written = false;
+    try {
+      written = (await this.#script(action, SET, key, args, deadline)) === 1;
+    } finally {
+      const live = { payload: s.payload, createdAt: s.createdAt, expiresAt: s.expiresAt, userId: user };
+      near.settle(id, ticket, written ? { live, state, userId: user, cover } : null);
+    }
+    return written;
   }
 
   /** The live session with this id, or `null`. */
   async get(id: string): Promise<StoredSession | null> {
-    const read = await this.#read(id, "load", this.#deadline());
+    const deadline = this.#deadline();
+    if (this.#near !== undefined) {
+      this.#open.check();
+      const hit = await this.#near.get(id);
+      if (hit !== undefined && hit.live.expiresAt > this.#clock()) {
+        this.#seen.remember(id, hit);
+        return { ...hit.live };
+      }
+    }
+    const read = await this.#read(id, "load", deadline);
     this.#seen.remember(id, read);
     return read.live === null ? null : { ...read.live };
   }
@@ -386,14 +503,15 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
     this.#seen.forget(id);
-    const key = this.sessionKey(id);
-    await this.#send("delete", ["DEL", key], key, this.#deadline());
+    this.#near?.forget(id);
+    await this.#script("delete", PURGE, this.sessionKey(id), [this.#channel, `${id} |`], this.#deadline());
   }
 
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
     checkTime("touch", "expiresAt", expiresAt);
     this.#seen.forget(id);
+    this.#near?.forget(id);
     const deadline = this.#deadline();
     const key = this.sessionKey(id);
     let cover = "";
@@ -401,12 +519,12 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     for (let attempt = 0; attempt < this.#retries; attempt++) {
       const now = this.#clock();
       const ttl = Math.ceil(expiresAt - now);
-      if (ttl <= 0) return void (await this.#send("touch", ["DEL", key], key, deadline));
+      if (ttl <= 0) return void (await this.#script("touch", PURGE, key, [this.#channel, `${id} |`], deadline));
       const r = await this.#script(
         "touch",
         TOUCH,
         key,
-        [String(now), String(expiresAt), String(ttl), cover, coverUser],
+        [String(now), String(expiresAt), String(ttl), cover, coverUser, this.#channel, id],
         deadline,
       );
       if (!Array.isArray(r)) return;
@@ -462,7 +580,11 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     const ids = (await this.#send("delete", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
     const deleted = await eachInBatches(
       ids,
-      async (id) => await this.#script("delete", DELETE_IF_USER, this.sessionKey(id), [userId], this.#deadline()) === 1,
+      async (id) => {
+        this.#near?.forget(id);
+        const args = [userId, this.#channel, `${id} |`];
+        return await this.#script("delete", DELETE_IF_USER, this.sessionKey(id), args, this.#deadline()) === 1;
+      },
     );
     // Only the entries of sessions deleted here: an id whose session is not
     // written yet may belong to a login in flight, and must stay indexed.
@@ -492,6 +614,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
    */
   async deleteAll(): Promise<number> {
     this.#seen.clear();
+    this.#near?.clear();
     const pattern = `${scanPattern(this.prefix)}*`;
     const sessions = `${this.prefix}s:`;
     let ended = 0;
@@ -509,6 +632,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
         keys.forEach((key, i) => {
           if (key.startsWith(sessions) && removed[i] === 1) ended++;
         });
+        // Every near cache forgets everything: the sessions just unlinked may be among what it holds.
+        if (keys.length > 0) await this.#on(node, "delete", ["PUBLISH", this.#channel, "*"]);
       } while (cursor !== "0");
     }
     return ended;
@@ -531,5 +656,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
    */
   close(): void {
     this.#open.close();
+    this.#near?.close();
   }
 }

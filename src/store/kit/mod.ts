@@ -14,3 +14,4 @@ export * from "./errors.ts";
 export * from "./optimistic.ts";
 export * from "./listing.ts";
 export * from "./recent.ts";
+export * from "./deadline.ts";

@@ -57,6 +57,10 @@ export function toCommander(client: unknown): RedisCommander | null {
   if (isIoredis(client)) return fromIoredis(client);
   if (isNodeRedis(client)) return fromNodeRedis(client);
   const c = client as Partial<RedisCommander>;
-  if (typeof c.command === "function") return { command: (args, key) => c.command!(args, key) };
+  if (typeof c.command === "function") {
+    const command: RedisCommander["command"] = (args, key) => c.command!(args, key);
+    // A cluster of the app's own keeps its primaries (deleteAll's SCAN, and the near cache's refusal).
+    return typeof c.primaries === "function" ? { command, primaries: () => c.primaries!() } : { command };
+  }
   return null;
 }

@@ -13,6 +13,14 @@
  * whose expiry overflows `PEXPIRE`). Times must be numbers from 0 to
  * {@linkcode MAX_TIME}; TTLs whole numbers from 1 to it.
  *
+ * Every script that changes or deletes a session publishes what it did on
+ * the channel its caller names (`<prefix>inv`, see ./near-cache.ts): the
+ * session's id and its new state `<version>|<expiresAt>`, or `<id> |` once
+ * it is gone. It costs Redis one dictionary lookup when nobody listens, and
+ * it is sent whether or not this process has a near cache, so every
+ * process's cache hears every other's writes. A write that creates a
+ * session publishes nothing: no cache can hold a session that did not exist.
+ *
  * Session hash fields: `p` payload, `c` createdAt, `e` expiresAt, `u` userId
  * (absent when unbound), `v` version (random token, new on every write),
  * `i` how far the user index covers this session (an expiry the index entry
@@ -80,7 +88,8 @@ function script(source: string): Script {
  * a write or a `touch` from anyone since the read makes it fail. Denied as a
  * whole while Redis is out of memory.
  * ARGV: expected state (`*` = any), payload, createdAt, expiresAt, userId
- * flag (`1`/`0`), userId, new version, index cover, TTL in ms.
+ * flag (`1`/`0`), userId, new version, index cover, TTL in ms, channel,
+ * message (`<id> <new version>|<expiresAt>`).
  * Returns 1 when written, 0 when the state did not match.
  */
 export const SET = script(`#!lua
@@ -93,9 +102,13 @@ ${
   ])
 }
 local key = KEYS[1]
+local existed
 if ARGV[1] ~= '*' then
   local f = redis.call('HMGET', key, 'v', 'e')
   if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
+  existed = f[1] ~= false
+else
+  existed = redis.call('EXISTS', key) == 1
 end
 -- Every field is overwritten (u removed when unbound): cheaper than DEL and a new hash.
 if ARGV[5] == '1' then
@@ -105,25 +118,36 @@ else
   redis.call('HDEL', key, 'u')
 end
 redis.call('PEXPIRE', key, ARGV[9])
+-- A session that did not exist is in no near cache: a new session costs no message.
+if existed then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
 return 1
 `);
 
 /**
  * Compare-and-delete: removes the hash if it is still in the state ARGV[1]
  * (as for SET). Allowed while Redis is out of memory (it frees memory).
+ * ARGV: expected state, channel, message (`<id> |`).
  * Returns 1 when deleted, 0 when the state did not match.
  */
 export const DEL = script(`#!lua flags=allow-oom
 local f = redis.call('HMGET', KEYS[1], 'v', 'e')
 if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+`);
+
+/** Delete the session, whatever its state. ARGV: channel, message (`<id> |`). Returns 1 when it existed. */
+export const PURGE = script(`#!lua flags=allow-oom
+if redis.call('DEL', KEYS[1]) == 0 then return 0 end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `);
 
 /**
  * Move a live session's expiry: the `e` field and the key's TTL, nothing else.
  * A missing key or one whose `e` has passed stays as it is (never revived).
- * ARGV: now, new expiresAt, TTL in ms, index cover just written (or ``), its user.
+ * ARGV: now, new expiresAt, TTL in ms, index cover just written (or ``), its user, channel, session id.
  * Returns 0 (missing or expired), 1 (moved), or `{userId}` when the user index
  * must first be extended to cover the new expiry.
  */
@@ -137,7 +161,7 @@ ${
   ])
 }
 local key = KEYS[1]
-local f = redis.call('HMGET', key, 'e', 'u', 'i')
+local f = redis.call('HMGET', key, 'e', 'u', 'i', 'v')
 if not f[1] or tonumber(f[1]) <= tonumber(ARGV[1]) then return 0 end
 local cover = tonumber(f[3] or '0') or 0
 if f[2] and ARGV[4] ~= '' and f[2] == ARGV[5] and tonumber(ARGV[4]) > cover then
@@ -147,6 +171,7 @@ end
 if f[2] and cover < tonumber(ARGV[2]) then return {f[2]} end
 redis.call('HSET', key, 'e', ARGV[2])
 redis.call('PEXPIRE', key, ARGV[3])
+redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' ' .. (f[4] or '') .. '|' .. ARGV[2])
 return 1
 `);
 
@@ -169,10 +194,11 @@ end
 return 1
 `);
 
-/** Delete the session if it still belongs to the user ARGV[1]. Returns 1 when deleted. */
+/** Delete the session if it still belongs to the user ARGV[1]. ARGV: user, channel, message. Returns 1 when deleted. */
 export const DELETE_IF_USER = script(`#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', ARGV[2], ARGV[3])
   return 1
 end
 return 0

@@ -2,8 +2,8 @@
  * Time limits for many calls at once with one timer: each call registers its
  * deadline, and one interval, running only while calls are pending, fails
  * those past theirs. A `setTimeout` per call costs a few µs on Node (more
- * than the rest of a `get`: bench/RESULTS.md#postgresstore-issue-21); this
- * costs a Set insertion. The price is precision: a call fails up to one tick
+ * than the rest of a `get`: bench/RESULTS.md#postgresstore-issue-21) and on
+ * Bun; this costs a Set insertion. Used by PostgresStore and RedisStore. The price is precision: a call fails up to one tick
  * (a tenth of the limit, 5 to 100 ms) after its deadline.
  * @module
  */

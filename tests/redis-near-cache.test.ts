@@ -1,0 +1,331 @@
+/**
+ * RedisStore's near cache against a real redis-server, with every client
+ * that runs on this runtime: a cached read makes no `HMGET`; a write,
+ * destroy, touch, sign-out-everywhere or deleteAll on one store is never
+ * answered stale by another store right after (each store has its own
+ * connections, as two processes would); concurrent increments through two
+ * caches lose nothing; a killed subscriber connection serves nothing stale
+ * and the cache comes back; misconfigurations fail at setup.
+ * scripts/test-all.sh starts a private server and exports SATCHEL_REDIS_URL.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Hono } from "hono";
+import { generateId } from "../src/id.ts";
+import { session, type SessionEnv } from "../src/middleware.ts";
+import { type RedisCommander, toCommander } from "../src/store/redis/commander.ts";
+import { RedisStore, type RedisStoreOptions } from "../src/store/redis.ts";
+import type { StoredSession } from "../src/store/types.ts";
+import { type ClientName, CLIENTS, connect, dropPrefix, REDIS_URL, type TestClient } from "./fixtures/redis-clients.ts";
+import { CookieJar, FakeClock, SECRET } from "./helpers.ts";
+
+const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
+
+function stored(payload: string, now = Date.now(), ttlMs = 60_000, userId: string | null = null): StoredSession {
+  return { payload, expiresAt: now + ttlMs, createdAt: now, userId };
+}
+
+/** A second connection of the same client, for the near cache's subscriber. */
+async function duplicate(c: TestClient): Promise<object> {
+  const client = c.client as { duplicate(): unknown };
+  if (c.name === "ioredis") {
+    const sub = client.duplicate() as { connect(): Promise<void>; on(e: string, f: () => void): void };
+    sub.on("error", () => {});
+    await sub.connect();
+    return sub;
+  }
+  if (c.name === "node-redis") {
+    const sub = client.duplicate() as { on(e: string, f: () => void): { connect(): Promise<object> } };
+    return await sub.on("error", () => {}).connect();
+  }
+  return await (client.duplicate() as Promise<object>);
+}
+
+async function close(sub: object): Promise<void> {
+  const s = sub as { disconnect?: () => void; destroy?: () => void; close?: () => void };
+  if (typeof s.disconnect === "function") s.disconnect(); // ioredis
+  else if (typeof s.destroy === "function") s.destroy(); // node-redis
+  else s.close?.(); // Bun
+}
+
+/** One "process": its own client, its own subscriber, a store counting the commands it sends. */
+async function node(name: ClientName, prefix: string, options: Partial<RedisStoreOptions> = {}) {
+  const c = await connect(name, REDIS_URL!);
+  const sub = await duplicate(c);
+  const inner = toCommander(c.client)!;
+  const sent: string[] = [];
+  const counting: RedisCommander = {
+    command(args, key) {
+      sent.push(args[0]!);
+      return inner.command(args, key);
+    },
+  };
+  const store = new RedisStore({ client: counting, prefix, nearCache: { subscriber: sub }, ...options });
+  return {
+    store,
+    c,
+    sent,
+    count: (command: string) => sent.filter((s) => s === command).length,
+    async done() {
+      store.close();
+      await close(sub);
+      await c.close();
+    },
+  };
+}
+
+type Node = Awaited<ReturnType<typeof node>>;
+
+/** Read `id` until it is answered from the cache (no HMGET): the subscription is proven live. */
+async function cached(n: Node, id: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const before = n.count("HMGET");
+    await n.store.get(id);
+    if (n.count("HMGET") === before) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail("the near cache never answered: no probe came back");
+}
+
+function uniquePrefix(): string {
+  return `satchel-test:${generateId().slice(0, 10)}:`;
+}
+
+async function pair(name: ClientName, options: Partial<RedisStoreOptions> = {}) {
+  const prefix = uniquePrefix();
+  const a = await node(name, prefix, options);
+  const b = await node(name, prefix, options);
+  return {
+    a,
+    b,
+    async done() {
+      await dropPrefix(a.c, prefix);
+      await a.done();
+      await b.done();
+    },
+  };
+}
+
+for (const name of CLIENTS) {
+  test(
+    `near cache (${name}): a cached read makes no HMGET, and returns a copy`,
+    { skip: !REDIS_URL && SKIP },
+    async () => {
+      const { a, done } = await pair(name);
+      try {
+        await a.store.set("s1", stored("one"));
+        await cached(a, "s1");
+        const before = a.count("HMGET");
+        for (let i = 0; i < 20; i++) assert.equal((await a.store.get("s1"))?.payload, "one");
+        assert.equal(a.count("HMGET"), before);
+        const got = (await a.store.get("s1"))!;
+        got.payload = "changed by the caller";
+        assert.equal((await a.store.get("s1"))?.payload, "one");
+        // A write after a cached read is one script call, no read.
+        const sends = a.sent.length;
+        await a.store.get("s1");
+        await a.store.update("s1", (s) => s && { ...s, payload: "two" });
+        assert.deepEqual(a.sent.slice(sends).filter((c) => c !== "PUBLISH"), ["EVALSHA"]);
+      } finally {
+        await done();
+      }
+    },
+  );
+
+  test(`near cache (${name}): a destroy on one store is never answered by another right after`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      for (let round = 0; round < 30; round++) {
+        const id = `gone${round}`;
+        await a.store.set(id, stored("alive"));
+        await cached(b, id);
+        await a.store.delete(id);
+        assert.equal(await b.store.get(id), null, `round ${round}: a deleted session was answered`);
+      }
+    } finally {
+      await done();
+    }
+  });
+
+  test(`near cache (${name}): writes, touches and compare-and-set deletes elsewhere are seen at once`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      const now = Date.now();
+      await a.store.set("w", stored("v0", now));
+      for (let i = 1; i <= 20; i++) {
+        await cached(b, "w");
+        await a.store.update("w", (s) => s && { ...s, payload: `v${i}` });
+        assert.equal((await b.store.get("w"))?.payload, `v${i}`);
+      }
+      await cached(b, "w");
+      await a.store.touch("w", now + 120_000);
+      assert.equal((await b.store.get("w"))?.expiresAt, now + 120_000);
+      await cached(b, "w");
+      await a.store.update("w", () => null);
+      assert.equal(await b.store.get("w"), null);
+    } finally {
+      await done();
+    }
+  });
+
+  test(`near cache (${name}): sign-out everywhere and deleteAll reach every cache`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      await a.store.set("u1", stored("mine", Date.now(), 60_000, "alice"));
+      await a.store.set("u2", stored("other"));
+      await cached(b, "u1");
+      await cached(b, "u2");
+      assert.equal(await a.store.deleteByUser("alice"), 1);
+      assert.equal(await b.store.get("u1"), null);
+      await cached(b, "u2");
+      await a.store.deleteAll();
+      assert.equal(await b.store.get("u2"), null);
+    } finally {
+      await done();
+    }
+  });
+
+  test(`near cache (${name}): concurrent increments through two caches lose nothing`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      await a.store.set("n", stored("0"));
+      await cached(a, "n");
+      await cached(b, "n");
+      const inc = async (n: Node) => {
+        await n.store.get("n"); // the middleware's load, then its commit
+        await n.store.update("n", (s) => s && { ...s, payload: String(Number(s.payload) + 1) });
+      };
+      await Promise.all(Array.from({ length: 100 }, (_, i) => inc(i % 2 === 0 ? a : b)));
+      assert.equal((await a.store.get("n"))?.payload, "100");
+      assert.equal((await b.store.get("n"))?.payload, "100");
+    } finally {
+      await done();
+    }
+  });
+
+  test(`near cache (${name}): a killed subscriber serves nothing stale, and the cache comes back`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      await a.store.set("k", stored("before"));
+      await cached(b, "k");
+      // Every subscriber connection of the server, b's included: invalidations published now are lost to b.
+      await a.c.cmd(["CLIENT", "KILL", "TYPE", "pubsub"]);
+      await a.store.update("k", (s) => s && { ...s, payload: "after" });
+      assert.equal((await b.store.get("k"))?.payload, "after");
+      await cached(b, "k");
+      await a.store.update("k", (s) => s && { ...s, payload: "later" });
+      assert.equal((await b.store.get("k"))?.payload, "later");
+    } finally {
+      await done();
+    }
+  });
+
+  test(`near cache (${name}): through the middleware, a logout on one app ends the session on the other`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, b, done } = await pair(name);
+    try {
+      const app = (store: RedisStore) => {
+        const h = new Hono<SessionEnv<{ user?: string; n?: number }>>();
+        h.use(session({ secret: SECRET, store }));
+        h.get("/login", async (c) => {
+          (await c.get("session").load()).set("user", "alice");
+          return c.text("in");
+        });
+        h.get("/me", async (c) => c.text((await c.get("session").load()).get("user") ?? "nobody"));
+        h.get("/inc", async (c) => c.text(String((await c.get("session").load()).update("n", (n) => (n ?? 0) + 1))));
+        h.get("/logout", async (c) => {
+          (await c.get("session").load()).destroy();
+          return c.text("out");
+        });
+        return h;
+      };
+      const [appA, appB] = [app(a.store), app(b.store)];
+      /** One browser: two jars sharing their cookies, one per app. */
+      const browser = () => {
+        const onA = new CookieJar(appA);
+        const onB = new CookieJar(appB);
+        onB.cookies = onA.cookies;
+        return { onA, onB };
+      };
+      for (let round = 0; round < 10; round++) {
+        const { onA, onB } = browser();
+        await onA.fetch("/login");
+        for (let i = 0; i < 3; i++) assert.equal(await onB.text("/me"), "alice");
+        const cookie = onA.header();
+        await onA.fetch("/logout");
+        // The old cookie, replayed on the other app at once.
+        const res = await appB.request("http://localhost/me", { headers: { cookie } });
+        assert.equal(await res.text(), "nobody", `round ${round}`);
+      }
+      const { onA, onB } = browser();
+      await onA.fetch("/login");
+      await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? onA : onB).fetch("/inc")));
+      assert.equal(await onB.text("/inc"), "41");
+    } finally {
+      await done();
+    }
+  });
+}
+
+test("near cache: a session past its expiry by the store's clock is never answered", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const clock = new FakeClock(Date.now());
+  const { a, done } = await pair(CLIENTS[0]!, { clock: clock.fn });
+  try {
+    await a.store.set("e", stored("short", clock.now, 2_000));
+    await cached(a, "e");
+    clock.advance(2.001);
+    assert.equal(await a.store.get("e"), null);
+  } finally {
+    await done();
+  }
+});
+
+test("near cache: misconfigurations fail at setup and say how to fix them", { skip: !REDIS_URL && SKIP }, async () => {
+  const c = await connect(CLIENTS[0]!, REDIS_URL!);
+  try {
+    assert.throws(
+      () => new RedisStore({ client: c.client, nearCache: {} as never }),
+      /nearCache needs \{ subscriber \}: a second connected ioredis, node-redis or Bun client/,
+    );
+    assert.throws(
+      () => new RedisStore({ client: c.client, nearCache: { subscriber: c.client } }),
+      /nearCache\.subscriber must be a second connection \(client\.duplicate\(\)\)/,
+    );
+    assert.throws(
+      () => new RedisStore({ client: c.client, nearCache: { subscriber: c.client, maxEntries: 0 } as never }),
+      /nearCache\.maxEntries must be a positive integer/,
+    );
+    assert.throws(
+      () => new RedisStore({ client: c.client, nearCache: { subscriber: c.client, ttl: 5 } as never }),
+      /unknown option "ttl"/,
+    );
+    const cluster: RedisCommander = {
+      command: (args, key) => toCommander(c.client)!.command(args, key),
+      primaries: () => [],
+    };
+    const sub = await duplicate(c);
+    try {
+      assert.throws(
+        () => new RedisStore({ client: cluster, nearCache: { subscriber: sub } }),
+        /nearCache needs one Redis server .*Redis Cluster/,
+      );
+    } finally {
+      await close(sub);
+    }
+  } finally {
+    await c.close();
+  }
+});
