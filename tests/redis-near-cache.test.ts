@@ -48,6 +48,16 @@ async function close(sub: object): Promise<void> {
   else s.close?.(); // Bun
 }
 
+/** Wait until `channel` has `count` subscribers again (after CLIENT KILL). */
+async function resubscribed(c: TestClient, channel: string, count: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const [, n] = (await c.cmd(["PUBSUB", "NUMSUB", channel])) as [string, number];
+    if (Number(n) >= count) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`${channel} never had ${count} subscribers again`);
+}
+
 /** One "process": its own client, its own subscriber, a store counting the commands it sends. */
 async function node(name: ClientName, prefix: string, options: Partial<RedisStoreOptions> = {}) {
   const c = await connect(name, REDIS_URL!);
@@ -276,6 +286,80 @@ for (const name of CLIENTS) {
       await done();
     }
   });
+  test(`near cache (${name}): a changed or failed update and a listing never alter what the cache holds`, {
+    skip: !REDIS_URL && SKIP,
+  }, async () => {
+    const { a, done } = await pair(name);
+    try {
+      await a.store.set("m", stored("committed", Date.now(), 60_000, "alice"));
+      await cached(a, "m");
+      await assert.rejects(
+        a.store.update("m", (cur) => {
+          cur!.payload = "never committed";
+          throw new Error("the request failed");
+        }),
+        /the request failed/,
+      );
+      assert.equal((await a.store.get("m"))?.payload, "committed");
+      const [entry] = await a.store.listByUser("alice");
+      entry!.session.payload = "changed by the caller";
+      assert.equal((await a.store.get("m"))?.payload, "committed");
+    } finally {
+      await done();
+    }
+  });
+
+  test(
+    `near cache (${name}): reconnecting subscribers do not pile up listeners`,
+    { skip: !REDIS_URL && SKIP },
+    async () => {
+      const prefix = uniquePrefix();
+      const c = await connect(name, REDIS_URL!);
+      const sub = await duplicate(c);
+      // Listeners the store holds on the subscriber: added by subscribe, removed by unsubscribe (Bun, node-redis).
+      let live = 0;
+      const s = sub as {
+        subscribe: (...a: unknown[]) => Promise<unknown>;
+        unsubscribe: (...a: unknown[]) => Promise<unknown>;
+      };
+      if (name !== "ioredis") {
+        const [add, remove] = [s.subscribe.bind(sub), s.unsubscribe.bind(sub)];
+        s.subscribe = (channels, listener) => {
+          live += (channels as string[]).length;
+          return add(channels, listener);
+        };
+        s.unsubscribe = (channels, listener) => {
+          live -= Array.isArray(channels) ? channels.length : 1;
+          return remove(channels, listener);
+        };
+      }
+      const store = new RedisStore({ client: c.client, prefix, nearCache: { subscriber: sub } });
+      const other = await node(name, prefix);
+      try {
+        await other.store.set("p", stored("x"));
+        for (let k = 0; k < 3; k++) {
+          await c.cmd(["CLIENT", "KILL", "TYPE", "pubsub"]);
+          await resubscribed(c, `${prefix}inv`, 2);
+          for (let i = 0; i < 200 && store.nearCacheSize === 0; i++) {
+            await store.get("p");
+            await new Promise((r) => setTimeout(r, 10));
+          }
+          assert.equal(store.nearCacheSize, 1, "the cache came back");
+          await store.get("p");
+        }
+        if (name === "ioredis") assert.equal((sub as { listenerCount(e: string): number }).listenerCount("message"), 1);
+        else assert.equal(live, 2, "one listener on each of the two channels");
+        await other.store.update("p", (cur) => cur && { ...cur, payload: "y" });
+        assert.equal((await store.get("p"))?.payload, "y");
+      } finally {
+        store.close();
+        await close(sub);
+        await dropPrefix(c, prefix);
+        await c.close();
+        await other.done();
+      }
+    },
+  );
 }
 
 test("near cache: a session past its expiry by the store's clock is never answered", {
@@ -327,5 +411,107 @@ test("near cache: misconfigurations fail at setup and say how to fix them", { sk
     }
   } finally {
     await c.close();
+  }
+});
+
+test("near cache: a read begun while the subscription was down is never cached (ioredis)", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const prefix = uniquePrefix();
+  const c = await connect("ioredis", REDIS_URL!);
+  const sub = await duplicate(c) as { once(e: string, f: () => void): void };
+  const inner = toCommander(c.client)!;
+  let hold = false;
+  let held = false;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  // A slow reply: the HMGET of `v` runs at once, its answer reaches the store only later.
+  const slow: RedisCommander = {
+    async command(args, key) {
+      const reply = inner.command(args, key);
+      if (hold && args[0] === "HMGET" && key.includes("{v}")) {
+        held = true;
+        await gate;
+      }
+      return reply;
+    },
+  };
+  const a = new RedisStore({ client: slow, prefix, nearCache: { subscriber: sub } });
+  const b = await node("ioredis", prefix);
+  try {
+    await b.store.set("v", stored("alive", Date.now(), 60_000, "alice"));
+    await b.store.set("x", stored("other"));
+    await b.store.get("x");
+    for (let i = 0; i < 100 && a.nearCacheSize === 0; i++) {
+      await a.get("x");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const lost = new Promise<void>((r) => sub.once("close", r));
+    await c.cmd(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    await lost;
+    hold = true;
+    const listing = a.listByUser("alice"); // its HMGET of v is sent while a's cache is down
+    while (!held) await new Promise((r) => setTimeout(r, 1));
+    await b.store.delete("v"); // acknowledged; its message is lost to a (not subscribed yet)
+    await resubscribed(c, `${prefix}inv`, 2);
+    for (let i = 0; i < 30; i++) await a.get("x"); // a probe comes back: a's cache is live again
+    release();
+    await listing;
+    hold = false;
+    assert.equal(await a.get("v"), null);
+  } finally {
+    a.close();
+    await close(sub);
+    await dropPrefix(c, prefix);
+    await c.close();
+    await b.done();
+  }
+});
+
+test("near cache: setup checks leave no listener behind, and close() removes the store's", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const c = await connect("ioredis", REDIS_URL!);
+  const sub = await duplicate(c) as { listenerCount(e: string): number };
+  const client = c.client as { listenerCount(e: string): number };
+  try {
+    const before = [sub.listenerCount("message"), sub.listenerCount("close"), client.listenerCount("message")];
+    for (let i = 0; i < 5; i++) new RedisStore({ client: c.client, nearCache: { subscriber: sub } }).close();
+    assert.throws(() => new RedisStore({ client: c.client, nearCache: { subscriber: c.client } }));
+    assert.deepEqual(
+      [sub.listenerCount("message"), sub.listenerCount("close"), client.listenerCount("message")],
+      before,
+    );
+  } finally {
+    await close(sub);
+    await c.close();
+  }
+});
+
+test("near cache: an ACL user without the channel still writes whole (no cache told, its own never serves)", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const admin = await connect(CLIENTS[0]!, REDIS_URL!);
+  const user = `satchel-acl-${generateId().slice(0, 8)}`;
+  const prefix = uniquePrefix();
+  // Keys and commands allowed, no channel (Redis 7's default for a new user).
+  await admin.cmd(["ACL", "SETUSER", user, "on", ">pw", "~*", "+@all", "resetchannels"]);
+  const url = new URL(REDIS_URL!);
+  url.username = user;
+  url.password = "pw";
+  const c = await connect(CLIENTS[0]!, url.toString());
+  try {
+    const store = new RedisStore({ client: c.client, prefix });
+    const now = Date.now();
+    await store.set("x", stored("v1", now));
+    await store.update("x", (cur) => cur && { ...cur, payload: "v2" });
+    assert.equal((await store.get("x"))?.payload, "v2");
+    await store.delete("x");
+    assert.equal(await store.get("x"), null);
+  } finally {
+    await c.close();
+    await admin.cmd(["ACL", "DELUSER", user]);
+    await dropPrefix(admin, prefix);
+    await admin.close();
   }
 });

@@ -43,7 +43,7 @@ import {
 import { type RedisClientLike, type RedisCommander, toCommander, UnsupportedClientError } from "./redis/commander.ts";
 import { type CachedRead, NearCache } from "./redis/near-cache.ts";
 import { DEL, DELETE_IF_USER, INDEX, MAX_TIME, PURGE, type Script, SET, TOUCH } from "./redis/scripts.ts";
-import { toSubscriber } from "./redis/subscriber.ts";
+import { canSubscribe, toSubscriber } from "./redis/subscriber.ts";
 import type {
   DeleteAll,
   DeleteByUser,
@@ -181,7 +181,7 @@ function checkNearCache(what: string, name: string, value: unknown): void {
   for (const key of Object.keys(o)) {
     if (key !== "subscriber" && key !== "maxEntries") fail(`has an unknown option "${key}" (subscriber, maxEntries)`);
   }
-  if (toSubscriber(o.subscriber) === null) {
+  if (!canSubscribe(o.subscriber)) {
     fail(
       "needs { subscriber }: a second connected ioredis, node-redis or Bun client for one server " +
         "(e.g. client.duplicate(); not a cluster)",
@@ -321,7 +321,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       }
       this.#near = new NearCache(
         this.prefix,
-        toSubscriber(o.nearCache.subscriber)!,
+        toSubscriber(o.nearCache.subscriber as object),
         (channel, message) => this.#raw(["PUBLISH", channel, message], channel, this.#deadline()),
         o.nearCache.maxEntries ?? 10_000,
         Math.min(this.#timeout, PROBE_TIMEOUT_MS),
@@ -554,7 +554,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       first: () => this.#seen.recall(id),
       read: () => this.#read(id, "update", deadline),
       write: async (read) => {
-        const next = fn(read.live); // the caller's errors pass through unchanged
+        // A copy: the read may be the near cache's, and fn may change its argument before it throws.
+        const next = fn(read.live === null ? null : { ...read.live }); // the caller's errors pass through unchanged
         if (next === null && read.state === "|") return null; // nothing there, nothing to delete
         if (next !== null) checkTimes("update", next);
         let cover = read.cover;
@@ -603,13 +604,16 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   async listByUser(userId: string): Promise<UserSessionEntry[]> {
     const ukey = this.userKey(userId);
     const ids = (await this.#send("list", ["ZRANGE", ukey, "0", "-1"], ukey, this.#deadline())) as string[];
-    return listIndexed(userId, ids, async (id) => (await this.#read(id, "list", this.#deadline())).live);
+    return listIndexed(userId, ids, async (id) => {
+      const { live } = await this.#read(id, "list", this.#deadline());
+      return live === null ? null : { ...live };
+    });
   }
 
   /**
    * Ends every session: `SCAN`s the keys under the prefix (on a cluster, on
-   * every primary) and `UNLINK`s them, sessions and user indexes alike, in
-   * batches. Each batch has its own `commandTimeout`.
+   * every primary) and deletes them in batches: each session with its
+   * invalidation message (one script), user indexes with `UNLINK`. Each batch has its own `commandTimeout`.
    * @returns How many live sessions it ended.
    */
   async deleteAll(): Promise<number> {
@@ -627,13 +631,24 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
           ["SCAN", cursor, "MATCH", pattern, "COUNT", String(CLEAR_BATCH)],
         )) as [string, string[]];
         cursor = String(next);
-        // Keys from one SCAN reply may lie in different slots: one UNLINK per key keeps each on its own shard.
-        const removed = await Promise.all(keys.map((key) => this.#on(node, "delete", ["UNLINK", key], key)));
+        // Keys from one SCAN reply may lie in different slots: one command per key keeps each on its own shard.
+        // A session goes with its invalidation message in one script, so no near cache keeps it even if this fails midway.
+        const removed = await Promise.all(
+          keys.map((key) =>
+            key.startsWith(sessions)
+              ? this.#script(
+                "delete",
+                PURGE,
+                key,
+                [this.#channel, `${key.slice(sessions.length + 1, -1)} |`],
+                this.#deadline(),
+              )
+              : this.#on(node, "delete", ["UNLINK", key], key)
+          ),
+        );
         keys.forEach((key, i) => {
           if (key.startsWith(sessions) && removed[i] === 1) ended++;
         });
-        // Every near cache forgets everything: the sessions just unlinked may be among what it holds.
-        if (keys.length > 0) await this.#on(node, "delete", ["PUBLISH", this.#channel, "*"]);
       } while (cursor !== "0");
     }
     return ended;

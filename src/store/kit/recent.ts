@@ -10,8 +10,8 @@ import type { StoredSession } from "../types.ts";
 
 /** How many reads are remembered at most. */
 const ENTRIES = 1024;
-/** Payloads larger than this are not remembered (bounds the memory at 16 MiB). */
-const MAX_PAYLOAD = 16 * 1024;
+/** Payloads larger than this (in characters) are not remembered: bounds the memory (at 16 MiB here). RedisStore's near cache keeps the same rule. */
+export const MAX_REMEMBERED_PAYLOAD = 16 * 1024;
 /** How long a remembered read may stand in for a fresh one, in ms. */
 const MAX_AGE_MS = 10_000;
 
@@ -28,7 +28,7 @@ export class RecentReads<R extends { readonly live: StoredSession | null }> {
   /** Remember what `get` read of `id` (nothing for a missing session or a large payload). */
   remember(id: string, read: R): void {
     this.#reads.delete(id);
-    if (read.live === null || read.live.payload.length > MAX_PAYLOAD) return;
+    if (read.live === null || read.live.payload.length > MAX_REMEMBERED_PAYLOAD) return;
     if (this.#reads.size >= ENTRIES) this.#reads.delete(this.#reads.keys().next().value!);
     this.#reads.set(id, { read, at: performance.now() });
   }

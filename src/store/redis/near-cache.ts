@@ -6,9 +6,9 @@
  *
  * Invalidation: every write script of RedisStore publishes what it did on
  * one channel (`<prefix>inv`, message `<id> <version>|<expiresAt>`, or
- * `<id> |` when the session is gone, or `*` after `deleteAll`), whether or
- * not any process listens; each process with a near cache subscribes on a
- * connection of its own and drops what another process changed.
+ * `<id> |` when the session is gone), whether or not any process listens;
+ * each process with a near cache subscribes on a connection of its own and
+ * drops what another process changed.
  *
  * The barrier: a cached session is answered only once a probe this process
  * published after the read began (on its own channel, same subscriber
@@ -23,11 +23,15 @@
  *
  * Loss: the cache serves only while a probe proves the subscription live.
  * When the subscriber's connection closes, drops or reconnects (messages
- * may have been lost), or a probe does not come back in time, everything is
- * forgotten, nothing read meanwhile is kept, and the cache serves again once
- * a probe sent after the loss has come back.
+ * may have been lost), a probe does not come back in time, or a probe's
+ * `PUBLISH` reached no subscriber on the server that ran it (the subscriber
+ * is on another server, e.g. a replica), everything is forgotten, nothing
+ * read or written meanwhile is kept (not even once the cache is live
+ * again), the cache subscribes again, and it serves again once a probe sent
+ * after the loss has come back.
  * @module
  */
+import { MAX_REMEMBERED_PAYLOAD } from "../kit/recent.ts";
 import type { StoredSession } from "../types.ts";
 
 /** What the cache holds of a session: a live read, as RedisStore's `HMGET` or its own write left it. */
@@ -43,22 +47,22 @@ export interface CachedRead {
 export interface Subscriber {
   /**
    * Subscribe to `channels`, calling `onMessage(channel, message)` for every
-   * message, in the order Redis sent them. Called again after a loss when
-   * the client does not resubscribe by itself.
+   * message, in the order Redis sent them. Called again after every loss:
+   * it replaces the listener of the call before, never adds one.
    */
   subscribe(channels: string[], onMessage: (channel: string, message: string) => void): Promise<unknown>;
-  /**
-   * Call `fn` whenever messages may have been lost: the connection closed,
-   * dropped, or came back. Returns whether the client resubscribes by
-   * itself after it came back (otherwise the cache subscribes again).
-   */
-  onLoss(fn: () => void): boolean;
+  /** Call `fn` whenever messages may have been lost: the connection closed, dropped, or came back. */
+  onLoss(fn: () => void): void;
+  /** Unsubscribe and remove every listener this subscriber added; the connection stays open. */
+  close(): void;
 }
 
 /** What reading or writing a session began with: a write or a read is cached only if nothing changed it since. */
 export interface Ticket {
   readonly seq: number;
   readonly generation: number;
+  /** Whether the subscription was proven live when the read or write began: otherwise it is never cached. */
+  readonly live: boolean;
   /** The invalidation message the write will publish, ignored when it comes back. */
   readonly own?: string;
 }
@@ -80,7 +84,8 @@ export class NearCache {
   #seq = 0;
   /** Reads and writes whose ticket is older than this are not cached (dirty ids were forgotten). */
   #floor = 0;
-  #dirty = new Map<string, number>();
+  /** The last message of each id (this store's own writes included) and when: a result older is not cached. */
+  #dirty = new Map<string, { seq: number; message: string }>();
   /** The messages of this store's own writes in flight: coming back, they change nothing. */
   #own = new Set<string>();
   /** Whether a probe proved the subscription live since the last loss. */
@@ -91,6 +96,10 @@ export class NearCache {
   #inFlight: { n: number; generation: number; waiters: ((ok: boolean) => void)[]; timer: unknown } | null = null;
   #next: ((ok: boolean) => void)[] = [];
   #closed = false;
+  /** Whether a subscription is in flight, and when the last began (at most one a probe timeout). */
+  #subscribing = false;
+  #again = false;
+  #subscribedAt = -Infinity;
 
   /**
    * @param prefix RedisStore's key prefix: the channels are `<prefix>inv` and `<prefix>probe:<random>`.
@@ -110,16 +119,42 @@ export class NearCache {
     this.#publish = publish;
     this.#max = maxEntries;
     this.#timeoutMs = timeoutMs;
-    const resubscribes = sub.onLoss(() => {
+    sub.onLoss(() => {
+      if (this.#closed) return;
       this.#lose();
-      if (!resubscribes && !this.#closed) this.#subscribe();
+      this.#subscribe(true);
     });
-    this.#subscribe();
+    this.#subscribe(true);
   }
 
-  #subscribe(): void {
+  /**
+   * Subscribe (again): after every loss, whether or not the client
+   * resubscribes by itself (Bun's does not; an ioredis client may be told
+   * not to). At most one at a time, and one a probe timeout.
+   */
+  #subscribe(force = false): void {
+    if (this.#closed) return;
+    if (this.#subscribing) {
+      // A loss while subscribing: that subscription may belong to the connection just lost.
+      if (force) this.#again = true;
+      return;
+    }
+    if (!force && performance.now() - this.#subscribedAt < this.#timeoutMs) return;
+    this.#subscribing = true;
+    this.#again = false;
+    this.#subscribedAt = performance.now();
+    const done = () => {
+      this.#subscribing = false;
+      if (this.#again) this.#subscribe(true);
+    };
     this.#sub.subscribe([this.channel, this.#probeChannel], (channel, message) => this.#onMessage(channel, message))
-      .then(() => this.#pump(), () => this.#lose());
+      .then(() => {
+        done();
+        this.#pump();
+      }, () => {
+        this.#lose();
+        done();
+      });
   }
 
   /** Forget everything and serve nothing until a probe sent from now on comes back. */
@@ -135,19 +170,12 @@ export class NearCache {
   #onMessage(channel: string, message: string): void {
     if (channel === this.#probeChannel) return this.#probed(Number(message));
     if (channel !== this.channel) return;
-    if (message === "*") {
-      // deleteAll: every session may be gone.
-      this.#entries.clear();
-      this.#dirty.clear();
-      this.#floor = ++this.#seq;
-      return;
-    }
-    if (this.#own.has(message)) return;
-    const space = message.indexOf(" ");
+    const space = message.lastIndexOf(" ");
     const id = message.slice(0, space);
     if (this.#entries.get(id)?.state === message.slice(space + 1)) return;
-    this.#entries.delete(id);
-    this.#dirty.set(id, ++this.#seq);
+    // An own write's message before its reply leaves no entry behind, and marks the id for every result but that write's.
+    if (!this.#own.has(message)) this.#entries.delete(id);
+    this.#dirty.set(id, { seq: ++this.#seq, message });
     if (this.#dirty.size > DIRTY_MAX) {
       this.#dirty.clear();
       this.#floor = this.#seq;
@@ -164,7 +192,10 @@ export class NearCache {
     // Never keep a process alive for a probe.
     (timer as { unref?: () => void }).unref?.();
     this.#inFlight = { n, generation: this.#generation, waiters, timer };
-    this.#publish(this.#probeChannel, String(n)).catch(() => this.#probeLost(n));
+    // Received by no one: the subscriber is not on the server that ran the probe (a replica, another node).
+    this.#publish(this.#probeChannel, String(n)).then((receivers) => {
+      if (!(Number(receivers) >= 1)) this.#probeLost(n);
+    }, () => this.#probeLost(n));
   }
 
   #probed(n: number): void {
@@ -184,6 +215,7 @@ export class NearCache {
     clearTimeout(probe.timer as number);
     this.#inFlight = null;
     this.#lose();
+    this.#subscribe();
     for (const waiter of probe.waiters) waiter(false);
     // The reads that queued meanwhile go to Redis; the next read sends a probe again.
     const next = this.#next;
@@ -219,7 +251,7 @@ export class NearCache {
   /** Before reading or writing: what the result is checked against. `own` is the message the write publishes. */
   ticket(own?: string): Ticket {
     if (own !== undefined) this.#own.add(own);
-    return { seq: this.#seq, generation: this.#generation, own };
+    return { seq: this.#seq, generation: this.#generation, live: this.#live, own };
   }
 
   /**
@@ -229,8 +261,10 @@ export class NearCache {
    */
   settle(id: string, ticket: Ticket, read: CachedRead | null): void {
     if (ticket.own !== undefined) this.#own.delete(ticket.own);
-    const clean = read !== null && this.#live && ticket.generation === this.#generation &&
-      ticket.seq >= this.#floor && !((this.#dirty.get(id) ?? 0) > ticket.seq);
+    const mark = this.#dirty.get(id);
+    const clean = read !== null && ticket.live && this.#live && ticket.generation === this.#generation &&
+      ticket.seq >= this.#floor && (mark === undefined || mark.seq <= ticket.seq || mark.message === ticket.own) &&
+      read.live.payload.length <= MAX_REMEMBERED_PAYLOAD;
     this.#entries.delete(id);
     if (!clean) return;
     if (this.#entries.size >= this.#max) this.#evict();
@@ -255,7 +289,7 @@ export class NearCache {
     this.#entries.delete(id);
   }
 
-  /** Forget everything (before `deleteAll`). */
+  /** Forget everything (before `deleteAll`; its deletions then publish each id). */
   clear(): void {
     this.#entries.clear();
     this.#floor = ++this.#seq;
@@ -270,6 +304,7 @@ export class NearCache {
   close(): void {
     this.#closed = true;
     this.#lose();
+    this.#sub.close();
     const waiting = [...(this.#inFlight?.waiters ?? []), ...this.#next];
     if (this.#inFlight !== null) clearTimeout(this.#inFlight.timer as number);
     this.#inFlight = null;

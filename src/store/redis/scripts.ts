@@ -20,6 +20,9 @@
  * it is sent whether or not this process has a near cache, so every
  * process's cache hears every other's writes. A write that creates a
  * session publishes nothing: no cache can hold a session that did not exist.
+ * `redis.pcall`: an ACL user without the channel (`&<prefix>inv`) still
+ * writes whole, it only tells no cache (and its own near cache, whose
+ * probes it cannot publish either, never serves).
  *
  * Session hash fields: `p` payload, `c` createdAt, `e` expiresAt, `u` userId
  * (absent when unbound), `v` version (random token, new on every write),
@@ -119,7 +122,7 @@ else
 end
 redis.call('PEXPIRE', key, ARGV[9])
 -- A session that did not exist is in no near cache: a new session costs no message.
-if existed then redis.call('PUBLISH', ARGV[10], ARGV[11]) end
+if existed then redis.pcall('PUBLISH', ARGV[10], ARGV[11]) end
 return 1
 `);
 
@@ -133,14 +136,14 @@ export const DEL = script(`#!lua flags=allow-oom
 local f = redis.call('HMGET', KEYS[1], 'v', 'e')
 if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+redis.pcall('PUBLISH', ARGV[2], ARGV[3])
 return 1
 `);
 
 /** Delete the session, whatever its state. ARGV: channel, message (`<id> |`). Returns 1 when it existed. */
 export const PURGE = script(`#!lua flags=allow-oom
 if redis.call('DEL', KEYS[1]) == 0 then return 0 end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.pcall('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `);
 
@@ -171,7 +174,7 @@ end
 if f[2] and cover < tonumber(ARGV[2]) then return {f[2]} end
 redis.call('HSET', key, 'e', ARGV[2])
 redis.call('PEXPIRE', key, ARGV[3])
-redis.call('PUBLISH', ARGV[6], ARGV[7] .. ' ' .. (f[4] or '') .. '|' .. ARGV[2])
+redis.pcall('PUBLISH', ARGV[6], ARGV[7] .. ' ' .. (f[4] or '') .. '|' .. ARGV[2])
 return 1
 `);
 
@@ -198,7 +201,7 @@ return 1
 export const DELETE_IF_USER = script(`#!lua flags=allow-oom
 if redis.call('HGET', KEYS[1], 'u') == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', ARGV[2], ARGV[3])
+  redis.pcall('PUBLISH', ARGV[2], ARGV[3])
   return 1
 end
 return 0
