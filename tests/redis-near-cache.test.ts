@@ -17,6 +17,7 @@ import { type RedisCommander, toCommander } from "../src/store/redis/commander.t
 import { RedisStore, type RedisStoreOptions } from "../src/store/redis.ts";
 import type { StoredSession } from "../src/store/types.ts";
 import { type ClientName, CLIENTS, connect, dropPrefix, REDIS_URL, type TestClient } from "./fixtures/redis-clients.ts";
+import { HttpJar, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET } from "./helpers.ts";
 
 const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
@@ -513,5 +514,38 @@ test("near cache: an ACL user without the channel still writes whole (no cache t
     await admin.cmd(["ACL", "DELUSER", user]);
     await dropPrefix(admin, prefix);
     await admin.close();
+  }
+});
+
+// End to end across two OS processes. Over HTTP the invalidation usually wins the race anyway (this passes with the
+// barrier disabled, measured); the tests with two stores in one process above are the ones that fail without it.
+test("near cache: two OS processes (examples/redis, NEAR_CACHE=1): a logout on one is never answered by the other", {
+  skip: !REDIS_URL && SKIP,
+  timeout: 60_000,
+}, async () => {
+  const prefix = uniquePrefix();
+  const env = { REDIS_URL: REDIS_URL!, NEAR_CACHE: "1", REDIS_PREFIX: prefix };
+  const [a, b] = await Promise.all([startExample("redis/app.ts", env), startExample("redis/app.ts", env)]);
+  const c = await connect(CLIENTS[0]!, REDIS_URL!);
+  try {
+    for (let round = 0; round < 5; round++) {
+      const onA = new HttpJar(a.origin);
+      const onB = new HttpJar(b.origin);
+      const copy = (from: HttpJar, to: HttpJar) => from.cookies.forEach((v, k) => to.cookies.set(k, v));
+      assert.equal(await onA.text("/login/ada"), "signed in as ada\n");
+      copy(onA, onB);
+      for (let i = 1; i <= 3; i++) assert.match(await onB.text("/"), new RegExp(`^count: ${i} \\(ada,`));
+      copy(onB, onA);
+      const cookie = [...onA.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+      assert.equal(await onA.text("/logout"), "signed out\n");
+      // The old cookie, replayed on the other process at once.
+      const res = await fetch(`${b.origin}/`, { headers: { cookie } });
+      assert.match(await res.text(), /^count: 1 \(anonymous/, `round ${round}`);
+    }
+  } finally {
+    await dropPrefix(c, prefix);
+    await c.close();
+    assert.ok(await a.stop(), a.output());
+    assert.ok(await b.stop(), b.output());
   }
 });

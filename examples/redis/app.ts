@@ -9,7 +9,9 @@
  *   REDIS_URL=redis://127.0.0.1:6379 PORT=3001 bun examples/redis/app.ts
  *
  * Env: REDIS_URL (default redis://127.0.0.1:6379), REDIS_CLIENT (bun | ioredis |
- * node-redis; default bun on Bun, ioredis elsewhere), PORT, SATCHEL_SECRET.
+ * node-redis; default bun on Bun, ioredis elsewhere), PORT, SATCHEL_SECRET,
+ * NEAR_CACHE=1 (keep sessions in memory: docs/stores.md#near-cache), REDIS_PREFIX
+ * (default satchel-example:).
  * @module
  */
 import process from "node:process";
@@ -24,26 +26,44 @@ const url = process.env.REDIS_URL || "redis://127.0.0.1:6379";
 const which = process.env.REDIS_CLIENT || ("Bun" in globalThis ? "bun" : "ioredis");
 
 /** The user's own client, set to fail fast while Redis is down (each request then answers 503). */
-async function connect(): Promise<{ client: object; close: () => Promise<void> | void }> {
+interface Connection {
+  client: object;
+  close: () => Promise<void> | void;
+  /** A second connection of the same client, for the near cache's invalidations. */
+  duplicate: () => Promise<Connection>;
+}
+
+async function connect(): Promise<Connection> {
   if (which === "ioredis") {
     const { Redis } = await import("ioredis");
-    const client = new Redis(url, { maxRetriesPerRequest: 1 });
-    client.on("error", (e) => console.error(`redis: ${e.message}`));
-    return { client, close: () => void client.disconnect() };
+    const wrap = (client: InstanceType<typeof Redis>): Connection => {
+      client.on("error", (e) => console.error(`redis: ${e.message}`));
+      return { client, close: () => void client.disconnect(), duplicate: async () => wrap(client.duplicate()) };
+    };
+    return wrap(new Redis(url, { maxRetriesPerRequest: 1 }));
   }
   if (which === "node-redis") {
     const { createClient } = await import("redis");
-    const client = createClient({ url, disableOfflineQueue: true });
-    client.on("error", (e: Error) => console.error(`redis: ${e.message}`));
-    await client.connect();
-    return { client, close: () => void client.destroy() };
+    type Client = ReturnType<typeof createClient>;
+    const wrap = async (client: Client): Promise<Connection> => {
+      client.on("error", (e: Error) => console.error(`redis: ${e.message}`));
+      await client.connect();
+      return { client, close: () => void client.destroy(), duplicate: () => wrap(client.duplicate()) };
+    };
+    return await wrap(createClient({ url, disableOfflineQueue: true }));
   }
   if (which === "bun") {
     const bun = "bun";
     const { RedisClient } = await import(bun);
+    type Client = { close(): void; duplicate(): Promise<Client> };
+    const wrap = (client: Client): Connection => ({
+      client,
+      close: () => client.close(),
+      duplicate: async () => wrap(await client.duplicate()),
+    });
     const client = new RedisClient(url, { enableOfflineQueue: false });
     await client.connect();
-    return { client, close: () => client.close() };
+    return wrap(client);
   }
   throw new TypeError(
     `Cannot start example: REDIS_CLIENT must be bun, ioredis or node-redis: received ${JSON.stringify(which)}`,
@@ -51,7 +71,12 @@ async function connect(): Promise<{ client: object; close: () => Promise<void> |
 }
 
 const redis = await connect();
-const store = new RedisStore({ client: redis.client, prefix: "satchel-example:" });
+const subscriber = process.env.NEAR_CACHE === "1" ? await redis.duplicate() : undefined;
+const store = new RedisStore({
+  client: redis.client,
+  prefix: process.env.REDIS_PREFIX || "satchel-example:",
+  nearCache: subscriber && { subscriber: subscriber.client },
+});
 const port = process.env.PORT ?? "3000";
 
 const app = new Hono<SessionEnv<Data>>();
@@ -91,5 +116,6 @@ app.get("/logout-everywhere", async (c) => {
 
 await serve(app, `Satchel on Redis (:${port})`, async () => {
   store.close();
+  await subscriber?.close();
   await redis.close();
 });
