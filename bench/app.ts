@@ -8,7 +8,8 @@
  * Environment:
  * - `PORT` (default 3000; 0 picks a free one), on 127.0.0.1.
  * - `SATCHEL_DB`: the SQLite file (default `<os temp dir>/satchel-bench.sqlite`).
- * - `STORE=sqlite|memory|redis|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis, and
+ * - `STORE=sqlite|memory|redis|redis-min|postgres|postgres-min` (default sqlite); `REDIS_URL` for redis and
+ *   redis-min (bench/redis-minimal.ts, the hand-written floor, on Bun), and
  *   `REDIS_CLIENT=bun|ioredis|node-redis` (default: Bun's own client on Bun, ioredis on Deno, node-redis on Node);
  *   `NEAR_CACHE=1` turns on RedisStore's near cache (a second connection of the same client subscribes);
  *   `PG_URL` for postgres (PostgresStore) and postgres-min (bench/pg-minimal.ts, the
@@ -65,11 +66,12 @@ async function makeStore(): Promise<SessionStore> {
     return sqlite;
   }
   if (storeKind === "redis") return await redisStore();
+  if (storeKind === "redis-min") return await minimalRedisStore();
   if (storeKind === "postgres" || storeKind === "postgres-min") {
     return await makePgStore();
   }
   throw new Error(
-    `Cannot start bench app: STORE must be sqlite, memory, redis, postgres or postgres-min: received ${storeKind}`,
+    `Cannot start bench app: STORE must be sqlite, memory, redis, redis-min, postgres or postgres-min: received ${storeKind}`,
   );
 }
 
@@ -101,6 +103,22 @@ async function makePgStore(): Promise<SessionStore> {
     async (text, params) => [...await sql.unsafe(text, params)],
     table,
   );
+}
+
+/** The hand-written minimum on Redis (bench/redis-minimal.ts), over Bun's client. */
+async function minimalRedisStore(): Promise<SessionStore> {
+  const g = globalThis as {
+    Bun?: {
+      RedisClient: new (url: string) => { connect(): Promise<void>; send(n: string, a: string[]): Promise<unknown> };
+    };
+  };
+  if (g.Bun === undefined || env.REDIS_URL === undefined) {
+    throw new Error("Cannot start bench app: STORE=redis-min needs Bun and REDIS_URL");
+  }
+  const client = new g.Bun.RedisClient(env.REDIS_URL);
+  await client.connect();
+  const { MinimalRedisStore } = await import("./redis-minimal.ts");
+  return new MinimalRedisStore((name, args) => client.send(name, args));
 }
 
 /** RedisStore over the client REDIS_CLIENT names, set up as docs/stores.md recommends for production. */

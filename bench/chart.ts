@@ -552,6 +552,31 @@ export function redisTable(run: Run): string {
       } | – | 0 |`,
     );
   }
+  // The hand-written minimum on Bun (GET / SET PX under the same middleware): what one machine's CPU leaves reachable.
+  const min = "hand-written minimum (Redis)";
+  const floor = REDIS_GOALS.map(([route, label]) => {
+    const m = find(run.rows, min, "Bun", route);
+    if (m === undefined) return "";
+    const cells = apps.map((app) => {
+      const r = find(run.rows, app, "Bun", route);
+      return r === undefined ? "– | –" : `${fmt(r.rps)}${cpu(r)} | ${(r.rps / m.rps).toFixed(2)}×`;
+    });
+    const peer = find(run.rows, peerApp, "Bun", route);
+    const vsPeer = peer === undefined ? "–" : `${(m.rps / peer.rps).toFixed(2)}×`;
+    return `| ${label} | ${fmt(m.rps)}${cpu(m)} | ${vsPeer} | ${cells.join(" | ")} |`;
+  }).filter((line) => line !== "");
+  if (floor.length > 0) {
+    const lost = find(run.rows, min, "Bun", "inc");
+    out.push(
+      "",
+      "| Bun: route | hand-written minimum (GET / SET PX) | minimum ÷ peer | Satchel RedisStore | ÷ minimum | + near cache | ÷ minimum |",
+      "|---|---:|---:|---:|---:|---:|---:|",
+      ...floor,
+      `| lost updates on /inc | ${
+        lost?.lost === undefined ? "–" : `${lost.lost} of ${fmt(lost.served ?? 0)}`
+      } | | | | | |`,
+    );
+  }
   // BASELINE=<checkout>: the same app from before a change, on Bun, in the same run.
   const before = REDIS_GOALS.map(([route, label]) => {
     const [r, b] = [

@@ -109,6 +109,7 @@ SCENARIOS=(
   "Satchel RedisStore|Bun|$APP_BUN|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
   "Satchel RedisStore + near cache|Bun|$APP_BUN|STORE=redis NEAR_CACHE=1 REDIS_URL=$REDIS_URL|plain signed read inc new"
   "@hono/session + Redis|Bun|bun bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
+  "hand-written minimum (Redis)|Bun|$APP_BUN|STORE=redis-min REDIS_URL=$REDIS_URL|read inc new"
   "Satchel RedisStore|Node|node bench/app.ts|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"
   "Satchel RedisStore + near cache|Node|node bench/app.ts|STORE=redis NEAR_CACHE=1 REDIS_URL=$REDIS_URL|plain signed read inc new"
   "@hono/session + Redis|Node|node bench/peers/hono-session.js|STORE=redis REDIS_URL=$REDIS_URL|plain signed read inc new"

@@ -16,7 +16,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PWD/node_modules/.bin:$PATH
 command -v redis-server >/dev/null 2>&1 || { echo "bench/redis.sh needs redis-server (apt-get install redis-server)" >&2; exit 2; }
-ONLY='RedisStore|\+ Redis' NO_WRITE=1 DURATION=${DURATION:-8s} bash bench/http.sh >&2
+ONLY='RedisStore|\+ Redis|minimum \(Redis\)' NO_WRITE=1 DURATION=${DURATION:-8s} bash bench/http.sh >&2
 status=$?
 if [ -z "${NO_WRITE:-}" ]; then
   bun bench/chart.ts --redis bench/results/latest/results.tsv || status=1

@@ -15,6 +15,7 @@ import { generateId } from "../src/id.ts";
 import { session, type SessionEnv } from "../src/middleware.ts";
 import { type RedisCommander, toCommander } from "../src/store/redis/commander.ts";
 import { RedisStore, type RedisStoreOptions } from "../src/store/redis.ts";
+import { NearCache, type Subscriber } from "../src/store/redis/near-cache.ts";
 import type { StoredSession } from "../src/store/types.ts";
 import { type ClientName, CLIENTS, connect, dropPrefix, REDIS_URL, type TestClient } from "./fixtures/redis-clients.ts";
 import { HttpJar, startExample } from "./example-server.ts";
@@ -317,21 +318,25 @@ for (const name of CLIENTS) {
       const prefix = uniquePrefix();
       const c = await connect(name, REDIS_URL!);
       const sub = await duplicate(c);
-      // Listeners the store holds on the subscriber: added by subscribe, removed by unsubscribe (Bun, node-redis).
-      let live = 0;
+      // Deliveries to the store's listeners (Bun, node-redis): each wrapped once, counting `<prefix>inv` messages.
+      let delivered = 0;
+      type L = (m: string, c: string) => void;
+      const wrapped = new WeakMap<object, L>();
       const s = sub as {
-        subscribe: (...a: unknown[]) => Promise<unknown>;
-        unsubscribe: (...a: unknown[]) => Promise<unknown>;
+        subscribe: (channels: string[], listener: L) => Promise<unknown>;
+        unsubscribe: (channels: string | string[], listener: L) => Promise<unknown>;
       };
       if (name !== "ioredis") {
         const [add, remove] = [s.subscribe.bind(sub), s.unsubscribe.bind(sub)];
+        s.unsubscribe = (channels, listener) => remove(channels, wrapped.get(listener) ?? listener);
         s.subscribe = (channels, listener) => {
-          live += (channels as string[]).length;
-          return add(channels, listener);
-        };
-        s.unsubscribe = (channels, listener) => {
-          live -= Array.isArray(channels) ? channels.length : 1;
-          return remove(channels, listener);
+          if (!wrapped.has(listener)) {
+            wrapped.set(listener, (m, c) => {
+              if (c === `${prefix}inv`) delivered++;
+              listener(m, c);
+            });
+          }
+          return add(channels, wrapped.get(listener)!);
         };
       }
       const store = new RedisStore({ client: c.client, prefix, nearCache: { subscriber: sub } });
@@ -349,7 +354,13 @@ for (const name of CLIENTS) {
           await store.get("p");
         }
         if (name === "ioredis") assert.equal((sub as { listenerCount(e: string): number }).listenerCount("message"), 1);
-        else assert.equal(live, 2, "one listener on each of the two channels");
+        else {
+          delivered = 0;
+          await c.cmd(["PUBLISH", `${prefix}inv`, "nobody |"]);
+          for (let i = 0; i < 50 && delivered === 0; i++) await new Promise((r) => setTimeout(r, 5));
+          await new Promise((r) => setTimeout(r, 20));
+          assert.equal(delivered, 1, "one message, one delivery");
+        }
         await other.store.update("p", (cur) => cur && { ...cur, payload: "y" });
         assert.equal((await store.get("p"))?.payload, "y");
       } finally {
@@ -397,6 +408,18 @@ test("near cache: misconfigurations fail at setup and say how to fix them", { sk
       () => new RedisStore({ client: c.client, nearCache: { subscriber: c.client, ttl: 5 } as never }),
       /unknown option "ttl"/,
     );
+    const shared = await duplicate(c);
+    try {
+      const first = new RedisStore({ client: c.client, nearCache: { subscriber: shared } });
+      assert.throws(
+        () => new RedisStore({ client: c.client, nearCache: { subscriber: shared } }),
+        /nearCache\.subscriber already serves another RedisStore; give each store its own connection/,
+      );
+      first.close();
+      new RedisStore({ client: c.client, nearCache: { subscriber: shared } }).close(); // free again once closed
+    } finally {
+      await close(shared);
+    }
     const cluster: RedisCommander = {
       command: (args, key) => toCommander(c.client)!.command(args, key),
       primaries: () => [],
@@ -509,6 +532,26 @@ test("near cache: an ACL user without the channel still writes whole (no cache t
     assert.equal((await store.get("x"))?.payload, "v2");
     await store.delete("x");
     assert.equal(await store.get("x"), null);
+    // Its own near cache never serves, and says why once.
+    const sub = await duplicate(c);
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (m: unknown) => void warnings.push(String(m));
+    const cachedStore = new RedisStore({ client: c.client, prefix, nearCache: { subscriber: sub } });
+    try {
+      await store.set("y", stored("v1"));
+      for (let i = 0; i < 20; i++) {
+        await cachedStore.get("y");
+        await sleep(5);
+      }
+      assert.equal(cachedStore.nearCacheSize, 0);
+      assert.equal(warnings.filter((w) => /near cache stays off: the Redis user may not publish/.test(w)).length, 1);
+      assert.match(warnings[0]!, new RegExp(`ACL SETUSER <user> &${prefix}inv &${prefix}probe:\\*`));
+    } finally {
+      console.warn = warn;
+      cachedStore.close();
+      await close(sub);
+    }
   } finally {
     await c.close();
     await admin.cmd(["ACL", "DELUSER", user]);
@@ -547,5 +590,153 @@ test("near cache: two OS processes (examples/redis, NEAR_CACHE=1): a logout on o
     await c.close();
     assert.ok(await a.stop(), a.output());
     assert.ok(await b.stop(), b.output());
+  }
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("near cache: this store's own write's message, arriving before its reply, drops the entry it replaces", async () => {
+  let deliver!: (channel: string, message: string) => void;
+  const sub: Subscriber = {
+    subscribe: async (_channels, fn) => void (deliver = fn),
+    onLoss() {},
+    close() {},
+  };
+  const sent: [string, string][] = [];
+  const cache = new NearCache(
+    "p:",
+    sub,
+    async (channel, message) => {
+      sent.push([channel, message]);
+      return 1;
+    },
+    100,
+    1000,
+  );
+  const probes = () => {
+    for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+  };
+  await sleep(0);
+  const first = cache.get("x");
+  probes();
+  await first;
+  await sleep(0);
+  probes(); // live now
+  const live = { payload: "old", createdAt: 0, expiresAt: Date.now() + 60_000, userId: null };
+  cache.settle("x", cache.ticket(), { live, state: "v0|1", userId: null, cover: 0 });
+  assert.equal(cache.size, 1);
+  const own = "x v1|2";
+  const ticket = cache.ticket(own); // the write is sent and runs
+  deliver("p:inv", own); // its message comes before its reply
+  const read = cache.get("x");
+  probes();
+  assert.equal(await read, undefined, "the state before the write was answered");
+  cache.settle("x", ticket, { live: { ...live, payload: "new" }, state: "v1|2", userId: null, cover: 0 });
+  const after = cache.get("x");
+  probes();
+  assert.equal((await after)?.live.payload, "new");
+  cache.close();
+});
+
+test("near cache: a read answered late (replies out of order, e.g. a pool) is not cached over a newer write", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const [a1, a2, b] = await Promise.all([1, 2, 3].map(() => connect("ioredis", REDIS_URL!)));
+  const sub = await duplicate(a1!) as { emit: (event: string, ...args: unknown[]) => boolean };
+  // A slow subscriber: every message, invalidations and probes alike, 30 ms late, in order.
+  const emit = sub.emit.bind(sub);
+  sub.emit = (event, ...args) => {
+    if (event !== "message") return emit(event, ...args);
+    setTimeout(() => emit(event, ...args), 30);
+    return true;
+  };
+  const [c1, c2] = [toCommander(a1!.client)!, toCommander(a2!.client)!];
+  let slowNext = false;
+  // Two connections: a read marked slow runs at once on one, its reply reaches the store 80 ms later.
+  const pool: RedisCommander = {
+    command(args, key) {
+      if (args[0] !== "HMGET" || !slowNext) return c2.command(args, key);
+      slowNext = false;
+      return c1.command(args, key).then(async (reply) => {
+        await sleep(80);
+        return reply;
+      });
+    },
+  };
+  const prefix = uniquePrefix();
+  const a = new RedisStore({ client: pool, prefix, nearCache: { subscriber: sub } });
+  const other = new RedisStore({ client: b!.client, prefix });
+  try {
+    await other.set("warm", stored("w"));
+    for (let i = 0; i < 100 && a.nearCacheSize === 0; i++) {
+      await a.get("warm");
+      await sleep(5);
+    }
+    await other.set("s", stored("v1"));
+    slowNext = true;
+    const late = a.get("s"); // runs now (v1), answered late
+    await sleep(10);
+    await other.set("s", stored("v2"));
+    assert.equal((await a.get("s"))?.payload, "v2");
+    await sleep(50);
+    await late;
+    await sleep(100);
+    for (let i = 0; i < 3; i++) assert.equal((await a.get("s"))?.payload, "v2");
+  } finally {
+    a.close();
+    await close(sub);
+    await dropPrefix(b!, prefix);
+    for (const c of [a1, a2, b]) await c!.close();
+  }
+});
+
+test("near cache: a loss reported on a live node-redis subscriber opens no gap (nothing unsubscribed)", {
+  skip: !REDIS_URL && SKIP,
+}, async () => {
+  const [a, b, c] = await Promise.all([1, 2, 3].map(() => connect("node-redis", REDIS_URL!)));
+  const sub = await duplicate(a!) as {
+    emit(event: string, ...args: unknown[]): boolean;
+    subscribe: (...args: unknown[]) => Promise<unknown>;
+    unsubscribe: (...args: unknown[]) => Promise<unknown>;
+  };
+  const prefix = uniquePrefix();
+  const store = new RedisStore({ client: a!.client, prefix, nearCache: { subscriber: sub } });
+  const other = new RedisStore({ client: b!.client, prefix });
+  // Each (un)subscription takes a round trip of 30 ms: long enough for another process to write in between.
+  const [add, remove] = [sub.subscribe.bind(sub), sub.unsubscribe.bind(sub)];
+  sub.subscribe = async (...args) => (await sleep(30), add(...args));
+  sub.unsubscribe = async (...args) => (await sleep(30), remove(...args));
+  const subscribers = async () => Number(((await c!.cmd(["PUBSUB", "NUMSUB", `${prefix}inv`])) as [string, number])[1]);
+  try {
+    await other.set("s", stored("v1"));
+    for (let i = 0; i < 100 && store.nearCacheSize === 0; i++) {
+      await store.get("s");
+      await sleep(5);
+    }
+    sub.emit("error", new Error("reported, not real"));
+    sub.emit("reconnecting");
+    const t0 = performance.now();
+    while (store.nearCacheSize === 0 && performance.now() - t0 < 3000) {
+      await store.get("s");
+      await sleep(1);
+    }
+    // Write whenever the subscription is missing on the server (it never should be).
+    let wrote = false;
+    while (performance.now() - t0 < 500) {
+      if (await subscribers() === 0) {
+        await other.set("s", stored("v2"));
+        wrote = true;
+        break;
+      }
+    }
+    await other.update("s", (cur) => cur && { ...cur, payload: "v3" });
+    await sleep(50);
+    assert.equal((await store.get("s"))?.payload, "v3", wrote ? "a write in the gap" : "");
+    assert.equal(wrote, false, "the subscription was missing on the server");
+  } finally {
+    store.close();
+    await close(sub);
+    await dropPrefix(c!, prefix);
+    for (const x of [a, b, c]) await x!.close();
   }
 });

@@ -168,6 +168,9 @@ class CommandTimeout extends Error {
 
 const commandTimeout = () => new CommandTimeout();
 
+/** The near caches' subscribers in use: each serves one store (closing one store must not silence another). */
+const SUBSCRIBERS = new WeakSet<object>();
+
 /** How long the near cache waits for a probe at most before it reads from Redis instead, in ms. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -269,6 +272,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** The channel the write scripts publish on (read by near caches, this store's or another process's). */
   #channel: string;
   #near: NearCache | undefined;
+  #releaseSubscriber = () => {};
   #watch: DeadlineWatch;
   #diagnose: Diagnose = (cause, action) => {
     const message = messageOf(cause);
@@ -313,15 +317,24 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
             "(client.duplicate()): a subscribed connection cannot send the store's commands",
         );
       }
+      if (SUBSCRIBERS.has(o.nearCache.subscriber as object)) {
+        throw new TypeError(
+          "Cannot create RedisStore: nearCache.subscriber already serves another RedisStore; " +
+            "give each store its own connection (client.duplicate())",
+        );
+      }
       if (this.#redis.primaries !== undefined) {
         throw new TypeError(
           "Cannot create RedisStore: nearCache needs one Redis server (or a Sentinel-managed primary): " +
             "on Redis Cluster a probe and an invalidation may travel different nodes; leave nearCache out",
         );
       }
+      const subscriber = o.nearCache.subscriber as object;
+      SUBSCRIBERS.add(subscriber);
+      this.#releaseSubscriber = () => SUBSCRIBERS.delete(subscriber);
       this.#near = new NearCache(
         this.prefix,
-        toSubscriber(o.nearCache.subscriber as object),
+        toSubscriber(subscriber),
         (channel, message) => this.#raw(["PUBLISH", channel, message], channel, this.#deadline()),
         o.nearCache.maxEntries ?? 10_000,
         Math.min(this.#timeout, PROBE_TIMEOUT_MS),
@@ -672,5 +685,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   close(): void {
     this.#open.close();
     this.#near?.close();
+    this.#releaseSubscriber();
   }
 }

@@ -47,10 +47,17 @@ export interface CachedRead {
 export interface Subscriber {
   /**
    * Subscribe to `channels`, calling `onMessage(channel, message)` for every
-   * message, in the order Redis sent them. Called again after every loss:
-   * it replaces the listener of the call before, never adds one.
+   * message, in the order Redis sent them. Called again after every loss
+   * (`afterLoss`: the connection dropped or came back) and after a probe
+   * timed out: it never adds a second listener, and never unsubscribes a
+   * connection that may still be live (messages published in between would
+   * be lost to a cache that believes itself live).
    */
-  subscribe(channels: string[], onMessage: (channel: string, message: string) => void): Promise<unknown>;
+  subscribe(
+    channels: string[],
+    onMessage: (channel: string, message: string) => void,
+    afterLoss: boolean,
+  ): Promise<unknown>;
   /** Call `fn` whenever messages may have been lost: the connection closed, dropped, or came back. */
   onLoss(fn: () => void): void;
   /** Unsubscribe and remove every listener this subscriber added; the connection stays open. */
@@ -63,7 +70,7 @@ export interface Ticket {
   readonly generation: number;
   /** Whether the subscription was proven live when the read or write began: otherwise it is never cached. */
   readonly live: boolean;
-  /** The invalidation message the write will publish, ignored when it comes back. */
+  /** The invalidation message the write will publish: its own mark does not keep its result out. */
   readonly own?: string;
 }
 
@@ -86,8 +93,6 @@ export class NearCache {
   #floor = 0;
   /** The last message of each id (this store's own writes included) and when: a result older is not cached. */
   #dirty = new Map<string, { seq: number; message: string }>();
-  /** The messages of this store's own writes in flight: coming back, they change nothing. */
-  #own = new Set<string>();
   /** Whether a probe proved the subscription live since the last loss. */
   #live = false;
   /** Bumped on every loss: tickets of an earlier generation are not cached. */
@@ -98,8 +103,10 @@ export class NearCache {
   #closed = false;
   /** Whether a subscription is in flight, and when the last began (at most one a probe timeout). */
   #subscribing = false;
-  #again = false;
+  #subscriptions = 0;
   #subscribedAt = -Infinity;
+  /** Whether the app was told the user may not publish (ACL): once. */
+  #warned = false;
 
   /**
    * @param prefix RedisStore's key prefix: the channels are `<prefix>inv` and `<prefix>probe:<random>`.
@@ -124,36 +131,35 @@ export class NearCache {
       this.#lose();
       this.#subscribe(true);
     });
-    this.#subscribe(true);
+    this.#subscribe(false);
   }
 
   /**
    * Subscribe (again): after every loss, whether or not the client
    * resubscribes by itself (Bun's does not; an ioredis client may be told
-   * not to). At most one at a time, and one a probe timeout.
+   * not to), and after a probe timed out (at most once a probe timeout). No
+   * probe is sent meanwhile: one that came back before the subscription
+   * would prove nothing.
    */
-  #subscribe(force = false): void {
+  #subscribe(afterLoss: boolean): void {
     if (this.#closed) return;
-    if (this.#subscribing) {
-      // A loss while subscribing: that subscription may belong to the connection just lost.
-      if (force) this.#again = true;
-      return;
-    }
-    if (!force && performance.now() - this.#subscribedAt < this.#timeoutMs) return;
+    if (!afterLoss && (this.#subscribing || performance.now() - this.#subscribedAt < this.#timeoutMs)) return;
     this.#subscribing = true;
-    this.#again = false;
     this.#subscribedAt = performance.now();
-    const done = () => {
-      this.#subscribing = false;
-      if (this.#again) this.#subscribe(true);
-    };
-    this.#sub.subscribe([this.channel, this.#probeChannel], (channel, message) => this.#onMessage(channel, message))
+    const attempt = ++this.#subscriptions;
+    this.#sub.subscribe(
+      [this.channel, this.#probeChannel],
+      (channel, message) => this.#onMessage(channel, message),
+      afterLoss,
+    )
       .then(() => {
-        done();
+        if (attempt !== this.#subscriptions) return; // a later one supersedes it
+        this.#subscribing = false;
         this.#pump();
       }, () => {
+        if (attempt !== this.#subscriptions) return;
+        this.#subscribing = false;
         this.#lose();
-        done();
       });
   }
 
@@ -163,7 +169,6 @@ export class NearCache {
     this.#live = false;
     this.#entries.clear();
     this.#dirty.clear();
-    this.#own.clear();
     this.#floor = ++this.#seq;
   }
 
@@ -172,9 +177,9 @@ export class NearCache {
     if (channel !== this.channel) return;
     const space = message.lastIndexOf(" ");
     const id = message.slice(0, space);
-    if (this.#entries.get(id)?.state === message.slice(space + 1)) return;
-    // An own write's message before its reply leaves no entry behind, and marks the id for every result but that write's.
-    if (!this.#own.has(message)) this.#entries.delete(id);
+    // Every message marks its id, this store's own writes' too: no result older than it is cached, except the
+    // write that published it (settle). An entry already in the state announced stays.
+    if (this.#entries.get(id)?.state !== message.slice(space + 1)) this.#entries.delete(id);
     this.#dirty.set(id, { seq: ++this.#seq, message });
     if (this.#dirty.size > DIRTY_MAX) {
       this.#dirty.clear();
@@ -184,7 +189,7 @@ export class NearCache {
 
   /** Send a probe for the reads waiting, unless one is in flight (they wait for the next). */
   #pump(): void {
-    if (this.#inFlight !== null || this.#closed || (this.#live && this.#next.length === 0)) return;
+    if (this.#inFlight !== null || this.#closed || this.#subscribing || (this.#live && this.#next.length === 0)) return;
     const n = ++this.#probeSeq;
     const waiters = this.#next;
     this.#next = [];
@@ -195,7 +200,16 @@ export class NearCache {
     // Received by no one: the subscriber is not on the server that ran the probe (a replica, another node).
     this.#publish(this.#probeChannel, String(n)).then((receivers) => {
       if (!(Number(receivers) >= 1)) this.#probeLost(n);
-    }, () => this.#probeLost(n));
+    }, (e) => {
+      if (!this.#warned && /NOPERM/.test(String((e as Error)?.message ?? e))) {
+        this.#warned = true;
+        console.warn(
+          `satchel: RedisStore's near cache stays off: the Redis user may not publish on ${this.#probeChannel}; ` +
+            `grant it the channels (ACL SETUSER <user> &${this.channel} &${this.#probeChannel.replace(/[^:]+$/, "*")})`,
+        );
+      }
+      this.#probeLost(n);
+    });
   }
 
   #probed(n: number): void {
@@ -215,7 +229,7 @@ export class NearCache {
     clearTimeout(probe.timer as number);
     this.#inFlight = null;
     this.#lose();
-    this.#subscribe();
+    this.#subscribe(false);
     for (const waiter of probe.waiters) waiter(false);
     // The reads that queued meanwhile go to Redis; the next read sends a probe again.
     const next = this.#next;
@@ -250,7 +264,6 @@ export class NearCache {
 
   /** Before reading or writing: what the result is checked against. `own` is the message the write publishes. */
   ticket(own?: string): Ticket {
-    if (own !== undefined) this.#own.add(own);
     return { seq: this.#seq, generation: this.#generation, live: this.#live, own };
   }
 
@@ -260,7 +273,6 @@ export class NearCache {
    * live throughout; otherwise forget `id`. `null`: the session is gone.
    */
   settle(id: string, ticket: Ticket, read: CachedRead | null): void {
-    if (ticket.own !== undefined) this.#own.delete(ticket.own);
     const mark = this.#dirty.get(id);
     const clean = read !== null && ticket.live && this.#live && ticket.generation === this.#generation &&
       ticket.seq >= this.#floor && (mark === undefined || mark.seq <= ticket.seq || mark.message === ticket.own) &&

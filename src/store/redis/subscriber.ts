@@ -7,8 +7,10 @@
  * - node-redis emits `error` and `reconnecting`, then resubscribes by itself;
  * - Bun's `RedisClient` reconnects without `onclose`, calls `onconnect`, and
  *   does not resubscribe (it keeps the old listener).
- * The near cache subscribes again after every loss anyway (one listener at
- * a time: the previous one is removed first).
+ * The near cache subscribes again after every loss anyway, with one
+ * listener for the life of the store, and never unsubscribes a connection
+ * that may be live (messages published in between would be lost): only
+ * Bun's old listener is dropped, once the connection is a new one.
  * @module
  */
 import { isBunRedis } from "./bun.ts";
@@ -40,13 +42,32 @@ interface BunSub {
   onclose: ((this: unknown, error: Error) => void) | null;
 }
 
-/** Chain `fn` after what the app may have set on a Bun client's callback property. */
-function chain<K extends "onconnect" | "onclose">(client: BunSub, name: K, fn: () => void): void {
+/**
+ * Chain `fn` before what the app set on a Bun client's callback property;
+ * returns how to put the app's back (unless the app replaced ours since).
+ */
+function chain<K extends "onconnect" | "onclose">(client: BunSub, name: K, fn: () => void): () => void {
   const before = client[name] as ((this: unknown, ...args: unknown[]) => void) | null;
-  client[name] = function (this: unknown, ...args: unknown[]) {
+  const ours = function (this: unknown, ...args: unknown[]) {
     fn();
     before?.apply(this, args);
   } as BunSub[K];
+  client[name] = ours;
+  return () => {
+    if (client[name] === ours) client[name] = before as BunSub[K];
+  };
+}
+
+/**
+ * Run a clean-up call whose failure changes nothing (the connection is gone,
+ * or was never subscribed: Bun throws synchronously then).
+ */
+async function quietly(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch {
+    // nothing to clean up
+  }
 }
 
 /** Whether `client` can be the near cache's subscriber: a client Satchel knows, for one server (no side effect). */
@@ -60,63 +81,45 @@ export function canSubscribe(client: unknown): boolean {
   return false;
 }
 
-/**
- * Listeners, one at a time per channel list: `replace(channels, make)`
- * removes the previous one (`remove`) before adding the next (`add`), so
- * subscribing again after a loss never doubles them.
- */
-function oneListener(
-  add: (channels: string[], l: Listener) => Promise<unknown>,
-  remove: (channels: string[], l: Listener) => Promise<unknown>,
-) {
-  let current: { channels: string[]; listener: Listener } | undefined;
-  const drop = async () => {
-    if (current === undefined) return;
-    const { channels, listener } = current;
-    current = undefined;
-    await remove(channels, listener).catch(() => {}); // a dead connection forgets them anyway
-  };
-  return {
-    async replace(channels: string[], onMessage: (channel: string, message: string) => void) {
-      await drop();
-      const listener: Listener = (message, channel) => onMessage(String(channel), String(message));
-      current = { channels, listener };
-      await add(channels, listener);
-    },
-    drop,
-  };
-}
-
 /** The subscriber over `client`, which {@linkcode canSubscribe} accepted. Adds its listeners; `close()` removes them. */
 export function toSubscriber(client: object): Subscriber {
   const losses: (() => void)[] = [];
   const lost = () => {
     for (const fn of losses) fn();
   };
+  // One listener for the life of the store, calling whichever callback the last subscribe gave.
+  let onMessage: ((channel: string, message: string) => void) | undefined;
+  let channels: string[] = [];
+  const listener: Listener = (message, channel) => onMessage?.(String(channel), String(message));
   if (isBunRedis(client)) {
     const bun = client as unknown as BunSub;
-    const one = oneListener(
-      (channels, l) => bun.subscribe(channels, l),
-      (channels, l) => Promise.all(channels.map((c) => bun.unsubscribe(c, l))),
-    );
     let closed = false;
+    let registered = false;
     // Bun reconnects without onclose and keeps its listeners, but not the subscription: both hooks count as a loss.
-    chain(bun, "onclose", () => closed || lost());
-    chain(bun, "onconnect", () => closed || lost());
+    const restore = [chain(bun, "onclose", () => closed || lost()), chain(bun, "onconnect", () => closed || lost())];
     return {
-      subscribe: (channels, onMessage) => one.replace(channels, onMessage),
+      async subscribe(list, fn, afterLoss) {
+        onMessage = fn;
+        channels = list;
+        if (registered && !afterLoss) return; // live or not, only a loss event tells: subscribing again would add a listener
+        if (registered) {
+          // A new connection: no subscription on the server to lose, only Bun's old listener to drop.
+          await Promise.all(list.map((c) => quietly(() => bun.unsubscribe(c, listener))));
+        }
+        registered = true;
+        await bun.subscribe(list, listener);
+      },
       onLoss: (fn) => void losses.push(fn),
       close() {
         closed = true;
-        void one.drop();
+        for (const undo of restore) undo();
+        if (registered) { for (const c of channels) void quietly(() => bun.unsubscribe(c, listener)); }
       },
     };
   }
   if (isIoredis(client)) {
     const io = client as unknown as IoredisSub;
-    let onMessage: ((channel: string, message: string) => void) | undefined;
-    let channels: string[] = [];
-    const message: Handler = (channel, text) => onMessage?.(String(channel), String(text));
+    const message: Handler = (channel, text) => listener(String(text), String(channel));
     io.on("message", message);
     const events = ["close", "reconnecting", "end"];
     for (const event of events) io.on(event, lost);
@@ -124,26 +127,29 @@ export function toSubscriber(client: object): Subscriber {
       subscribe: async (list, fn) => {
         onMessage = fn;
         channels = list;
-        await io.subscribe(...list);
+        await io.subscribe(...list); // again on a live connection: the server keeps one subscription
       },
       onLoss: (fn) => void losses.push(fn),
       close() {
         io.off("message", message);
         for (const event of events) io.off(event, lost);
-        if (channels.length > 0) void io.unsubscribe(...channels).catch(() => {});
+        if (channels.length > 0) void quietly(() => io.unsubscribe(...channels));
       },
     };
   }
   const node = client as unknown as NodeRedisSub;
-  const one = oneListener((channels, l) => node.subscribe(channels, l), (channels, l) => node.unsubscribe(channels, l));
   const events = ["error", "reconnecting", "end"];
   for (const event of events) node.on(event, lost);
   return {
-    subscribe: (channels, onMessage) => one.replace(channels, onMessage),
+    subscribe: async (list, fn) => {
+      onMessage = fn;
+      channels = list;
+      await node.subscribe(list, listener); // node-redis keeps a set of listeners: the same one is added once
+    },
     onLoss: (fn) => void losses.push(fn),
     close() {
       for (const event of events) node.off(event, lost);
-      void one.drop();
+      if (channels.length > 0) void quietly(() => node.unsubscribe(channels, listener));
     },
   };
 }
