@@ -29,10 +29,23 @@ export function base64urlLength(bytes: number): number {
   return Math.ceil((bytes * 4) / 3);
 }
 
+type ToBase64 = (this: Uint8Array, options: { alphabet: "base64url"; omitPadding: boolean }) => string;
+const toBase64 = (Uint8Array.prototype as { toBase64?: ToBase64 }).toBase64;
+const NATIVE = { alphabet: "base64url", omitPadding: true } as const;
+
+/**
+ * The platform's own encoder, `Uint8Array.prototype.toBase64` (Bun and Deno
+ * have it, Node 24 not), or `undefined`: on Bun 5 to 7 times faster than
+ * either encoder below for ids and MACs, on Deno about as fast
+ * (bench/base64url.ts).
+ */
+export const encodeNative: ((bytes: Uint8Array) => string) | undefined = toBase64 === undefined
+  ? undefined
+  : (bytes) => toBase64.call(bytes, NATIVE);
+
 /** `bytes` in base64url without padding. */
-export function encodeBase64url(bytes: Uint8Array): string {
-  return bytes.length <= SHORT_INPUT ? encodeShort(bytes) : encodeLong(bytes);
-}
+export const encodeBase64url: (bytes: Uint8Array) => string = encodeNative ??
+  ((bytes) => bytes.length <= SHORT_INPUT ? encodeShort(bytes) : encodeLong(bytes));
 
 /** {@linkcode encodeBase64url} for short inputs: the string made once from collected character codes. */
 export function encodeShort(bytes: Uint8Array): string {
