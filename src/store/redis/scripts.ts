@@ -49,7 +49,7 @@ type Check = { time: string } | { ttl: string } | { timeOrEmpty: string };
  * Lua that refuses the script, before its first write, unless every
  * argument of `checks` is in range. Inline expressions, not Lua functions:
  * a function defined in a script is created again on every call (measured:
- * bench/RESULTS.md#redisstore-against-hono-session-on-redis-issue-23).
+ * bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23).
  * `tonumber` reads "nan" and "inf" too; both fail the range.
  */
 function guard(what: string, checks: Check[]): string {
