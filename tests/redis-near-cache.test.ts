@@ -740,3 +740,66 @@ test("near cache: a loss reported on a live node-redis subscriber opens no gap (
     for (const x of [a, b, c]) await x!.close();
   }
 });
+
+test(
+  "near cache: loads queued behind a probe from before a loss read Redis at once (no wait for the re-subscription)",
+  {
+    skip: !REDIS_URL && SKIP,
+  },
+  async () => {
+    const a = await connect("node-redis", REDIS_URL!);
+    const sub = await duplicate(a) as {
+      emit(e: string, ...x: unknown[]): boolean;
+      subscribe: (...x: unknown[]) => Promise<unknown>;
+    };
+    const prefix = uniquePrefix();
+    const store = new RedisStore({ client: a.client, prefix, commandTimeout: 500, nearCache: { subscriber: sub } });
+    try {
+      await store.set("s", stored("x"));
+      for (let i = 0; i < 100 && store.nearCacheSize === 0; i++) {
+        await store.get("s");
+        await sleep(5);
+      }
+      const add = sub.subscribe.bind(sub);
+      sub.subscribe = async (...args) => (await sleep(3000), add(...args)); // a re-subscription that takes 3 s
+      const first = store.get("s"); // sends a probe
+      const second = store.get("s"); // waits behind it
+      await Promise.resolve();
+      sub.emit("error", new Error("reported while the connection still delivers"));
+      assert.deepEqual([(await first)?.payload, (await second)?.payload], ["x", "x"]); // neither a 503
+    } finally {
+      store.close();
+      await close(sub);
+      await dropPrefix(a, prefix);
+      await a.close();
+    }
+  },
+);
+
+test("near cache (bun): close() while re-subscribing after a reconnect leaves nothing subscribed", {
+  skip: (!REDIS_URL && SKIP) || (!CLIENTS.includes("bun") && "Bun's client runs on Bun only"),
+}, async () => {
+  const c = await connect("bun", REDIS_URL!);
+  const sub = await duplicate(c);
+  const prefix = uniquePrefix();
+  const store = new RedisStore({ client: c.client, prefix, nearCache: { subscriber: sub } });
+  const subscribers = async () => Number(((await c.cmd(["PUBSUB", "NUMSUB", `${prefix}inv`])) as [string, number])[1]);
+  try {
+    await resubscribed(c, `${prefix}inv`, 1);
+    // Dropping Bun's old listener takes 100 ms here, long enough to close the store meanwhile (close's own is prompt).
+    const bun = sub as { connected: boolean; unsubscribe: (...x: unknown[]) => Promise<unknown> };
+    const remove = bun.unsubscribe.bind(sub);
+    let closing = false;
+    bun.unsubscribe = async (...args) => (closing || await sleep(100), remove(...args));
+    await c.cmd(["CLIENT", "KILL", "TYPE", "pubsub"]);
+    for (let i = 0; i < 200 && !bun.connected; i++) await sleep(5);
+    await sleep(20);
+    closing = true;
+    store.close(); // while the store re-subscribes on the new connection
+    await sleep(300);
+    assert.equal(await subscribers(), 0);
+  } finally {
+    await close(sub);
+    await c.close();
+  }
+});

@@ -219,7 +219,9 @@ export class NearCache {
     this.#inFlight = null;
     const ok = probe.generation === this.#generation;
     if (ok) this.#live = true;
-    for (const waiter of probe.waiters) waiter(ok);
+    // A probe from before a loss proves nothing: its loads, and those queued behind it, read Redis.
+    const waiters = ok ? probe.waiters : [...probe.waiters, ...this.#next.splice(0)];
+    for (const waiter of waiters) waiter(ok);
     this.#pump();
   }
 

@@ -105,6 +105,7 @@ export function toSubscriber(client: object): Subscriber {
         if (registered) {
           // A new connection: no subscription on the server to lose, only Bun's old listener to drop.
           await Promise.all(list.map((c) => quietly(() => bun.unsubscribe(c, listener))));
+          if (closed) return; // closed meanwhile: stay unsubscribed
         }
         registered = true;
         await bun.subscribe(list, listener);
