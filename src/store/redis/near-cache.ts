@@ -1,6 +1,7 @@
 /**
- * RedisStore's near cache (opt-in): the sessions this process read or wrote
- * recently, kept in memory and answered from there, so a request that uses
+ * RedisStore's near cache (opt-in): the sessions this process read
+ * recently (and what its own writes after a read made of them), kept in
+ * memory and answered from there, so a request that uses
  * its session makes no `HMGET`, and a write after a cached read is one
  * script call.
  *
