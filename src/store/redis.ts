@@ -84,12 +84,13 @@ export interface RedisStoreOptions {
   /** Time source; expiry is checked against it on every read as well as by Redis's TTL. @default Date.now */
   clock?: Clock;
   /**
-   * Opt-in: keep the sessions this process read or wrote in memory, so a
-   * request that loads one makes no `HMGET` and a write after it is one
-   * script call, with every guarantee of the store kept (see
-   * docs/stores.md#near-cache). Needs a second connection of the same client
-   * for invalidations (it is subscribed and stays yours), on a single Redis
-   * server or a Sentinel-managed primary; not on Redis Cluster.
+   * Opt-in: keep the sessions this process read (and what its own writes
+   * after a read made of them) in memory, so a request that loads one makes
+   * no `HMGET` and a write after it is one script call, with every guarantee
+   * of the store kept (see docs/stores.md#near-cache). Needs a second
+   * connection of the same client for invalidations (it is subscribed, serves
+   * this store only, and stays yours), on one Redis server or Sentinel
+   * through ioredis; not on Redis Cluster.
    * @default undefined (off)
    */
   nearCache?: NearCacheOptions;
@@ -325,7 +326,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
       }
       if (this.#redis.primaries !== undefined) {
         throw new TypeError(
-          "Cannot create RedisStore: nearCache needs one Redis server (or a Sentinel-managed primary): " +
+          "Cannot create RedisStore: nearCache needs one Redis server (or Sentinel through ioredis): " +
             "on Redis Cluster a probe and an invalidation may travel different nodes; leave nearCache out",
         );
       }
