@@ -17,7 +17,15 @@ import { type RedisCommander, toCommander } from "../src/store/redis/commander.t
 import { RedisStore, type RedisStoreOptions } from "../src/store/redis.ts";
 import { NearCache, type Subscriber } from "../src/store/redis/near-cache.ts";
 import type { StoredSession } from "../src/store/types.ts";
-import { type ClientName, CLIENTS, connect, dropPrefix, REDIS_URL, type TestClient } from "./fixtures/redis-clients.ts";
+import {
+  type ClientName,
+  CLIENTS,
+  connect,
+  dropPrefix,
+  REDIS_URL,
+  type TestClient,
+  uniquePrefix,
+} from "./fixtures/redis-clients.ts";
 import { HttpJar, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET } from "./helpers.ts";
 
@@ -97,10 +105,6 @@ async function cached(n: Node, id: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   assert.fail("the near cache never answered: no probe came back");
-}
-
-function uniquePrefix(): string {
-  return `satchel-test:${generateId().slice(0, 10)}:`;
 }
 
 async function pair(name: ClientName, options: Partial<RedisStoreOptions> = {}) {

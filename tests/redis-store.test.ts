@@ -30,6 +30,7 @@ import {
   startRedis,
   startSentinel,
   stopRedis,
+  uniquePrefix,
 } from "./fixtures/redis-clients.ts";
 import { HttpJar, startExample } from "./example-server.ts";
 import { CookieJar, FakeClock, SECRET, tempDir } from "./helpers.ts";
@@ -37,10 +38,6 @@ import { storeConformance } from "./store-conformance.ts";
 import { startSweeper } from "../src/store/sweeper.ts";
 
 const SKIP = "SATCHEL_REDIS_URL is not set: run the suite with `npm test`, which starts a private redis-server";
-
-function uniquePrefix(): string {
-  return `satchel-test:${generateId().slice(0, 10)}:`;
-}
 
 function stored(payload: string, ttlMs = 60_000, userId: string | null = null, now = Date.now()): StoredSession {
   return { payload, expiresAt: now + ttlMs, createdAt: now, userId };
