@@ -1,9 +1,10 @@
 /**
- * Session ids: 192 random bits from `crypto.getRandomValues`, base64url,
+ * Session ids: 192 random bits from `crypto.getRandomValues` (drawn in batches: ./_internal/random.ts), base64url,
  * and the shape check every id passes before it reaches a store.
  * @module
  */
 import { BASE64URL, encodeBase64url } from "./_internal/base64url.ts";
+import { randomBytes } from "./_internal/random.ts";
 
 const ID_BYTES = 24;
 /** Length of an id in characters: 24 bytes are exactly 32 base64url characters. */
@@ -19,7 +20,7 @@ export const ID_LENGTH = 32;
  * ```
  */
 export function generateId(): string {
-  return encodeBase64url(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
+  return encodeBase64url(randomBytes(ID_BYTES));
 }
 
 /**

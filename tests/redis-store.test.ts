@@ -190,6 +190,34 @@ if (REDIS_URL === undefined) {
     }
   });
 
+  test("RedisStore.set() over a session rewrites every field (a binding removed) and tells the near caches; a new one tells none", async () => {
+    const f = await fixture(url);
+    const { Redis } = await import("ioredis");
+    const sub = new Redis(url);
+    const messages: string[] = [];
+    try {
+      sub.on("message", (_channel: string, message: string) => messages.push(message));
+      await sub.subscribe(`${f.prefix}inv`);
+      const id = generateId();
+      const key = f.store.sessionKey(id);
+      await f.store.set(id, stored("bound", 60_000, "alice"));
+      await f.store.set(id, stored("unbound"));
+      assert.deepEqual(await f.c.cmd(["HMGET", key, "p", "u"]), ["unbound", null]);
+      assert.equal(await f.store.deleteByUser("alice"), 0, "no longer alice's");
+      await f.store.set(id, stored("bob's", 60_000, "bob"));
+      assert.deepEqual(await f.c.cmd(["HMGET", key, "p", "u"]), ["bob's", "bob"]);
+      await f.store.set(generateId(), stored("another new one"));
+      await sub.ping(); // answered after every message published before it
+      assert.equal(messages.length, 2, messages.join("\n"));
+      const version = String(await f.c.cmd(["HGET", key, "v"]));
+      assert.equal(messages[1], `${id} ${version}|${await f.c.cmd(["HGET", key, "e"])}`);
+      assert.ok(messages.every((m) => m.startsWith(`${id} `)));
+    } finally {
+      sub.disconnect();
+      await f.done();
+    }
+  });
+
   test("RedisStore.set() of a session already past its expiry stores nothing", async () => {
     const f = await fixture(url);
     try {

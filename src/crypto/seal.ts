@@ -9,6 +9,7 @@
  * @module
  */
 import { decodeBase64url, encodeBase64url } from "../_internal/base64url.ts";
+import { fillRandom } from "../_internal/random.ts";
 import { secretList } from "../_internal/secrets.ts";
 import { KEY_BYTES, TAG_BYTES, xchacha20Poly1305Open, xchacha20Poly1305Seal, XNONCE_BYTES } from "./chacha.ts";
 import { HmacSha256 } from "./hmac.ts";
@@ -19,19 +20,6 @@ const VERSION = 2;
 export const SEAL_OVERHEAD = 1 + XNONCE_BYTES + TAG_BYTES;
 const SALT = encoder.encode("satchel/cookie-store");
 const INFO = encoder.encode("satchel cookie-store xchacha20-poly1305 v2");
-
-/** Random nonces drawn from the CSPRNG in batches: one call per 170 seals instead of one each. */
-const pool = new Uint8Array(XNONCE_BYTES * 170);
-let poolAt = pool.length;
-
-function randomNonce(into: Uint8Array): void {
-  if (poolAt + XNONCE_BYTES > pool.length) {
-    crypto.getRandomValues(pool);
-    poolAt = 0;
-  }
-  into.set(pool.subarray(poolAt, poolAt + XNONCE_BYTES));
-  poolAt += XNONCE_BYTES;
-}
 
 /** HKDF-SHA256 (RFC 5869) of a secret to one 32-byte key. */
 export function deriveKey(secret: string, salt: Uint8Array = SALT, info: Uint8Array = INFO): Uint8Array<ArrayBuffer> {
@@ -73,7 +61,7 @@ export class Sealer {
     const out = new Uint8Array(SEAL_OVERHEAD + plaintext.length);
     out[0] = VERSION;
     const nonce = out.subarray(1, 1 + XNONCE_BYTES);
-    randomNonce(nonce);
+    fillRandom(nonce);
     xchacha20Poly1305Seal(this.#keys[0]!, nonce, plaintext, associated, out, 1 + XNONCE_BYTES);
     return encodeBase64url(out);
   }
