@@ -189,6 +189,18 @@ test("KeyedQueue.run() with a limit fails at its deadline, its wait included, an
   assert.equal(started, false);
 });
 
+test("KeyedQueue.run() leaves an operation that found nothing queued to its caller's own time limits", async () => {
+  const queue = new KeyedQueue();
+  let release!: (v: string) => void;
+  const alone = queue.run("k", () => new Promise<string>((r) => (release = r)), {
+    ms: 1,
+    timeout: () => new Error("timed out"),
+  });
+  await new Promise((r) => setTimeout(r, 20));
+  release("done");
+  assert.equal(await alone, "done");
+});
+
 test("storeError() passes Satchel's errors, and makes a driver's a StoreUnavailableError or StoreFullError with cause", () => {
   const full = new Error("disk full");
   const e = storeError("store", full, (cause) => ({ why: `X failed (${(cause as Error).message})`, full: true }));
