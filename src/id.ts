@@ -1,10 +1,9 @@
 /**
- * Session ids: 192 random bits from `crypto.getRandomValues` (drawn in batches: ./_internal/random.ts), base64url,
+ * Session ids: 192 random bits from `crypto.getRandomValues`, base64url,
  * and the shape check every id passes before it reaches a store.
  * @module
  */
 import { BASE64URL, encodeBase64url } from "./_internal/base64url.ts";
-import { randomBytes } from "./_internal/random.ts";
 
 const ID_BYTES = 24;
 /** Length of an id in characters: 24 bytes are exactly 32 base64url characters. */
@@ -20,7 +19,9 @@ export const ID_LENGTH = 32;
  * ```
  */
 export function generateId(): string {
-  return encodeBase64url(randomBytes(ID_BYTES));
+  // Drawn when made, never from a buffer of ours: a process cloned after it started (a VM snapshot, CRIU, Lambda
+  // SnapStart after a warm-up, a Node startup snapshot) would hand out that buffer's bytes again in every clone.
+  return encodeBase64url(crypto.getRandomValues(new Uint8Array(ID_BYTES)));
 }
 
 /**

@@ -201,6 +201,29 @@ test("KeyedQueue.run() leaves an operation that found nothing queued to its call
   assert.equal(await alone, "done");
 });
 
+test("RedisStore never sends a command once its call's deadline has passed (an update whose fn outlasts commandTimeout)", async () => {
+  const sent: string[] = [];
+  const now = Date.now();
+  const fake = {
+    command(args: string[]) {
+      sent.push(args[0]!);
+      if (args[0] === "HMGET") return Promise.resolve(["p", String(now), String(now + 60_000), null, "v1", "0"]);
+      return Promise.resolve(1);
+    },
+  };
+  const store = new RedisStore({ client: fake, commandTimeout: 20 });
+  const id = "x".repeat(32);
+  await assert.rejects(
+    store.update(id, (cur) => {
+      const until = performance.now() + 40; // the event loop is held: no timer can fire meanwhile
+      while (performance.now() < until);
+      return cur && { ...cur, payload: "late" };
+    }),
+    (e) => e instanceof StoreUnavailableError && /commandTimeout/.test(e.message),
+  );
+  assert.deepEqual(sent, ["HMGET"], "the write script was never sent");
+});
+
 test("storeError() passes Satchel's errors, and makes a driver's a StoreUnavailableError or StoreFullError with cause", () => {
   const full = new Error("disk full");
   const e = storeError("store", full, (cause) => ({ why: `X failed (${(cause as Error).message})`, full: true }));

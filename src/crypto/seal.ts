@@ -9,7 +9,6 @@
  * @module
  */
 import { decodeBase64url, encodeBase64url } from "../_internal/base64url.ts";
-import { fillRandom } from "../_internal/random.ts";
 import { secretList } from "../_internal/secrets.ts";
 import { KEY_BYTES, TAG_BYTES, xchacha20Poly1305Open, xchacha20Poly1305Seal, XNONCE_BYTES } from "./chacha.ts";
 import { HmacSha256 } from "./hmac.ts";
@@ -61,7 +60,10 @@ export class Sealer {
     const out = new Uint8Array(SEAL_OVERHEAD + plaintext.length);
     out[0] = VERSION;
     const nonce = out.subarray(1, 1 + XNONCE_BYTES);
-    fillRandom(nonce);
+    // Drawn per seal, never from a pool of ours: a process cloned after it started (a VM snapshot, CRIU, Lambda
+    // SnapStart) would repeat the pool's nonces in every clone, and a nonce repeated under one key gives away the
+    // plaintexts' XOR and Poly1305's one-time key.
+    crypto.getRandomValues(nonce);
     xchacha20Poly1305Seal(this.#keys[0]!, nonce, plaintext, associated, out, 1 + XNONCE_BYTES);
     return encodeBase64url(out);
   }

@@ -44,7 +44,7 @@ export class KeyedQueue {
   }
 }
 
-/** How long a queued operation may take, its wait included, and the error once that passed. */
+/** How long an operation that has to wait its turn may take, its wait included, and the error once that passed. */
 export interface QueueLimit {
   /** Milliseconds from the call. */
   ms: number;
