@@ -190,7 +190,7 @@ if (REDIS_URL === undefined) {
     }
   });
 
-  test("RedisStore.set() over a session rewrites every field (a binding removed) and tells the near caches; a new one tells none", async () => {
+  test("RedisStore.set() over a session rewrites every field (a binding removed) and tells the near caches; a new one (set or update) tells none", async () => {
     const f = await fixture(url);
     const { Redis } = await import("ioredis");
     const sub = new Redis(url);
@@ -207,6 +207,8 @@ if (REDIS_URL === undefined) {
       await f.store.set(id, stored("bob's", 60_000, "bob"));
       assert.deepEqual(await f.c.cmd(["HMGET", key, "p", "u"]), ["bob's", "bob"]);
       await f.store.set(generateId(), stored("another new one"));
+      const created = generateId();
+      assert.equal((await f.store.update(created, () => stored("created by update")))?.payload, "created by update");
       await sub.ping(); // answered after every message published before it
       assert.equal(messages.length, 2, messages.join("\n"));
       const version = String(await f.c.cmd(["HGET", key, "v"]));

@@ -111,7 +111,7 @@ if ARGV[1] ~= '*' then
 end
 -- Every field is overwritten (u removed when unbound): cheaper than DEL and a new hash. HSET counts the
 -- fields it added: all 5 (or 6) for a new hash, at most 2 (i, u) for one that existed, since every
--- session has p, c, e and v. Cheaper than asking EXISTS first.
+-- session has p, c, e and v. Cheaper than asking EXISTS first; it holds while no write removes those fields.
 local added
 if ARGV[5] == '1' then
   added = redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8], 'u', ARGV[6])
