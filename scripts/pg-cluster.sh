@@ -22,10 +22,14 @@ pg_bin() {
   dirname "$initdb"
 }
 
+# A loopback port nothing listens on, below the kernel's ephemeral range (32768-60999 by default): a port in that
+# range may be the local end of an outgoing connection, which a probe cannot see and which makes bind() fail.
 free_port() {
-  local port
+  local port low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 11000 ] 2>/dev/null || low=32768
   for _ in $(seq 50); do
-    port=$(( 20000 + RANDOM % 20000 ))
+    port=$(( 10000 + RANDOM % (low - 10000) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
   echo "no free port found" >&2
@@ -61,14 +65,26 @@ max_connections = 200
 shared_buffers = 128MB
 log_min_messages = warning
 EOF
-    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 start >/dev/null ||
-      { cat "$dir/postgres.log" >&2; exit 1; }
+    # Another process may take the port between the probe and the bind: then try another (the last `port` line wins).
+    for attempt in 1 2 3; do
+      if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 start >/dev/null; then break; fi
+      if [ "$attempt" -eq 3 ] || ! grep -q "could not bind\|already in use" "$dir/postgres.log"; then
+        cat "$dir/postgres.log" >&2
+        exit 1
+      fi
+      port=$(free_port)
+      echo "port = $port" >>"$dir/data/postgresql.conf"
+    done
     as_owner "$bin/psql" -h "$dir" -p "$port" -U postgres -qAt -c "CREATE DATABASE satchel" postgres >/dev/null
     echo "$port" >"$dir/port"
     echo "postgres://postgres@127.0.0.1:$port/satchel"
     if [ -n "${PGBOUNCER:-}" ] && command -v pgbouncer >/dev/null 2>&1; then
-      bport=$(free_port)
-      cat >"$dir/pgbouncer.ini" <<EOF
+      echo '"postgres" ""' >"$dir/userlist.txt"
+      up=""
+      # As for PostgreSQL: a port taken between the probe and pgbouncer's bind means another try on another port.
+      for _ in 1 2 3; do
+        bport=$(free_port)
+        cat >"$dir/pgbouncer.ini" <<EOF
 [databases]
 satchel = host=127.0.0.1 port=$port dbname=satchel user=postgres
 [pgbouncer]
@@ -83,15 +99,20 @@ max_client_conn = 200
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
 EOF
-      echo '"postgres" ""' >"$dir/userlist.txt"
-      [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pgbouncer.ini" "$dir/userlist.txt"
-      as_owner pgbouncer -d "$dir/pgbouncer.ini" >/dev/null 2>&1 || { cat "$dir/pgbouncer.log" >&2 || true; exit 1; }
-      # pgbouncer -d exits 0 even when it cannot listen: wait for its own process to hold the port, else fail.
-      up=""
-      for _ in $(seq 100); do
-        if [ -f "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null &&
-          (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then up=1; break; fi
-        sleep 0.1
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pgbouncer.ini" "$dir/userlist.txt"
+        rm -f "$dir/pgbouncer.pid"
+        : >"$dir/pgbouncer.log"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/pgbouncer.log"
+        as_owner pgbouncer -d "$dir/pgbouncer.ini" >/dev/null 2>&1 || { cat "$dir/pgbouncer.log" >&2 || true; exit 1; }
+        # pgbouncer -d exits 0 even when it cannot listen: wait for its own process to hold the port.
+        for _ in $(seq 100); do
+          if [ -f "$dir/pgbouncer.pid" ] && kill -0 "$(cat "$dir/pgbouncer.pid")" 2>/dev/null &&
+            (exec 3<>"/dev/tcp/127.0.0.1/$bport") 2>/dev/null; then up=1; break; fi
+          grep -q "nowhere to listen" "$dir/pgbouncer.log" 2>/dev/null && break
+          sleep 0.1
+        done
+        [ -n "$up" ] && break
+        { [ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")"; } 2>/dev/null || true
       done
       [ -n "$up" ] || { echo "pg-cluster.sh: pgbouncer is not listening on $bport" >&2; cat "$dir/pgbouncer.log" >&2 || true; exit 1; }
       echo "postgres://postgres@127.0.0.1:$bport/satchel"
