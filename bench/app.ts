@@ -38,8 +38,7 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { jsonSerializer, MemoryStore, session, type SessionEnv, SqliteStore } from "../mod.ts";
 import type { SessionStore } from "../src/store/contract.ts";
-
-type Data = { user: string; count: number; profile: string; seen: number };
+import { type BenchData, sessionRoutes } from "./routes.ts";
 
 const env = process.env;
 const port = Number(env.PORT ?? 3000);
@@ -48,7 +47,6 @@ const storeKind = env.STORE ?? "sqlite";
 const noSession = env.NO_SESSION === "1";
 const isChild = env.BENCH_WORKER_CHILD === "1";
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
-const PROFILE = "x".repeat(400);
 
 /** /inc requests answered 200 by this process (after the session was committed). */
 let incOk = 0;
@@ -169,7 +167,7 @@ async function redisStore(): Promise<SessionStore> {
 }
 
 const store = noSession ? undefined : await makeStore();
-const app = new Hono<SessionEnv<Data>>();
+const app = new Hono<SessionEnv<BenchData>>();
 
 // Counts committed /inc answers: it runs outside the session middleware, so
 // it sees the response only after the session was written.
@@ -191,45 +189,14 @@ if (noSession) {
   app.get("/new", (c) => c.text("new"));
   app.get("/logout", (c) => c.text("bye"));
 } else {
-  app.use(session<Data>({
+  app.use(session<BenchData>({
     secret: SECRET,
     store,
     expires: 3600,
     serializer: env.SERIALIZER === "json" ? jsonSerializer : undefined,
     verifiedTokenCache: env.CACHE === "0" ? 0 : undefined,
   }));
-  // load() first on the routes that use the session: RedisStore answers asynchronously (a route that never
-  // calls it makes no store round trip); on SqliteStore and MemoryStore it resolves at once.
-  app.get("/login", async (c) => {
-    const s = await c.get("session").load();
-    if (!s.isNew) s.regenerate();
-    s.set("user", "u" + Math.random().toString(36).slice(2));
-    s.set("count", 0);
-    s.set("profile", PROFILE);
-    return c.text("ok");
-  });
-  app.get(
-    "/inc",
-    async (c) =>
-      c.text(
-        String(
-          (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1),
-        ),
-      ),
-  );
-  app.get(
-    "/read",
-    async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)),
-  );
-  app.get("/plain", (c) => c.text("plain"));
-  app.get("/new", async (c) => {
-    (await c.get("session").load()).set("seen", 1);
-    return c.text("new");
-  });
-  app.get("/logout", async (c) => {
-    (await c.get("session").load()).destroy();
-    return c.text("bye");
-  });
+  sessionRoutes(app);
 }
 
 type Server = { port: number; stop(): Promise<void> | void };

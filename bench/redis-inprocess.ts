@@ -18,6 +18,7 @@ import { MemoryStore, session, type SessionEnv } from "../mod.ts";
 import type { SessionStore } from "../src/store/contract.ts";
 import { RedisStore } from "../src/store/redis.ts";
 import { MinimalRedisStore } from "./redis-minimal.ts";
+import { type BenchData, sessionRoutes } from "./routes.ts";
 
 type Bun = {
   RedisClient: new (url: string) => {
@@ -36,48 +37,12 @@ if (bun === undefined) {
 const N = Number(process.env.N ?? 40_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const SECRET = "satchel-bench-secret-satchel-bench-secret-0123456789";
-const PROFILE = {
-  name: "A. User",
-  email: "a.user@example.com",
-  roles: ["reader", "writer"],
-  theme: "dark",
-};
 const ROUTES = ["/read", "/inc", "/new"] as const;
 
-type Data = {
-  user: string;
-  count: number;
-  profile: typeof PROFILE;
-  seen: number;
-};
-
 async function makeApp(store: SessionStore) {
-  const app = new Hono<SessionEnv<Data>>();
-  app.use(session<Data>({ secret: SECRET, store, expires: 3600 }));
-  app.get("/login", async (c) => {
-    const s = await c.get("session").load();
-    s.set("user", "u");
-    s.set("count", 0);
-    s.set("profile", PROFILE);
-    return c.text("ok");
-  });
-  app.get(
-    "/inc",
-    async (c) =>
-      c.text(
-        String(
-          (await c.get("session").load()).update("count", (n) => (n ?? 0) + 1),
-        ),
-      ),
-  );
-  app.get(
-    "/read",
-    async (c) => c.text(String((await c.get("session").load()).get("count") ?? 0)),
-  );
-  app.get("/new", async (c) => {
-    (await c.get("session").load()).set("seen", 1);
-    return c.text("new");
-  });
+  const app = new Hono<SessionEnv<BenchData>>();
+  app.use(session<BenchData>({ secret: SECRET, store, expires: 3600 }));
+  sessionRoutes(app);
   const cookies: string[] = [];
   for (let i = 0; i < 1000; i++) {
     const r = await app.request("http://localhost/login");
@@ -88,7 +53,7 @@ async function makeApp(store: SessionStore) {
 
 /** µs of CPU per request for `N` requests on `route`, 32 at a time. */
 async function cpuPerRequest(
-  app: Hono<SessionEnv<Data>>,
+  app: Hono<SessionEnv<BenchData>>,
   cookies: string[],
   route: string,
 ): Promise<number> {
