@@ -22,6 +22,7 @@ import {
   storeError,
   TABLE_NAME_MAX,
 } from "../src/store/kit/mod.ts";
+import { RECENT_READS, RecentReads } from "../src/store/kit/recent.ts";
 
 /** Clients for the constructors: never called (a constructor sends nothing). */
 const kv = { get() {}, atomic() {}, list() {} } as never;
@@ -115,6 +116,23 @@ test("SqliteStore and D1Store take the same table names: one rule, at most 63 ch
       });
     }
   }
+});
+
+test("RecentReads hands each read out once, and keeps at most its bound, pushing out the oldest first", () => {
+  const live = { payload: "{}", createdAt: 0, expiresAt: 1e12, userId: null };
+  const reads = new RecentReads<{ live: typeof live; n: number }>(() => 0, 16);
+  for (let n = 0; n < 40; n++) reads.remember(`id${n}`, { live, n });
+  assert.ok(reads.size <= 16, `at most 16 kept, found ${reads.size}`);
+  assert.equal(reads.recall("id39")?.n, 39, "the newest is kept");
+  assert.equal(reads.recall("id39"), undefined, "and used once");
+  assert.equal(reads.recall("id0"), undefined, "the oldest went first");
+  // A load's read, then as many other loads as the bound leaves room for, then its write: still remembered.
+  const bounded = new RecentReads<{ live: typeof live; n: number }>(() => 0);
+  bounded.remember("mine", { live, n: -1 });
+  for (let n = 0; n < RECENT_READS - 1; n++) bounded.remember(`other${n}`, { live, n });
+  assert.equal(bounded.recall("mine")?.n, -1);
+  // Reads of requests that never write are what the bound keeps alive: it stays small (bench/RESULTS.md).
+  assert.ok(RECENT_READS >= 64 && RECENT_READS <= 256, `RECENT_READS is ${RECENT_READS}`);
 });
 
 test("optimistic() re-reads after a conflict, uses a read it was given first, and gives up with StoreUnavailableError", async () => {

@@ -8,8 +8,17 @@
 import type { Clock } from "../../clock.ts";
 import type { StoredSession } from "../types.ts";
 
-/** How many reads are remembered at most. */
-const ENTRIES = 1024;
+/**
+ * How many reads are remembered at most: reads of requests that never write
+ * (most of them) wait here until pushed out, and the longer they live the
+ * more each garbage collection has to carry. Measured on Bun over HTTP
+ * (RedisStore, /read, three alternating runs): 1,024 cost 2–3 µs of CPU per
+ * load against 128 (36.3k → 40.6k and 38.6k → 42.0k req/s in two sessions),
+ * 256 half of that. A process with more than this many loads between one
+ * request's load and its write reads again for that write: one more round
+ * trip, never a wrong answer.
+ */
+export const RECENT_READS = 128;
 /** Payloads larger than this (in characters) are not remembered: bounds the memory (at 16 MiB here). RedisStore's near cache keeps the same rule. */
 export const MAX_REMEMBERED_PAYLOAD = 16 * 1024;
 /** How long a remembered read may stand in for a fresh one, in ms. */
@@ -19,18 +28,32 @@ const MAX_AGE_MS = 10_000;
 export class RecentReads<R extends { readonly live: StoredSession | null }> {
   #reads = new Map<string, { read: R; at: number }>();
   #clock: Clock;
+  #max: number;
 
-  /** @param clock The store's clock: a remembered session past its expiry is never used. */
-  constructor(clock: Clock) {
+  /**
+   * @param clock The store's clock: a remembered session past its expiry is never used.
+   * @param max How many reads are kept at most.
+   */
+  constructor(clock: Clock, max: number = RECENT_READS) {
     this.#clock = clock;
+    this.#max = max;
   }
 
   /** Remember what `get` read of `id` (nothing for a missing session or a large payload). */
   remember(id: string, read: R): void {
     this.#reads.delete(id);
     if (read.live === null || read.live.payload.length > MAX_REMEMBERED_PAYLOAD) return;
-    if (this.#reads.size >= ENTRIES) this.#reads.delete(this.#reads.keys().next().value!);
+    if (this.#reads.size >= this.#max) this.#evict();
     this.#reads.set(id, { read, at: performance.now() });
+  }
+
+  /** Drop the oldest eighth in one walk, not one per insertion. */
+  #evict(): void {
+    let drop = Math.max(1, this.#max >> 3);
+    for (const id of this.#reads.keys()) {
+      this.#reads.delete(id);
+      if (--drop === 0) break;
+    }
   }
 
   /** The read `get` just made of `id`, if recent and still live; it is used once. */
@@ -50,5 +73,10 @@ export class RecentReads<R extends { readonly live: StoredSession | null }> {
   /** Forget every read. */
   clear(): void {
     this.#reads.clear();
+  }
+
+  /** How many reads are remembered. */
+  get size(): number {
+    return this.#reads.size;
   }
 }
