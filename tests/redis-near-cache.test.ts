@@ -642,6 +642,59 @@ test("near cache: this store's own write's message, arriving before its reply, d
   cache.close();
 });
 
+test("near cache: many invalidations of other sessions during a read neither cache it stale nor keep it out", async () => {
+  let deliver!: (channel: string, message: string) => void;
+  const sub: Subscriber = {
+    subscribe: async (_channels, fn) => void (deliver = fn),
+    onLoss() {},
+    close() {},
+  };
+  const sent: [string, string][] = [];
+  const publish = async (channel: string, message: string) => {
+    sent.push([channel, message]);
+    return 1; // one subscriber received it
+  };
+  const cache = new NearCache("p:", sub, publish, 100, 1000);
+  const probes = () => {
+    for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+  };
+  await sleep(0);
+  const first = cache.get("x");
+  probes();
+  await first;
+  const live = { payload: "v", createdAt: 0, expiresAt: Date.now() + 60_000, userId: null };
+  const read = (state: string) => ({ live, state, userId: null, cover: 0 });
+  const others = (from: number, n: number) => {
+    for (let i = from; i < from + n; i++) deliver("p:inv", `other${i} v|1`);
+  };
+  // Thousands of writes elsewhere before the read and a few during it: marks are pushed out, oldest first, and the
+  // read, begun after those, is still kept (dropping every mark at once would keep out every read in flight).
+  others(0, 4090);
+  const quiet = cache.ticket();
+  others(4090, 10);
+  cache.settle("quiet", quiet, read("v0|1"));
+  assert.equal(
+    cache.size,
+    1,
+    "a read whose session nobody changed is cached, with thousands of others changed before it and ten during it",
+  );
+  // A read of x, x changed while it ran, then more invalidations than the cache remembers: never cached.
+  const stale = cache.ticket();
+  deliver("p:inv", "x v9|1");
+  others(4100, 5000);
+  cache.settle("x", stale, read("v0|1"));
+  const answer = cache.get("x");
+  probes();
+  assert.equal(await answer, undefined, "the read from before x's change was not kept");
+  // A read begun before clear() (deleteAll) is never kept, however the marks move afterwards.
+  const beforeClear = cache.ticket();
+  cache.clear();
+  others(9100, 40);
+  cache.settle("y", beforeClear, read("v0|1"));
+  assert.equal(cache.size, 0, "a read from before deleteAll was kept");
+  cache.close();
+});
+
 test("near cache: a read answered late (replies out of order, e.g. a pool) is not cached over a newer write", {
   skip: !REDIS_URL && SKIP,
 }, async () => {
