@@ -77,10 +77,12 @@ export interface Ticket {
 
 /**
  * How many ids an invalidation is remembered for, for reads and writes in
- * flight: past it the oldest eighth is forgotten, and only results begun
- * before the newest forgotten one are refused. Not more: every write's
- * message lands here, and marks kept longer burden every garbage
- * collection (4,096 cost 5 % of /inc with the cache on Bun: bench/RESULTS.md).
+ * flight (a few hundred at most, however busy the process): past it the
+ * oldest eighth is forgotten, and only results begun before the newest
+ * forgotten one are refused (forgetting every mark at once refused every
+ * result in flight). Few, because every write of any process leaves one,
+ * and objects kept a little while burden each garbage collection (measured
+ * for RecentReads, whose reads live the same way: ../kit/recent.ts).
  */
 const DIRTY_MAX = 256;
 
