@@ -195,3 +195,95 @@ if (REDIS_URL === undefined) {
     }
   });
 }
+
+/**
+ * What Redis runs for commands on keys containing `marker`, scripts' own calls included: a MONITOR connection over a
+ * raw socket (Redis itself reports each command a script makes, as `[0 lua] "HSET" …`). Stop with `stop()`.
+ */
+async function monitor(url: string, marker: string): Promise<{ seen: string[][]; stop: () => Promise<void> }> {
+  const { createConnection } = await import("node:net");
+  const u = new URL(url);
+  const socket = createConnection({ host: u.hostname, port: Number(u.port || 6379) });
+  const seen: string[][] = [];
+  let buffer = "";
+  let ready!: () => void;
+  const started = new Promise<void>((resolve) => (ready = resolve));
+  socket.setEncoding("utf8");
+  socket.on("data", (chunk: string) => {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf("\r\n")) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (line === "+OK") ready();
+      else if (line.startsWith("+") && line.includes(marker)) {
+        const lua = line.includes("[0 lua]") ? "lua" : "client";
+        seen.push([lua, ...[...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!)]);
+      }
+    }
+  });
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  if (u.password) {
+    socket.write(`AUTH ${decodeURIComponent(u.username || "default")} ${decodeURIComponent(u.password)}\r\n`);
+  }
+  socket.write("MONITOR\r\n");
+  await started;
+  return {
+    seen,
+    stop: async () => {
+      // A command of our own, seen last: everything sent before it has been reported.
+      const c = await connect(CLIENTS[0]!, url);
+      await c.cmd(["EXISTS", `${marker}:end`]);
+      for (let i = 0; i < 200 && !seen.some((s) => s.includes(`${marker}:end`)); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await c.close();
+      socket.destroy();
+    },
+  };
+}
+
+test(
+  "RedisStore: an update that keeps the expiry and binds no user makes Redis run neither PEXPIRE nor HDEL (its PUBLISH aside, 2 calls on the key, not 4)",
+  {
+    skip: !REDIS_URL && SKIP,
+  },
+  async () => {
+    const f = await fixture(REDIS_URL!);
+    const watch = await monitor(REDIS_URL!, f.prefix);
+    try {
+      const id = generateId();
+      const expiresAt = Date.now() + 60_000;
+      await f.store.set(id, stored("a", expiresAt));
+      await f.store.get(id);
+      await f.store.update(id, (s) => ({ ...s!, payload: "b" })); // same expiry, no user
+      await f.store.update(id, (s) => ({ ...s!, payload: "c", expiresAt: expiresAt + 1000 })); // a new expiry
+      await f.store.update(id, (s) => ({ ...s!, payload: "d", userId: "u1" })); // bound
+      await f.store.update(id, (s) => ({ ...s!, payload: "e", userId: null })); // unbound again
+      await watch.stop();
+      // The calls the scripts made on the session's key (not the user index's), one list per write.
+      const key = f.store.sessionKey(id);
+      const scripts = watch.seen.filter((s) => s[0] === "lua" && s[2] === key).map((s) => s[1]!.toUpperCase());
+      const writes: string[][] = [];
+      for (const call of scripts) {
+        if (call === "HMGET" || (call === "HSET" && writes.at(-1)?.at(-1) !== "HMGET")) writes.push([]);
+        writes.at(-1)!.push(call);
+      }
+      const pexpire = (w: string[]) => w.filter((c) => c === "PEXPIRE").length;
+      const hdel = (w: string[]) => w.filter((c) => c === "HDEL").length;
+      assert.equal(writes.length, 5, JSON.stringify(writes));
+      assert.deepEqual(
+        writes[1],
+        ["HMGET", "HSET"],
+        "same expiry, no user: no PEXPIRE, no HDEL " + JSON.stringify(writes),
+      );
+      assert.equal(pexpire(writes[2]!), 1, "a new expiry moves the TTL");
+      assert.equal(hdel(writes[4]!), 1, "unbinding removes the user");
+      assert.ok(Number(await f.c.cmd(["PTTL", f.store.sessionKey(id)])) > 55_000, "the key keeps its TTL");
+      assert.equal((await f.store.get(id))?.payload, "e");
+    } finally {
+      await watch.stop().catch(() => {});
+      await f.done();
+    }
+  },
+);

@@ -105,8 +105,9 @@ ${
   ])
 }
 local key = KEYS[1]
+local f
 if ARGV[1] ~= '*' then
-  local f = redis.call('HMGET', key, 'v', 'e')
+  f = redis.call('HMGET', key, 'v', 'e', 'u')
   if (f[1] or '') .. '|' .. (f[2] or '') ~= ARGV[1] then return 0 end
 end
 -- Every field is overwritten (u removed when unbound): cheaper than DEL and a new hash. HSET counts the
@@ -119,8 +120,11 @@ else
   added = redis.call('HSET', key, 'p', ARGV[2], 'c', ARGV[3], 'e', ARGV[4], 'v', ARGV[7], 'i', ARGV[8])
 end
 local existed = added < 5
-if existed and ARGV[5] ~= '1' then redis.call('HDEL', key, 'u') end
-redis.call('PEXPIRE', key, ARGV[9])
+-- Each call a script makes costs Redis about as much as a command of its own: none is made for nothing. After
+-- a compare-and-set read, 'u' is removed only if it was there, and the TTL is left when the expiry stays where
+-- the read found it (HSET keeps a key's TTL, and every write or touch that sets 'e' sets the TTL with it).
+if existed and ARGV[5] ~= '1' and (f == nil or f[3]) then redis.call('HDEL', key, 'u') end
+if not (f and f[2] == ARGV[4]) then redis.call('PEXPIRE', key, ARGV[9]) end
 -- A session that did not exist is in no near cache: a new session costs no message.
 if existed then redis.pcall('PUBLISH', ARGV[10], ARGV[11]) end
 return 1
