@@ -541,7 +541,9 @@ export function redisTable(run: Run): string {
         if (r === undefined) return "– | –";
         if (peer === undefined) return `${fmt(r.rps)}${cpu(r)} | –`;
         const ratio = r.rps / peer.rps;
-        return `${fmt(r.rps)}${cpu(r)} | ${ratio.toFixed(2)}×${ratio >= goal ? "" : " (missed)"}`;
+        // Below the target, rounded down: 1.996 is shown as 1.99, never as a missed "2.00".
+        const shown = ratio >= goal ? ratio.toFixed(2) : (Math.floor(ratio * 100) / 100).toFixed(2);
+        return `${fmt(r.rps)}${cpu(r)} | ${shown}×${ratio >= goal ? "" : " (missed)"}`;
       });
       const p = peer === undefined ? "–" : `${fmt(peer.rps)}${cpu(peer)}`;
       out.push(`| ${rt} (${client}) | ${label} | ${p} | ${cells.join(" | ")} | ≥ ${goal}× |`);

@@ -22,8 +22,7 @@ type Client = {
   send(name: string, args: string[]): Promise<unknown>;
   close(): void;
 };
-const bun =
-  (globalThis as { Bun?: { RedisClient: new (url: string) => Client } }).Bun;
+const bun = (globalThis as { Bun?: { RedisClient: new (url: string) => Client } }).Bun;
 if (bun === undefined) {
   throw new Error(
     "bench/redis-scripts.ts runs on Bun (it uses Bun's RedisClient)",
@@ -151,8 +150,7 @@ const cases: [string, () => Promise<number>][] = [
     await clear();
     return await redisCpu(
       "set",
-      (i) =>
-        client.send("SET", [`rsb:m:${i % KEYS}`, PAYLOAD, "PX", "3600000"]),
+      (i) => client.send("SET", [`rsb:m:${i % KEYS}`, PAYLOAD, "PX", "3600000"]),
     );
   }],
   [
