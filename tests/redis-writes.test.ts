@@ -206,6 +206,8 @@ async function monitor(url: string, marker: string): Promise<{ seen: string[][];
   const socket = createConnection({ host: u.hostname, port: Number(u.port || 6379) });
   const seen: string[][] = [];
   let buffer = "";
+  // AUTH's +OK first when there is a password; MONITOR's is the last one.
+  let oks = u.password ? 2 : 1;
   let ready!: () => void;
   const started = new Promise<void>((resolve) => (ready = resolve));
   socket.setEncoding("utf8");
@@ -215,7 +217,7 @@ async function monitor(url: string, marker: string): Promise<{ seen: string[][];
     while ((end = buffer.indexOf("\r\n")) >= 0) {
       const line = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      if (line === "+OK") ready();
+      if (line === "+OK" && --oks === 0) ready();
       else if (line.startsWith("+") && line.includes(marker)) {
         const lua = line.includes("[0 lua]") ? "lua" : "client";
         seen.push([lua, ...[...line.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]!)]);
@@ -281,6 +283,12 @@ test(
       assert.equal(hdel(writes[4]!), 1, "unbinding removes the user");
       assert.ok(Number(await f.c.cmd(["PTTL", f.store.sessionKey(id)])) > 55_000, "the key keeps its TTL");
       assert.equal((await f.store.get(id))?.payload, "e");
+      // A touch moves the expiry and the TTL; a data write keeping the touched expiry leaves that TTL.
+      await f.store.touch(id, Date.now() + 600_000);
+      await f.store.get(id);
+      await f.store.update(id, (s) => ({ ...s!, payload: "f" }));
+      const ttl = Number(await f.c.cmd(["PTTL", f.store.sessionKey(id)]));
+      assert.ok(ttl > 590_000 && ttl <= 600_000, `the touched TTL stays: ${ttl}`);
     } finally {
       await watch.stop().catch(() => {});
       await f.done();

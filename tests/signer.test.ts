@@ -224,6 +224,15 @@ test("Signer.sign() caches nothing: new tokens (a crawler's) and re-signed ones 
   assert.equal(again.count, 0, "the verified tokens stayed cached");
 });
 
+test("Signer.bindTag() caches nothing either: a tag is cached once it has been checked", async () => {
+  const signer = new Signer(SECRET);
+  const tag = signer.bindTag('["Firefox",null]');
+  const first = await countHmacs(() => void assert.equal(signer.checkBindTag('["Firefox",null]', tag), "ok"));
+  assert.equal(first.count, 1, "the first check of a tag made here verifies it in full");
+  const again = await countHmacs(() => void assert.equal(signer.checkBindTag('["Firefox",null]', tag), "ok"));
+  assert.equal(again.count, 0, "then it is cached");
+});
+
 test("Signer.bindTag() and checkBindTag() MAC at most about 1 KB, however long the bound values (a 16 KB User-Agent)", async () => {
   const signer = new Signer(SECRET);
   const long = JSON.stringify(["Mozilla/5.0 " + "x".repeat(16 * 1024), "203.0.113.7"]);

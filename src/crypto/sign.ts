@@ -66,7 +66,7 @@ function decodeMac(mac: string): Uint8Array<ArrayBuffer> | null {
  * chance), so a client in use is never evicted while it keeps coming back.
  * No entry is ever deleted one by one: deleting and re-inserting keys of a
  * large `Map` leaves holes that later inserts and iterations pay for
- * (issue 15), and re-signing a cached id (a rolling cookie) did exactly that.
+ * (issue 15).
  */
 class Generations<V> {
   #young = new Map<string, V>();
@@ -122,9 +122,9 @@ function boundedValues(values: string): string {
  */
 export class Signer {
   #keys: HmacSha256[];
-  /** id → the signature last verified or made for it (see the module doc). */
+  /** id → the signature last verified for it (see the module doc). */
   #cache: Generations<VerifiedToken & { sig: string }>;
-  /** Binding tag → the values it was verified (or made) for; the same rules as #cache. */
+  /** Binding tag → the values it was verified for; the same rules as #cache. */
   #bindCache: Generations<{ values: string; stale: boolean }>;
 
   /**
@@ -141,10 +141,8 @@ export class Signer {
     this.#keys = list.map((s) => new HmacSha256(encoder.encode(s)));
   }
 
+  /** After a full verification (a cached signature that matched returned earlier): what verified, for next time. */
   #remember(id: string, sig: string, stale: boolean): void {
-    const hit = this.#cache.get(id);
-    // Re-signing a cached id (a rolling cookie) writes nothing.
-    if (hit !== undefined && hit.sig === sig && hit.stale === stale) return;
     this.#cache.set(id, { id, sig, stale });
   }
 
@@ -198,9 +196,8 @@ export class Signer {
    */
   bindTag(values: string): string {
     const bound = boundedValues(values);
-    const tag = encodeBase64url(this.#keys[0]!.mac(BIND_CONTEXT + bound));
-    if (bound.length <= MAX_CACHED_VALUES) this.#bindCache.set(tag, { values: bound, stale: false });
-    return tag;
+    // Not cached, as sign() caches no token: the tag is cached when it is first checked.
+    return encodeBase64url(this.#keys[0]!.mac(BIND_CONTEXT + bound));
   }
 
   /**

@@ -122,7 +122,8 @@ end
 local existed = added < 5
 -- Each call a script makes costs Redis about as much as a command of its own: none is made for nothing. After
 -- a compare-and-set read, 'u' is removed only if it was there, and the TTL is left when the expiry stays where
--- the read found it (HSET keeps a key's TTL, and every write or touch that sets 'e' sets the TTL with it).
+-- the read found it (HSET keeps a key's TTL, and every write or touch that sets 'e' sets the TTL with it; a key
+-- whose TTL was removed outside Satchel, by PERSIST or a copy that dropped it, gets it back at its next refresh).
 if existed and ARGV[5] ~= '1' and (f == nil or f[3]) then redis.call('HDEL', key, 'u') end
 if not (f and f[2] == ARGV[4]) then redis.call('PEXPIRE', key, ARGV[9]) end
 -- A session that did not exist is in no near cache: a new session costs no message.
