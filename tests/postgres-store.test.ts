@@ -305,13 +305,14 @@ if ("skip" in server) {
       const id = generateId();
       await store.set(id, stored("0", Date.now()));
       statements.length = 0;
-      await store.get(id);
-      await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }));
+      // The session get() returned, handed back as the middleware does: its read stands in for the update's.
+      let loaded = (await store.get(id))!;
+      await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }), loaded);
       assert.deepEqual(statements, ["SELECT", "UPDATE"]);
       // Another process writes between the read and the write: the compare-and-set notices and re-reads.
-      await store.get(id);
+      loaded = (await store.get(id))!;
       await c.exec(`UPDATE ${table} SET payload = '10', version = version + 1 WHERE id = $1`, [id]);
-      await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }));
+      await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }), loaded);
       assert.equal((await store.get(id))?.payload, "11");
     } finally {
       await c.exec(`DROP TABLE IF EXISTS ${table}`);

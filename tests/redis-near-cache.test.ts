@@ -139,8 +139,8 @@ for (const name of CLIENTS) {
         assert.equal((await a.store.get("s1"))?.payload, "one");
         // A write after a cached read is one script call, no read.
         const sends = a.sent.length;
-        await a.store.get("s1");
-        await a.store.update("s1", (s) => s && { ...s, payload: "two" });
+        const loaded = (await a.store.get("s1"))!;
+        await a.store.update("s1", (s) => s && { ...s, payload: "two" }, loaded);
         assert.deepEqual(a.sent.slice(sends).filter((c) => c !== "PUBLISH"), ["EVALSHA"]);
       } finally {
         await done();

@@ -347,10 +347,16 @@ if (REDIS_URL === undefined) {
       await f.store.set(id, stored("0"));
       sent.length = 0;
       const cur = await f.store.get(id);
-      await f.store.update(id, (c) => ({ ...c!, payload: String(Number(c!.payload) + 1) }));
+      // The session get() returned, handed back as the middleware does: its read stands in for the update's.
+      await f.store.update(id, (c) => ({ ...c!, payload: String(Number(c!.payload) + 1) }), cur!);
       assert.equal(cur?.payload, "0");
       assert.deepEqual(sent, ["HMGET", "EVALSHA"]);
-      assert.equal((await f.store.get(id))?.payload, "1");
+      // Without it, the update reads first.
+      sent.length = 0;
+      await f.store.get(id);
+      await f.store.update(id, (c) => ({ ...c!, payload: "2" }));
+      assert.deepEqual(sent, ["HMGET", "HMGET", "EVALSHA"]);
+      assert.equal((await f.store.get(id))?.payload, "2");
     } finally {
       await f.done();
     }
@@ -364,13 +370,14 @@ if (REDIS_URL === undefined) {
     try {
       const id = generateId();
       await store.set(id, stored("p", 60_000, null, clock.now));
-      await store.get(id);
+      const loaded = (await store.get(id))!;
       await b.touch(id, clock.now + 5_000); // another process shortens it...
       clock.advance(10); // ...and it has expired since
       const seen: (string | null)[] = [];
       const result = await store.update(
         id,
         (cur) => (seen.push(cur?.payload ?? null), cur === null ? null : { ...cur, payload: "revived" }),
+        loaded,
       );
       assert.deepEqual(
         seen,
@@ -445,16 +452,19 @@ if (REDIS_URL === undefined) {
       const store = new RedisStore({ client: c.client, commandTimeout: timeout });
       const id = generateId();
       await store.set(id, stored("0"));
-      await store.get(id); // the middleware's load: the first update then sends its write at once
+      const loaded = (await store.get(id))!; // the middleware's load: the first update then sends its write at once
       // process.kill, not server.kill: Deno's ChildProcess.kill does not deliver SIGCONT.
       process.kill(server.pid!, "SIGSTOP");
       const start = performance.now();
       const settled = await Promise.all(
-        Array.from({ length: 8 }, (_, i) =>
-          store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) })).then(
-            () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
-            (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
-          )),
+        Array.from(
+          { length: 8 },
+          (_, i) =>
+            store.update(id, (cur) => ({ ...cur!, payload: String(i + 1) }), loaded).then(
+              () => ({ ok: true, ms: performance.now() - start, e: undefined as unknown }),
+              (e: unknown) => ({ ok: false, ms: performance.now() - start, e }),
+            ),
+        ),
       );
       for (const r of settled) {
         assert.equal(r.ok, false);

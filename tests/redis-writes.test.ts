@@ -196,6 +196,50 @@ if (REDIS_URL === undefined) {
   });
 }
 
+test(
+  "session() on RedisStore: a request's write uses its own load's read however many requests load meanwhile (one round trip, not two)",
+  {
+    skip: !REDIS_URL && SKIP,
+  },
+  async () => {
+    const f = await fixture(REDIS_URL!);
+    try {
+      const app = new Hono<SessionEnv<{ n: number }>>();
+      app.use(session({ secret: SECRET, store: f.store }));
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let loaded!: () => void;
+      const hasLoaded = new Promise<void>((r) => (loaded = r));
+      app.get("/login", async (c) => ((await c.get("session").load()).set("n", 0), c.text("ok")));
+      app.get("/read", async (c) => c.text(String((await c.get("session").load()).get("n"))));
+      app.get("/slow-inc", async (c) => {
+        const s = await c.get("session").load();
+        loaded();
+        await gate; // a handler waiting on a database, say, while the process serves others
+        return c.text(String(s.update("n", (n) => (n ?? 0) + 1)));
+      });
+      const jar = new CookieJar(app);
+      await jar.fetch("/login");
+      // 1,200 other visitors: more sessions than any bounded list of recent reads by id would keep.
+      const others = Array.from({ length: 1200 }, () => new CookieJar(app));
+      for (let i = 0; i < others.length; i += 100) {
+        await Promise.all(others.slice(i, i + 100).map(async (o) => await (await o.fetch("/login")).text()));
+      }
+      const slow = jar.fetch("/slow-inc");
+      await hasLoaded;
+      for (let i = 0; i < others.length; i += 100) {
+        await Promise.all(others.slice(i, i + 100).map(async (o) => await (await o.fetch("/read")).text()));
+      }
+      const before = f.sent.length;
+      release();
+      assert.equal(await (await slow).text(), "1");
+      assert.deepEqual(f.sent.slice(before).map((a) => a[0]), ["EVALSHA"], "the write, and no read of its own");
+    } finally {
+      await f.done();
+    }
+  },
+);
+
 /**
  * What Redis runs for commands on keys containing `marker`, scripts' own calls included: a MONITOR connection over a
  * raw socket (Redis itself reports each command a script makes, as `[0 lua] "HSET" …`). Stop with `stop()`.

@@ -22,7 +22,8 @@ import {
   storeError,
   TABLE_NAME_MAX,
 } from "../src/store/kit/mod.ts";
-import { RECENT_READS, RecentReads } from "../src/store/kit/recent.ts";
+import { LoadedReads } from "../src/store/kit/loaded.ts";
+import type { StoredSession } from "../src/store/types.ts";
 
 /** Clients for the constructors: never called (a constructor sends nothing). */
 const kv = { get() {}, atomic() {}, list() {} } as never;
@@ -118,21 +119,25 @@ test("SqliteStore and D1Store take the same table names: one rule, at most 63 ch
   }
 });
 
-test("RecentReads hands each read out once, and keeps at most its bound, pushing out the oldest first", () => {
-  const live = { payload: "{}", createdAt: 0, expiresAt: 1e12, userId: null };
-  const reads = new RecentReads<{ live: typeof live; n: number }>(() => 0, 16);
-  for (let n = 0; n < 40; n++) reads.remember(`id${n}`, { live, n });
-  assert.ok(reads.size <= 16, `at most 16 kept, found ${reads.size}`);
-  assert.equal(reads.recall("id39")?.n, 39, "the newest is kept");
-  assert.equal(reads.recall("id39"), undefined, "and used once");
-  assert.equal(reads.recall("id0"), undefined, "the oldest went first");
-  // A load's read, then as many other loads as the bound leaves room for, then its write: still remembered.
-  const bounded = new RecentReads<{ live: typeof live; n: number }>(() => 0);
-  bounded.remember("mine", { live, n: -1 });
-  for (let n = 0; n < RECENT_READS - 1; n++) bounded.remember(`other${n}`, { live, n });
-  assert.equal(bounded.recall("mine")?.n, -1);
-  // Reads of requests that never write are what the bound keeps alive: it stays small (bench/RESULTS.md).
-  assert.ok(RECENT_READS >= 64 && RECENT_READS <= 256, `RECENT_READS is ${RECENT_READS}`);
+test("LoadedReads: the read behind what get() returned is used once, by update() of that id, however many loads came between", () => {
+  let now = 1_000;
+  const reads = new LoadedReads<{ live: StoredSession | null; n: number }>(() => now);
+  const live = (payload = "{}") => ({ payload, createdAt: 0, expiresAt: 5_000, userId: null });
+  const mine = reads.hand("mine", { live: live(), n: -1 })!;
+  assert.deepEqual(mine, live(), "get() returns a plain copy of the live session");
+  // Thousands of other requests load meanwhile (a busy process, a slow handler): the read is still there.
+  const others = Array.from({ length: 5000 }, (_, n) => reads.hand(`other${n}`, { live: live(), n }));
+  assert.equal(reads.recall("other", others[0]!), undefined, "only for the id it was read for");
+  assert.equal(reads.recall("mine", { ...mine }), undefined, "only for the object get() returned, not a copy");
+  assert.equal(reads.recall("mine", undefined), undefined);
+  assert.equal(reads.recall("mine", mine)?.n, -1);
+  assert.equal(reads.recall("mine", mine), undefined, "and used once");
+  assert.equal(reads.hand("gone", { live: null, n: 0 }), null, "a missing session is null, nothing remembered");
+  const big = reads.hand("big", { live: live("x".repeat(16 * 1024 + 1)), n: 1 })!;
+  assert.equal(reads.recall("big", big), undefined, "a payload over 16 KiB is not remembered");
+  const expiring = reads.hand("late", { live: live(), n: 2 })!;
+  now = 5_000;
+  assert.equal(reads.recall("late", expiring), undefined, "never past its expiry by the store's clock");
 });
 
 test("optimistic() re-reads after a conflict, uses a read it was given first, and gives up with StoreUnavailableError", async () => {

@@ -295,11 +295,14 @@ export function apply(op: StoreOp, core: SessionCore, store: SessionStore): Awai
     case "touch":
       // A store without touch (it is optional) moves the expiry through update, which also says whether the row is there.
       if (!canTouch(store)) {
-        return after(store.update(op.id, (cur) => cur && { ...cur, expiresAt: op.expiresAt }), exists);
+        return after(
+          store.update(op.id, (cur) => cur && { ...cur, expiresAt: op.expiresAt }, core.loadedRow(op.id)),
+          exists,
+        );
       }
       return after(store.touch(op.id, op.expiresAt), () => op.confirm ? after(store.get(op.id), exists) : true);
     case "merge":
-      return after(store.update(op.id, (cur) => core.stored(cur, op)), exists);
+      return after(store.update(op.id, (cur) => core.stored(cur, op), core.loadedRow(op.id)), exists);
     case "move":
       return move(op, core, store);
     case "insert":
@@ -337,7 +340,7 @@ function move(op: RowWrite & { op: "move" }, core: SessionCore, store: SessionSt
         return null;
       };
       // A failure before the old row is taken out leaves it as it was: the new row must not outlive it.
-      const taken = Promise.resolve().then(() => store.update(from, takeOut)).catch((e) =>
+      const taken = Promise.resolve().then(() => store.update(from, takeOut, cur ?? undefined)).catch((e) =>
         after(store.delete(to), () => Promise.reject(e))
       );
       return taken.then((): Awaitable<boolean> => {

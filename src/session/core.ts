@@ -242,6 +242,12 @@ export class SessionCore {
     return (this.#id ??= generateId());
   }
 
+  /** What the store's `get` returned for `id` in this request, if this request loaded that row (for `update`'s `loaded`). */
+  loadedRow(id: string): StoredSession | undefined {
+    const live = this.#live;
+    return live !== undefined && live.id === id ? live.stored : undefined;
+  }
+
   /** The id of the stored row this request loaded, if any. */
   get loadedId(): string | undefined {
     this.ensure();

@@ -20,6 +20,7 @@ import {
   DeadlineWatch,
   type Diagnose,
   integer,
+  LoadedReads,
   maxPayloadBytesOption,
   maxUpdateRetriesOption,
   must,
@@ -29,7 +30,6 @@ import {
   option,
   payloadBytes,
   readOptions,
-  RecentReads,
   required,
   storeError,
   withinMs,
@@ -180,7 +180,8 @@ function ms(n: number): string {
  *   `INSERT … ON CONFLICT DO NOTHING`, a delete: `DELETE … AND version = $2`),
  *   re-reading when no row changed, up to `maxUpdateRetries` times with
  *   jittered backoff. Updates of one id from one store instance are queued;
- *   the read a `get` just made stands in for the first read, so a request
+ *   the read behind the session a `get` returned, handed back to `update`
+ *   (as the middleware does), stands in for the first read, so a request
  *   that loads and then changes its session makes two statements.
  * - Expiry: `expires_at` is checked on every read; `touch` writes only it
  *   (and the version); {@linkcode PostgresStore.deleteExpired} deletes in
@@ -221,8 +222,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   #sweepBatch: number;
   #writer: OptimisticWriter;
   #watch: DeadlineWatch;
-  /** Recent reads, so the `update` after a `get` skips its own read. */
-  #seen = new RecentReads<Read>(() => this.#clock());
+  /** The reads behind what `get` returned, so the `update` of a loaded session skips its own read. */
+  #loaded = new LoadedReads<Read>(() => this.#clock());
   #ready: Promise<void> | undefined;
   /** The table check passed: statements skip awaiting #ready. */
   #isReady = false;
@@ -394,15 +395,12 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** The live session with this id, or `null` (one SELECT by primary key). */
   async get(id: string): Promise<StoredSession | null> {
-    const read = await this.#timed("load", this.#read(id, "load"));
-    this.#seen.remember(id, read);
-    return read.live === null ? null : { ...read.live };
+    return this.#loaded.hand(id, await this.#timed("load", this.#read(id, "load")));
   }
 
   /** Insert or replace the session (one upsert). */
   async set(id: string, session: StoredSession): Promise<void> {
     this.#checkSize(session);
-    this.#seen.forget(id);
     await this.#timed(
       "store",
       this.#query(
@@ -417,13 +415,11 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
-    this.#seen.forget(id);
     await this.#timed("delete", this.#query("delete", "DELETE FROM $t WHERE id = $1", [id]));
   }
 
   /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
   async touch(id: string, expiresAt: number): Promise<void> {
-    this.#seen.forget(id);
     await this.#timed(
       "touch",
       this.#query(
@@ -435,7 +431,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   }
 
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
-  update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+  update(id: string, fn: UpdateFn, loaded?: StoredSession): Promise<StoredSession | null> {
     const deadline = performance.now() + this.#timeout;
     // An update whose time ran out while it waited for its turn is never sent.
     const inTime = () => {
@@ -445,7 +441,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
       action: "update",
       first: () => {
         inTime();
-        return this.#seen.recall(id);
+        return this.#loaded.recall(id, loaded);
       },
       read: () => {
         inTime();
@@ -516,7 +512,6 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
    * @returns How many sessions this call deleted.
    */
   async deleteExpired(now: number = this.#clock(), onBatch?: (removed: number, ms: number) => void): Promise<number> {
-    this.#seen.clear();
     let total = 0;
     for (;;) {
       const started = performance.now();
@@ -534,13 +529,11 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** End every session bound to `userId` (one DELETE through the user index). @returns How many live ones ended. */
   deleteByUser(userId: string): Promise<number> {
-    this.#seen.clear();
     return this.#count("delete", "DELETE FROM $t WHERE user_id = $1", [userId], this.#clock());
   }
 
   /** End every session in the table (one DELETE). @returns How many live sessions it ended. */
   deleteAll(): Promise<number> {
-    this.#seen.clear();
     return this.#count("delete", "DELETE FROM $t", [], this.#clock());
   }
 
@@ -560,7 +553,6 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   /** Stops the store: later calls throw {@linkcode StoreUnavailableError}. The client stays open (it is yours). */
   close(): void {
     this.#open.close();
-    this.#seen.clear();
   }
 }
 

@@ -12,7 +12,7 @@
  * session only while its `u` still names the user.
  *
  * `update` is a compare-and-set script on the version and expiry it read,
- * re-read on conflict; the read a `get` made just before stands in for its first.
+ * re-read on conflict; the read behind the session a `get` returned (handed back as `loaded`) stands in for its first.
  * @module
  */
 import { encodeBase64url } from "../_internal/base64url.ts";
@@ -27,6 +27,7 @@ import {
   eachInBatches,
   integer,
   listIndexed,
+  LoadedReads,
   maxPayloadBytesOption,
   maxUpdateRetriesOption,
   must,
@@ -35,7 +36,6 @@ import {
   option,
   optional,
   readOptions,
-  RecentReads,
   required,
   storeError,
   withinMs,
@@ -275,8 +275,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   #timeout: number;
   #retries: number;
   #writer: OptimisticWriter;
-  /** Recent reads, so the `update` after a `get` skips its own read. */
-  #seen = new RecentReads<Read>(() => this.#clock());
+  /** The reads behind what `get` returned, so the `update` of a loaded session skips its own read. */
+  #loaded = new LoadedReads<Read>(() => this.#clock());
   #open = new OpenFlag("RedisStore");
   /** The channel the write scripts publish on (read by near caches, this store's or another process's). */
   #channel: string;
@@ -508,20 +508,14 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     if (this.#near !== undefined) {
       this.#open.check();
       const hit = await this.#near.get(id);
-      if (hit !== undefined && hit.live.expiresAt > this.#clock()) {
-        this.#seen.remember(id, hit);
-        return { ...hit.live };
-      }
+      if (hit !== undefined && hit.live.expiresAt > this.#clock()) return this.#loaded.hand(id, hit);
     }
-    const read = await this.#read(id, "load", deadline);
-    this.#seen.remember(id, read);
-    return read.live === null ? null : { ...read.live };
+    return this.#loaded.hand(id, await this.#read(id, "load", deadline));
   }
 
   /** Insert or replace the session (and index its user). */
   async set(id: string, session: StoredSession): Promise<void> {
     checkTimes("store", session);
-    this.#seen.forget(id);
     const deadline = this.#deadline();
     const user = session.userId ?? null;
     const cover = this.#coverFor(session.expiresAt);
@@ -531,7 +525,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
 
   /** Remove the session; a missing id is not an error. */
   async delete(id: string): Promise<void> {
-    this.#seen.forget(id);
     this.#near?.forget(id);
     await this.#script("delete", PURGE, this.sessionKey(id), [this.#channel, `${id} |`], this.#deadline());
   }
@@ -539,7 +532,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
   /** Move a live session's idle expiry (and its key's TTL). */
   async touch(id: string, expiresAt: number): Promise<void> {
     checkTime("touch", "expiresAt", expiresAt);
-    this.#seen.forget(id);
     this.#near?.forget(id);
     const deadline = this.#deadline();
     const key = this.sessionKey(id);
@@ -575,12 +567,12 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
    * at its own deadline, not after k of them, and one whose deadline passed
    * in the queue never runs.
    */
-  update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+  update(id: string, fn: UpdateFn, loaded?: StoredSession): Promise<StoredSession | null> {
     const deadline = this.#deadline();
     return this.#writer.run(id, {
       action: "update",
-      // Right after a get (the middleware's load), its read stands in for a fresh one: one round trip instead of two.
-      first: () => this.#seen.recall(id),
+      // The session the request loaded (what get returned): its read stands in for a fresh one, one round trip, not two.
+      first: () => this.#loaded.recall(id, loaded),
       read: () => this.#read(id, "update", deadline),
       write: async (read) => {
         // A copy: the read may be the near cache's, and fn may change its argument before it throws.
@@ -646,7 +638,6 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
    * @returns How many live sessions it ended.
    */
   async deleteAll(): Promise<number> {
-    this.#seen.clear();
     this.#near?.clear();
     const pattern = `${scanPattern(this.prefix)}*`;
     const sessions = `${this.prefix}s:`;

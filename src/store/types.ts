@@ -44,8 +44,14 @@ export interface SessionStore {
    * Required. Atomic read-modify-write: `fn` sees the current live value
    * (or `null`) and returns the new one (`null` deletes). No other writer can interleave. If `fn` throws, nothing
    * is written and the error propagates. Returns what was stored.
+   *
+   * `loaded`, optional: the object this store's `get(id)` returned earlier in
+   * the same request, when the caller still holds it (the middleware passes
+   * it). A store may use the read behind it instead of reading first; it is
+   * only a first guess, never the current value (a compare-and-set store
+   * still checks it). Stores that ignore it are correct.
    */
-  update(id: string, fn: UpdateFn): Awaitable<StoredSession | null>;
+  update(id: string, fn: UpdateFn, loaded?: StoredSession): Awaitable<StoredSession | null>;
   /** Optional. Largest payload the store accepts, in bytes; the middleware's default limit. */
   readonly maxPayloadBytes?: number;
   /** Optional. Release connections and files. */

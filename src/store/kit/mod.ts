@@ -6,12 +6,12 @@
  * - optimistic.ts: the compare-and-set loop and the keyed queue;
  * - errors.ts: driver failures as `StoreUnavailableError`, the "closed" error;
  * - listing.ts: the order of `listByUser`, walking a user index;
- * - recent.ts: the reads `get` made, standing in for the read of the `update` that follows.
+ * - loaded.ts: the read behind each session `get` returned, standing in for the read of the `update` made of it.
  * @module
  */
 export * from "./options.ts";
 export * from "./errors.ts";
 export * from "./optimistic.ts";
 export * from "./listing.ts";
-export * from "./recent.ts";
+export * from "./loaded.ts";
 export * from "./deadline.ts";

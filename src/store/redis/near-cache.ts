@@ -32,7 +32,7 @@
  * after the loss has come back.
  * @module
  */
-import { MAX_REMEMBERED_PAYLOAD } from "../kit/recent.ts";
+import { MAX_REMEMBERED_PAYLOAD } from "../kit/loaded.ts";
 import type { StoredSession } from "../types.ts";
 
 /** What the cache holds of a session: a live read, as RedisStore's `HMGET` or its own write left it. */
@@ -83,8 +83,8 @@ export interface Ticket {
  * a mark, so a read or write that takes longer than about 224 writes of the
  * whole fleet (11 ms at 20,000 writes/s) is not cached: it costs a later
  * `HMGET`, never a stale answer. Few, because objects kept a little while
- * burden each garbage collection (measured for RecentReads, whose reads live
- * the same way: ../kit/recent.ts).
+ * burden each garbage collection (measured for the reads RedisStore kept by
+ * id until this round: ../kit/loaded.ts).
  */
 const DIRTY_MAX = 256;
 
