@@ -167,6 +167,17 @@ function toStored(row: Row): StoredSession {
   };
 }
 
+/**
+ * The version a new row starts at: random below 2^53, not the column's
+ * default 1. A row deleted and written again under its id would otherwise
+ * start at 1 again, and a compare-and-set against a read of the first row
+ * (version 1) would take the second for it and write over it.
+ */
+function firstVersion(): string {
+  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+  return String((hi! & 0x1f_ffff) * 2 ** 32 + lo!);
+}
+
 /** A millisecond time as a bigint parameter: an integer, as text (every driver binds it alike). */
 function ms(n: number): string {
   return String(Math.trunc(n));
@@ -405,10 +416,10 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
       "store",
       this.#query(
         "store",
-        `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5)
+        `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id, version) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
          created_at = excluded.created_at, user_id = excluded.user_id, version = t.version + 1`,
-        [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null],
+        [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null, firstVersion()],
       ),
     );
   }
@@ -475,9 +486,9 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     const rows = version === null
       ? await this.#query(
         "update",
-        "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES ($1, $2, $3, $4, $5) " +
+        "INSERT INTO $t (id, payload, expires_at, created_at, user_id, version) VALUES ($1, $2, $3, $4, $5, $6) " +
           "ON CONFLICT (id) DO NOTHING RETURNING 1 AS done",
-        [id, ...values],
+        [id, ...values, firstVersion()],
       )
       : await this.#query(
         "update",

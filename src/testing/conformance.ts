@@ -142,6 +142,34 @@ export function storeConformance(
       assert.deepEqual(seen, [null, "one", "two"]);
     }));
 
+  test(`${name}.update(id, fn, loaded) with what get() returned sees every write made since, this store's own included`, () =>
+    withStore(async (store, clock) => {
+      const id = generateId();
+      const seen = async (loaded: StoredSession | null) => {
+        let cur: string | null | undefined;
+        await store.update(id, (c) => (cur = c?.payload ?? null, c), loaded ?? undefined);
+        return cur;
+      };
+      await store.set(id, session(clock, "one"));
+      let loaded = await store.get(id);
+      await store.set(id, session(clock, "two"));
+      assert.equal(await seen(loaded), "two", "a set() after the load");
+      // A session deleted and written again under its id (its new row starts as a new one did).
+      await store.delete(id);
+      await store.set(id, session(clock, "two-b"));
+      loaded = await store.get(id);
+      await store.delete(id);
+      await store.set(id, session(clock, "three"));
+      assert.equal(await seen(loaded), "three", "a delete() and a set() of the same id after the load");
+      loaded = await store.get(id);
+      await store.delete(id);
+      assert.equal(await seen(loaded), null, "a delete() after the load");
+      await store.set(id, session(clock, "four"));
+      loaded = await store.get(id);
+      await store.update(id, (c) => c && { ...c, payload: "five" });
+      assert.equal(await seen(loaded), "five", "an update() after the load");
+    }));
+
   test(`${name}.update() leaves the stored session intact when the function throws`, () =>
     withStore(async (store, clock) => {
       const id = generateId();
