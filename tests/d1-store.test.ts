@@ -145,6 +145,24 @@ test("D1Store creates its table once per instance, on first use", async () => {
   assert.equal(batches, 1);
 });
 
+test("D1Store starts each new row at a random version, so a deleted id written again is never taken for its first row", async () => {
+  const { db } = await localD1();
+  const clock = new FakeClock();
+  const table = freshTable();
+  const store = new D1Store({ db, table, clock: clock.fn });
+  const id = generateId();
+  const version = async () =>
+    (await db.prepare(`SELECT version FROM ${table} WHERE id = ?1`).bind(id).first<{ version: number }>())!.version;
+  await store.set(id, stored(clock, "first"));
+  const first = await version();
+  await store.delete(id);
+  await store.update(id, () => stored(clock, "second")); // the insert branch of a compare-and-set
+  const second = await version();
+  assert.notEqual(first, 1);
+  assert.notEqual(second, first, "a compare-and-set against the first row's version must fail on the second");
+  assert.ok(Number.isSafeInteger(first) && Number.isSafeInteger(second));
+});
+
 test("D1Store.touch() writes only the expiry: one UPDATE, the payload untouched", async () => {
   const { db } = await localD1();
   const c = counting(db);

@@ -289,6 +289,27 @@ if ("skip" in server) {
     }
   });
 
+  test("PostgresStore starts each new row at a random version, so a deleted id written again is never taken for its first row", async () => {
+    const c = await connect("pg", url);
+    const table = uniqueTable();
+    const store = new PostgresStore({ client: c.client, table });
+    try {
+      const id = generateId();
+      const version = async () =>
+        String((await c.exec(`SELECT version FROM ${table} WHERE id = $1`, [id]))[0]!.version);
+      await store.set(id, stored("first", Date.now()));
+      const first = await version();
+      await store.delete(id);
+      await store.update(id, () => stored("second", Date.now())); // the insert branch of a compare-and-set
+      const second = await version();
+      assert.notEqual(first, "1");
+      assert.notEqual(second, first, "a compare-and-set against the first row's version must fail on the second");
+    } finally {
+      await c.exec(`DROP TABLE IF EXISTS ${table}`);
+      await c.close();
+    }
+  });
+
   test("PostgresStore.update() right after get() makes one statement, and still sees a write in between", async () => {
     const c = await connect("pg", url);
     const table = uniqueTable();

@@ -17,6 +17,7 @@ import {
   clockOption,
   CONFLICT,
   type Diagnose,
+  firstVersion,
   guard,
   maxPayloadBytesOption,
   maxUpdateRetriesOption,
@@ -250,7 +251,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
     this.#checkSize(session);
     await this.#changes(
       "store",
-      `INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES (?1, ?2, ?3, ?4, ?5)
+      `INSERT INTO $t (id, payload, expires_at, created_at, user_id, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
        ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
          created_at = excluded.created_at, user_id = excluded.user_id, version = $t.version + 1`,
       id,
@@ -258,6 +259,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
       session.expiresAt,
       session.createdAt,
       session.userId ?? null,
+      firstVersion(),
     );
   }
 
@@ -305,9 +307,10 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
     }
     const values = [next.payload, next.expiresAt, next.createdAt, next.userId ?? null];
     if (row === null) {
-      const sql = "INSERT INTO $t (id, payload, expires_at, created_at, user_id) VALUES (?1, ?2, ?3, ?4, ?5) " +
+      const sql =
+        "INSERT INTO $t (id, payload, expires_at, created_at, user_id, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6) " +
         "ON CONFLICT (id) DO NOTHING";
-      return (await this.#changes("update", sql, id, ...values)) === 1;
+      return (await this.#changes("update", sql, id, ...values, firstVersion())) === 1;
     }
     const sql = `UPDATE $t SET payload = ?1, expires_at = ?2, created_at = ?3, user_id = ?4, version = version + 1
        WHERE id = ?5 AND version = ?6`;

@@ -19,6 +19,7 @@ import {
   CONFLICT,
   DeadlineWatch,
   type Diagnose,
+  firstVersion,
   integer,
   LoadedReads,
   maxPayloadBytesOption,
@@ -165,17 +166,6 @@ function toStored(row: Row): StoredSession {
     createdAt: Number(row.created_at),
     userId: row.user_id ?? null,
   };
-}
-
-/**
- * The version a new row starts at: random below 2^53, not the column's
- * default 1. A row deleted and written again under its id would otherwise
- * start at 1 again, and a compare-and-set against a read of the first row
- * (version 1) would take the second for it and write over it.
- */
-function firstVersion(): string {
-  const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
-  return String((hi! & 0x1f_ffff) * 2 ** 32 + lo!);
 }
 
 /** A millisecond time as a bigint parameter: an integer, as text (every driver binds it alike). */
@@ -419,7 +409,14 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
         `INSERT INTO $t AS t (id, payload, expires_at, created_at, user_id, version) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, expires_at = excluded.expires_at,
          created_at = excluded.created_at, user_id = excluded.user_id, version = t.version + 1`,
-        [id, session.payload, ms(session.expiresAt), ms(session.createdAt), session.userId ?? null, firstVersion()],
+        [
+          id,
+          session.payload,
+          ms(session.expiresAt),
+          ms(session.createdAt),
+          session.userId ?? null,
+          String(firstVersion()),
+        ],
       ),
     );
   }
@@ -488,7 +485,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
         "update",
         "INSERT INTO $t (id, payload, expires_at, created_at, user_id, version) VALUES ($1, $2, $3, $4, $5, $6) " +
           "ON CONFLICT (id) DO NOTHING RETURNING 1 AS done",
-        [id, ...values, firstVersion()],
+        [id, ...values, String(firstVersion())],
       )
       : await this.#query(
         "update",

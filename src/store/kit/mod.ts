@@ -14,4 +14,5 @@ export * from "./errors.ts";
 export * from "./optimistic.ts";
 export * from "./listing.ts";
 export * from "./loaded.ts";
+export * from "./version.ts";
 export * from "./deadline.ts";
