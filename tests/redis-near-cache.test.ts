@@ -599,7 +599,11 @@ test("near cache: two OS processes (examples/redis, NEAR_CACHE=1): a logout on o
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-test("near cache: this store's own write's message, arriving before its reply, drops the entry it replaces", async () => {
+/**
+ * A near cache over a subscriber the test drives by hand: `deliver` hands it a message as Redis would, and
+ * `probes()` delivers the probes it published so far, so the order of messages and replies is the test's to choose.
+ */
+function scriptedCache() {
   let deliver!: (channel: string, message: string) => void;
   const sub: Subscriber = {
     subscribe: async (_channels, fn) => void (deliver = fn),
@@ -607,19 +611,22 @@ test("near cache: this store's own write's message, arriving before its reply, d
     close() {},
   };
   const sent: [string, string][] = [];
-  const cache = new NearCache(
-    "p:",
-    sub,
-    async (channel, message) => {
-      sent.push([channel, message]);
-      return 1;
-    },
-    100,
-    1000,
-  );
-  const probes = () => {
-    for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+  const publish = async (channel: string, message: string) => {
+    sent.push([channel, message]);
+    return 1; // one subscriber received it
   };
+  const cache = new NearCache("p:", sub, publish, 100, 1000);
+  return {
+    cache,
+    deliver: (channel: string, message: string) => deliver(channel, message),
+    probes: () => {
+      for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+    },
+  };
+}
+
+test("near cache: this store's own write's message, arriving before its reply, drops the entry it replaces", async () => {
+  const { cache, deliver, probes } = scriptedCache();
   await sleep(0);
   const first = cache.get("x");
   probes();
@@ -643,21 +650,7 @@ test("near cache: this store's own write's message, arriving before its reply, d
 });
 
 test("near cache: many invalidations of other sessions during a read neither cache it stale nor keep it out", async () => {
-  let deliver!: (channel: string, message: string) => void;
-  const sub: Subscriber = {
-    subscribe: async (_channels, fn) => void (deliver = fn),
-    onLoss() {},
-    close() {},
-  };
-  const sent: [string, string][] = [];
-  const publish = async (channel: string, message: string) => {
-    sent.push([channel, message]);
-    return 1; // one subscriber received it
-  };
-  const cache = new NearCache("p:", sub, publish, 100, 1000);
-  const probes = () => {
-    for (const [channel, message] of sent.splice(0)) deliver(channel, message);
-  };
+  const { cache, deliver, probes } = scriptedCache();
   await sleep(0);
   const first = cache.get("x");
   probes();
