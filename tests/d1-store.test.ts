@@ -163,6 +163,29 @@ test("D1Store starts each new row at a random version, so a deleted id written a
   assert.ok(Number.isSafeInteger(first) && Number.isSafeInteger(second));
 });
 
+test("D1Store.update() of the session get() returned makes one statement (no SELECT of its own), and still sees a write in between", async () => {
+  const { db } = await localD1();
+  const prepared: string[] = [];
+  const spy: D1DatabaseLike = {
+    prepare: (sql) => (prepared.push(sql.trim().split(/\s+/)[0]!), db.prepare(sql)),
+    batch: (stmts) => db.batch(stmts),
+  };
+  const clock = new FakeClock();
+  const table = freshTable();
+  const store = new D1Store({ db: spy, table, clock: clock.fn });
+  const id = generateId();
+  await store.set(id, stored(clock, "0"));
+  let loaded = (await store.get(id))!;
+  prepared.length = 0;
+  await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }), loaded);
+  assert.deepEqual(prepared, ["UPDATE"]);
+  // Another isolate writes between the load and the write: the compare-and-set notices and reads again.
+  loaded = (await store.get(id))!;
+  await new D1Store({ db, table, clock: clock.fn }).update(id, (s) => ({ ...s!, payload: "10" }));
+  await store.update(id, (s) => ({ ...s!, payload: String(Number(s!.payload) + 1) }), loaded);
+  assert.equal((await store.get(id))?.payload, "11");
+});
+
 test("D1Store.touch() writes only the expiry: one UPDATE, the payload untouched", async () => {
   const { db } = await localD1();
   const c = counting(db);

@@ -127,6 +127,27 @@ if (SKIP !== undefined) {
       assert.deepEqual(await indexKeys(), []);
     }));
 
+  test("DenoKvStore.update() of the session get() returned reads nothing more, and still sees a write in between", () =>
+    withStore(async (_store, kv, clock) => {
+      let gets = 0;
+      const spy: DenoKvLike = {
+        get: (k) => (gets++, kv.get(k)),
+        list: (s, o) => kv.list(s, o),
+        atomic: () => kv.atomic(),
+      };
+      const s = new DenoKvStore({ kv: spy, clock: clock.fn });
+      const id = generateId();
+      await s.set(id, stored(clock, "0"));
+      let loaded = (await s.get(id))!;
+      gets = 0;
+      await s.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }), loaded);
+      assert.equal(gets, 0, "the load's read stood in for the update's");
+      loaded = (await s.get(id))!;
+      await new DenoKvStore({ kv, clock: clock.fn }).update(id, (cur) => ({ ...cur!, payload: "10" }));
+      await s.update(id, (cur) => ({ ...cur!, payload: String(Number(cur!.payload) + 1) }), loaded);
+      assert.equal((await s.get(id))?.payload, "11");
+    }));
+
   test("DenoKvStore sets expireIn on the session and its index key, so KV drops them itself", () =>
     withStore(async (_store, kv, clock) => {
       const expireIns: (number | undefined)[] = [];

@@ -121,7 +121,7 @@ const CASES: Case[] = [
   },
   {
     name: "D1Store",
-    costs: { plain: 0, read: 1, refresh: 2, write: 3, new: 1, login: 5, logout: 2, always: 1, preload: 1 },
+    costs: { plain: 0, read: 1, refresh: 2, write: 2, new: 1, login: 4, logout: 2, always: 1, preload: 1 },
     make: async (clock) => {
       const { db } = await localD1();
       const table = `t_${generateId().replace(/-/g, "_")}`;
@@ -147,7 +147,7 @@ const CASES: Case[] = [
   },
   {
     name: "DenoKvStore",
-    costs: { plain: 0, read: 1, refresh: 3, write: 3, new: 2, login: 6, logout: 3, always: 1, preload: 1 },
+    costs: { plain: 0, read: 1, refresh: 3, write: 2, new: 2, login: 5, logout: 3, always: 1, preload: 1 },
     skip: typeof deno?.openKv !== "function" ? "Deno KV exists only in Deno (with --unstable-kv)" : undefined,
     make: async (clock) => {
       const tmp = tempDir("satchel-lazy-kv-");

@@ -21,6 +21,7 @@ import {
   eachInBatches,
   guard,
   listIndexed,
+  LoadedReads,
   maxPayloadBytesOption,
   maxUpdateRetriesOption,
   must,
@@ -193,6 +194,8 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
   #kv: DenoKvLike;
   #clock: Clock;
   #writer: OptimisticWriter;
+  /** The reads behind what `get` returned, so the `update` of a loaded session skips its own read. */
+  #loaded: LoadedReads<{ live: StoredSession | null; read: Read }>;
   #open = new OpenFlag("DenoKvStore");
 
   /**
@@ -207,6 +210,7 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.#writer = new OptimisticWriter(o.maxUpdateRetries, "processes");
     this.#clock = o.clock;
+    this.#loaded = new LoadedReads(o.clock);
   }
 
   #sessionKey(id: string): DenoKvKey {
@@ -281,9 +285,11 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
     id: string,
     action: string,
     decide: (read: Read) => { next: Rec | null; result: R } | null,
+    first?: () => Read | undefined,
   ): Promise<R | null> {
     return this.#writer.run(id, {
       action,
+      first,
       read: () => this.#read(id, action),
       write: async (read) => {
         const plan = decide(read);
@@ -295,7 +301,8 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
 
   /** The live session with this id, or `null` (missing or expired, deleted by KV yet or not). */
   async get(id: string): Promise<StoredSession | null> {
-    return this.#live((await this.#read(id, "load")).rec);
+    const read = await this.#read(id, "load");
+    return this.#loaded.hand(id, { live: this.#live(read.rec), read });
   }
 
   /** Insert or replace the session, and move it in the user index. */
@@ -318,11 +325,11 @@ export class DenoKvStore implements SessionStore, Touch, DeleteExpired, DeleteBy
   }
 
   /** Atomic read-modify-write: a versionstamp-checked commit, retried when another writer came first. */
-  async update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
+  async update(id: string, fn: UpdateFn, loaded?: StoredSession): Promise<StoredSession | null> {
     const result = await this.#mutate(id, "update", (read) => {
       const next = fn(this.#live(read.rec)); // may run again on a retry: the contract says it is pure
       return { next: next === null ? null : this.#toRec(next), result: next };
-    });
+    }, () => this.#loaded.recall(id, loaded)?.read); // the session the request loaded: its read, not another
     return result ?? null;
   }
 

@@ -2,7 +2,7 @@
  * The read behind each session a compare-and-set store's `get` returned, so
  * that the `update` the middleware makes of it in the same request uses that
  * read instead of one of its own (the compare-and-set still checks it). Used
- * by RedisStore and PostgresStore.
+ * by RedisStore, PostgresStore, D1Store and DenoKvStore.
  *
  * Keyed by the object `get` returned, which the caller hands back to
  * `update` (its `loaded` argument), in a `WeakMap`: a read lives exactly as
