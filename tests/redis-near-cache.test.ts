@@ -616,23 +616,28 @@ function scriptedCache() {
     return 1; // one subscriber received it
   };
   const cache = new NearCache("p:", sub, publish, 100, 1000);
+  const probes = () => {
+    for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+  };
   return {
     cache,
+    probes,
     deliver: (channel: string, message: string) => deliver(channel, message),
-    probes: () => {
-      for (const [channel, message] of sent.splice(0)) deliver(channel, message);
+    /** Subscribe, and let a first probe come back: the cache serves from now on. */
+    async live() {
+      await sleep(0);
+      const first = cache.get("x");
+      probes();
+      await first;
+      await sleep(0);
+      probes();
     },
   };
 }
 
 test("near cache: this store's own write's message, arriving before its reply, drops the entry it replaces", async () => {
-  const { cache, deliver, probes } = scriptedCache();
-  await sleep(0);
-  const first = cache.get("x");
-  probes();
-  await first;
-  await sleep(0);
-  probes(); // live now
+  const { cache, deliver, probes, live: goLive } = scriptedCache();
+  await goLive();
   const live = { payload: "old", createdAt: 0, expiresAt: Date.now() + 60_000, userId: null };
   cache.settle("x", cache.ticket(), { live, state: "v0|1", userId: null, cover: 0 });
   assert.equal(cache.size, 1);
@@ -650,11 +655,8 @@ test("near cache: this store's own write's message, arriving before its reply, d
 });
 
 test("near cache: many invalidations of other sessions during a read neither cache it stale nor keep it out", async () => {
-  const { cache, deliver, probes } = scriptedCache();
-  await sleep(0);
-  const first = cache.get("x");
-  probes();
-  await first;
+  const { cache, deliver, probes, live: goLive } = scriptedCache();
+  await goLive();
   const live = { payload: "v", createdAt: 0, expiresAt: Date.now() + 60_000, userId: null };
   const read = (state: string) => ({ live, state, userId: null, cover: 0 });
   const others = (from: number, n: number) => {

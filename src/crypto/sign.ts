@@ -155,8 +155,9 @@ export class Signer {
       throw new TypeError("Cannot sign session id: it is not an id Satchel issues (32 base64url characters)");
     }
     // Not remembered: a token is cached when it first comes back. Caching every new one (a visitor who never
-    // returns, a crawler) kept entries alive just long enough to burden every garbage collection: /new on Bun
-    // 30.5k → 32.9k req/s without (bench/RESULTS.md), for one HMAC on a session's second request.
+    // returns, a crawler) kept entries alive just long enough to burden every garbage collection; the price is one
+    // HMAC on a session's second request. Measured:
+    // bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23
     return `${id}.${encodeBase64url(this.#keys[0]!.mac(ID_CONTEXT + id))}`;
   }
 

@@ -159,9 +159,10 @@ function scanPattern(prefix: string): string {
 
 /**
  * A write's version: 96 fresh random bits. Not a per-process base and a
- * counter (cheaper on Node by 1.6 µs): two clones of one process (a VM
+ * counter, though cheaper on Node: two clones of one process (a VM
  * snapshot, CRIU, SnapStart) would write the same versions, and a
  * compare-and-set would take the other's write for the state it read.
+ * Measured: bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23.
  */
 function newVersion(): string {
   return encodeBase64url(crypto.getRandomValues(new Uint8Array(12)));
@@ -487,7 +488,8 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     if (near === undefined) return (await this.#script(action, SET, key, args, deadline)) === 1;
     if (expected === "*") {
       // set(): a new session (or a replaced one) is kept once it is read, not now: traffic without a cookie
-      // creates sessions never used again, and caching each cost /new 37 → 30 k req/s on Bun.
+      // creates sessions never used again, and caching each slowed /new on Bun
+      // (bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23).
       near.forget(id);
       return (await this.#script(action, SET, key, args, deadline)) === 1;
     }
@@ -571,7 +573,7 @@ export class RedisStore implements SessionStore, Touch, DeleteByUser, DeleteAll,
     const deadline = this.#deadline();
     return this.#writer.run(id, {
       action: "update",
-      // The session the request loaded (what get returned): its read stands in for a fresh one, one round trip, not two.
+      // The session the request loaded (what get returned): its read stands in for a fresh one: one round trip.
       first: () => this.#loaded.recall(id, loaded),
       read: () => this.#read(id, "update", deadline),
       write: async (read) => {

@@ -9,8 +9,8 @@
  * long as the request holds its session, however many requests run at once.
  * Until this round the reads were kept by id in a bounded `Map`, and every
  * read of a request that never writes (most of them) stayed until pushed
- * out, long enough to burden every garbage collection: 1,024 of them cost
- * RedisStore /read 2–3 µs of CPU per request on Bun (bench/RESULTS.md).
+ * out, long enough to burden every garbage collection (measured:
+ * bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23).
  * @module
  */
 import type { Clock } from "../../clock.ts";

@@ -304,8 +304,9 @@ export class NearCache {
 
   /**
    * Drop the least recently used tenth in one pass: one at a time, each
-   * eviction would walk past the ones deleted before it (measured: /new
-   * 23 → 40 µs on Bun once the cache was full).
+   * eviction would walk past the ones deleted before it, and /new slowed
+   * down by half once the cache was full
+   * (bench/RESULTS.md#redisstore-against-honosession-on-redis-issue-23).
    */
   #evict(): void {
     let drop = Math.max(1, Math.floor(this.#max / 10));
