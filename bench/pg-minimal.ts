@@ -1,8 +1,9 @@
 /**
  * The hand-written minimum the PostgresStore is measured against (issue 21):
  * the same table and driver, one SELECT per read and one upsert per write,
- * no compare-and-set and no merge (`update` is a SELECT and an upsert: last
- * write wins, so it can lose updates; the benchmark reports how many).
+ * no compare-and-set and no merge (`update` is an upsert after the request's
+ * own load, or a SELECT and an upsert without one: last write wins, so it can
+ * lose updates; the benchmark reports how many).
  * Used by bench/app.ts with STORE=postgres-min. Not part of the library.
  * @module
  */
@@ -16,6 +17,8 @@ export interface Query {
 export class MinimalPgStore implements SessionStore {
   #q: Query;
   #t: string;
+  /** The sessions `get` returned, by the id they were read under: `update` takes one back instead of reading again. */
+  #loaded = new WeakMap<StoredSession, string>();
   constructor(q: Query, table: string) {
     this.#q = q;
     this.#t = table;
@@ -26,12 +29,15 @@ export class MinimalPgStore implements SessionStore {
       `SELECT payload, expires_at, created_at, user_id FROM ${this.#t} WHERE id = $1 AND expires_at > $2`,
       [id, String(Date.now())],
     );
-    return r === undefined ? null : {
+    if (r === undefined) return null;
+    const s = {
       payload: r.payload as string,
       expiresAt: Number(r.expires_at),
       createdAt: Number(r.created_at),
       userId: (r.user_id as string | null) ?? null,
     };
+    this.#loaded.set(s, id);
+    return s;
   }
 
   async set(id: string, s: StoredSession): Promise<void> {
@@ -60,8 +66,9 @@ export class MinimalPgStore implements SessionStore {
     ]);
   }
 
-  async update(id: string, fn: UpdateFn): Promise<StoredSession | null> {
-    const next = fn(await this.get(id));
+  async update(id: string, fn: UpdateFn, loaded?: StoredSession): Promise<StoredSession | null> {
+    const own = loaded !== undefined && this.#loaded.get(loaded) === id;
+    const next = fn(own ? { ...loaded } : await this.get(id));
     if (next === null) await this.delete(id);
     else await this.set(id, next);
     return next;
