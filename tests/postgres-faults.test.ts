@@ -114,6 +114,28 @@ if ("skip" in server) {
     }
   });
 
+  test("PostgresStore: an update whose time ran out while its read waited for a connection never writes", async () => {
+    const c = await connect("pg", url, { max: 1 });
+    const table = uniqueTable();
+    const store = new PostgresStore({ client: c.client, table, commandTimeout: 300 });
+    try {
+      const id = generateId();
+      await store.set(id, stored('{"n":0}'));
+      const pool = c.client as { connect(): Promise<{ release(): void }> };
+      const held = await pool.connect(); // the pool's only connection, held elsewhere: the update's read waits for it
+      let ran = 0;
+      const update = store.update(id, (cur) => (ran++, cur && { ...cur, payload: '{"n":1}' }));
+      await assert.rejects(update, /did not answer within 300 ms \(commandTimeout\)/);
+      held.release(); // the read now goes out, late; what follows it must not
+      for (let i = 0; i < 3; i++) await c.exec("SELECT 1"); // the pool serves in order: the late read is done
+      assert.equal(ran, 0, "the update function ran after the caller was told the update failed");
+      assert.equal((await store.get(id))?.payload, '{"n":0}');
+    } finally {
+      await c.exec(`DROP TABLE IF EXISTS ${table}`);
+      await c.close();
+    }
+  });
+
   for (const name of CLIENTS) {
     test(`PostgresStore (${name}) honours statement_timeout: a blocked write answers 503 and writes nothing`, async () => {
       const admin = await connect("pg", url);

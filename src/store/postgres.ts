@@ -441,7 +441,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
   /** Atomic read-modify-write: a compare-and-set on `version`, retried when another writer came first. */
   update(id: string, fn: UpdateFn, loaded?: StoredSession): Promise<StoredSession | null> {
     const deadline = performance.now() + this.#timeout;
-    // An update whose time ran out while it waited for its turn is never sent.
+    // An update whose time ran out while it waited (for its turn, or for a connection to read on) is never sent:
+    // its caller was already told it failed.
     const inTime = () => {
       if (performance.now() >= deadline) throw this.#timeoutError("update");
     };
@@ -456,6 +457,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
         return this.#read(id, "update");
       },
       write: async (seen: Read) => {
+        inTime();
         const next = fn(seen.live); // may run again on a retry: the contract says it is pure
         if (next !== null) this.#checkSize(next);
         return await this.#compareAndSet(id, seen.version, next) ? next : CONFLICT;
