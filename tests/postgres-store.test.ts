@@ -212,6 +212,55 @@ if ("skip" in server) {
     }
   });
 
+  test("PostgresStore.ready() refuses a table it could not write, saying how to fix it: no key on id, wrong types, no grants", async () => {
+    const admin = await connect("pg", url);
+    const noKey = uniqueTable();
+    const wrongTypes = uniqueTable();
+    const role = `r_${generateId().slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, "_")}`;
+    const good = uniqueTable();
+    try {
+      // The columns by name, but no primary key on id (a hand-written migration, a pre-data-only restore).
+      await admin.exec(
+        `CREATE TABLE ${noKey} (id text, payload text NOT NULL, expires_at bigint NOT NULL, created_at bigint NOT NULL, ` +
+          "user_id text, version bigint NOT NULL DEFAULT 1)",
+      );
+      await assert.rejects(
+        new PostgresStore({ client: admin.client, table: noKey, createTable: false }).ready(),
+        /table \w+ has no primary key or unique index on id: .*ALTER TABLE "\w+" ADD PRIMARY KEY \(id\)/,
+      );
+      await admin.exec(
+        `CREATE TABLE ${wrongTypes} (id uuid PRIMARY KEY, payload jsonb NOT NULL, expires_at timestamptz NOT NULL, ` +
+          "created_at bigint NOT NULL, user_id text, version integer NOT NULL DEFAULT 1)",
+      );
+      await assert.rejects(
+        new PostgresStore({ client: admin.client, table: wrongTypes, createTable: false }).ready(),
+        /table \w+ has column id uuid \(not text\), payload jsonb \(not text\), expires_at timestamp with time zone \(not bigint\), version integer \(not bigint\); create it with the SQL in docs\/postgres-schema\.sql/,
+      );
+      // A role that may read the table but not write it.
+      await new PostgresStore({ client: admin.client, table: good }).ready();
+      await admin.exec(`CREATE ROLE ${role} LOGIN`);
+      await admin.exec(`GRANT SELECT ON ${good} TO ${role}`);
+      const u = new URL(url);
+      u.username = role;
+      const limited = await connect("pg", u.toString());
+      try {
+        await assert.rejects(
+          new PostgresStore({ client: limited.client, table: good, createTable: false }).ready(),
+          new RegExp(
+            `this role \\(${role}\\) may not INSERT, UPDATE, DELETE on table ${good}: ` +
+              `GRANT SELECT, INSERT, UPDATE, DELETE ON "${good}" TO ${role}`,
+          ),
+        );
+      } finally {
+        await limited.close();
+      }
+    } finally {
+      for (const t of [noKey, wrongTypes, good]) await admin.exec(`DROP TABLE IF EXISTS ${t}`);
+      await admin.exec(`DROP ROLE IF EXISTS ${role}`);
+      await admin.close();
+    }
+  });
+
   test("PostgresStore keeps a schema-qualified, mixed-case table in its schema", async () => {
     const c = await connect("postgres.js", url);
     const schema = `s_${generateId().slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, "_")}`;

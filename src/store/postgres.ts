@@ -282,10 +282,17 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   async #ensureTable(): Promise<void> {
     for (let attempt = 1;; attempt++) {
+      // What the table is, as JSON text (every driver hands text back alike): its columns and their types, whether
+      // id is a key (ON CONFLICT needs one), and which of the privileges the store uses this role lacks.
       const [info] = await this.#db.query(
         "SELECT to_regclass($1) IS NOT NULL AS present, obj_description(to_regclass($1), 'pg_class') AS mark, " +
-          "ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 " +
-          "AND NOT attisdropped) AS columns",
+          "(SELECT json_agg(json_build_array(attname, format_type(atttypid, atttypmod)))::text FROM pg_attribute " +
+          "WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped) AS columns, " +
+          "EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] " +
+          "WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnkeyatts = 1 AND i.indpred IS NULL " +
+          "AND a.attname = 'id') AS keyed, " +
+          "(SELECT json_agg(p)::text FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE']) AS p " +
+          "WHERE NOT has_table_privilege(to_regclass($1), p)) AS denied, current_user::text AS role",
         [this.#t.sql],
       );
       if (info?.present === true) return this.#checkTable(info);
@@ -323,7 +330,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
           "upgrade Satchel on every server, or give this one another table",
       );
     }
-    const columns = Array.isArray(info.columns) ? info.columns.map(String) : parseArray(info.columns);
+    const types = new Map(JSON.parse(String(info.columns ?? "[]")) as [string, string][]);
+    const columns = [...types.keys()];
     const missing = COLUMNS.filter((c) => !columns.includes(c));
     if (missing.length > 0) {
       const pgSimple = ["sid", "sess", "expire"].every((c) => columns.includes(c));
@@ -334,6 +342,31 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
           (pgSimple
             ? "; it looks like connect-pg-simple's: give PostgresStore its own table and see docs/stores.md#moving-from-connect-pg-simple"
             : "; name another table"),
+      );
+    }
+    const wrong = COLUMNS.filter((c) => !COLUMN_TYPE[c].test(types.get(c)!))
+      .map((c) =>
+        `${c} ${types.get(c)} (not ${c === "expires_at" || c === "created_at" || c === "version" ? "bigint" : "text"})`
+      );
+    if (wrong.length > 0) {
+      throw new SchemaError(
+        `Cannot use PostgresStore: table ${this.#t.text} has column ${wrong.join(", ")}; create it with the SQL in ` +
+          "docs/postgres-schema.sql (or PostgresStore.schema())",
+      );
+    }
+    if (info.keyed !== true && info.keyed !== "t") {
+      throw new SchemaError(
+        `Cannot use PostgresStore: table ${this.#t.text} has no primary key or unique index on id: every write would ` +
+          `fail; add one (ALTER TABLE ${this.#t.sql} ADD PRIMARY KEY (id)) or create the table with the SQL in ` +
+          "docs/postgres-schema.sql",
+      );
+    }
+    const denied = JSON.parse(String(info.denied ?? "[]")) as string[];
+    if (denied.length > 0) {
+      const role = String(info.role);
+      throw new SchemaError(
+        `Cannot use PostgresStore: this role (${role}) may not ${denied.join(", ")} on table ${this.#t.text}: ` +
+          `GRANT SELECT, INSERT, UPDATE, DELETE ON ${this.#t.sql} TO ${role}`,
       );
     }
   }
@@ -572,7 +605,12 @@ class SchemaError extends Error {
 }
 
 /** A text[] some drivers return as its literal (`{a,b}`). */
-function parseArray(v: unknown): string[] {
-  if (typeof v !== "string") return [];
-  return v.replace(/^\{|\}$/g, "").split(",").filter((s) => s !== "");
-}
+/** The types each column may have: what docs/postgres-schema.sql makes (varchar serves where text does). */
+const COLUMN_TYPE: Record<(typeof COLUMNS)[number], RegExp> = {
+  id: /^(text|character varying(\(\d+\))?)$/,
+  payload: /^(text|character varying(\(\d+\))?)$/,
+  expires_at: /^bigint$/,
+  created_at: /^bigint$/,
+  user_id: /^(text|character varying(\(\d+\))?)$/,
+  version: /^bigint$/,
+};
