@@ -261,6 +261,27 @@ if ("skip" in server) {
     }
   });
 
+  test("PostgresStore gives each table its own indexes, even two long names alike up to where index names are cut", async () => {
+    const c = await connect("pg", url);
+    const base = `t_${generateId().slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, "_")}_`.padEnd(58, "x");
+    const [a, b] = [`${base}a`, `${base}b`]; // 59 characters: "<name>_expires_at" must be cut to 63
+    try {
+      for (const table of [a, b]) await new PostgresStore({ client: c.client, table }).ready();
+      for (const table of [a, b]) {
+        const indexes = await c.exec(
+          "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+          [table],
+        );
+        const defs = indexes.map((r) => String(r.indexdef));
+        assert.ok(defs.some((d) => /\(expires_at\)/.test(d)), `${table}: ${defs.join("; ")}`);
+        assert.ok(defs.some((d) => /\(user_id\) WHERE/.test(d)), `${table}: ${defs.join("; ")}`);
+      }
+    } finally {
+      for (const table of [a, b]) await c.exec(`DROP TABLE IF EXISTS "${table}"`);
+      await c.close();
+    }
+  });
+
   test("PostgresStore keeps a schema-qualified, mixed-case table in its schema", async () => {
     const c = await connect("postgres.js", url);
     const schema = `s_${generateId().slice(0, 8).toLowerCase().replace(/[^a-z0-9]/g, "_")}`;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { sha256 } from "../../crypto/hmac.ts";
+
 /** The table's layout version, written as the table's comment: `satchel:<n>`. */
 export const SCHEMA_VERSION = 1;
 /** The comment a table of this layout carries. */
@@ -47,7 +49,15 @@ export function parseTableName(what: string, table: unknown): TableName {
 
 /** The statements that create the table and its indexes, each safe to run again. */
 export function schemaStatements(t: TableName): string[] {
-  const index = (suffix: string) => `"${t.name.slice(0, 63 - suffix.length)}${suffix}"`;
+  const index = (suffix: string) => {
+    const whole = t.name + suffix;
+    if (whole.length <= 63) return `"${whole}"`;
+    // Cut to PostgreSQL's 63 characters, with a hash of the whole name: two long names alike up to the cut
+    // would otherwise get one index name, and the second table's CREATE INDEX IF NOT EXISTS would make none.
+    const tag = "_" + [...sha256(new TextEncoder().encode(t.name)).slice(0, 4)]
+      .map((b) => b.toString(16).padStart(2, "0")).join("");
+    return `"${t.name.slice(0, 63 - suffix.length - tag.length)}${tag}${suffix}"`;
+  };
   return [
     `CREATE TABLE IF NOT EXISTS ${t.sql} (
   id text PRIMARY KEY,
