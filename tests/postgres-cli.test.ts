@@ -107,6 +107,9 @@ if ("skip" in server) {
       const r = await satchel(["sweep", "--url", url, "--table", table]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`^satchel: Cannot sweep ${table} at .*: table ${table} does not exist`));
+      // The CLI never creates a table: it says how to name another, not to turn on an option it does not have.
+      assert.match(r.stderr, /pass --table NAME/);
+      assert.doesNotMatch(r.stderr, /createTable/);
       assert.equal((await c.exec("SELECT to_regclass($1) AS t", [table]))[0]?.t, null);
     } finally {
       await c.close();

@@ -132,7 +132,7 @@ export interface PostgresStats {
   oldest: string | null;
   /** Creation time of the newest live session (ISO 8601), or null. */
   newest: string | null;
-  /** Size of the live sessions' payloads (PostgreSQL's stored size, after TOAST compression). */
+  /** Size of the live sessions' payloads in UTF-8 bytes, before TOAST compression (what `maxPayloadBytes` counts). */
   payloadBytes: { total: number; p50: number | null; p99: number | null };
   /** The table with its indexes and TOAST (`pg_total_relation_size`). */
   tableBytes: number;
@@ -256,8 +256,11 @@ export async function postgresCommand(cmd: PostgresCommand, io: Io): Promise<num
     }
     return 0;
   } catch (e) {
-    const message = e instanceof Refusal ? e.message : (e as Error).message ?? describeError(e);
-    io.err(`satchel: ${what}: ${message.replace(/^Cannot \w+ (PostgresStore|session): /, "")}\n`);
+    const message = (e instanceof Refusal ? e.message : (e as Error).message ?? describeError(e))
+      .replace(/^Cannot \w+ (PostgresStore|session): /, "")
+      // The CLI never creates the table (createTable is the app's option): point at its own flag instead.
+      .replace(/, or leave createTable on$/, "; if the app uses another table, pass --table NAME");
+    io.err(`satchel: ${what}: ${message}\n`);
     return e instanceof Refusal ? e.code : 1;
   } finally {
     await c?.close().catch(() => {});
