@@ -296,3 +296,27 @@ for (const sync of [true, false]) {
     assert.equal(await laptop.text("/whoami"), "alice", "the laptop is not");
   });
 }
+
+test("setUser() refuses a user id no store can keep as written (NUL, a lone surrogate) and an empty one, and the session stays unbound", async () => {
+  // PostgreSQL refuses NUL in text (every login with such an id answered 503 there) and UTF-8 encoding turns a lone
+  // surrogate into U+FFFD, so two such ids would name one user in deleteByUser and the devices page.
+  const store = new MemoryStore();
+  const a = new Hono<SessionEnv>();
+  a.use(session({ secret: SECRET, store }));
+  const ids = ["u\u0000", "\uD800", "a\uDC00b", "", "ü 42 \uD83D\uDE00"]; // by index: a lone surrogate has no URL form
+  a.get("/login/:i", async (c) => {
+    const s = await c.get("session").load();
+    try {
+      s.setUser(ids[Number(c.req.param("i"))]!);
+      return c.text("bound");
+    } catch (e) {
+      return c.text(`${(e as Error).name}: ${(e as Error).message}`);
+    }
+  });
+  for (const i of [0, 1, 2, 3]) {
+    const r = await a.request(`/login/${i}`);
+    assert.match(await r.text(), /^TypeError: Cannot set the session's user: the id must be a non-empty string/);
+    assert.equal(r.headers.get("set-cookie"), null, "nothing stored for a refused id");
+  }
+  assert.equal(await (await a.request("/login/4")).text(), "bound");
+});

@@ -241,15 +241,28 @@ export class Session<T extends object = Record<string, unknown>> {
   /**
    * Bind the session to a user, so `store.deleteByUser(id)` ends it with every
    * other session of that user ("sign out everywhere"). `null` unbinds.
-   * @throws {TypeError} unless `userId` is a non-empty string or `null` (a number would
-   *   not match the same id given as a string to `deleteByUser` in every store).
+   * @throws {TypeError} unless `userId` is a non-empty string of well-formed text
+   *   without NUL, or `null` (a number would not match the same id given as a
+   *   string to `deleteByUser` in every store; PostgreSQL refuses NUL, and a lone
+   *   surrogate reads back as U+FFFD).
    */
   setUser(userId: string | null): void {
-    if (userId !== null && (typeof userId !== "string" || userId === "")) {
+    // Well-formed and without NUL: PostgreSQL refuses NUL in text, and UTF-8 turns a lone surrogate into U+FFFD
+    // (two such ids would name one user in every store that encodes it).
+    if (
+      userId !== null &&
+      (typeof userId !== "string" || userId === "" || userId.includes("\0") || !userId.isWellFormed())
+    ) {
+      const got = typeof userId !== "string"
+        ? typeof userId
+        : userId === ""
+        ? '""'
+        : userId.includes("\0")
+        ? "a string with a NUL character"
+        : "a string with a lone surrogate (not well-formed UTF-16)";
       throw new TypeError(
-        `Cannot set the session's user: the id must be a non-empty string or null: received ${
-          typeof userId === "string" ? '""' : typeof userId
-        }; use String(id)`,
+        `Cannot set the session's user: the id must be a non-empty string of well-formed text without NUL, or null: ` +
+          `received ${got}; use String(id)`,
       );
     }
     this.#core.setUser(userId);
