@@ -293,6 +293,20 @@ test("D1Store.set() refuses a payload over maxPayloadBytes, writing nothing", ()
     assert.equal(await store.get(id), null);
   }));
 
+test("D1Store refuses times no row can hold (NaN, Infinity, negative, past a Date) with a RangeError, writing nothing", () =>
+  withStore(async (store, _db, clock) => {
+    const id = generateId();
+    await store.set(id, stored(clock, "kept"));
+    for (const bad of [NaN, Infinity, -1, 8.64e15 + 1]) {
+      const s = { ...stored(clock, "bad"), expiresAt: bad };
+      await assert.rejects(store.set(generateId(), s), RangeError);
+      await assert.rejects(store.set(generateId(), { ...stored(clock, "bad"), createdAt: bad }), RangeError);
+      await assert.rejects(store.update(id, () => s), RangeError);
+      await assert.rejects(store.touch(id, bad), RangeError);
+    }
+    assert.equal((await store.get(id))?.payload, "kept");
+  }));
+
 test("D1Store turns a D1 failure into StoreUnavailableError, and throws it once closed", async () => {
   const { db } = await localD1();
   const broken: D1DatabaseLike = {

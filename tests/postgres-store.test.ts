@@ -297,6 +297,26 @@ if ("skip" in server) {
     }
   });
 
+  test("PostgresStore refuses times no row can hold (NaN, Infinity, negative, past a Date) with a RangeError, writing nothing", async () => {
+    const f = await fixture(url);
+    try {
+      const id = generateId();
+      const now = Date.now();
+      await f.store.set(id, stored("kept", now));
+      for (const bad of [NaN, Infinity, -1, 8.64e15 + 1]) {
+        const s = { ...stored("bad", now), expiresAt: bad };
+        await assert.rejects(f.store.set(generateId(), s), RangeError);
+        await assert.rejects(f.store.set(generateId(), { ...stored("bad", now), createdAt: bad }), RangeError);
+        await assert.rejects(f.store.update(id, () => s), RangeError);
+        await assert.rejects(f.store.touch(id, bad), RangeError);
+      }
+      assert.equal((await f.store.get(id))?.payload, "kept");
+      assert.equal((await f.c.exec(`SELECT count(*)::int AS n FROM ${f.table}`))[0]?.n, 1);
+    } finally {
+      await f.done();
+    }
+  });
+
   test("PostgresStore.set() refuses a payload over maxPayloadBytes and writes nothing", async () => {
     const f = await fixture(url, undefined, { maxPayloadBytes: 100 });
     try {

@@ -4,6 +4,7 @@
  * refresh threshold. Pure functions of times in milliseconds.
  * @module
  */
+import { isStorableTime } from "../clock.ts";
 
 /** The app-wide expiry settings, in milliseconds. */
 export interface ExpiryPolicy {
@@ -23,9 +24,6 @@ export function thresholdFor(policy: ExpiryPolicy, lifetime: number): number {
   return lifetime - Math.min(policy.ttl - policy.threshold, lifetime / 2);
 }
 
-/** The latest time a `Date` can hold (ms): no store is ever handed a time beyond it, NaN or Infinity. */
-const MAX_TIME = 8.64e15;
-
 /**
  * When a session created at `createdAt` and used at `now` expires: `lifetime`
  * later, never past its absolute deadline. Every expiry Satchel writes comes
@@ -35,7 +33,7 @@ const MAX_TIME = 8.64e15;
 export function expiryAt(policy: ExpiryPolicy, now: number, createdAt: number, lifetime: number): number {
   const idle = now + lifetime;
   const at = policy.absolute === undefined ? idle : Math.min(idle, createdAt + policy.absolute);
-  if (!(at >= 0 && at <= MAX_TIME)) {
+  if (!isStorableTime(at)) {
     throw new RangeError(`Cannot commit the session: its expiry is not a valid time: received ${at}; check the clock`);
   }
   return at;

@@ -14,6 +14,8 @@ import type { Clock } from "../clock.ts";
 import { messageOf } from "../_internal/errors.ts";
 import {
   checkTableName,
+  checkTime,
+  checkTimes,
   clockOption,
   CONFLICT,
   type Diagnose,
@@ -232,7 +234,9 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
     return result.meta.changes ?? 0;
   }
 
-  #checkSize(s: StoredSession): void {
+  /** Refuse, before anything is sent, a session no row can hold: times out of range or too large a payload. */
+  #checkWrite(action: string, s: StoredSession): void {
+    checkTimes(action, s);
     payloadBytes(s.payload, this.maxPayloadBytes);
   }
 
@@ -252,7 +256,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
 
   /** Insert or replace the session (one upsert). */
   async set(id: string, session: StoredSession): Promise<void> {
-    this.#checkSize(session);
+    this.#checkWrite("store", session);
     await this.#changes(
       "store",
       `INSERT INTO $t (id, payload, expires_at, created_at, user_id, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -274,6 +278,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
 
   /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
   async touch(id: string, expiresAt: number): Promise<void> {
+    checkTime("touch", "expiresAt", expiresAt);
     await this.#changes(
       "touch",
       "UPDATE $t SET expires_at = ?1, version = version + 1 WHERE id = ?2 AND expires_at > ?3",
@@ -299,7 +304,7 @@ export class D1Store implements SessionStore, Touch, DeleteExpired, DeleteByUser
       write: async (row) => {
         const live = row !== null && row.expires_at > this.#clock() ? toStored(row) : null;
         const next = fn(live); // may run again on a retry: the contract says it is pure
-        if (next !== null) this.#checkSize(next);
+        if (next !== null) this.#checkWrite("update", next);
         return await this.#compareAndSet(id, row, next) ? next : CONFLICT;
       },
     });

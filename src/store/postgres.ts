@@ -14,6 +14,8 @@
 import { messageOf } from "../_internal/errors.ts";
 import type { Clock } from "../clock.ts";
 import {
+  checkTime,
+  checkTimes,
   clockOption,
   closedError,
   CONFLICT,
@@ -412,7 +414,9 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
     return storeError(action, new CommandTimeout(), this.#diagnose);
   }
 
-  #checkSize(s: StoredSession): void {
+  /** Refuse, before anything is sent, a session no row can hold: times out of range or too large a payload. */
+  #checkWrite(action: string, s: StoredSession): void {
+    checkTimes(action, s);
     payloadBytes(s.payload, this.maxPayloadBytes);
   }
 
@@ -434,7 +438,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** Insert or replace the session (one upsert). */
   async set(id: string, session: StoredSession): Promise<void> {
-    this.#checkSize(session);
+    this.#checkWrite("store", session);
     await this.#timed(
       "store",
       this.#query(
@@ -461,6 +465,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
 
   /** Move a live session's expiry: one UPDATE of `expires_at` (and the version), never the payload. */
   async touch(id: string, expiresAt: number): Promise<void> {
+    checkTime("touch", "expiresAt", expiresAt);
     await this.#timed(
       "touch",
       this.#query(
@@ -492,7 +497,7 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
       write: async (seen: Read) => {
         inTime();
         const next = fn(seen.live); // may run again on a retry: the contract says it is pure
-        if (next !== null) this.#checkSize(next);
+        if (next !== null) this.#checkWrite("update", next);
         return await this.#compareAndSet(id, seen.version, next) ? next : CONFLICT;
       },
     });

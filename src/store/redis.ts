@@ -20,6 +20,8 @@ import { messageOf } from "../_internal/errors.ts";
 import type { Clock } from "../clock.ts";
 import { type SessionError, StoreUnavailableError } from "../errors.ts";
 import {
+  checkTime,
+  checkTimes,
   clockOption,
   CONFLICT,
   DeadlineWatch,
@@ -130,26 +132,6 @@ interface Read {
   userId: string | null;
   /** How far the user index covers this session. */
   cover: number;
-}
-
-/**
- * Throw unless `value` is a time the store can hold (0 to {@linkcode MAX_TIME} ms): checked before
- * any command is sent, so a time no TTL can express is refused whole (issue 22, defect 4).
- * @throws {RangeError} naming the field and the limit.
- */
-function checkTime(action: string, name: string, value: number): void {
-  if (!(value >= 0 && value <= MAX_TIME)) {
-    throw new RangeError(
-      `Cannot ${action} session: ${name} must be a time in ms from 0 to ${MAX_TIME} ` +
-        `(the latest a JavaScript Date holds): received ${value}`,
-    );
-  }
-}
-
-/** Both times of a session to be written. */
-function checkTimes(action: string, s: StoredSession): void {
-  checkTime(action, "expiresAt", s.expiresAt);
-  checkTime(action, "createdAt", s.createdAt);
 }
 
 /** `prefix` with SCAN's glob characters escaped, so a prefix holding `*` or `[` matches only itself. */

@@ -31,8 +31,10 @@
  * @module
  */
 
+import { MAX_TIME } from "../../clock.ts";
+
 /** The latest time RedisStore stores, in ms: the latest a JavaScript `Date` holds (year 275760). */
-export const MAX_TIME = 8_640_000_000_000_000;
+export { MAX_TIME };
 
 /** A script with its source and the SHA-1 Redis knows it by. */
 export interface Script {
