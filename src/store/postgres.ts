@@ -346,10 +346,8 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
             : "; name another table"),
       );
     }
-    const wrong = COLUMNS.filter((c) => !COLUMN_TYPE[c].test(types.get(c)!))
-      .map((c) =>
-        `${c} ${types.get(c)} (not ${c === "expires_at" || c === "created_at" || c === "version" ? "bigint" : "text"})`
-      );
+    const wrong = COLUMNS.filter((c) => !fits(COLUMN_TYPE[c], types.get(c)))
+      .map((c) => `${c} ${types.get(c)} (not ${COLUMN_TYPE[c]})`);
     if (wrong.length > 0) {
       throw new SchemaError(
         `Cannot use PostgresStore: table ${this.#t.text} has column ${wrong.join(", ")}; create it with the SQL in ` +
@@ -609,13 +607,17 @@ class SchemaError extends Error {
   override name = "PostgresSchemaError";
 }
 
-/** A text[] some drivers return as its literal (`{a,b}`). */
-/** The types each column may have: what docs/postgres-schema.sql makes (varchar serves where text does). */
-const COLUMN_TYPE: Record<(typeof COLUMNS)[number], RegExp> = {
-  id: /^(text|character varying(\(\d+\))?)$/,
-  payload: /^(text|character varying(\(\d+\))?)$/,
-  expires_at: /^bigint$/,
-  created_at: /^bigint$/,
-  user_id: /^(text|character varying(\(\d+\))?)$/,
-  version: /^bigint$/,
+/** The type each column has in docs/postgres-schema.sql (varchar serves where text does). */
+const COLUMN_TYPE: Record<(typeof COLUMNS)[number], "text" | "bigint"> = {
+  id: "text",
+  payload: "text",
+  expires_at: "bigint",
+  created_at: "bigint",
+  user_id: "text",
+  version: "bigint",
 };
+
+/** Whether a column of type `got` (as `format_type` names it) serves where `want` is expected. */
+function fits(want: "text" | "bigint", got: string | undefined): boolean {
+  return want === "bigint" ? got === "bigint" : /^(text|character varying(\(\d+\))?)$/.test(got ?? "");
+}
