@@ -297,7 +297,12 @@ export class PostgresStore implements SessionStore, Touch, DeleteExpired, Delete
           "WHERE NOT has_table_privilege(to_regclass($1), p)) AS denied, current_user::text AS role",
         [this.#t.sql],
       );
-      if (info?.present === true) return this.#checkTable(info);
+      if (info?.present === true) {
+        // A table another process created a moment ago can be found by name while this statement's snapshot
+        // predates its columns: look again rather than call it foreign.
+        if ((info.columns ?? null) === null && attempt < 5) continue;
+        return this.#checkTable(info);
+      }
       if (!this.#createTable) {
         throw new SchemaError(
           `Cannot use PostgresStore: table ${this.#t.text} does not exist; create it with the SQL in ` +
